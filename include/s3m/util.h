@@ -1,0 +1,64 @@
+/* s3m/util.h - allocation, growable buffers and small string helpers.
+ *
+ * Out of memory aborts: callers never check s3m_malloc & co. Buffers are always NUL-terminated. */
+#ifndef S3M_UTIL_H
+#define S3M_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define S3M_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *s3m_malloc(size_t n);
+void *s3m_calloc(size_t n, size_t size);
+void *s3m_realloc(void *p, size_t n);
+char *s3m_strdup(const char *s);
+char *s3m_strndup(const char *s, size_t n);
+/* Overwrite n bytes with zeros in a way the compiler keeps (for secrets). */
+void s3m_wipe(void *p, size_t n);
+/* Free a secret string after wiping it. NULL is a no-op. */
+void s3m_free_secret(char *s);
+
+/* Growable byte buffer, always NUL-terminated (data[len] == 0 once anything was added). */
+struct s3m_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void s3m_buf_init(struct s3m_buf *b);
+void s3m_buf_cleanup(struct s3m_buf *b);
+void s3m_buf_reset(struct s3m_buf *b);
+void s3m_buf_reserve(struct s3m_buf *b, size_t extra);
+void s3m_buf_add(struct s3m_buf *b, const void *p, size_t n);
+void s3m_buf_adds(struct s3m_buf *b, const char *s);
+void s3m_buf_addc(struct s3m_buf *b, char c);
+void s3m_buf_printf(struct s3m_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Give the buffer's string to the caller (never NULL) and reset the buffer. */
+char *s3m_buf_detach(struct s3m_buf *b);
+/* The content as a C string ("" when empty). */
+const char *s3m_buf_str(const struct s3m_buf *b);
+
+/* A bump allocator: many small strings freed at once (a listing page). */
+struct s3m_arena {
+    struct s3m_arena_block *head;
+    size_t used_total;
+};
+void s3m_arena_init(struct s3m_arena *a);
+void s3m_arena_cleanup(struct s3m_arena *a);
+void *s3m_arena_alloc(struct s3m_arena *a, size_t n);
+char *s3m_arena_strndup(struct s3m_arena *a, const char *s, size_t n);
+
+/* ASCII helpers, locale independent. */
+int s3m_strcasecmp(const char *a, const char *b);
+bool s3m_str_starts(const char *s, const char *prefix);
+bool s3m_str_ends(const char *s, const char *suffix);
+/* Parse a decimal unsigned 64-bit number: all of s, no sign, no overflow. */
+bool s3m_parse_u64(const char *s, uint64_t *out);
+/* Parse true/false/1/0/yes/no (case-insensitive). */
+bool s3m_parse_bool(const char *s, bool *out);
+/* Trim ASCII white space at both ends, in place; returns s. */
+char *s3m_trim(char *s);
+
+#endif
