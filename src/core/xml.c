@@ -188,7 +188,9 @@ static void end_buckets(struct s3m_xml_parser *p, const char *name, int d)
         set_once(p, &b->owner_id, name);
     else if (d == 3 && is(parent, "Owner") && is(name, "DisplayName"))
         set_once(p, &b->owner_display_name, name);
-    else if (d == 4 && is(parent, "Bucket") && is(name, "Name"))
+    if (d < 3 || !is(p->stack[2], "Buckets"))
+        return; /* only Buckets/Bucket entries were created by start_buckets */
+    if (d == 4 && is(parent, "Bucket") && is(name, "Name"))
         set_once(p, &b->buckets[b->nbuckets - 1].name, name);
     else if (d == 4 && is(parent, "Bucket") && is(name, "CreationDate"))
         set_once(p, &b->buckets[b->nbuckets - 1].creation_date, name);
@@ -424,9 +426,10 @@ static void sax_serror(void *ctx, xmlErrorPtr e)
         return;
     char msg[200];
     snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "parse error");
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = 0;
+    for (char *c = msg; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    s3m_trim(msg);
     FAIL(p, S3M_EXML, "malformed XML at line %d: %s", e->line, msg);
 }
 
@@ -565,7 +568,8 @@ enum s3m_err s3m_xml_finish(struct s3m_xml_parser *p, struct s3m_xml_result **ou
         FAIL(p, S3M_EXML, "empty reply where an XML document was expected");
     if (!p->err) {
         xmlParseChunk(p->ctxt, NULL, 0, 1);
-        if (!p->err && (!p->ctxt->wellFormed || p->res->kind == S3M_XML_NONE))
+        if (!p->err && (!p->ctxt->wellFormed || p->ctxt->errNo || p->depth != 0 ||
+                        p->res->kind == S3M_XML_NONE))
             FAIL(p, S3M_EXML, "malformed or incomplete XML reply");
     }
     if (!p->err && p->res->kind == S3M_XML_LIST)

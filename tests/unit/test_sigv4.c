@@ -401,6 +401,18 @@ static void run_s3_vector(const struct tj *v, const char *file_kind)
     struct s3m_sigv4_out o;
     s3m_sigv4_out_init(&o);
     n_run++;
+    const char *key = tj_str(v, "key"), *bucket = tj_str(v, "bucket");
+    const char *addressing = tj_str(v, "addressing");
+    if (key && addressing) { /* our key encoding must give the wire path of the vector */
+        struct s3m_buf path;
+        s3m_buf_init(&path);
+        if (!strcmp(addressing, "path"))
+            s3m_buf_printf(&path, "/%s", bucket);
+        s3m_buf_addc(&path, '/');
+        s3m_uri_encode(&path, key, strlen(key), true);
+        CHECK_EQ(path.data, tj_str(v, "path"), "encoded key path", id);
+        s3m_buf_cleanup(&path);
+    }
     if (!strcmp(kind, "presigned-url")) {
         sr.add_content_sha256 = false;
         s3m_sigv4_presign(&s, &sr, &o);
