@@ -1,0 +1,70 @@
+/* s3m/http.h - one HTTP transfer on the shared loop (a libcurl easy handle).
+ *
+ * The owner fills the request, sets callbacks and calls s3m_http_start. Either start fails at
+ * once (and done never runs) or done runs exactly once, later, from the loop. Bodies stream in
+ * both directions through callbacks that may pause; s3m_http_resume restarts a paused side. */
+#ifndef S3M_HTTP_H
+#define S3M_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s3m/err.h"
+#include "s3m/loop.h"
+
+#define S3M_HTTP_PAUSE ((size_t)-1) /* from read_cb / write_cb: pause this direction */
+#define S3M_HTTP_ABORT ((size_t)-2) /* from read_cb / write_cb: fail the transfer */
+
+struct s3m_http;
+
+struct s3m_http_opts {
+    long connect_timeout_ms;
+    long low_speed_time_s;   /* abort when below 1 byte/s for this long */
+    long timeout_ms;         /* whole transfer; 0 = none */
+    bool verify_tls;
+    const char *ca_file;     /* NULL = system bundle */
+};
+
+/* Called once per response header line (also for interim 1xx responses; status tells). */
+typedef void (*s3m_http_header_cb)(struct s3m_http *h, const char *name, size_t nlen,
+                                   const char *value, size_t vlen);
+/* Response body bytes. Return n, S3M_HTTP_PAUSE or S3M_HTTP_ABORT. */
+typedef size_t (*s3m_http_write_cb)(struct s3m_http *h, const char *data, size_t n);
+/* Request body: fill up to n bytes of buf; return count (0 = end), PAUSE or ABORT. */
+typedef size_t (*s3m_http_read_cb)(struct s3m_http *h, char *buf, size_t n);
+/* Transfer finished: err is OK when an HTTP response arrived whatever its status. */
+typedef void (*s3m_http_done_cb)(struct s3m_http *h, enum s3m_err err, const char *errmsg);
+
+struct s3m_http {
+    struct s3m_loop *loop;
+    void *easy; /* CURL * */
+    void *hdrs; /* struct curl_slist * */
+    int status; /* HTTP status of the final response */
+    uint64_t bytes_sent, bytes_received;
+    bool paused_send, paused_recv, running, cancelled;
+    s3m_http_header_cb on_header;
+    s3m_http_write_cb on_write;
+    s3m_http_read_cb on_read;
+    s3m_http_done_cb on_done;
+    void *ud;
+    int curl_code; /* CURLcode of the finished transfer */
+    char errbuf[256];
+};
+
+/* Prepare h for a new request (also after a previous one finished). */
+void s3m_http_init(struct s3m_http *h, struct s3m_loop *loop);
+/* Release the easy handle and header list. Must not be running. */
+void s3m_http_cleanup(struct s3m_http *h);
+/* Add a request header line "Name: value". */
+void s3m_http_add_header(struct s3m_http *h, const char *name, const char *value);
+/* Start the request. body_len: -1 = no body, else the exact length sent through on_read. */
+enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *url,
+                            int64_t body_len, const struct s3m_http_opts *o,
+                            struct s3m_errinfo *ei);
+/* Un-pause both directions (a no-op for a direction that is not paused). */
+void s3m_http_resume(struct s3m_http *h);
+/* Stop a running transfer now; done runs with ABORTED. */
+void s3m_http_cancel(struct s3m_http *h);
+
+#endif

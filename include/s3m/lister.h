@@ -1,0 +1,48 @@
+/* s3m/lister.h - a bucket listing as a pull iterator over ListObjectsV2 pages.
+ *
+ * The next page is requested as soon as the current one has been parsed (its continuation
+ * token is known), so the network works while the consumer works; at most two pages are held,
+ * whatever the bucket size. Keys must arrive strictly increasing in byte order and inside the
+ * prefix: anything else stops the listing with an error (a sync then deletes nothing). */
+#ifndef S3M_LISTER_H
+#define S3M_LISTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s3m/s3.h"
+
+enum s3m_lister_state { S3M_LIST_ENTRY, S3M_LIST_WAIT, S3M_LIST_END, S3M_LIST_ERROR };
+
+struct s3m_lister;
+typedef void (*s3m_lister_ready_cb)(struct s3m_lister *l, void *ud);
+
+struct s3m_lister {
+    struct s3m_s3 *c;
+    char *bucket, *prefix;
+    int max_keys;
+    struct s3m_xml_result *pages[2]; /* [0] being consumed, [1] prefetched */
+    size_t pos;                       /* next entry of pages[0] */
+    struct s3m_s3_req *inflight;
+    char *token;       /* continuation token for the next request */
+    char *last_key;    /* for the order check and as start-after fallback */
+    bool more;         /* the server said there is more */
+    bool failed;
+    struct s3m_errinfo ei;
+    uint64_t pages_done, keys_done;
+    s3m_lister_ready_cb ready;
+    void *ud;
+};
+
+/* Start listing bucket/prefix (prefix may be ""). ready is called from the loop whenever next()
+ * would no longer answer WAIT. */
+void s3m_lister_start(struct s3m_lister *l, struct s3m_s3 *c, const char *bucket,
+                      const char *prefix, int max_keys, s3m_lister_ready_cb ready, void *ud);
+/* Next entry: ENTRY (with *obj valid until the next call), WAIT, END or ERROR (l->ei). */
+enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml_object **obj);
+/* Peek at the next entry without consuming it (same answers as next). */
+enum s3m_lister_state s3m_lister_peek(struct s3m_lister *l, const struct s3m_xml_object **obj);
+/* Stop and free; an in-flight request is cancelled and freed when it finishes. */
+void s3m_lister_cleanup(struct s3m_lister *l);
+
+#endif

@@ -1,0 +1,64 @@
+/* cli.h - shared declarations of the command-line front end (src/cli only). */
+#ifndef S3M_CLI_H
+#define S3M_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s3m/config.h"
+#include "s3m/err.h"
+#include "s3m/loop.h"
+#include "s3m/s3.h"
+
+/* rclone-compatible exit codes where they overlap */
+enum s3m_exit {
+    S3M_EXIT_OK = 0,
+    S3M_EXIT_USAGE = 1,      /* syntax, usage or configuration error */
+    S3M_EXIT_ERROR = 2,      /* other error */
+    S3M_EXIT_NOTFOUND = 3,   /* bucket not found */
+    S3M_EXIT_TEMPORARY = 5,  /* temporary error (network, throttling): retrying later may work */
+    S3M_EXIT_PARTIAL = 6,    /* less serious errors: some objects failed */
+    S3M_EXIT_FATAL = 7,      /* fatal error: access denied, TLS failure */
+    S3M_EXIT_NOTRANSFER = 9, /* nothing transferred, with --error-on-no-transfer */
+    S3M_EXIT_DIFFERS = 10,   /* check: the two sides differ */
+    S3M_EXIT_LOCKED = 11,    /* another run of the same job holds the lock */
+};
+
+struct s3m_opts {
+    const char *config;
+    const char *log_level;
+    const char *log_format;
+    const char *ca_file;
+    int verbose, quiet;
+    bool json, dry_run, help, version;
+    long connections;
+    long transfers;
+    long attempts;
+    long contimeout_s, timeout_s;
+    int max_keys;
+};
+
+/* Parse options (anywhere on the line) and collect positional args. Returns exit code or -1. */
+int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs);
+void s3m_cli_usage(FILE *out);
+int s3m_cli_exit_code(enum s3m_err err);
+/* Print "s3mirror: error: <context>: <details>" on stderr and log it; returns the exit code. */
+int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei);
+
+/* The process-wide environment of a command: config, loop, clients. */
+struct s3m_env {
+    struct s3m_opts *o;
+    struct s3m_config cfg;
+    struct s3m_loop loop;
+    bool loop_ready;
+};
+int s3m_env_init(struct s3m_env *e, struct s3m_opts *o);
+void s3m_env_cleanup(struct s3m_env *e);
+/* Set up a client for a remote by name; returns an exit code (0 = ok). */
+int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c);
+
+int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs);
+int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs);
+void s3m_cmd_version(void);
+
+#endif

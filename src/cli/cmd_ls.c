@@ -1,0 +1,140 @@
+/* cmd_ls.c - `lsd REMOTE:` (buckets) and `ls REMOTE:BUCKET[/PREFIX]` (keys), streamed page by
+ * page through the lister: memory stays flat whatever the bucket size. */
+#include "cli.h"
+#include "s3m/lister.h"
+#include "s3m/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
+{
+    struct s3m_errinfo ei;
+    s3m_errinfo_clear(&ei);
+    struct s3m_spec spec;
+    if (nargs != 1) {
+        fprintf(stderr, "s3mirror: error: usage: s3mirror lsd REMOTE:\n");
+        return S3M_EXIT_USAGE;
+    }
+    if (s3m_spec_parse(args[0], &spec, &ei))
+        return s3m_cli_fail("lsd", &ei);
+    struct s3m_env env;
+    struct s3m_s3 c;
+    int rc = s3m_env_init(&env, o);
+    if (!rc && !(rc = s3m_env_client(&env, spec.remote, &c))) {
+        struct s3m_s3_req *r = s3m_s3_list_buckets(&c);
+        if (s3m_s3_run(r)) {
+            char ctx[300];
+            snprintf(ctx, sizeof(ctx), "remote %s: listing buckets", spec.remote);
+            rc = s3m_cli_fail(ctx, &r->ei);
+        } else {
+            const struct s3m_xml_buckets *b = &r->xml->buckets;
+            for (size_t i = 0; i < b->nbuckets; i++) {
+                if (o->json) {
+                    fputs("{\"name\":", stdout);
+                    json_str(stdout, b->buckets[i].name);
+                    fputs(",\"created\":", stdout);
+                    json_str(stdout, b->buckets[i].creation_date);
+                    fputs("}\n", stdout);
+                } else {
+                    printf("%-24s %s\n", b->buckets[i].creation_date ? b->buckets[i].creation_date
+                                                                     : "-",
+                           b->buckets[i].name);
+                }
+            }
+        }
+        s3m_s3_req_free(r);
+        s3m_s3_cleanup(&c);
+    }
+    s3m_env_cleanup(&env);
+    s3m_spec_cleanup(&spec);
+    return rc;
+}
+
+struct ls_state {
+    struct s3m_lister l;
+    struct s3m_opts *o;
+    bool finished;
+    uint64_t count, bytes;
+};
+
+static void ls_drain(struct s3m_lister *l, void *ud)
+{
+    struct ls_state *st = ud;
+    const struct s3m_xml_object *obj;
+    enum s3m_lister_state s;
+    while ((s = s3m_lister_next(l, &obj)) == S3M_LIST_ENTRY) {
+        st->count++;
+        st->bytes += obj->size;
+        if (st->o->json) {
+            fputs("{\"key\":", stdout);
+            json_str(stdout, obj->key);
+            printf(",\"size\":%" PRIu64 ",\"etag\":", obj->size);
+            json_str(stdout, obj->etag);
+            fputs(",\"modified\":", stdout);
+            json_str(stdout, obj->last_modified);
+            fputs("}\n", stdout);
+        } else {
+            printf("%12" PRIu64 " %-24s %-34s %s\n", obj->size,
+                   obj->last_modified ? obj->last_modified : "-", obj->etag ? obj->etag : "-",
+                   obj->key);
+        }
+    }
+    if (s != S3M_LIST_WAIT)
+        st->finished = true;
+}
+
+int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs)
+{
+    struct s3m_errinfo ei;
+    s3m_errinfo_clear(&ei);
+    struct s3m_spec spec;
+    if (nargs != 1) {
+        fprintf(stderr, "s3mirror: error: usage: s3mirror ls REMOTE:BUCKET[/PREFIX]\n");
+        return S3M_EXIT_USAGE;
+    }
+    if (s3m_spec_parse(args[0], &spec, &ei))
+        return s3m_cli_fail("ls", &ei);
+    if (!*spec.bucket) {
+        s3m_spec_cleanup(&spec);
+        fprintf(stderr, "s3mirror: error: ls needs a bucket (REMOTE:BUCKET); "
+                        "use 'lsd REMOTE:' to list buckets\n");
+        return S3M_EXIT_USAGE;
+    }
+    struct s3m_env env;
+    struct s3m_s3 c;
+    int rc = s3m_env_init(&env, o);
+    if (!rc && !(rc = s3m_env_client(&env, spec.remote, &c))) {
+        struct ls_state st = {.o = o};
+        s3m_lister_start(&st.l, &c, spec.bucket, spec.prefix, o->max_keys, ls_drain, &st);
+        while (!st.finished)
+            uv_run(&env.loop.uv, UV_RUN_ONCE);
+        fflush(stdout);
+        if (st.l.failed) {
+            char ctx[1200];
+            snprintf(ctx, sizeof(ctx), "remote %s: listing bucket %s", spec.remote, spec.bucket);
+            rc = s3m_cli_fail(ctx, &st.l.ei);
+        }
+        s3m_lister_cleanup(&st.l);
+        s3m_s3_cleanup(&c);
+    }
+    s3m_env_cleanup(&env);
+    s3m_spec_cleanup(&spec);
+    return rc;
+}

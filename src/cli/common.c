@@ -1,0 +1,114 @@
+/* common.c - what every command needs: logging setup, the config, the loop, clients for
+ * remotes, and turning errors into one clear line and an exit code. */
+#include "cli.h"
+#include "s3m/log.h"
+#include "s3m/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int s3m_cli_exit_code(enum s3m_err err)
+{
+    switch (err) {
+    case S3M_EOK: return S3M_EXIT_OK;
+    case S3M_EUSAGE:
+    case S3M_EINVAL:
+    case S3M_ECONFIG:
+    case S3M_ENOREMOTE: return S3M_EXIT_USAGE;
+    case S3M_ENOTFOUND: return S3M_EXIT_NOTFOUND;
+    case S3M_ENET:
+    case S3M_ETIMEOUT: return S3M_EXIT_TEMPORARY;
+    case S3M_EAUTH:
+    case S3M_ETLS: return S3M_EXIT_FATAL;
+    default: return S3M_EXIT_ERROR;
+    }
+}
+
+int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei)
+{
+    char detail[900];
+    s3m_errinfo_str(ei, detail, sizeof(detail));
+    fprintf(stderr, "s3mirror: error: %s: %s\n", context, detail);
+    s3m_log(S3M_LOG_DEBUG, "cli", "%s: %s", context, detail);
+    return s3m_cli_exit_code(ei->err);
+}
+
+static int setup_logging(struct s3m_opts *o)
+{
+    enum s3m_log_level lvl = S3M_LOG_NOTICE;
+    if (o->log_level && !s3m_log_parse_level(o->log_level, &lvl)) {
+        fprintf(stderr, "s3mirror: error: --log-level: unknown level '%s'\n", o->log_level);
+        return S3M_EXIT_USAGE;
+    }
+    if (!o->log_level) {
+        int v = o->verbose - o->quiet;
+        lvl = v >= 2 ? S3M_LOG_DEBUG : v == 1 ? S3M_LOG_INFO : v < 0 ? S3M_LOG_ERROR
+                                                                       : S3M_LOG_NOTICE;
+    }
+    bool json = false;
+    if (o->log_format && strcmp(o->log_format, "text")) {
+        if (strcmp(o->log_format, "json")) {
+            fprintf(stderr, "s3mirror: error: --log-format: expected text or json\n");
+            return S3M_EXIT_USAGE;
+        }
+        json = true;
+    }
+    s3m_log_setup(lvl, json, NULL);
+    return 0;
+}
+
+int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
+{
+    memset(e, 0, sizeof(*e));
+    e->o = o;
+    s3m_config_init(&e->cfg);
+    int rc = setup_logging(o);
+    if (rc)
+        return rc;
+    struct s3m_errinfo ei;
+    s3m_errinfo_clear(&ei);
+    if (s3m_config_load(&e->cfg, o->config, &ei))
+        return s3m_cli_fail("config", &ei);
+    long transfers = o->transfers ? o->transfers : 32;
+    struct s3m_loop_opts lo = {
+        .max_host_connections = o->connections ? o->connections : transfers + 8,
+        .max_total_connections = 2 * (o->connections ? o->connections : transfers + 8),
+    };
+    if (s3m_loop_init(&e->loop, &lo)) {
+        fprintf(stderr, "s3mirror: error: cannot initialise the event loop\n");
+        return S3M_EXIT_ERROR;
+    }
+    e->loop_ready = true;
+    return 0;
+}
+
+void s3m_env_cleanup(struct s3m_env *e)
+{
+    if (e->loop_ready)
+        s3m_loop_cleanup(&e->loop);
+    s3m_config_cleanup(&e->cfg);
+}
+
+int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c)
+{
+    struct s3m_errinfo ei;
+    s3m_errinfo_clear(&ei);
+    const struct s3m_remote *r = s3m_config_find(&e->cfg, remote);
+    if (!r) {
+        s3m_errinfo_set(&ei, S3M_ENOREMOTE, "no remote '%s' in %s or the environment", remote,
+                        e->cfg.path ? e->cfg.path : "(no config file found)");
+        return s3m_cli_fail("config", &ei);
+    }
+    struct s3m_s3_opts so;
+    s3m_s3_opts_default(&so);
+    if (e->o->attempts)
+        so.attempts = (int)e->o->attempts;
+    if (e->o->contimeout_s)
+        so.http.connect_timeout_ms = e->o->contimeout_s * 1000;
+    if (e->o->timeout_s)
+        so.http.low_speed_time_s = e->o->timeout_s;
+    so.http.ca_file = e->o->ca_file;
+    if (s3m_s3_init(c, &e->loop, r, &so, &ei))
+        return s3m_cli_fail("config", &ei);
+    return 0;
+}

@@ -1,0 +1,164 @@
+/* lister.c - ListObjectsV2 paging with one page of read-ahead and the safety checks a sync
+ * depends on (strict key order, keys inside the prefix, a sane continuation). */
+#include "s3m/lister.h"
+#include "s3m/log.h"
+#include "s3m/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void request_next(struct s3m_lister *l);
+
+static void fail_list(struct s3m_lister *l, const struct s3m_errinfo *ei)
+{
+    l->failed = true;
+    l->more = false;
+    if (ei)
+        l->ei = *ei;
+}
+
+/* Check the page's keys before anybody sees them. */
+static bool check_page(struct s3m_lister *l, const struct s3m_xml_list *page)
+{
+    size_t plen = strlen(l->prefix);
+    for (size_t i = 0; i < page->nobjects; i++) {
+        const char *k = page->objects[i].key;
+        if (strncmp(k, l->prefix, plen)) {
+            s3m_errinfo_set(&l->ei, S3M_EUNSORTED,
+                            "listing of %s returned key '%s' outside prefix '%s'", l->bucket, k,
+                            l->prefix);
+            return false;
+        }
+        if (l->last_key && strcmp(k, l->last_key) <= 0) {
+            s3m_errinfo_set(&l->ei, S3M_EUNSORTED,
+                            "listing of %s is not in strictly increasing key order ('%s' after "
+                            "'%s'); refusing to go on",
+                            l->bucket, k, l->last_key);
+            return false;
+        }
+        free(l->last_key);
+        l->last_key = s3m_strdup(k);
+    }
+    return true;
+}
+
+static void on_page(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_lister *l = ud;
+    l->inflight = NULL;
+    if (r->ei.err) {
+        fail_list(l, &r->ei);
+    } else {
+        struct s3m_xml_result *x = r->xml;
+        r->xml = NULL;
+        const struct s3m_xml_list *page = &x->list;
+        l->pages_done++;
+        if (!check_page(l, page)) {
+            l->failed = true;
+            l->more = false;
+            s3m_xml_result_free(x);
+        } else {
+            free(l->token);
+            l->token = page->next_continuation_token && *page->next_continuation_token
+                           ? s3m_strdup(page->next_continuation_token) : NULL;
+            l->more = page->is_truncated;
+            if (l->more && !l->token && !page->nobjects) {
+                s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page with neither "
+                                "keys nor continuation token", l->bucket);
+                fail_list(l, NULL);
+            }
+            if (l->pages[0])
+                l->pages[1] = x;
+            else
+                l->pages[0] = x, l->pos = 0;
+            if (l->more && !l->pages[1])
+                request_next(l); /* read ahead while the consumer works */
+        }
+    }
+    s3m_s3_req_free(r);
+    if (l->ready)
+        l->ready(l, l->ud);
+}
+
+static void request_next(struct s3m_lister *l)
+{
+    /* without a token (a server that truncates without one) continue after the last key */
+    const char *start_after = l->token ? NULL : l->last_key;
+    struct s3m_s3_req *r = s3m_s3_list_objects(l->c, l->bucket, l->prefix, l->token, start_after,
+                                               NULL, l->max_keys);
+    l->inflight = r;
+    if (s3m_s3_submit(r, on_page, l)) {
+        fail_list(l, &r->ei);
+        l->inflight = NULL;
+        s3m_s3_req_free(r);
+    }
+}
+
+void s3m_lister_start(struct s3m_lister *l, struct s3m_s3 *c, const char *bucket,
+                      const char *prefix, int max_keys, s3m_lister_ready_cb ready, void *ud)
+{
+    memset(l, 0, sizeof(*l));
+    l->c = c;
+    l->bucket = s3m_strdup(bucket);
+    l->prefix = s3m_strdup(prefix ? prefix : "");
+    l->max_keys = max_keys;
+    l->ready = ready;
+    l->ud = ud;
+    l->more = true;
+    request_next(l);
+}
+
+enum s3m_lister_state s3m_lister_peek(struct s3m_lister *l, const struct s3m_xml_object **obj)
+{
+    for (;;) {
+        if (l->failed)
+            return S3M_LIST_ERROR;
+        struct s3m_xml_result *p = l->pages[0];
+        if (p && l->pos < p->list.nobjects) {
+            *obj = &p->list.objects[l->pos];
+            return S3M_LIST_ENTRY;
+        }
+        if (p) { /* page used up: drop it, promote the read-ahead page */
+            s3m_xml_result_free(p);
+            l->pages[0] = l->pages[1];
+            l->pages[1] = NULL;
+            l->pos = 0;
+            if (l->more && !l->inflight)
+                request_next(l);
+            continue;
+        }
+        return l->more || l->inflight ? S3M_LIST_WAIT : S3M_LIST_END;
+    }
+}
+
+enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml_object **obj)
+{
+    enum s3m_lister_state st = s3m_lister_peek(l, obj);
+    if (st == S3M_LIST_ENTRY) {
+        l->pos++;
+        l->keys_done++;
+    }
+    return st;
+}
+
+static void orphan_done(struct s3m_s3_req *r, void *ud)
+{
+    (void)ud;
+    s3m_s3_req_free(r);
+}
+
+void s3m_lister_cleanup(struct s3m_lister *l)
+{
+    if (l->inflight) { /* let it finish on its own and free itself */
+        l->inflight->done = orphan_done;
+        s3m_s3_cancel(l->inflight);
+    }
+    s3m_xml_result_free(l->pages[0]);
+    s3m_xml_result_free(l->pages[1]);
+    free(l->bucket);
+    free(l->prefix);
+    free(l->token);
+    free(l->last_key);
+    memset(l, 0, sizeof(*l));
+}

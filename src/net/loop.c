@@ -1,0 +1,169 @@
+/* loop.c - glue between libuv and libcurl's multi socket API.
+ *
+ * curl tells us which sockets to watch (socket callback) and when to wake it (timer callback);
+ * libuv watches them and calls curl_multi_socket_action. Finished transfers are collected after
+ * every action and handed to their owner's done callback (see http.c). */
+#include "s3m/loop.h"
+#include "s3m/http.h"
+#include "s3m/log.h"
+#include "s3m/util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sock_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct s3m_loop *loop;
+};
+
+void s3m__http_finished(struct s3m_http *h, CURLcode rc);
+
+static void check_done(struct s3m_loop *l)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(l->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct s3m_http *h = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+        CURLcode rc = m->data.result;
+        curl_multi_remove_handle(l->multi, m->easy_handle);
+        l->active--;
+        s3m__http_finished(h, rc);
+    }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    struct sock_ctx *c = p->data;
+    int flags = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    int running;
+    struct s3m_loop *l = c->loop;
+    curl_multi_socket_action(l->multi, c->fd, flags, &running);
+    check_done(l);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct s3m_loop *l = t->data;
+    int running;
+    curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(l);
+}
+
+static void free_ctx(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)e;
+    struct s3m_loop *l = userp;
+    struct sock_ctx *c = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (c) {
+            uv_poll_stop(&c->poll);
+            uv_close((uv_handle_t *)&c->poll, free_ctx);
+            curl_multi_assign(l->multi, s, NULL);
+        }
+        return 0;
+    }
+    if (!c) {
+        c = s3m_calloc(1, sizeof(*c));
+        c->fd = s;
+        c->loop = l;
+        if (uv_poll_init_socket(&l->uv, &c->poll, s)) {
+            free(c);
+            return -1;
+        }
+        c->poll.data = c;
+        curl_multi_assign(l->multi, s, c);
+        l->sockets_opened++;
+    }
+    int ev = 0;
+    if (what & CURL_POLL_IN)
+        ev |= UV_READABLE;
+    if (what & CURL_POLL_OUT)
+        ev |= UV_WRITABLE;
+    uv_poll_start(&c->poll, ev, on_poll);
+    return 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m;
+    struct s3m_loop *l = userp;
+    if (timeout_ms < 0)
+        uv_timer_stop(&l->timer);
+    else
+        uv_timer_start(&l->timer, on_timer, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+int s3m_loop_init(struct s3m_loop *l, const struct s3m_loop_opts *o)
+{
+    static bool global_done;
+    if (!global_done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        global_done = true;
+    }
+    memset(l, 0, sizeof(*l));
+    if (uv_loop_init(&l->uv))
+        return -1;
+    uv_timer_init(&l->uv, &l->timer);
+    l->timer.data = l;
+    l->multi = curl_multi_init();
+    if (!l->multi)
+        abort();
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    if (o && o->max_host_connections > 0)
+        curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections);
+    if (o && o->max_total_connections > 0)
+        curl_multi_setopt(l->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections);
+    /* keep enough idle connections for the whole pool */
+    if (o && o->max_total_connections > 0)
+        curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, o->max_total_connections);
+    return 0;
+}
+
+void s3m_loop_run(struct s3m_loop *l)
+{
+    uv_run(&l->uv, UV_RUN_DEFAULT);
+}
+
+uint64_t s3m_loop_now(struct s3m_loop *l)
+{
+    return uv_now(&l->uv);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, h->type == UV_POLL ? free_ctx : NULL);
+}
+
+void s3m_loop_cleanup(struct s3m_loop *l)
+{
+    l->closing = true;
+    /* the multi handle closes its connections, which removes their sockets (sock_cb) */
+    curl_multi_cleanup(l->multi);
+    l->multi = NULL;
+    uv_walk(&l->uv, walk_close, NULL);
+    uv_run(&l->uv, UV_RUN_DEFAULT);
+    if (uv_loop_close(&l->uv))
+        s3m_log(S3M_LOG_WARN, "loop", "libuv loop still had open handles at exit");
+}

@@ -1,0 +1,566 @@
+/* client.c - S3 requests: addressing, SigV4 signing per attempt, response capture, S3 error
+ * mapping and the retry policy (capped exponential backoff with full jitter, Retry-After).
+ *
+ * Each attempt is signed afresh (the signature covers the time). Replies are read as they
+ * arrive: success XML goes straight into the streaming reader, error bodies into a bounded
+ * buffer, object bodies to the caller's sink. */
+#include "s3m/s3.h"
+#include "s3m/hash.h"
+#include "s3m/log.h"
+#include "s3m/uri.h"
+#include "s3m/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ERR_BODY 65536
+#define MAX_RETRY_AFTER_MS 60000
+
+static const char *const op_names[] = {
+#define S3M_XX(id, name) name,
+    S3M_OP_MAP(S3M_XX)
+#undef S3M_XX
+};
+
+const char *s3m_s3_op_name(enum s3m_s3_op op)
+{
+    return (unsigned)op < S3M_OP__COUNT ? op_names[op] : "?";
+}
+
+void s3m_s3_opts_default(struct s3m_s3_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->attempts = 5;
+    o->backoff_base_ms = 100;
+    o->backoff_cap_ms = 5000;
+    o->http.connect_timeout_ms = 10000;
+    o->http.low_speed_time_s = 60;
+    o->http.verify_tls = true;
+}
+
+enum s3m_err s3m_s3_init(struct s3m_s3 *c, struct s3m_loop *loop, const struct s3m_remote *r,
+                         const struct s3m_s3_opts *o, struct s3m_errinfo *ei)
+{
+    memset(c, 0, sizeof(*c));
+    enum s3m_err err = s3m_remote_check(r, ei);
+    if (err)
+        return err;
+    c->loop = loop;
+    c->remote = r;
+    c->opts = *o;
+    if (r->no_check_certificate) {
+        c->opts.http.verify_tls = false;
+        s3m_log(S3M_LOG_WARN, "s3", "remote %s: TLS certificates are not checked "
+                "(no_check_certificate = true)", r->name);
+    }
+    c->anonymous = !r->access_key_id || !*r->access_key_id;
+    s3m_signer_init(&c->signer, r->access_key_id, r->secret_access_key, r->session_token);
+    c->region = s3m_strdup(r->region && *r->region ? r->region : "us-east-1");
+    c->rng = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)c;
+    return S3M_EOK;
+}
+
+void s3m_s3_cleanup(struct s3m_s3 *c)
+{
+    s3m_signer_cleanup(&c->signer);
+    free(c->region);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- request building ---- */
+
+struct s3m_s3_req *s3m_s3_req_new(struct s3m_s3 *c, enum s3m_s3_op op, const char *method,
+                                  const char *bucket, const char *key)
+{
+    struct s3m_s3_req *r = s3m_calloc(1, sizeof(*r));
+    r->c = c;
+    r->op = op;
+    r->method = s3m_strdup(method);
+    r->bucket = bucket && *bucket ? s3m_strdup(bucket) : NULL;
+    r->key = key ? s3m_strdup(key) : NULL;
+    s3m_http_init(&r->http, c->loop);
+    return r;
+}
+
+static void kv_add(struct s3m_kv **arr, size_t *n, const char *name, const char *value)
+{
+    *arr = s3m_realloc(*arr, (*n + 1) * sizeof(**arr));
+    (*arr)[*n].name = s3m_strdup(name);
+    (*arr)[*n].value = value ? s3m_strdup(value) : NULL;
+    (*n)++;
+}
+
+static void kv_free(struct s3m_kv *arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)arr[i].name);
+        free((char *)arr[i].value);
+    }
+    free(arr);
+}
+
+void s3m_s3_req_query(struct s3m_s3_req *r, const char *name, const char *value)
+{
+    kv_add(&r->query, &r->nquery, name, value);
+}
+
+void s3m_s3_req_header(struct s3m_s3_req *r, const char *name, const char *value)
+{
+    kv_add(&r->headers, &r->nheaders, name, value ? value : "");
+}
+
+void s3m_s3_req_body(struct s3m_s3_req *r, const void *data, size_t len)
+{
+    s3m_buf_reset(&r->body);
+    s3m_buf_add(&r->body, data, len);
+    r->has_body = true;
+}
+
+void s3m_s3_req_stream(struct s3m_s3_req *r, int64_t len, s3m_s3_read_cb cb)
+{
+    r->read_cb = cb;
+    r->stream_len = len;
+}
+
+static void reset_response(struct s3m_s3_req *r)
+{
+    s3m_xml_free(r->xp);
+    r->xp = NULL;
+    s3m_xml_result_free(r->xml);
+    r->xml = NULL;
+    s3m_buf_reset(&r->errbody);
+    kv_free(r->resp_headers, r->nresp_headers);
+    r->resp_headers = NULL;
+    r->nresp_headers = r->cap_resp_headers = 0;
+    r->status = 0;
+    r->body_off = 0;
+    r->body_started = false;
+    r->retryable = false;
+    s3m_errinfo_clear(&r->ei);
+}
+
+void s3m_s3_req_free(struct s3m_s3_req *r)
+{
+    if (!r)
+        return;
+    reset_response(r);
+    s3m_http_cleanup(&r->http);
+    free(r->method);
+    free(r->bucket);
+    free(r->key);
+    kv_free(r->query, r->nquery);
+    kv_free(r->headers, r->nheaders);
+    s3m_buf_cleanup(&r->body);
+    s3m_buf_cleanup(&r->errbody);
+    free(r);
+}
+
+const char *s3m_s3_resp_header(const struct s3m_s3_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nresp_headers; i++)
+        if (!s3m_strcasecmp(r->resp_headers[i].name, name))
+            return r->resp_headers[i].value;
+    return NULL;
+}
+
+/* ---- HTTP callbacks ---- */
+
+static void on_header(struct s3m_http *h, const char *name, size_t nlen, const char *value,
+                      size_t vlen)
+{
+    struct s3m_s3_req *r = h->ud;
+    if (r->nresp_headers >= 256)
+        return;
+    char *n = s3m_strndup(name, nlen), *v = s3m_strndup(value, vlen);
+    r->resp_headers = s3m_realloc(r->resp_headers, (r->nresp_headers + 1) * sizeof(struct s3m_kv));
+    r->resp_headers[r->nresp_headers].name = n;
+    r->resp_headers[r->nresp_headers++].value = v;
+}
+
+static bool success(int status)
+{
+    return status >= 200 && status < 300;
+}
+
+static size_t on_write(struct s3m_http *h, const char *data, size_t n)
+{
+    struct s3m_s3_req *r = h->ud;
+    if (!success(h->status)) {
+        size_t room = MAX_ERR_BODY - r->errbody.len;
+        s3m_buf_add(&r->errbody, data, n < room ? n : room);
+        return n;
+    }
+    if (r->xml_accept) {
+        if (!r->xp)
+            r->xp = s3m_xml_new(r->xml_accept);
+        if (s3m_xml_feed(r->xp, data, n, &r->ei))
+            return S3M_HTTP_ABORT; /* the reader's error is in r->ei */
+        return n;
+    }
+    if (r->write_cb) {
+        r->body_started = true;
+        return r->write_cb(r, data, n, r->ud);
+    }
+    return n;
+}
+
+static size_t on_read(struct s3m_http *h, char *buf, size_t n)
+{
+    struct s3m_s3_req *r = h->ud;
+    if (r->read_cb)
+        return r->read_cb(r, buf, n, r->ud);
+    size_t left = r->body.len - r->body_off;
+    if (n > left)
+        n = left;
+    memcpy(buf, r->body.data + r->body_off, n);
+    r->body_off += n;
+    return n;
+}
+
+/* ---- errors and retries ---- */
+
+bool s3m_s3_retryable(int status, const char *code)
+{
+    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
+        return true;
+    return code && (!strcmp(code, "SlowDown") || !strcmp(code, "RequestTimeout") ||
+                    !strcmp(code, "InternalError") || !strcmp(code, "ServiceUnavailable"));
+}
+
+static bool transport_retryable(int curl_code)
+{
+    switch (curl_code) {
+    case 7:  /* COULDNT_CONNECT */
+    case 18: /* PARTIAL_FILE */
+    case 28: /* OPERATION_TIMEDOUT */
+    case 52: /* GOT_NOTHING */
+    case 55: /* SEND_ERROR */
+    case 56: /* RECV_ERROR */
+    case 16: /* HTTP2 */
+    case 92: /* HTTP2_STREAM */
+        return true;
+    default:
+        return false;
+    }
+}
+
+static enum s3m_err err_of(int status, const char *code)
+{
+    if (code) {
+        if (!strcmp(code, "NoSuchBucket") || !strcmp(code, "NoSuchKey") ||
+            !strcmp(code, "NoSuchUpload") || !strcmp(code, "NotFound"))
+            return S3M_ENOTFOUND;
+        if (!strcmp(code, "AccessDenied") || !strcmp(code, "InvalidAccessKeyId") ||
+            !strcmp(code, "SignatureDoesNotMatch") || !strcmp(code, "Forbidden"))
+            return S3M_EAUTH;
+    }
+    if (status == 404)
+        return S3M_ENOTFOUND;
+    if (status == 403)
+        return S3M_EAUTH;
+    return S3M_ES3;
+}
+
+static const char *status_code_name(int status)
+{
+    switch (status) {
+    case 301: return "PermanentRedirect";
+    case 304: return "NotModified";
+    case 400: return "BadRequest";
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 412: return "PreconditionFailed";
+    case 416: return "InvalidRange";
+    case 429: return "TooManyRequests";
+    case 500: return "InternalError";
+    case 502: return "BadGateway";
+    case 503: return "ServiceUnavailable";
+    case 504: return "GatewayTimeout";
+    default: return "HTTPError";
+    }
+}
+
+/* Fill r->ei from an S3 <Error> document (or the status alone). */
+static void set_s3_error(struct s3m_s3_req *r, const struct s3m_xml_error *x)
+{
+    struct s3m_errinfo *ei = &r->ei;
+    const char *code = x && x->code ? x->code : status_code_name(r->status);
+    ei->err = err_of(r->status, code);
+    ei->http_status = r->status;
+    snprintf(ei->code, sizeof(ei->code), "%s", code);
+    snprintf(ei->message, sizeof(ei->message), "%s",
+             x && x->message && *x->message ? x->message : "");
+    const char *rid = x && x->request_id ? x->request_id : s3m_s3_resp_header(r, "x-amz-request-id");
+    snprintf(ei->request_id, sizeof(ei->request_id), "%s", rid ? rid : "");
+}
+
+static void error_from_body(struct s3m_s3_req *r)
+{
+    struct s3m_xml_result *x = NULL;
+    struct s3m_errinfo tmp;
+    if (r->errbody.len &&
+        !s3m_xml_parse(r->errbody.data, r->errbody.len, S3M_XML_ERROR, &x, &tmp) &&
+        x->kind == S3M_XML_ERROR) {
+        set_s3_error(r, &x->error);
+    } else {
+        set_s3_error(r, NULL);
+    }
+    s3m_xml_result_free(x);
+}
+
+static long backoff_ms(struct s3m_s3_req *r)
+{
+    struct s3m_s3 *c = r->c;
+    long cap = c->opts.backoff_base_ms;
+    for (int i = 1; i < r->attempt && cap < c->opts.backoff_cap_ms; i++)
+        cap *= 2;
+    if (cap > c->opts.backoff_cap_ms)
+        cap = c->opts.backoff_cap_ms;
+    long wait = cap > 0 ? (long)(rand_r(&c->rng) % (unsigned)(cap + 1)) : 0; /* full jitter */
+    const char *ra = s3m_s3_resp_header(r, "retry-after");
+    uint64_t secs;
+    if (ra && s3m_parse_u64(ra, &secs)) {
+        long ms = secs * 1000 > MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : (long)secs * 1000;
+        if (ms > wait)
+            wait = ms;
+    }
+    return wait;
+}
+
+static enum s3m_err start_attempt(struct s3m_s3_req *r);
+static void finish(struct s3m_s3_req *r);
+
+struct retry_timer {
+    uv_timer_t t;
+    struct s3m_s3_req *r;
+};
+
+static void free_timer(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    struct retry_timer *rt = t->data;
+    struct s3m_s3_req *r = rt->r;
+    r->retry_timer = NULL;
+    uv_close((uv_handle_t *)t, free_timer);
+    if (start_attempt(r))
+        finish(r); /* could not even start: report the error from the loop */
+}
+
+static bool schedule_retry(struct s3m_s3_req *r, const char *cause)
+{
+    struct s3m_s3 *c = r->c;
+    if (r->attempt >= c->opts.attempts)
+        return false;
+    bool replayable = !r->read_cb && !r->body_started;
+    if (!replayable) {
+        r->retryable = true;
+        return false;
+    }
+    long wait = backoff_ms(r);
+    c->stats.retries++;
+    s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: attempt %d failed (%s), retry in %ld ms",
+            s3m_s3_op_name(r->op), r->bucket ? r->bucket : "", r->key ? r->key : "", r->attempt,
+            cause, wait);
+    struct retry_timer *rt = s3m_calloc(1, sizeof(*rt));
+    rt->r = r;
+    uv_timer_init(&c->loop->uv, &rt->t);
+    rt->t.data = rt;
+    r->retry_timer = rt;
+    uv_timer_start(&rt->t, on_retry_timer, (uint64_t)wait, 0);
+    return true;
+}
+
+static void count_retry_status(struct s3m_s3 *c, int status)
+{
+    static const int statuses[] = {429, 500, 502, 503, 504};
+    size_t i = 0;
+    while (i < S3M_ARRAY_LEN(statuses) && statuses[i] != status)
+        i++;
+    c->stats.retries_by_status[i]++;
+}
+
+static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
+{
+    struct s3m_s3_req *r = h->ud;
+    struct s3m_s3 *c = r->c;
+    r->status = h->status;
+    c->stats.bytes_sent += h->bytes_sent;
+    c->stats.bytes_received += h->bytes_received;
+    char cause[160];
+    if (err && r->ei.err) {
+        /* our own reader refused the body (r->ei already says why) */
+    } else if (err) {
+        s3m_errinfo_set(&r->ei, err, "%s", msg);
+        if (!h->cancelled && transport_retryable(h->curl_code)) {
+            snprintf(cause, sizeof(cause), "%s", msg);
+            c->stats.retries_transport++;
+            if (schedule_retry(r, cause))
+                return;
+        }
+    } else if (!success(r->status)) {
+        error_from_body(r);
+        if (s3m_s3_retryable(r->status, r->ei.code)) {
+            snprintf(cause, sizeof(cause), "HTTP %d %s", r->status, r->ei.code);
+            count_retry_status(c, r->status);
+            if (schedule_retry(r, cause))
+                return;
+        }
+    } else if (r->xml_accept) {
+        struct s3m_xml_parser *p = r->xp ? r->xp : s3m_xml_new(r->xml_accept);
+        r->xp = NULL;
+        if (!s3m_xml_finish(p, &r->xml, &r->ei) && r->xml->kind == S3M_XML_ERROR) {
+            /* an <Error> under HTTP 200 (CompleteMultipartUpload, CopyObject) */
+            set_s3_error(r, &r->xml->error);
+            if (s3m_s3_retryable(0, r->ei.code) && schedule_retry(r, r->ei.code)) {
+                s3m_xml_free(p);
+                return;
+            }
+        }
+        s3m_xml_free(p);
+    }
+    finish(r);
+}
+
+static void finish(struct s3m_s3_req *r)
+{
+    if (r->ei.err && r->xml) {
+        s3m_xml_result_free(r->xml);
+        r->xml = NULL;
+    }
+    uint64_t ms = s3m_loop_now(r->c->loop) - r->started_ms;
+    if (r->ei.err) {
+        char line[900];
+        s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: failed after %d attempt(s), %llu ms: %s",
+                s3m_s3_op_name(r->op), r->bucket ? r->bucket : "", r->key ? r->key : "",
+                r->attempt, (unsigned long long)ms, s3m_errinfo_str(&r->ei, line, sizeof(line)));
+    } else {
+        s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: HTTP %d in %llu ms", s3m_s3_op_name(r->op),
+                r->bucket ? r->bucket : "", r->key ? r->key : "", r->status,
+                (unsigned long long)ms);
+    }
+    r->done(r, r->ud);
+}
+
+/* ---- signing and starting ---- */
+
+static void build_target(struct s3m_s3_req *r, const struct s3m_endpoint *ep, struct s3m_buf *path,
+                         struct s3m_buf *url)
+{
+    s3m_buf_adds(path, ep->path_base);
+    if (r->key) {
+        s3m_buf_addc(path, '/');
+        s3m_uri_encode(path, r->key, strlen(r->key), true);
+    } else if (!path->len) {
+        s3m_buf_addc(path, '/');
+    }
+    s3m_buf_printf(url, "%s%s", ep->base_url, path->data);
+    for (size_t i = 0; i < r->nquery; i++) {
+        s3m_buf_addc(url, i ? '&' : '?');
+        s3m_uri_encode(url, r->query[i].name, strlen(r->query[i].name), false);
+        if (r->query[i].value) {
+            s3m_buf_addc(url, '=');
+            s3m_uri_encode(url, r->query[i].value, strlen(r->query[i].value), false);
+        }
+    }
+}
+
+static enum s3m_err start_attempt(struct s3m_s3_req *r)
+{
+    struct s3m_s3 *c = r->c;
+    reset_response(r);
+    r->attempt++;
+    c->stats.requests[r->op]++;
+    struct s3m_endpoint ep;
+    enum s3m_err err = s3m_endpoint_resolve(c->remote, r->bucket, &ep, &r->ei);
+    if (err)
+        return err;
+    struct s3m_buf path, url;
+    s3m_buf_init(&path);
+    s3m_buf_init(&url);
+    build_target(r, &ep, &path, &url);
+
+    char payload[65], amz[17];
+    if (r->read_cb)
+        snprintf(payload, sizeof(payload), "%s", S3M_UNSIGNED_PAYLOAD);
+    else
+        s3m_sha256_hex(r->body.data ? r->body.data : "", r->body.len, payload);
+    s3m_sigv4_amz_date((int64_t)time(NULL), amz);
+
+    s3m_http_cleanup(&r->http);
+    s3m_http_init(&r->http, c->loop);
+    r->http.ud = r;
+    r->http.on_header = on_header;
+    r->http.on_write = on_write;
+    r->http.on_read = on_read;
+    r->http.on_done = on_done;
+    for (size_t i = 0; i < r->nheaders; i++)
+        s3m_http_add_header(&r->http, r->headers[i].name, r->headers[i].value);
+    struct s3m_sigv4_out o;
+    s3m_sigv4_out_init(&o);
+    if (!c->anonymous) {
+        struct s3m_sigv4_req sr = {
+            .method = r->method, .host = ep.host, .path = path.data, .query = r->query,
+            .nquery = r->nquery, .headers = r->headers, .nheaders = r->nheaders,
+            .payload_hash = payload, .amz_date = amz, .region = c->region, .service = "s3",
+            .add_content_sha256 = true,
+        };
+        s3m_sigv4_sign(&c->signer, &sr, &o);
+        for (size_t i = 0; i < o.nadd_headers; i++)
+            s3m_http_add_header(&r->http, o.add_headers[i].name, o.add_headers[i].value);
+        s3m_http_add_header(&r->http, "Authorization", o.authorization.data);
+    } else {
+        s3m_http_add_header(&r->http, "X-Amz-Content-SHA256", payload);
+    }
+    int64_t body_len = r->read_cb ? r->stream_len : (r->has_body ? (int64_t)r->body.len : -1);
+    if (body_len < 0 && (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")))
+        body_len = 0;
+    r->started_ms = s3m_loop_now(c->loop);
+    err = s3m_http_start(&r->http, r->method, url.data, body_len, &c->opts.http, &r->ei);
+    s3m_sigv4_out_cleanup(&o);
+    s3m_buf_cleanup(&path);
+    s3m_buf_cleanup(&url);
+    s3m_endpoint_cleanup(&ep);
+    return err;
+}
+
+enum s3m_err s3m_s3_submit(struct s3m_s3_req *r, s3m_s3_done_cb done, void *ud)
+{
+    r->done = done;
+    r->ud = ud;
+    r->attempt = 0;
+    return start_attempt(r);
+}
+
+static void run_done(struct s3m_s3_req *r, void *ud)
+{
+    (void)r;
+    *(bool *)ud = true;
+}
+
+enum s3m_err s3m_s3_run(struct s3m_s3_req *r)
+{
+    bool done = false;
+    enum s3m_err err = s3m_s3_submit(r, run_done, &done);
+    if (err)
+        return err;
+    while (!done)
+        uv_run(&r->c->loop->uv, UV_RUN_ONCE);
+    return r->ei.err;
+}
+
+void s3m_s3_resume(struct s3m_s3_req *r)
+{
+    s3m_http_resume(&r->http);
+}
+
+void s3m_s3_cancel(struct s3m_s3_req *r)
+{
+    s3m_http_cancel(&r->http);
+}
