@@ -32,12 +32,13 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
-           libcmocka-dev clang valgrind man-db groff-base
+           libcmocka-dev clang valgrind man-db groff-base openssl curl uuid-runtime \
+           ceph-mon ceph-osd radosgw ceph-common rclone
 
 .PHONY: all deps check check-unit check-e2e asan check-asan check-valgrind fuzz clean install \
         demo bench format-check
 
-all: $(BIN) s3mirror
+all: $(BIN) s3mirror $(BUILD)/tests/s3ops
 
 s3mirror: $(BIN)
 	@ln -sf $(BIN) s3mirror
@@ -86,7 +87,7 @@ asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
 
 check-asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check-unit fuzz-regress
+	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all check-unit fuzz-regress
 	S3MIRROR_BIN=$(CURDIR)/build-asan/s3mirror ASAN_OPTIONS=detect_leaks=1 tests/e2e/run.sh --quick
 
 check-valgrind: $(UNIT_BINS)
@@ -132,3 +133,7 @@ format-check:
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+$(BUILD)/tests/s3ops: tests/e2e/s3ops.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS) -o $@

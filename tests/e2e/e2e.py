@@ -1,0 +1,75 @@
+"""Shared helpers of the end-to-end tests: the built binary, the running sites, configs."""
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+import s3servers  # noqa: E402
+
+BIN = os.environ.get("S3MIRROR_BIN") or os.path.join(ROOT, "build", "s3mirror")
+SITES = {}  # kind -> {"sto2": Site, "osl1": Site}, filled by run.py
+_counter = itertools.count(1)
+
+
+def unique(name):
+    return "t%d-%s" % (next(_counter), name)
+
+
+class SiteTest(unittest.TestCase):
+    """Base class: one subclass per server implementation (self.kind)."""
+    kind = None
+
+    @classmethod
+    def setUpClass(cls):
+        if cls.kind is None or cls.kind not in SITES:
+            raise unittest.SkipTest("no %s servers in this run" % cls.kind)
+        cls.sto2 = SITES[cls.kind]["sto2"]
+        cls.osl1 = SITES[cls.kind]["osl1"]
+        cls.src = cls.sto2.client()
+        cls.dst = cls.osl1.client()
+        cls.tmp = tempfile.mkdtemp(prefix="s3m-e2e-")
+        cls.conf = os.path.join(cls.tmp, "rclone.conf")
+        with open(cls.conf, "w") as f:
+            f.write(cls.sto2.remote_conf())
+            f.write(cls.osl1.remote_conf())
+            f.write(cls.sto2.remote_conf("sto2bad", secret="WRONG" + cls.sto2.secret_key[5:]))
+            f.write("[down]\ntype = s3\naccess_key_id = A\nsecret_access_key = B\n"
+                    "endpoint = http://127.0.0.1:%d\n\n" % s3servers.free_port())
+
+    def s3m(self, *args, check=None, env=None, timeout=300, input=None):
+        """Run s3mirror with our config; returns CompletedProcess (text)."""
+        cmd = [BIN, "--config", self.conf] + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input,
+                           env=dict(os.environ, **(env or {})))
+        if check is not None and p.returncode != check:
+            self.fail("%s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s" % (
+                " ".join(args), p.returncode, check, p.stdout[-3000:], p.stderr[-3000:]))
+        return p
+
+    def ls_json(self, spec, *extra):
+        p = self.s3m("ls", "--json", spec, *extra, check=0)
+        return [json.loads(line) for line in p.stdout.splitlines()]
+
+    def bucket(self, client, name):
+        b = unique(name)
+        client.create_bucket(Bucket=b)
+        return b
+
+    def put_many(self, client, bucket, keys, body=lambda k: k.encode()):
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(16) as ex:
+            list(ex.map(lambda k: client.put_object(Bucket=bucket, Key=k, Body=body(k)), keys))
+
+
+def for_each_kind(cls):
+    """Make one concrete TestCase per server kind from a SiteTest mixin class."""
+    mod = sys.modules[cls.__module__]
+    for kind in ("moto", "ceph"):
+        name = "%s_%s" % (cls.__name__, kind)
+        setattr(mod, name, type(name, (cls, SiteTest), {"kind": kind, "__module__": cls.__module__}))
+    return cls

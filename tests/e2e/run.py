@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Start the S3 servers once, run every tests/e2e/test_*.py against them, stop the servers.
+
+    run.py [--servers moto,ceph] [-k PATTERN] [unittest args]
+"""
+import argparse
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+import s3servers  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--servers", default=os.environ.get("S3M_E2E_SERVERS", "moto,ceph"))
+    ap.add_argument("-k", dest="pattern", action="append")
+    ap.add_argument("-v", dest="verbosity", action="count", default=1)
+    a = ap.parse_args()
+    if not os.access(e2e.BIN, os.X_OK):
+        sys.exit("e2e: %s is not built" % e2e.BIN)
+    kinds = [k for k in a.servers.split(",") if k]
+    t0 = time.time()
+    with s3servers.sites(kinds) as sites:
+        e2e.SITES.update(sites)
+        print("[e2e] servers up in %.1fs: %s" % (time.time() - t0, ", ".join(kinds)),
+              file=sys.stderr)
+        loader = unittest.TestLoader()
+        if a.pattern:
+            loader.testNamePatterns = ["*%s*" % p for p in a.pattern]
+        suite = loader.discover(os.path.dirname(os.path.abspath(__file__)), pattern="test_*.py")
+        res = unittest.TextTestRunner(verbosity=a.verbosity + 1, stream=sys.stdout).run(suite)
+    n = res.testsRun
+    bad = len(res.failures) + len(res.errors)
+    print("e2e: %d tests, %d passed, %d failed, %d skipped in %.0fs" % (
+        n, n - bad - len(res.skipped), bad, len(res.skipped), time.time() - t0))
+    sys.exit(0 if res.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
