@@ -36,6 +36,16 @@ struct s3m_opts {
     long attempts;
     long contimeout_s, timeout_s;
     int max_keys;
+    /* sync, copy, check */
+    const char *compare, *min_size, *max_size, *min_age, *max_age, *max_delete, *plan;
+    const char *multipart_chunk_buffer;
+    bool allow_empty_source, error_on_no_transfer, no_server_side;
+    long multipart_concurrency, retries;
+    struct s3m_cli_rule {
+        bool include;
+        const char *glob;
+    } rules[64];
+    int nrules;
 };
 
 /* Parse options (anywhere on the line) and collect positional args. Returns exit code or -1. */
@@ -59,6 +69,12 @@ int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c);
 
 int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs);
 int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs);
+/* sync, copy and check (mode from the command name). */
+int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs);
+/* "10M", "1.5G", "512" (bytes); false when malformed. */
+bool s3m_parse_size(const char *s, uint64_t *out);
+/* "90", "30s", "15m", "2h", "7d", "1w" as seconds; false when malformed. */
+bool s3m_parse_duration(const char *s, int64_t *out);
 void s3m_cmd_version(void);
 
 #endif

@@ -27,6 +27,8 @@ int main(int argc, char **argv)
     const char *cmd = args[0];
     if (!strcmp(cmd, "ls")) {
         rc = s3m_cmd_ls(&o, args + 1, nargs - 1);
+    } else if (!strcmp(cmd, "sync") || !strcmp(cmd, "copy") || !strcmp(cmd, "check")) {
+        rc = s3m_cmd_sync(&o, cmd, args + 1, nargs - 1);
     } else if (!strcmp(cmd, "lsd")) {
         rc = s3m_cmd_lsd(&o, args + 1, nargs - 1);
     } else {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { FLAG, STR, NUM };
+enum kind { FLAG, STR, NUM, RULE };
 
 struct opt {
     const char *name;
@@ -34,6 +34,21 @@ static const struct opt table[] = {
     {"timeout", 0, NUM, "SECONDS", "abort a request idle for this long (default 60)", OFF(timeout_s)},
     {"ca-file", 0, STR, "FILE", "CA bundle for HTTPS (default: the system bundle)", OFF(ca_file)},
     {"max-keys", 0, NUM, "N", "keys per listing page (default 1000)", OFF(max_keys)},
+    {"compare", 0, STR, "MODE", "etag (default: size and ETag), size, size-mtime or checksum", OFF(compare)},
+    {"include", 0, RULE, "GLOB", "only objects matching GLOB (repeatable; rclone glob rules)", 1},
+    {"exclude", 0, RULE, "GLOB", "leave objects matching GLOB alone, on both sides (repeatable)", 0},
+    {"min-size", 0, STR, "SIZE", "only objects of at least SIZE (e.g. 10k, 5M, 1G)", OFF(min_size)},
+    {"max-size", 0, STR, "SIZE", "only objects of at most SIZE", OFF(max_size)},
+    {"min-age", 0, STR, "AGE", "only objects older than AGE (e.g. 30s, 15m, 2h, 7d, 1w)", OFF(min_age)},
+    {"max-age", 0, STR, "AGE", "only objects younger than AGE", OFF(max_age)},
+    {"max-delete", 0, STR, "N|P%", "delete nothing and fail if more than N objects (or P% of the destination) would be deleted", OFF(max_delete)},
+    {"allow-empty-source", 0, FLAG, NULL, "let an empty source listing delete everything on the destination", OFF(allow_empty_source)},
+    {"plan", 0, STR, "FILE", "write the plan (every copy, update, delete) as JSON lines", OFF(plan)},
+    {"error-on-no-transfer", 0, FLAG, NULL, "exit 9 when nothing was copied, updated or deleted", OFF(error_on_no_transfer)},
+    {"multipart-concurrency", 0, NUM, "N", "parts of one object in flight (default 4)", OFF(multipart_concurrency)},
+    {"buffer-size", 0, STR, "SIZE", "stream buffer per transfer (default 1M)", OFF(multipart_chunk_buffer)},
+    {"retries", 0, NUM, "N", "attempts per object (default 3)", OFF(retries)},
+    {"no-server-side-copy", 0, FLAG, NULL, "stream even between buckets of one endpoint", OFF(no_server_side)},
     {"help", 'h', FLAG, NULL, "this help", OFF(help)},
     {"version", 'V', FLAG, NULL, "print the version", OFF(version)},
 };
@@ -43,8 +58,12 @@ void s3m_cli_usage(FILE *out)
     fputs("Usage: s3mirror COMMAND [OPTIONS] ARGS...\n\n"
           "Commands:\n"
           "  lsd REMOTE:              list the buckets of a remote\n"
+          "  sync SRC DST             make DST identical to SRC (copies, updates, deletes)\n"
+          "  copy SRC DST             like sync, without deletes\n"
+          "  check SRC DST            compare and report differences; change nothing\n"
           "  ls REMOTE:BUCKET[/PFX]   list keys with size, modification time and ETag\n"
           "  version                  print the version\n\n"
+          "SRC and DST are REMOTE:BUCKET[/PREFIX], or REMOTE: for every bucket.\n"
           "REMOTE is a [section] of rclone.conf (type = s3) or defined by\n"
           "RCLONE_CONFIG_<REMOTE>_<KEY> environment variables.\n\n"
           "Options:\n", out);
@@ -63,6 +82,59 @@ void s3m_cli_usage(FILE *out)
           "5 temporary error, 6 some objects failed, 7 fatal (access denied, TLS),\n"
           "9 nothing transferred (--error-on-no-transfer), 10 check found differences,\n"
           "11 locked by another run.\n", out);
+}
+
+bool s3m_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return false;
+    double mult = 1;
+    switch (*end) {
+    case 0: break;
+    case 'b': case 'B': mult = 1, end++; break;
+    case 'k': case 'K': mult = 1024.0, end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024, end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024, end++; break;
+    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024, end++; break;
+    default: return false;
+    }
+    if ((*end == 'i' || *end == 'I') && mult > 1)
+        end++;
+    if ((*end == 'b' || *end == 'B') && mult > 1)
+        end++;
+    if (*end || v * mult > 1.8e19)
+        return false;
+    *out = (uint64_t)(v * mult);
+    return true;
+}
+
+bool s3m_parse_duration(const char *s, int64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return false;
+    double mult = 1;
+    if (!strcmp(end, "ms"))
+        mult = 0.001;
+    else if (!*end || !strcmp(end, "s"))
+        mult = 1;
+    else if (!strcmp(end, "m"))
+        mult = 60;
+    else if (!strcmp(end, "h"))
+        mult = 3600;
+    else if (!strcmp(end, "d"))
+        mult = 86400;
+    else if (!strcmp(end, "w"))
+        mult = 7 * 86400;
+    else
+        return false;
+    if (v * mult > 1e12)
+        return false;
+    *out = (int64_t)(v * mult);
+    return true;
 }
 
 int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs)
@@ -105,7 +177,14 @@ int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *
             return S3M_EXIT_USAGE;
         }
         char *base = (char *)o + t->off;
-        if (t->kind == FLAG) {
+        if (t->kind == RULE) {
+            if (o->nrules >= (int)S3M_ARRAY_LEN(o->rules)) {
+                fprintf(stderr, "s3mirror: error: too many --include/--exclude rules\n");
+                return S3M_EXIT_USAGE;
+            }
+            o->rules[o->nrules].include = t->off == 1;
+            o->rules[o->nrules++].glob = optarg;
+        } else if (t->kind == FLAG) {
             if (!strcmp(t->name, "verbose") || !strcmp(t->name, "quiet"))
                 (*(int *)base)++;
             else
@@ -118,6 +197,10 @@ int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *
             if (*end || end == optarg || v < 0 || v > 1000000) {
                 fprintf(stderr, "s3mirror: error: --%s: '%s' is not a number from 0 to 1000000\n",
                         t->name, optarg);
+                return S3M_EXIT_USAGE;
+            }
+            if (!strcmp(t->name, "max-keys") && v == 0) {
+                fprintf(stderr, "s3mirror: error: --max-keys must be at least 1\n");
                 return S3M_EXIT_USAGE;
             }
             if (!strcmp(t->name, "max-keys"))

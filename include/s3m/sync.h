@@ -1,0 +1,80 @@
+/* s3m/sync.h - one sync / copy / check job between two buckets (or two prefixes).
+ *
+ * The listings stream into the merge-join; each decision becomes a transfer (up to `transfers`
+ * at once), a remembered deletion (spilled to an unlinked temporary file, so memory does not
+ * grow with the number of keys) or a line of the report. Deletions run only after every copy
+ * succeeded and both listings completed, in DeleteObjects batches of up to 1000 keys, and only
+ * when the safety rules allow (see the promises in DESIGN.md). */
+#ifndef S3M_SYNC_H
+#define S3M_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "s3m/diff.h"
+#include "s3m/lister.h"
+#include "s3m/s3.h"
+#include "s3m/xfer.h"
+
+enum s3m_sync_mode { S3M_MODE_SYNC, S3M_MODE_COPY, S3M_MODE_CHECK };
+
+struct s3m_sync_opts {
+    enum s3m_sync_mode mode;
+    bool dry_run;
+    bool server_side;        /* same endpoint and credentials */
+    int transfers;
+    int max_keys;
+    enum s3m_compare compare;
+    const struct s3m_filter *filter;
+    int64_t max_delete;      /* -1 = no cap */
+    double max_delete_pct;   /* < 0 = no cap */
+    bool allow_empty_source;
+    FILE *report;            /* dry-run / check lines (stdout) */
+    FILE *plan;              /* --plan FILE: JSON lines, or NULL */
+    int part_concurrency;
+    size_t buffer_size;
+    int attempts;
+    bool dst_absent;         /* the destination bucket does not exist: empty listing */
+};
+
+struct s3m_sync_counts {
+    uint64_t n, bytes;
+};
+
+struct s3m_sync_stats {
+    struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
+    uint64_t src_keys, dst_keys;
+    uint64_t delete_errors;
+    bool listing_failed, delete_refused;
+    char refused_why[512];
+    struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
+};
+
+struct s3m_sync {
+    struct s3m_sync_opts o;
+    struct s3m_s3 *src, *dst;
+    char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
+    const char *label; /* "sto2:a -> osl1:b" */
+    struct s3m_lister lsrc, ldst;
+    struct s3m_diff diff;
+    struct s3m_xfer_ctx xctx;
+    int active;
+    bool listing_done, finished, deleting, aborted;
+    FILE *deletes; /* keys to delete, NUL-terminated, in an unlinked temp file */
+    uint64_t pending_deletes;
+    struct s3m_sync_stats st;
+    struct s3m_s3_req *del_req;
+    char **del_batch;
+    size_t del_n;
+};
+
+/* Run one job to the end on the client's loop. */
+void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
+                  const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
+                  const char *dst_bucket, const char *dst_prefix, const char *label);
+void s3m_sync_cleanup(struct s3m_sync *s);
+/* Stop starting new work and skip every delete (signals). */
+void s3m_sync_abort(struct s3m_sync *s);
+
+#endif

@@ -1,0 +1,83 @@
+/* s3m/xfer.h - copying one object from the source to the destination.
+ *
+ * Between endpoints the bytes stream: a GET feeds a PUT (or UploadPart) through a bounded ring
+ * buffer, each side paused while the other catches up, nothing on disk. A multipart source is
+ * copied with its own part layout so the destination gets the same ETag; on the same endpoint
+ * with the same credentials the copy is server-side (CopyObject / UploadPartCopy).
+ * Integrity: Content-MD5 from a plain source ETag; every streamed part's MD5 checked against
+ * the ETag the server returns; the final multipart ETag compared with the source's before the
+ * upload is completed. A failed multipart upload is aborted. Whole-object retries. */
+#ifndef S3M_XFER_H
+#define S3M_XFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s3m/s3.h"
+
+struct s3m_xfer_pipe;
+
+/* What all transfers of one job share. */
+struct s3m_xfer_ctx {
+    struct s3m_s3 *src, *dst;
+    bool server_side;        /* same endpoint and credentials: copy inside the server */
+    int part_concurrency;    /* parts in flight per multipart object */
+    size_t buffer_size;      /* ring buffer per stream */
+    int attempts;            /* whole-object attempts */
+    uint64_t single_max;     /* largest single-part PUT (S3: 5 GiB) */
+    uv_idle_t kick;          /* resumes paused streams outside curl callbacks */
+    struct s3m_xfer_pipe *pending;
+    uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
+    bool closed;
+};
+
+void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3 *dst);
+void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c); /* before the loop is cleaned up */
+
+struct s3m_xfer;
+typedef void (*s3m_xfer_done_cb)(struct s3m_xfer *x, void *ud);
+
+struct s3m_xfer_part {
+    int number;
+    uint64_t offset, length;
+    char etag[80];
+    bool done;
+};
+
+struct s3m_xfer {
+    struct s3m_xfer_ctx *ctx;
+    char *src_bucket, *src_key, *dst_bucket, *dst_key;
+    uint64_t size;
+    char etag[80]; /* source ETag from the listing */
+    int src_parts; /* 0: plain ETag */
+    int attempt;
+    int state;
+    struct s3m_kv *meta; /* headers to carry over */
+    size_t nmeta;
+    /* multipart */
+    char *upload_id;
+    uint64_t part_size;
+    uint64_t candidates[24];
+    int ncandidates, candidate;
+    struct s3m_xfer_part *parts;
+    int nparts, next_part, active, parts_ok;
+    bool multipart;
+    bool failing;
+    bool layout_mismatch; /* no candidate part size gave the source ETag */
+    char note[256]; /* what was done (for the report) */
+    struct s3m_errinfo ei;
+    s3m_xfer_done_cb done;
+    void *ud;
+};
+
+/* Start copying; done is called once, later, with x->ei.err telling the outcome. */
+struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket,
+                                const char *src_key, const char *dst_bucket, const char *dst_key,
+                                uint64_t size, const char *etag, s3m_xfer_done_cb done, void *ud);
+void s3m_xfer_free(struct s3m_xfer *x);
+
+/* Part sizes that would give `parts` parts for `size` bytes, most common first (tried in this
+ * order when the server does not tell a multipart object's part size). Returns the count. */
+int s3m_xfer_part_candidates(uint64_t size, int parts, uint64_t *out, int max);
+
+#endif

@@ -1,0 +1,322 @@
+/* cmd_sync.c - `sync`, `copy` and `check`: argument checks, filters and safety options, the
+ * whole-remote mode (every bucket, missing destination buckets created), the summary line and
+ * the exit code. The work itself is s3m_sync_run (engine/sync.c). */
+#include "cli.h"
+#include "s3m/log.h"
+#include "s3m/sync.h"
+#include "s3m/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *human(uint64_t b, char *out, size_t n)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < S3M_ARRAY_LEN(units))
+        v /= 1024, u++;
+    if (u == 0)
+        snprintf(out, n, "%" PRIu64 " B", b);
+    else
+        snprintf(out, n, "%.1f %s", v, units[u]);
+    return out;
+}
+
+static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
+{
+    const struct s3m_sync_counts *a[] = {&s->copy, &s->update, &s->del, &s->skip,
+                                         &s->excluded, &s->failed, &s->unverified};
+    struct s3m_sync_counts *b[] = {&t->copy, &t->update, &t->del, &t->skip,
+                                   &t->excluded, &t->failed, &t->unverified};
+    for (size_t i = 0; i < S3M_ARRAY_LEN(a); i++)
+        b[i]->n += a[i]->n, b[i]->bytes += a[i]->bytes;
+    t->src_keys += s->src_keys;
+    t->dst_keys += s->dst_keys;
+    t->delete_errors += s->delete_errors;
+    t->listing_failed |= s->listing_failed;
+    if (s->delete_refused && !t->delete_refused)
+        memcpy(t->refused_why, s->refused_why, sizeof(t->refused_why));
+    t->delete_refused |= s->delete_refused;
+    if (!t->first_error.err)
+        t->first_error = s->first_error;
+}
+
+static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
+                    const struct s3m_sync_stats *st, double secs)
+{
+    char a[32], b[32], c[32], d[32];
+    uint64_t moved = st->copy.bytes + st->update.bytes;
+    if (mode == S3M_MODE_CHECK) {
+        printf("check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %" PRIu64
+               " only on destination (%s), %" PRIu64 " identical, %" PRIu64
+               " not verifiable by ETag, %" PRIu64 " excluded, %.1f s\n",
+               label, st->copy.n, human(st->copy.bytes, a, 32), st->update.n,
+               human(st->update.bytes, b, 32), st->del.n, human(st->del.bytes, c, 32),
+               st->skip.n - st->unverified.n, st->unverified.n, st->excluded.n, secs);
+        return;
+    }
+    const char *del_word = mode == S3M_MODE_COPY ? "" : st->delete_refused ? "NOT deleted" : "deleted";
+    printf("%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)", o->dry_run ? "dry run: " : "",
+           mode == S3M_MODE_SYNC ? "sync" : "copy", label, o->dry_run ? "would copy" : "copied",
+           st->copy.n, human(st->copy.bytes, a, 32), o->dry_run ? "would update" : "updated",
+           st->update.n, human(st->update.bytes, b, 32));
+    if (mode == S3M_MODE_SYNC)
+        printf(", %s%s %" PRIu64 " (%s)", o->dry_run && !st->delete_refused ? "would be " : "",
+               del_word, st->del.n, human(st->del.bytes, c, 32));
+    printf(", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64 ", %.1f s", st->skip.n,
+           st->excluded.n, st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0), secs);
+    if (!o->dry_run)
+        printf(", %s/s", human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
+    printf("\n");
+    if (st->delete_refused)
+        printf("deletions %s: %s\n", o->dry_run ? "would be refused" : "refused", st->refused_why);
+}
+
+static int exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
+                     const struct s3m_sync_stats *st)
+{
+    if (st->listing_failed) {
+        int rc = s3m_cli_exit_code(st->first_error.err);
+        return rc == S3M_EXIT_USAGE || rc == S3M_EXIT_OK ? S3M_EXIT_ERROR : rc;
+    }
+    if (st->failed.n || st->delete_errors) {
+        int rc = s3m_cli_exit_code(st->first_error.err);
+        return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
+    }
+    if (st->delete_refused && !o->dry_run)
+        return S3M_EXIT_ERROR;
+    if (mode == S3M_MODE_CHECK)
+        return st->copy.n || st->update.n || st->del.n ? S3M_EXIT_DIFFERS : S3M_EXIT_OK;
+    if (o->error_on_no_transfer && !o->dry_run && !st->copy.n && !st->update.n &&
+        !(mode == S3M_MODE_SYNC && st->del.n))
+        return S3M_EXIT_NOTRANSFER;
+    return S3M_EXIT_OK;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "s3mirror: error: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return S3M_EXIT_USAGE;
+}
+
+/* options -> filter and job options; returns an exit code or 0 */
+static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,
+                      struct s3m_sync_opts *so)
+{
+    memset(so, 0, sizeof(*so));
+    s3m_filter_init(f, (int64_t)time(NULL));
+    so->mode = mode;
+    so->dry_run = o->dry_run;
+    so->transfers = o->transfers ? (int)o->transfers : 32;
+    so->max_keys = o->max_keys;
+    so->report = stdout;
+    so->part_concurrency = (int)o->multipart_concurrency;
+    so->attempts = (int)o->retries;
+    so->allow_empty_source = o->allow_empty_source;
+    so->max_delete = -1;
+    so->max_delete_pct = -1;
+    if (o->compare && !s3m_compare_parse(o->compare, &so->compare))
+        return usage_error("--compare: '%s' is not etag, size, size-mtime or checksum", o->compare);
+    uint64_t sz;
+    if (o->multipart_chunk_buffer) {
+        if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))
+            return usage_error("--buffer-size: '%s' is not a size from 64k to 1G",
+                               o->multipart_chunk_buffer);
+        so->buffer_size = (size_t)sz;
+    }
+    for (int i = 0; i < o->nrules; i++)
+        if (!s3m_filter_add(f, o->rules[i].include, o->rules[i].glob))
+            return usage_error("malformed glob '%s'", o->rules[i].glob);
+    if (o->min_size && !s3m_parse_size(o->min_size, &f->min_size))
+        return usage_error("--min-size: '%s' is not a size", o->min_size);
+    if (o->max_size && !s3m_parse_size(o->max_size, &f->max_size))
+        return usage_error("--max-size: '%s' is not a size", o->max_size);
+    if (o->min_age && !s3m_parse_duration(o->min_age, &f->min_age))
+        return usage_error("--min-age: '%s' is not a duration", o->min_age);
+    if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
+        return usage_error("--max-age: '%s' is not a duration", o->max_age);
+    if (o->max_delete) {
+        char *end;
+        double v = strtod(o->max_delete, &end);
+        bool pct = *end == '%';
+        if (end == o->max_delete || v < 0 || (pct ? end[1] != 0 || v > 100 : *end != 0))
+            return usage_error("--max-delete: '%s' is not a count or a percentage", o->max_delete);
+        if (pct)
+            so->max_delete_pct = v;
+        else
+            so->max_delete = (int64_t)v;
+    }
+    so->filter = f;
+    return 0;
+}
+
+static bool same_place(struct s3m_s3 *a, struct s3m_s3 *b)
+{
+    struct s3m_endpoint ea, eb;
+    struct s3m_errinfo ei;
+    if (s3m_endpoint_resolve(a->remote, NULL, &ea, &ei))
+        return false;
+    if (s3m_endpoint_resolve(b->remote, NULL, &eb, &ei)) {
+        s3m_endpoint_cleanup(&ea);
+        return false;
+    }
+    bool same = !strcmp(ea.base_url, eb.base_url);
+    s3m_endpoint_cleanup(&ea);
+    s3m_endpoint_cleanup(&eb);
+    return same;
+}
+
+struct run {
+    struct s3m_opts *o;
+    struct s3m_sync_opts so;
+    struct s3m_s3 *src, *dst;
+    struct s3m_sync_stats total;
+};
+
+static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
+                     const char *sb, const char *db)
+{
+    char label[1024];
+    snprintf(label, sizeof(label), "%s:%s%s%s -> %s:%s%s%s", s->remote, sb, *s->prefix ? "/" : "",
+             s->prefix, d->remote, db, *d->prefix ? "/" : "", d->prefix);
+    struct s3m_sync job;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s3m_log(S3M_LOG_INFO, "sync", "%s: start%s", label, r->o->dry_run ? " (dry run)" : "");
+    s3m_sync_run(&job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (job.st.listing_failed) {
+        char line[900];
+        fprintf(stderr, "s3mirror: error: %s: listing failed, nothing deleted: %s\n", label,
+                s3m_errinfo_str(&job.st.first_error, line, sizeof(line)));
+    }
+    fflush(stdout);
+    summary(r->o, r->so.mode, label, &job.st, secs);
+    add_stats(&r->total, &job.st);
+    s3m_sync_cleanup(&job);
+}
+
+/* every bucket of the source remote; missing destination buckets are created */
+static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d)
+{
+    struct s3m_s3_req *ls = s3m_s3_list_buckets(r->src), *ld = s3m_s3_list_buckets(r->dst);
+    int rc = 0;
+    char ctx[300];
+    if (s3m_s3_run(ls)) {
+        snprintf(ctx, sizeof(ctx), "remote %s: listing buckets", s->remote);
+        rc = s3m_cli_fail(ctx, &ls->ei);
+    } else if (s3m_s3_run(ld)) {
+        snprintf(ctx, sizeof(ctx), "remote %s: listing buckets", d->remote);
+        rc = s3m_cli_fail(ctx, &ld->ei);
+    }
+    for (size_t i = 0; !rc && i < ls->xml->buckets.nbuckets; i++) {
+        const char *b = ls->xml->buckets.buckets[i].name;
+        bool exists = false;
+        for (size_t k = 0; k < ld->xml->buckets.nbuckets; k++)
+            exists |= !strcmp(ld->xml->buckets.buckets[k].name, b);
+        if (!exists && r->so.mode != S3M_MODE_CHECK) {
+            if (r->o->dry_run) {
+                printf("create bucket %s:%s (not on destination)\n", d->remote, b);
+            } else {
+                struct s3m_s3_req *cb = s3m_s3_create_bucket(r->dst, b);
+                if (s3m_s3_run(cb)) {
+                    snprintf(ctx, sizeof(ctx), "remote %s: creating bucket %s", d->remote, b);
+                    rc = s3m_cli_fail(ctx, &cb->ei);
+                    r->total.listing_failed = true;
+                    r->total.first_error = cb->ei;
+                }
+                s3m_s3_req_free(cb);
+                if (rc)
+                    break;
+                s3m_log(S3M_LOG_NOTICE, "sync", "created bucket %s:%s", d->remote, b);
+            }
+        }
+        /* dry run or check: nothing to list on a destination bucket that does not exist */
+        r->so.dst_absent = !exists && (r->o->dry_run || r->so.mode == S3M_MODE_CHECK);
+        run_pair(r, s, d, b, b);
+    }
+    s3m_s3_req_free(ls);
+    s3m_s3_req_free(ld);
+    return rc;
+}
+
+int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
+{
+    enum s3m_sync_mode mode = !strcmp(cmd, "sync") ? S3M_MODE_SYNC
+                              : !strcmp(cmd, "copy") ? S3M_MODE_COPY : S3M_MODE_CHECK;
+    if (nargs != 2) {
+        fprintf(stderr, "s3mirror: error: usage: s3mirror %s SRC DST\n", cmd);
+        return S3M_EXIT_USAGE;
+    }
+    struct s3m_errinfo ei;
+    struct s3m_spec s, d;
+    if (s3m_spec_parse(args[0], &s, &ei))
+        return s3m_cli_fail(cmd, &ei);
+    if (s3m_spec_parse(args[1], &d, &ei)) {
+        s3m_spec_cleanup(&s);
+        return s3m_cli_fail(cmd, &ei);
+    }
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    r.o = o;
+    struct s3m_filter f;
+    struct s3m_env env;
+    struct s3m_s3 cs, cd;
+    bool have_src = false, have_dst = false;
+    int rc = build_opts(o, mode, &f, &r.so);
+    if (!rc && !*s.bucket != !*d.bucket)
+        rc = usage_error("%s", "SRC and DST must both name a bucket, or both be a whole remote "
+                         "(REMOTE:)");
+    if (!rc)
+        rc = s3m_env_init(&env, o);
+    else
+        memset(&env, 0, sizeof(env)), s3m_config_init(&env.cfg);
+    if (!rc && !(rc = s3m_env_client(&env, s.remote, &cs)))
+        have_src = true;
+    if (!rc && !(rc = s3m_env_client(&env, d.remote, &cd)))
+        have_dst = true;
+    FILE *plan = NULL;
+    if (!rc && o->plan && !(plan = fopen(o->plan, "w")))
+        rc = usage_error("--plan: cannot write '%s'", o->plan);
+    r.so.plan = plan;
+    if (!rc) {
+        bool same = same_place(&cs, &cd);
+        r.so.server_side = same && !o->no_server_side &&
+                           !strcmp(cs.remote->access_key_id ? cs.remote->access_key_id : "",
+                                   cd.remote->access_key_id ? cd.remote->access_key_id : "");
+        size_t ls = strlen(s.prefix), ld = strlen(d.prefix);
+        bool overlap = same && (!*s.bucket || !strcmp(s.bucket, d.bucket)) &&
+                       !strncmp(s.prefix, d.prefix, ls < ld ? ls : ld);
+        if (overlap)
+            rc = usage_error("%s", "source and destination are the same place or one contains "
+                             "the other: refusing to sync it into itself");
+    }
+    if (!rc) {
+        r.src = &cs;
+        r.dst = &cd;
+        if (*s.bucket)
+            run_pair(&r, &s, &d, s.bucket, d.bucket);
+        else
+            rc = run_all_buckets(&r, &s, &d);
+        if (!rc)
+            rc = exit_code(o, mode, &r.total);
+    }
+    if (plan)
+        fclose(plan);
+    if (have_src)
+        s3m_s3_cleanup(&cs);
+    if (have_dst)
+        s3m_s3_cleanup(&cd);
+    s3m_env_cleanup(&env);
+    s3m_filter_cleanup(&f);
+    s3m_spec_cleanup(&s);
+    s3m_spec_cleanup(&d);
+    return rc;
+}

@@ -1,0 +1,482 @@
+/* sync.c - the job: listings -> merge-join -> transfers / remembered deletes -> delete phase.
+ *
+ * One pump function moves the job forward whenever something happened (a listing page came,
+ * a transfer ended): it pulls decisions only while the pool has room, so listings are read at
+ * the pace of the transfers and memory stays bounded. Deletes are remembered in an unlinked
+ * temporary file and run last, only if nothing failed and the safety rules allow. */
+#include "s3m/sync.h"
+#include "s3m/log.h"
+#include "s3m/util.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DELETE_BATCH 1000
+
+/* ---- listers as merge streams (keys relative to the prefix) ---- */
+
+struct side {
+    struct s3m_lister *l;
+    size_t plen;
+};
+
+static enum s3m_pull side_peek(void *ctx, struct s3m_entry *e)
+{
+    struct s3m_lister *l = ctx;
+    const struct s3m_xml_object *o;
+    switch (s3m_lister_peek(l, &o)) {
+    case S3M_LIST_ENTRY:
+        e->key = o->key + strlen(l->prefix); /* the lister checked the prefix */
+        e->size = o->size;
+        e->etag = o->etag ? o->etag : "";
+        e->mtime = s3m_parse_time(o->last_modified);
+        return S3M_PULL_ENTRY;
+    case S3M_LIST_WAIT: return S3M_PULL_WAIT;
+    case S3M_LIST_END: return S3M_PULL_END;
+    default: return S3M_PULL_ERROR;
+    }
+}
+
+static enum s3m_pull empty_peek(void *ctx, struct s3m_entry *e)
+{
+    (void)ctx, (void)e;
+    return S3M_PULL_END;
+}
+
+static void side_advance(void *ctx)
+{
+    const struct s3m_xml_object *o;
+    s3m_lister_next(ctx, &o);
+}
+
+/* ---- report ---- */
+
+static void esc_key(FILE *f, const char *k)
+{
+    for (; *k; k++) {
+        unsigned char c = (unsigned char)*k;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+static void json_key(FILE *f, const char *k)
+{
+    fputc('"', f);
+    for (; *k; k++) {
+        unsigned char c = (unsigned char)*k;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static const char *action_name(enum s3m_action a)
+{
+    switch (a) {
+    case S3M_ACT_COPY: return "copy";
+    case S3M_ACT_UPDATE: return "update";
+    case S3M_ACT_DELETE: return "delete";
+    case S3M_ACT_EXCLUDED: return "exclude";
+    default: return "skip";
+    }
+}
+
+static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
+                   const char *why)
+{
+    if (s->o.plan && a != S3M_ACT_SKIP && a != S3M_ACT_EXCLUDED) {
+        fprintf(s->o.plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
+        json_key(s->o.plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
+        fputs(",\"key\":", s->o.plan);
+        json_key(s->o.plan, key);
+        fprintf(s->o.plan, ",\"size\":%" PRIu64 ",\"why\":", size);
+        json_key(s->o.plan, why);
+        fputs("}\n", s->o.plan);
+    }
+    bool show = s->o.report && (s->o.dry_run || s->o.mode == S3M_MODE_CHECK);
+    if (!show || a == S3M_ACT_SKIP || a == S3M_ACT_EXCLUDED)
+        return;
+    if (s->o.mode == S3M_MODE_CHECK) {
+        static const char *const what[] = {"", "only on source", "differs", "only on destination"};
+        fprintf(s->o.report, "%-19s %12" PRIu64 " ", what[a], size);
+    } else {
+        fprintf(s->o.report, "%-6s %12" PRIu64 " ", action_name(a), size);
+    }
+    esc_key(s->o.report, key);
+    fprintf(s->o.report, "  (%s)\n", why);
+}
+
+static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
+{
+    if (!s->st.first_error.err)
+        s->st.first_error = *ei;
+}
+
+/* ---- transfers ---- */
+
+static void pump(struct s3m_sync *s);
+
+static char *join(const char *prefix, const char *rel)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_printf(&b, "%s%s", prefix, rel);
+    return s3m_buf_detach(&b);
+}
+
+struct job_xfer {
+    struct s3m_sync *s;
+    enum s3m_action action;
+};
+
+static void xfer_done(struct s3m_xfer *x, void *ud)
+{
+    struct job_xfer *j = ud;
+    struct s3m_sync *s = j->s;
+    s->active--;
+    if (x->ei.err) {
+        char line[900];
+        s->st.failed.n++;
+        s->st.failed.bytes += x->size;
+        note_error(s, &x->ei);
+        s3m_log(S3M_LOG_ERROR, "sync", "%s: %s failed: %s", s->label, x->src_key,
+                s3m_errinfo_str(&x->ei, line, sizeof(line)));
+    } else {
+        struct s3m_sync_counts *c = j->action == S3M_ACT_COPY ? &s->st.copy : &s->st.update;
+        c->n++;
+        c->bytes += x->size;
+        s3m_log(S3M_LOG_INFO, "sync", "%s %s (%" PRIu64 " bytes)%s%s",
+                j->action == S3M_ACT_COPY ? "copied" : "updated", x->dst_key, x->size,
+                x->note[0] ? ": " : "", x->note);
+    }
+    s3m_xfer_free(x);
+    free(j);
+    pump(s);
+}
+
+static void start_copy(struct s3m_sync *s, const struct s3m_diff_item *it)
+{
+    char *sk = join(s->src_prefix, it->src.key), *dk = join(s->dst_prefix, it->src.key);
+    struct job_xfer *j = s3m_calloc(1, sizeof(*j));
+    j->s = s;
+    j->action = it->action;
+    s->active++;
+    s3m_xfer_start(&s->xctx, s->src_bucket, sk, s->dst_bucket, dk, it->src.size, it->src.etag,
+                   xfer_done, j);
+    free(sk);
+    free(dk);
+}
+
+static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
+{
+    if (!s->deletes) {
+        s->deletes = tmpfile(); /* unlinked: gone with the process, whatever happens */
+        if (!s->deletes) {
+            struct s3m_errinfo ei;
+            s3m_errinfo_set(&ei, S3M_EIO, "cannot create a temporary file for the delete list");
+            note_error(s, &ei);
+            s->st.listing_failed = true;
+            return;
+        }
+    }
+    fprintf(s->deletes, "%" PRIu64 "%c%s%c", e->size, 0, e->key, 0);
+    s->pending_deletes++;
+}
+
+static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
+{
+    switch (it->action) {
+    case S3M_ACT_COPY:
+    case S3M_ACT_UPDATE:
+        report(s, it->action, it->src.key, it->src.size, it->why);
+        if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK) {
+            struct s3m_sync_counts *c = it->action == S3M_ACT_COPY ? &s->st.copy : &s->st.update;
+            c->n++;
+            c->bytes += it->src.size;
+        } else {
+            start_copy(s, it);
+        }
+        break;
+    case S3M_ACT_DELETE:
+        if (s->o.mode == S3M_MODE_COPY) {
+            s->st.skip.n++; /* copy never deletes: the extra object stays */
+            break;
+        }
+        report(s, it->action, it->dst.key, it->dst.size, it->why);
+        s->st.del.n++;
+        s->st.del.bytes += it->dst.size;
+        if (!s->o.dry_run && s->o.mode == S3M_MODE_SYNC)
+            remember_delete(s, &it->dst);
+        break;
+    case S3M_ACT_EXCLUDED:
+        s->st.excluded.n++;
+        break;
+    default:
+        if (it->unverified) {
+            s->st.unverified.n++;
+            s3m_log(S3M_LOG_INFO, "sync", "%s: %s", it->src.key, it->why);
+        }
+        s->st.skip.n++;
+        s->st.skip.bytes += it->src.size;
+    }
+}
+
+/* ---- delete phase ---- */
+
+static void finish(struct s3m_sync *s)
+{
+    s->finished = true;
+    s3m_xfer_ctx_close(&s->xctx);
+}
+
+static void delete_next(struct s3m_sync *s);
+
+static void free_batch(struct s3m_sync *s)
+{
+    for (size_t i = 0; i < s->del_n; i++)
+        free(s->del_batch[i]);
+    s->del_n = 0;
+}
+
+static void delete_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_sync *s = ud;
+    s->del_req = NULL;
+    if (r->ei.err) {
+        char line[900];
+        s->st.delete_errors += s->del_n;
+        note_error(s, &r->ei);
+        s3m_log(S3M_LOG_ERROR, "sync", "%s: deleting %zu objects failed: %s", s->label, s->del_n,
+                s3m_errinfo_str(&r->ei, line, sizeof(line)));
+    } else if (r->xml && r->xml->kind == S3M_XML_DELETE) {
+        for (size_t i = 0; i < r->xml->del.nerrors; i++) {
+            const struct s3m_xml_deleted *e = &r->xml->del.errors[i];
+            s->st.delete_errors++;
+            struct s3m_errinfo ei;
+            s3m_errinfo_clear(&ei);
+            ei.err = S3M_ES3;
+            snprintf(ei.code, sizeof(ei.code), "%s", e->code ? e->code : "");
+            snprintf(ei.message, sizeof(ei.message), "deleting %s: %s", e->key ? e->key : "?",
+                     e->message ? e->message : "");
+            note_error(s, &ei);
+            s3m_log(S3M_LOG_ERROR, "sync", "%s: could not delete %s: %s %s", s->label,
+                    e->key ? e->key : "?", ei.code, e->message ? e->message : "");
+        }
+    }
+    s3m_s3_req_free(r);
+    free_batch(s);
+    delete_next(s);
+}
+
+/* XML 1.0 cannot carry these bytes: such keys are deleted one by one */
+static bool xml_safe(const char *k)
+{
+    for (; *k; k++) {
+        unsigned char c = (unsigned char)*k;
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            return false;
+    }
+    return true;
+}
+
+static bool read_entry(FILE *f, struct s3m_buf *size, struct s3m_buf *key)
+{
+    s3m_buf_reset(size);
+    s3m_buf_reset(key);
+    int c;
+    while ((c = fgetc(f)) != EOF && c)
+        s3m_buf_addc(size, (char)c);
+    if (c == EOF)
+        return false;
+    while ((c = fgetc(f)) != EOF && c)
+        s3m_buf_addc(key, (char)c);
+    return c == 0;
+}
+
+static void delete_next(struct s3m_sync *s)
+{
+    struct s3m_buf size, key;
+    s3m_buf_init(&size);
+    s3m_buf_init(&key);
+    bool single = false;
+    while (s->del_n < DELETE_BATCH && read_entry(s->deletes, &size, &key)) {
+        char *full = join(s->dst_prefix, s3m_buf_str(&key));
+        if (!xml_safe(full)) {
+            if (s->del_n) { /* send the batch first, then this key on its own */
+                fseek(s->deletes, -(long)(size.len + key.len + 2), SEEK_CUR);
+                free(full);
+                break;
+            }
+            s->del_batch[s->del_n++] = full;
+            single = true;
+            break;
+        }
+        s->del_batch[s->del_n++] = full;
+    }
+    s3m_buf_cleanup(&size);
+    s3m_buf_cleanup(&key);
+    if (!s->del_n) {
+        finish(s);
+        return;
+    }
+    struct s3m_s3_req *r = single
+        ? s3m_s3_delete_object(s->dst, s->dst_bucket, s->del_batch[0])
+        : s3m_s3_delete_objects(s->dst, s->dst_bucket, (const char *const *)s->del_batch,
+                                s->del_n);
+    s->del_req = r;
+    if (s3m_s3_submit(r, delete_done, s)) {
+        note_error(s, &r->ei);
+        s->st.delete_errors += s->del_n;
+        s3m_s3_req_free(r);
+        free_batch(s);
+        finish(s);
+    }
+}
+
+/* the safety rules; true when deleting may go ahead */
+static bool deletes_allowed(struct s3m_sync *s)
+{
+    char *why = s->st.refused_why;
+    size_t n = sizeof(s->st.refused_why);
+    uint64_t ndel = s->st.del.n;
+    if (s->aborted)
+        snprintf(why, n, "interrupted");
+    else if (s->st.listing_failed)
+        snprintf(why, n, "a listing did not complete");
+    else if (s->st.failed.n)
+        snprintf(why, n, "%" PRIu64 " object(s) failed to copy", s->st.failed.n);
+    else if (s->st.src_keys == 0 && s->st.dst_keys > 0 && !s->o.allow_empty_source)
+        snprintf(why, n, "the source listing is empty and the destination holds %" PRIu64
+                 " objects (use --allow-empty-source if that is meant)", s->st.dst_keys);
+    else if (s->o.max_delete >= 0 && (int64_t)ndel > s->o.max_delete)
+        snprintf(why, n, "%" PRIu64 " deletions exceed --max-delete %" PRId64, ndel,
+                 s->o.max_delete);
+    else if (s->o.max_delete_pct >= 0 && s->st.dst_keys &&
+             100.0 * (double)ndel / (double)s->st.dst_keys > s->o.max_delete_pct)
+        snprintf(why, n, "%" PRIu64 " deletions are %.1f%% of the destination, over "
+                 "--max-delete %g%%", ndel, 100.0 * (double)ndel / (double)s->st.dst_keys,
+                 s->o.max_delete_pct);
+    else
+        return true;
+    return false;
+}
+
+static void end_of_copies(struct s3m_sync *s)
+{
+    s->st.src_keys = s->diff.nsrc;
+    s->st.dst_keys = s->diff.ndst;
+    if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n) {
+        finish(s);
+        return;
+    }
+    if (!deletes_allowed(s)) {
+        s->st.delete_refused = true;
+        s3m_log(S3M_LOG_ERROR, "sync", "%s: %s %" PRIu64 " deletion(s): %s", s->label,
+                s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, s->st.refused_why);
+        finish(s);
+        return;
+    }
+    if (s->o.dry_run) {
+        finish(s);
+        return;
+    }
+    s->deleting = true;
+    rewind(s->deletes);
+    s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
+    delete_next(s);
+}
+
+/* ---- the pump ---- */
+
+static void pump(struct s3m_sync *s)
+{
+    if (s->finished || s->deleting)
+        return;
+    while (!s->listing_done && !s->aborted && s->active < s->o.transfers) {
+        struct s3m_diff_item it;
+        enum s3m_pull p = s3m_diff_next(&s->diff, &it);
+        if (p == S3M_PULL_WAIT)
+            break;
+        if (p == S3M_PULL_END) {
+            s->listing_done = true;
+            break;
+        }
+        if (p == S3M_PULL_ERROR) {
+            s->listing_done = true;
+            s->st.listing_failed = true;
+            note_error(s, s->lsrc.failed ? &s->lsrc.ei : &s->ldst.ei);
+            break;
+        }
+        handle(s, &it);
+    }
+    if ((s->listing_done || s->aborted) && s->active == 0)
+        end_of_copies(s);
+}
+
+static void on_ready(struct s3m_lister *l, void *ud)
+{
+    (void)l;
+    pump(ud);
+}
+
+void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
+                  const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
+                  const char *dst_bucket, const char *dst_prefix, const char *label)
+{
+    memset(s, 0, sizeof(*s));
+    s->o = *o;
+    if (s->o.transfers < 1)
+        s->o.transfers = 1;
+    s->src = src;
+    s->dst = dst;
+    s->src_bucket = s3m_strdup(src_bucket);
+    s->src_prefix = s3m_strdup(src_prefix);
+    s->dst_bucket = s3m_strdup(dst_bucket);
+    s->dst_prefix = s3m_strdup(dst_prefix);
+    s->label = label;
+    s3m_xfer_ctx_init(&s->xctx, src, dst);
+    s->xctx.server_side = o->server_side;
+    if (o->part_concurrency > 0)
+        s->xctx.part_concurrency = o->part_concurrency;
+    if (o->buffer_size)
+        s->xctx.buffer_size = o->buffer_size;
+    if (o->attempts > 0)
+        s->xctx.attempts = o->attempts;
+    s3m_lister_start(&s->lsrc, src, src_bucket, src_prefix, o->max_keys, on_ready, s);
+    struct s3m_stream dst_stream = {side_peek, side_advance, &s->ldst};
+    if (o->dst_absent)
+        dst_stream.peek = empty_peek;
+    else
+        s3m_lister_start(&s->ldst, dst, dst_bucket, dst_prefix, o->max_keys, on_ready, s);
+    s3m_diff_init(&s->diff, (struct s3m_stream){side_peek, side_advance, &s->lsrc}, dst_stream,
+                  o->filter, o->compare);
+    while (!s->finished)
+        uv_run(&src->loop->uv, UV_RUN_ONCE);
+}
+
+void s3m_sync_abort(struct s3m_sync *s)
+{
+    s->aborted = true;
+}
+
+void s3m_sync_cleanup(struct s3m_sync *s)
+{
+    s3m_lister_cleanup(&s->lsrc);
+    if (!s->o.dst_absent)
+        s3m_lister_cleanup(&s->ldst);
+    if (s->deletes)
+        fclose(s->deletes);
+    free(s->del_batch);
+    free(s->src_bucket);
+    free(s->src_prefix);
+    free(s->dst_bucket);
+    free(s->dst_prefix);
+}

@@ -1,0 +1,216 @@
+/* test_diff.c - merge-join, compare rules, globs and filters on in-memory listings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "s3m/diff.h"
+
+struct arr {
+    const struct s3m_entry *e;
+    size_t n, pos;
+    size_t wait_at; /* answer WAIT once when reaching this position (0 = never) */
+    bool waited;
+};
+
+static enum s3m_pull arr_peek(void *ctx, struct s3m_entry *e)
+{
+    struct arr *a = ctx;
+    if (a->wait_at && a->pos == a->wait_at && !a->waited) {
+        a->waited = true;
+        return S3M_PULL_WAIT;
+    }
+    if (a->pos >= a->n)
+        return S3M_PULL_END;
+    *e = a->e[a->pos];
+    return S3M_PULL_ENTRY;
+}
+
+static void arr_advance(void *ctx)
+{
+    ((struct arr *)ctx)->pos++;
+}
+
+#define E1 "0123456789abcdef0123456789abcdef"
+#define E2 "fedcba9876543210fedcba9876543210"
+
+static void test_merge(void **state)
+{
+    (void)state;
+    const struct s3m_entry src[] = {
+        {"a", 1, E1, 100}, {"b", 2, E1, 100}, {"c", 3, E1, 100},
+        {"d", 4, E1, 100}, {"f", 5, E1 "-2", 100}, {"z\xc3\xa9", 6, E1, 100},
+    };
+    const struct s3m_entry dst[] = {
+        {"a", 1, E1, 200},       /* same */
+        {"b", 2, E2, 200},       /* same size, other ETag */
+        {"c", 4, E1, 200},       /* size differs */
+        {"e", 1, E1, 200},       /* only on destination */
+        {"f", 5, E2 "-3", 200},  /* multipart, other layout: not comparable */
+        {"z", 1, E1, 200},       /* "z" < "z\xc3\xa9" */
+    };
+    struct arr a = {src, 6, 0, 3, false}, b = {dst, 6, 0, 0, false};
+    struct s3m_diff d;
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                  (struct s3m_stream){arr_peek, arr_advance, &b}, NULL, S3M_CMP_ETAG);
+    struct {
+        const char *key;
+        enum s3m_action act;
+        const char *why;
+    } want[] = {
+        {"a", S3M_ACT_SKIP, "same ETag"},
+        {"b", S3M_ACT_UPDATE, "ETag differs"},
+        {"c", S3M_ACT_UPDATE, "size differs"},
+        {"d", S3M_ACT_COPY, "not on destination"},
+        {"e", S3M_ACT_DELETE, "not on source"},
+        {"f", S3M_ACT_SKIP, "ETags not comparable (different part layouts), same size, destination not older"},
+        {"z", S3M_ACT_DELETE, "not on source"},
+        {"z\xc3\xa9", S3M_ACT_COPY, "not on destination"},
+    };
+    size_t i = 0, waits = 0;
+    struct s3m_diff_item it;
+    enum s3m_pull p;
+    while ((p = s3m_diff_next(&d, &it)) != S3M_PULL_END) {
+        if (p == S3M_PULL_WAIT) {
+            waits++;
+            continue;
+        }
+        assert_int_equal(p, S3M_PULL_ENTRY);
+        assert_true(i < sizeof(want) / sizeof(want[0]));
+        const char *key = it.action == S3M_ACT_DELETE ? it.dst.key : it.src.key;
+        assert_string_equal(key, want[i].key);
+        assert_int_equal(it.action, want[i].act);
+        assert_string_equal(it.why, want[i].why);
+        i++;
+    }
+    assert_int_equal(i, 8);
+    assert_int_equal(waits, 1);
+}
+
+static void test_empty_sides(void **state)
+{
+    (void)state;
+    const struct s3m_entry one[] = {{"k", 1, E1, 1}};
+    struct arr a = {one, 1, 0, 0, false}, b = {NULL, 0, 0, 0, false};
+    struct s3m_diff d;
+    struct s3m_diff_item it;
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &b},
+                  (struct s3m_stream){arr_peek, arr_advance, &a}, NULL, S3M_CMP_ETAG);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_int_equal(it.action, S3M_ACT_DELETE);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    assert_int_equal(d.nsrc, 0);
+    assert_int_equal(d.ndst, 1);
+}
+
+static void test_compare_modes(void **state)
+{
+    (void)state;
+    struct s3m_entry s = {"k", 10, E1, 500}, t = {"k", 10, E2, 400};
+    const char *why;
+    bool unv, content;
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE, &why, &unv, &content), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content), S3M_ACT_UPDATE);
+    t.mtime = 600;
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content), S3M_ACT_SKIP);
+    t.etag = E1 "-2";
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content), S3M_ACT_SKIP);
+    assert_true(unv && content);
+    s.mtime = 700; /* source changed after the destination was written */
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content), S3M_ACT_UPDATE);
+    assert_true(unv);
+    assert_int_equal(s3m_etag_parts(E1), 0);
+    assert_int_equal(s3m_etag_parts(E1 "-10000"), 10000);
+    assert_int_equal(s3m_etag_parts(E1 "-0"), -1);
+    assert_int_equal(s3m_etag_parts("abc"), -1);
+}
+
+static void test_globs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pat, *key;
+        bool want;
+    } cases[] = {
+        {"*.jpg", "a.jpg", true},        {"*.jpg", "dir/a.jpg", true},
+        {"*.jpg", "a.jpeg", false},      {"/*.jpg", "dir/a.jpg", false},
+        {"/*.jpg", "a.jpg", true},       {"dir/*", "dir/a", true},
+        {"dir/*", "dir/sub/a", false},   {"dir/**", "dir/sub/a", true},
+        {"/dir/**", "x/dir/a", false},   {"a?c", "abc", true},
+        {"a?c", "a/c", false},           {"[a-c]x", "bx", true},
+        {"[!a-c]x", "bx", false},        {"*.{jpg,png}", "p/q.png", true},
+        {"*.{jpg,png}", "p/q.gif", false}, {"logs/2026-*/**", "logs/2026-11/a/b", true},
+        {"\\*lit", "*lit", true},        {"\\*lit", "xlit", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (s3m_glob_match(cases[i].pat, cases[i].key) != cases[i].want)
+            fail_msg("glob %s on %s: expected %d", cases[i].pat, cases[i].key, cases[i].want);
+}
+
+static void test_filter(void **state)
+{
+    (void)state;
+    struct s3m_filter f;
+    s3m_filter_init(&f, 1000000);
+    assert_true(s3m_filter_add(&f, false, "*.tmp"));
+    assert_true(s3m_filter_add(&f, true, "/keep/**"));
+    assert_false(s3m_filter_add(&f, true, "bad[class"));
+    assert_false(s3m_filter_add(&f, true, "{a,{b}}"));
+    assert_true(s3m_filter_match(&f, "keep/a", 1, 0));
+    assert_false(s3m_filter_match(&f, "keep/a.tmp", 1, 0)); /* first match wins */
+    assert_false(s3m_filter_match(&f, "other", 1, 0));       /* includes exist: rest excluded */
+    s3m_filter_cleanup(&f);
+    s3m_filter_init(&f, 1000000);
+    f.min_size = 10;
+    f.max_size = 100;
+    f.max_age = 3600;
+    assert_true(s3m_filter_match(&f, "x", 10, 1000000 - 3600));
+    assert_false(s3m_filter_match(&f, "x", 9, 1000000));
+    assert_false(s3m_filter_match(&f, "x", 101, 1000000));
+    assert_false(s3m_filter_match(&f, "x", 50, 1000000 - 3601));
+    s3m_filter_cleanup(&f);
+}
+
+static void test_filtered_merge_keeps_excluded(void **state)
+{
+    (void)state;
+    const struct s3m_entry src[] = {{"a.tmp", 1, E1, 1}};
+    const struct s3m_entry dst[] = {{"a.tmp", 2, E2, 1}, {"b.tmp", 1, E1, 1}};
+    struct arr a = {src, 1, 0, 0, false}, b = {dst, 2, 0, 0, false};
+    struct s3m_filter f;
+    s3m_filter_init(&f, 0);
+    s3m_filter_add(&f, false, "*.tmp");
+    struct s3m_diff d;
+    struct s3m_diff_item it;
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                  (struct s3m_stream){arr_peek, arr_advance, &b}, &f, S3M_CMP_ETAG);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_int_equal(it.action, S3M_ACT_EXCLUDED); /* not updated */
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_int_equal(it.action, S3M_ACT_EXCLUDED); /* excluded keys are never deleted */
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    s3m_filter_cleanup(&f);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    assert_int_equal(s3m_parse_time("2026-11-25T15:43:14.120Z"), 1795621394);
+    assert_int_equal(s3m_parse_time("1970-01-01T00:00:00Z"), 0);
+    assert_int_equal(s3m_parse_time("garbage"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge),   cmocka_unit_test(test_empty_sides),
+        cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
+        cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),
+        cmocka_unit_test(test_time),
+    };
+    return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
+}
