@@ -625,7 +625,9 @@ static void parts_pump(struct s3m_xfer *x)
                                                        x->upload_id, pt->number, x->src_bucket,
                                                        x->src_key, pt->offset,
                                                        pt->offset + pt->length - 1);
-        s3m_s3_req_header(r, "x-amz-copy-source-if-match", x->etag);
+        char q[96];
+        snprintf(q, sizeof(q), "\"%s\"", x->etag);
+        s3m_s3_req_header(r, "x-amz-copy-source-if-match", q);
         if (s3m_s3_submit(r, part_copy_done, x)) {
             x->ei = r->ei;
             x->failing = true;
@@ -689,7 +691,17 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         attempt_failed(x);
         return;
     }
-    meta_from(x, r);
+    if (!r->nquery) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
+        meta_from(x, r);
+        s3m_s3_req_free(r);
+        r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 1);
+        if (s3m_s3_submit(r, head_done, x)) {
+            x->ei = r->ei;
+            s3m_s3_req_free(r);
+            attempt_failed(x);
+        }
+        return;
+    }
     const char *cl = s3m_s3_resp_header(r, "content-length");
     uint64_t part1 = 0;
     if (cl && s3m_parse_u64(cl, &part1) && part1 >= S3_MIN_PART && part1 < x->size &&
@@ -757,8 +769,12 @@ static void attempt_start(struct s3m_xfer *x)
     }
     if (x->src_parts > 0) {
         set_state(x, X_HEAD);
-        struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 1);
-        s3m_s3_req_header(r, "If-Match", x->etag);
+        /* first a plain HEAD (metadata, and If-Match: still the listed version), then
+         * ?partNumber=1 for the layout (no If-Match there: moto compares it with the part's) */
+        struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 0);
+        char q[96];
+        snprintf(q, sizeof(q), "\"%s\"", x->etag);
+        s3m_s3_req_header(r, "If-Match", q);
         if (s3m_s3_submit(r, head_done, x)) {
             x->ei = r->ei;
             s3m_s3_req_free(r);

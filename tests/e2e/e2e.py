@@ -41,9 +41,9 @@ class SiteTest(unittest.TestCase):
             f.write("[down]\ntype = s3\naccess_key_id = A\nsecret_access_key = B\n"
                     "endpoint = http://127.0.0.1:%d\n\n" % s3servers.free_port())
 
-    def s3m(self, *args, check=None, env=None, timeout=300, input=None):
+    def s3m(self, *args, check=None, env=None, timeout=300, input=None, conf=None):
         """Run s3mirror with our config; returns CompletedProcess (text)."""
-        cmd = [BIN, "--config", self.conf] + list(args)
+        cmd = [BIN, "--config", conf or self.conf] + list(args)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input,
                            env=dict(os.environ, **(env or {})))
         if check is not None and p.returncode != check:
@@ -73,3 +73,24 @@ def for_each_kind(cls):
         name = "%s_%s" % (cls.__name__, kind)
         setattr(mod, name, type(name, (cls, SiteTest), {"kind": kind, "__module__": cls.__module__}))
     return cls
+
+
+def snapshot(client, bucket, prefix="", content=False):
+    """{key: (size, etag[, sha256 of the bytes])} as boto3 sees it."""
+    import hashlib
+    out = {}
+    for k, size, etag in s3servers.list_all(client, bucket, prefix):
+        v = (size, etag)
+        if content:
+            body = client.get_object(Bucket=bucket, Key=k)["Body"].read()
+            v = v + (hashlib.sha256(body).hexdigest(),)
+        out[k] = v
+    return out
+
+
+def conf_with(base_conf, extra):
+    """A config file: base plus extra remote sections."""
+    path = base_conf + ".%d" % next(_counter)
+    with open(base_conf) as f, open(path, "w") as g:
+        g.write(f.read() + extra)
+    return path

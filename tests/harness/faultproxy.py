@@ -1,0 +1,156 @@
+"""A small HTTP proxy between s3mirror and a real S3 server that injects faults, scriptable per
+test: fail some requests with 5xx / 429 (+Retry-After) / a dropped connection, stall, truncate
+bodies, reorder or duplicate keys of listing pages. Counts requests by method and path.
+
+Rules are (predicate, action) pairs tried in order for each request; the first whose predicate
+matches and whose `times` is not used up applies. Listening on 127.0.0.1, started and stopped
+by the test (a thread, no process)."""
+import http.client
+import re
+import socket
+import socketserver
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade"}
+
+
+class Rule:
+    def __init__(self, action, method=None, path=None, query=None, times=None, after=0, **kw):
+        self.action, self.method, self.times, self.after = action, method, times, after
+        self.path = re.compile(path) if path else None
+        self.query = re.compile(query) if query else None
+        self.kw, self.seen = kw, 0
+
+    def matches(self, method, path, query):
+        if self.method and method != self.method:
+            return False
+        if self.path and not self.path.search(path):
+            return False
+        if self.query and not self.query.search(query):
+            return False
+        self.seen += 1
+        if self.seen <= self.after:
+            return False
+        if self.times is not None and self.seen - self.after > self.times:
+            return False
+        return True
+
+
+class Proxy:
+    def __init__(self, upstream):
+        m = re.match(r"http://([^:/]+):(\d+)", upstream)
+        self.host, self.port = m.group(1), int(m.group(2))
+        self.rules, self.log, self.lock = [], [], threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def handle_one(self):
+                proxy.handle(self)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
+
+        class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add(self, action, **kw):
+        r = Rule(action, **kw)
+        with self.lock:
+            self.rules.append(r)
+        return r
+
+    def clear(self):
+        with self.lock:
+            self.rules, self.log = [], []
+
+    def count(self, method=None, query=None):
+        with self.lock:
+            return sum(1 for m, p, q in self.log if (not method or m == method) and
+                       (query is None or re.search(query, q)))
+
+    # ---- the proxying ----
+    def handle(self, h):
+        path, _, query = h.path.partition("?")
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        with self.lock:
+            self.log.append((h.command, path, query))
+            rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
+        if rule and rule.action in ("status", "drop", "stall"):
+            return self.fault(h, rule)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
+        conn.request(h.command, h.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        if rule and rule.action == "listing":
+            data = rule.kw["edit"](data)
+        h.send_response(resp.status, resp.reason)
+        for k, v in resp.getheaders():
+            if k.lower() not in HOP and k.lower() != "content-length":
+                h.send_header(k, v)
+        declared = len(data)
+        if rule and rule.action == "truncate":
+            data = data[: rule.kw.get("keep", len(data) // 2)]
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        if rule and rule.action == "wrong_length":
+            declared = len(data) + rule.kw.get("extra", 10)
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        h.send_header("Content-Length", str(declared))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+        conn.close()
+
+    def fault(self, h, rule):
+        if rule.action == "drop":
+            h.close_connection = True
+            try:
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            except OSError:
+                pass
+            h.connection.close()
+            return
+        if rule.action == "stall":
+            time.sleep(rule.kw.get("seconds", 30))
+            h.close_connection = True
+            return
+        status = rule.kw.get("status", 503)
+        code = rule.kw.get("code", {503: "SlowDown", 500: "InternalError", 429: "SlowDown"}.get(status, "Fault"))
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected"
+                "</Message><RequestId>fault</RequestId></Error>" % code).encode()
+        h.send_response(status)
+        if "retry_after" in rule.kw:
+            h.send_header("Retry-After", str(rule.kw["retry_after"]))
+        h.send_header("Content-Type", "application/xml")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)
+
+
+def swap_first_keys(data):
+    """Listing edit: swap the first two <Key>s (a page out of order)."""
+    keys = re.findall(rb"<Key>.*?</Key>", data)
+    if len(keys) < 2:
+        return data
+    a, b = keys[0], keys[1]
+    return data.replace(a, b"\0TMP\0", 1).replace(b, a, 1).replace(b"\0TMP\0", b, 1)
