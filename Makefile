@@ -35,7 +35,7 @@ DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-de
            libcmocka-dev clang valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone
 
-.PHONY: all deps check check-unit check-e2e asan check-asan check-valgrind fuzz clean install \
+.PHONY: all deps check check-unit check-docs check-e2e fuzz-regress asan check-asan check-valgrind fuzz clean install \
         demo bench format-check
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
@@ -81,7 +81,10 @@ check-unit: $(UNIT_BINS)
 check-e2e: $(BIN)
 	tests/e2e/run.sh
 
-check: all check-unit fuzz-regress check-e2e
+check-docs: $(BIN)
+	S3MIRROR_BIN=$(BIN) tests/docs_test.sh
+
+check: all check-unit fuzz-regress check-docs check-e2e
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
@@ -123,7 +126,7 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/s3mirror
 	install -m 644 man/s3mirror.1 $(DESTDIR)$(PREFIX)/share/man/man1/s3mirror.1
 
-demo: all
+demo: deps all
 	tests/demo.sh
 
 clean:
