@@ -36,7 +36,7 @@ DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-de
            ceph-mon ceph-osd radosgw ceph-common rclone
 
 .PHONY: all deps check check-unit check-docs check-e2e fuzz-regress asan check-asan check-valgrind fuzz clean install \
-        demo bench format-check
+        demo bench bench-smoke format-check
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
 
@@ -140,3 +140,13 @@ format-check:
 $(BUILD)/tests/s3ops: tests/e2e/s3ops.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS) -o $@
+
+$(BUILD)/bench/listsrv: bench/listsrv.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(PKG_LIBS) $(ALL_LDFLAGS) -o $@
+
+bench: all $(BUILD)/bench/listsrv
+	bench/run $(BENCH_ARGS)
+
+bench-smoke: all $(BUILD)/bench/listsrv
+	bench/run --smoke

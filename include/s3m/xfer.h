@@ -28,11 +28,12 @@ struct s3m_xfer_ctx {
     uv_idle_t kick;          /* resumes paused streams outside curl callbacks */
     struct s3m_xfer_pipe *pending;
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
-    bool closed;
+    bool closed, close_done; /* the idle handle must be closed before the context goes */
 };
 
 void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3 *dst);
-void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c); /* before the loop is cleaned up */
+/* Close the context's handle; the loop must run until c->close_done before c is freed. */
+void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c);
 
 struct s3m_xfer;
 typedef void (*s3m_xfer_done_cb)(struct s3m_xfer *x, void *ud);

@@ -256,6 +256,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         return S3M_EXIT_USAGE;
     }
     struct s3m_errinfo ei;
+    s3m_errinfo_clear(&ei);
     struct s3m_spec s, d;
     if (s3m_spec_parse(args[0], &s, &ei))
         return s3m_cli_fail(cmd, &ei);

@@ -458,7 +458,7 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
         s3m_lister_start(&s->ldst, dst, dst_bucket, dst_prefix, o->max_keys, on_ready, s);
     s3m_diff_init(&s->diff, (struct s3m_stream){side_peek, side_advance, &s->lsrc}, dst_stream,
                   o->filter, o->compare);
-    while (!s->finished)
+    while (!s->finished || !s->xctx.close_done)
         uv_run(&src->loop->uv, UV_RUN_ONCE);
 }
 

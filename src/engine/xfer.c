@@ -399,10 +399,15 @@ void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3
     c->kick.data = c;
 }
 
+static void on_kick_closed(uv_handle_t *h)
+{
+    ((struct s3m_xfer_ctx *)h->data)->close_done = true;
+}
+
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c)
 {
     if (!c->closed)
-        uv_close((uv_handle_t *)&c->kick, NULL);
+        uv_close((uv_handle_t *)&c->kick, on_kick_closed);
     c->closed = true;
 }
 
