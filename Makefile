@@ -33,7 +33,7 @@ UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
            libcmocka-dev clang valgrind man-db groff-base openssl curl uuid-runtime \
-           ceph-mon ceph-osd radosgw ceph-common rclone
+           ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox
 
 .PHONY: all deps check check-unit check-docs check-e2e fuzz-regress asan check-asan check-valgrind fuzz clean install \
         demo bench bench-smoke format-check
@@ -93,8 +93,10 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all check-unit fuzz-regress
 	S3MIRROR_BIN=$(CURDIR)/build-asan/s3mirror ASAN_OPTIONS=detect_leaks=1 tests/e2e/run.sh --quick
 
-check-valgrind: $(UNIT_BINS)
+# unit tests and the main sync scenarios of the e2e suite (moto) under valgrind memcheck
+check-valgrind: all $(UNIT_BINS)
 	$(MAKE) check-unit RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+	S3MIRROR_BIN=$(CURDIR)/tests/valgrind-s3mirror tests/e2e/run.sh --quick -k test_first_sync -k test_dry_run -k test_sizes_and_multipart -k test_counts
 
 # Fuzz harnesses: libFuzzer under clang; under gcc they replay their corpora as regression tests.
 FUZZ_TARGETS = xml config uri spec

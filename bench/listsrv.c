@@ -95,10 +95,12 @@ static void list(struct conn *c, const char *bucket, const char *q)
 {
     char tok[64], sa[256], mk[16], pfx[64];
     uint64_t start = 0, max = 1000;
+    int v2 = strstr(q, "list-type=2") != NULL;
     if (qget(q, "continuation-token", tok, sizeof(tok)))
         start = strtoull(tok, NULL, 10);
-    else if (qget(q, "start-after", sa, sizeof(sa)) && !strncmp(sa, "key", 3))
-        start = strtoull(sa + 3, NULL, 10) + 1;
+    else if ((qget(q, "start-after", sa, sizeof(sa)) || qget(q, "marker", sa, sizeof(sa))) &&
+             !strncmp(sa, "key", 3))
+        start = strtoull(sa + 3, NULL, 10) + 1; /* v2 start-after, v1 marker */
     if (qget(q, "max-keys", mk, sizeof(mk)) && atoi(mk) > 0 && atoi(mk) < 1000)
         max = (uint64_t)atoi(mk);
     if (qget(q, "prefix", pfx, sizeof(pfx)) && *pfx)
@@ -114,9 +116,12 @@ static void list(struct conn *c, const char *bucket, const char *q)
                                 bucket, end - start, max, end < nkeys ? "true" : "false");
     if (strstr(q, "encoding-type=url"))
         n += (size_t)snprintf(b + n, cap - n, "<EncodingType>url</EncodingType>");
-    if (end < nkeys)
+    if (end < nkeys && v2)
         n += (size_t)snprintf(b + n, cap - n, "<NextContinuationToken>%" PRIu64
                               "</NextContinuationToken>", end);
+    else if (end < nkeys && end > start) /* v1 */
+        n += (size_t)snprintf(b + n, cap - n, "<NextMarker>key%010" PRIu64 "</NextMarker>",
+                              end - 1);
     for (uint64_t i = start; i < end; i++) {
         char e[33];
         etag(i, e);

@@ -35,6 +35,7 @@ struct s3m_sync_opts {
     int part_concurrency;
     size_t buffer_size;
     int attempts;
+    uint64_t multipart_threshold, chunk_size; /* 0 = defaults */
     bool dst_absent;         /* the destination bucket does not exist: empty listing */
 };
 

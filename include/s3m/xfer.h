@@ -24,7 +24,8 @@ struct s3m_xfer_ctx {
     int part_concurrency;    /* parts in flight per multipart object */
     size_t buffer_size;      /* ring buffer per stream */
     int attempts;            /* whole-object attempts */
-    uint64_t single_max;     /* largest single-part PUT (S3: 5 GiB) */
+    uint64_t single_max;     /* single-part sources up to this go as one PUT (S3 limit: 5 GiB) */
+    uint64_t chunk_size;     /* part size for single-part sources above single_max */
     uv_idle_t kick;          /* resumes paused streams outside curl callbacks */
     struct s3m_xfer_pipe *pending;
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;

@@ -38,7 +38,7 @@ struct s3m_opts {
     int max_keys;
     /* sync, copy, check */
     const char *compare, *min_size, *max_size, *min_age, *max_age, *max_delete, *plan;
-    const char *multipart_chunk_buffer;
+    const char *multipart_chunk_buffer, *multipart_threshold, *multipart_chunk_size;
     bool allow_empty_source, error_on_no_transfer, no_server_side;
     long multipart_concurrency, retries;
     struct s3m_cli_rule {

@@ -112,6 +112,15 @@ static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_fi
     memset(so, 0, sizeof(*so));
     s3m_filter_init(f, (int64_t)time(NULL));
     so->mode = mode;
+    if (o->multipart_threshold && (!s3m_parse_size(o->multipart_threshold, &so->multipart_threshold) ||
+                                   so->multipart_threshold < 5 * 1024 * 1024 ||
+                                   so->multipart_threshold > 5ull << 30))
+        return usage_error("--multipart-threshold: '%s' is not a size from 5M to 5G",
+                           o->multipart_threshold);
+    if (o->multipart_chunk_size && (!s3m_parse_size(o->multipart_chunk_size, &so->chunk_size) ||
+                                    so->chunk_size < 5 * 1024 * 1024 || so->chunk_size > 5ull << 30))
+        return usage_error("--multipart-chunk-size: '%s' is not a size from 5M to 5G",
+                           o->multipart_chunk_size);
     so->dry_run = o->dry_run;
     so->transfers = o->transfers ? (int)o->transfers : 32;
     so->max_keys = o->max_keys;
@@ -199,6 +208,22 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     }
     fflush(stdout);
     summary(r->o, r->so.mode, label, &job.st, secs);
+    for (int side = 0; side < 2; side++) {
+        const struct s3m_s3_stats *cs = side ? &r->dst->stats : &r->src->stats;
+        struct s3m_buf b;
+        s3m_buf_init(&b);
+        for (int op = 0; op < S3M_OP__COUNT; op++)
+            if (cs->requests[op])
+                s3m_buf_printf(&b, " %s=%" PRIu64, s3m_s3_op_name((enum s3m_s3_op)op),
+                               cs->requests[op]);
+        s3m_log(S3M_LOG_INFO, "stats", "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64
+                ", 429 %" PRIu64 ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64
+                " B, received %" PRIu64 " B", side ? "destination" : "source", s3m_buf_str(&b),
+                cs->retries, cs->retries_transport, cs->retries_by_status[0],
+                cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
+                cs->bytes_received);
+        s3m_buf_cleanup(&b);
+    }
     add_stats(&r->total, &job.st);
     s3m_sync_cleanup(&job);
 }

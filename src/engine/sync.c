@@ -5,10 +5,12 @@
  * the pace of the transfers and memory stays bounded. Deletes are remembered in an unlinked
  * temporary file and run last, only if nothing failed and the safety rules allow. */
 #include "s3m/sync.h"
+#include "s3m/hash.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +94,7 @@ static const char *action_name(enum s3m_action a)
 static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
                    const char *why)
 {
-    if (s->o.plan && a != S3M_ACT_SKIP && a != S3M_ACT_EXCLUDED) {
+    if (s->o.plan && a != S3M_ACT_EXCLUDED) {
         fprintf(s->o.plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
         json_key(s->o.plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
         fputs(",\"key\":", s->o.plan);
@@ -102,10 +104,11 @@ static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint6
         fputs("}\n", s->o.plan);
     }
     bool show = s->o.report && (s->o.dry_run || s->o.mode == S3M_MODE_CHECK);
-    if (!show || a == S3M_ACT_SKIP || a == S3M_ACT_EXCLUDED)
+    if (!show || a == S3M_ACT_EXCLUDED)
         return;
     if (s->o.mode == S3M_MODE_CHECK) {
-        static const char *const what[] = {"", "only on source", "differs", "only on destination"};
+        static const char *const what[] = {"unverified", "only on source", "differs",
+                                           "only on destination"};
         fprintf(s->o.report, "%-19s %12" PRIu64 " ", what[a], size);
     } else {
         fprintf(s->o.report, "%-6s %12" PRIu64 " ", action_name(a), size);
@@ -175,6 +178,94 @@ static void start_copy(struct s3m_sync *s, const struct s3m_diff_item *it)
     free(dk);
 }
 
+/* --compare checksum: ETags that prove nothing are settled by reading both objects */
+struct verify {
+    struct s3m_sync *s;
+    char *key;
+    uint64_t size;
+    char etag[80];
+    struct s3m_md5_ctx md5[2];
+    struct s3m_s3_req *req[2];
+    int running;
+};
+
+static size_t verify_write(struct s3m_s3_req *r, const char *d, size_t n, void *ud)
+{
+    struct verify *v = ud;
+    s3m_md5_update(&v->md5[r == v->req[1]], d, n);
+    return n;
+}
+
+static void verify_done(struct s3m_s3_req *r, void *ud)
+{
+    struct verify *v = ud;
+    (void)r;
+    if (--v->running)
+        return;
+    struct s3m_sync *s = v->s;
+    s->active--;
+    uint8_t a[S3M_MD5_LEN], b[S3M_MD5_LEN];
+    s3m_md5_final(&v->md5[0], a);
+    s3m_md5_final(&v->md5[1], b);
+    const struct s3m_errinfo *e = v->req[0]->ei.err ? &v->req[0]->ei : &v->req[1]->ei;
+    if (e->err) {
+        char line[900];
+        s->st.failed.n++;
+        note_error(s, e);
+        s3m_log(S3M_LOG_ERROR, "sync", "%s: comparing %s failed: %s", s->label, v->key,
+                s3m_errinfo_str(e, line, sizeof(line)));
+    } else if (memcmp(a, b, sizeof(a))) {
+        struct s3m_diff_item it = {.action = S3M_ACT_UPDATE, .why = "content differs (MD5)"};
+        it.src = (struct s3m_entry){v->key, v->size, v->etag, 0};
+        report(s, it.action, v->key, v->size, it.why);
+        if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK)
+            s->st.update.n++, s->st.update.bytes += v->size;
+        else
+            start_copy(s, &it);
+    } else {
+        s->st.skip.n++;
+        s->st.skip.bytes += v->size;
+        s3m_log(S3M_LOG_INFO, "sync", "%s: same content (MD5 of both read)", v->key);
+    }
+    for (int i = 0; i < 2; i++) {
+        s3m_md5_cleanup(&v->md5[i]);
+        s3m_s3_req_free(v->req[i]);
+    }
+    free(v->key);
+    free(v);
+    pump(s);
+}
+
+static void start_verify(struct s3m_sync *s, const struct s3m_diff_item *it)
+{
+    struct verify *v = s3m_calloc(1, sizeof(*v));
+    v->s = s;
+    v->key = s3m_strdup(it->src.key);
+    v->size = it->src.size;
+    snprintf(v->etag, sizeof(v->etag), "%s", it->src.etag);
+    s->active++;
+    char *sk = join(s->src_prefix, it->src.key), *dk = join(s->dst_prefix, it->src.key);
+    v->req[0] = s3m_s3_get_object(s->src, s->src_bucket, sk, NULL, 0, it->src.etag);
+    v->req[1] = s3m_s3_get_object(s->dst, s->dst_bucket, dk, NULL, 0, it->dst.etag);
+    free(sk);
+    free(dk);
+    for (int i = 0; i < 2; i++) {
+        s3m_md5_init(&v->md5[i]);
+        v->req[i]->write_cb = verify_write;
+    }
+    v->running = 2;
+    for (int i = 0; i < 2; i++) {
+        if (s3m_s3_submit(v->req[i], verify_done, v)) {
+            /* report through the normal path, later: the error stays in req->ei */
+            v->running--;
+        }
+    }
+    if (!v->running) { /* neither started (only on a broken endpoint) */
+        v->running = 1;
+        verify_done(v->req[0], v);
+    }
+}
+
 static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
 {
     if (!s->deletes) {
@@ -220,8 +311,14 @@ static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
         s->st.excluded.n++;
         break;
     default:
-        if (it->unverified) {
+        if (it->needs_content) {
             s->st.unverified.n++;
+            start_verify(s, it);
+            break;
+        }
+        if (it->unverified) { /* say so in the plan: equality here rests on size and time */
+            s->st.unverified.n++;
+            report(s, S3M_ACT_SKIP, it->src.key, it->src.size, it->why);
             s3m_log(S3M_LOG_INFO, "sync", "%s: %s", it->src.key, it->why);
         }
         s->st.skip.n++;
@@ -450,6 +547,10 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
         s->xctx.buffer_size = o->buffer_size;
     if (o->attempts > 0)
         s->xctx.attempts = o->attempts;
+    if (o->multipart_threshold)
+        s->xctx.single_max = o->multipart_threshold;
+    if (o->chunk_size)
+        s->xctx.chunk_size = o->chunk_size;
     s3m_lister_start(&s->lsrc, src, src_bucket, src_prefix, o->max_keys, on_ready, s);
     struct s3m_stream dst_stream = {side_peek, side_advance, &s->ldst};
     if (o->dst_absent)

@@ -395,6 +395,7 @@ void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3
     c->buffer_size = 1 << 20;
     c->attempts = 3;
     c->single_max = 5ull << 30;
+    c->chunk_size = 64 * MiB;
     uv_idle_init(&src->loop->uv, &c->kick);
     c->kick.data = c;
 }
@@ -545,7 +546,11 @@ static void mpu_complete(struct s3m_xfer *x)
     s3m_md5_cleanup(&m);
     s3m_hex(d, sizeof(d), hex);
     snprintf(want, sizeof(want), "%s-%d", hex, x->nparts);
-    if (s3m_strcasecmp(want, x->etag)) {
+    if (x->src_parts == 0) { /* a single-part source above --multipart-threshold */
+        x->layout_mismatch = true;
+        snprintf(x->note, sizeof(x->note), "%d parts: destination ETag %s (source %s is "
+                 "single-part)", x->nparts, want, x->etag);
+    } else if (s3m_strcasecmp(want, x->etag)) {
         s3m_errinfo_clear(&x->ei);
         if (x->candidate + 1 < x->ncandidates) {
             x->candidate++;
@@ -787,8 +792,9 @@ static void attempt_start(struct s3m_xfer *x)
         }
         return;
     }
-    /* a single-part source above the single PUT limit: 64 MiB parts (ETag will differ) */
-    x->candidates[0] = 64 * MiB;
+    /* a single-part source above --multipart-threshold: parts of --multipart-chunk-size
+     * (its ETag on the destination will be a multipart one) */
+    x->candidates[0] = x->ctx->chunk_size;
     x->ncandidates = 1;
     x->src_parts = 0;
     mpu_create(x);

@@ -95,7 +95,8 @@ def start_ceph(name, workdir):
     d = os.path.join(workdir, "ceph-" + name)
     ak, sk = KEYS[name]
     env = dict(os.environ, RGW_PORT=str(free_port()), MON_PORT=str(free_port()),
-               S3_ACCESS_KEY=ak, S3_SECRET_KEY=sk, MEMSTORE_GB="3")
+               S3_ACCESS_KEY=ak, S3_SECRET_KEY=sk,
+               MEMSTORE_GB=os.environ.get("S3M_MEMSTORE_GB", "3"))
     script = os.path.join(HERE, "ceph-rgw.sh")
     subprocess.run([script, "start", d], env=env, check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(d, "s3.env")) as f:
