@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define S3M_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,6 +50,13 @@ void s3m_arena_init(struct s3m_arena *a);
 void s3m_arena_cleanup(struct s3m_arena *a);
 void *s3m_arena_alloc(struct s3m_arena *a, size_t n);
 char *s3m_arena_strndup(struct s3m_arena *a, const char *s, size_t n);
+
+/* Append s as the inside of a JSON string (quotes, backslashes and control bytes escaped). */
+void s3m_json_escape(struct s3m_buf *b, const char *s);
+/* Write s to f as a quoted JSON string. */
+void s3m_json_fput(FILE *f, const char *s);
+/* Value of a hex digit, -1 if c is none. */
+int s3m_hexval(char c);
 
 /* ASCII helpers, locale independent. */
 int s3m_strcasecmp(const char *a, const char *b);

@@ -8,21 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(out, "\\u%04x", ch);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
-}
-
 int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
 {
     struct s3m_errinfo ei;
@@ -48,9 +33,9 @@ int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
             for (size_t i = 0; i < b->nbuckets; i++) {
                 if (o->json) {
                     fputs("{\"name\":", stdout);
-                    json_str(stdout, b->buckets[i].name);
+                    s3m_json_fput(stdout, b->buckets[i].name);
                     fputs(",\"created\":", stdout);
-                    json_str(stdout, b->buckets[i].creation_date);
+                    s3m_json_fput(stdout, b->buckets[i].creation_date);
                     fputs("}\n", stdout);
                 } else {
                     printf("%-24s %s\n", b->buckets[i].creation_date ? b->buckets[i].creation_date
@@ -84,11 +69,11 @@ static void ls_drain(struct s3m_lister *l, void *ud)
         st->bytes += obj->size;
         if (st->o->json) {
             fputs("{\"key\":", stdout);
-            json_str(stdout, obj->key);
+            s3m_json_fput(stdout, obj->key);
             printf(",\"size\":%" PRIu64 ",\"etag\":", obj->size);
-            json_str(stdout, obj->etag);
+            s3m_json_fput(stdout, obj->etag);
             fputs(",\"modified\":", stdout);
-            json_str(stdout, obj->last_modified);
+            s3m_json_fput(stdout, obj->last_modified);
             fputs("}\n", stdout);
         } else {
             printf("%12" PRIu64 " %-24s %-34s %s\n", obj->size,

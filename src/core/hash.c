@@ -2,6 +2,7 @@
  *
  * OpenSSL is used here and in nothing else, so the rest of core builds against this header. */
 #include "s3m/hash.h"
+#include "s3m/util.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -54,21 +55,10 @@ void s3m_base64(const uint8_t *in, size_t n, char *out)
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int s3m_unhex16(const char *hex, uint8_t out[S3M_MD5_LEN])
 {
     for (int i = 0; i < S3M_MD5_LEN; i++) {
-        int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+        int hi = s3m_hexval(hex[2 * i]), lo = hi < 0 ? -1 : s3m_hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

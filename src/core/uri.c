@@ -27,17 +27,6 @@ void s3m_uri_encode(struct s3m_buf *b, const char *s, size_t n, bool keep_slash)
     b->data[b->len] = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool s3m_uri_decode(struct s3m_buf *b, const char *s, size_t n, bool form)
 {
     s3m_buf_reserve(b, n);
@@ -46,8 +35,8 @@ bool s3m_uri_decode(struct s3m_buf *b, const char *s, size_t n, bool form)
         if (c == '%') {
             if (i + 2 >= n)
                 return false;
-            int hi = hexval(s[i + 1]);
-            int lo = hi < 0 ? -1 : hexval(s[i + 2]);
+            int hi = s3m_hexval(s[i + 1]);
+            int lo = hi < 0 ? -1 : s3m_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi << 4 | lo);

@@ -65,21 +65,6 @@ static void esc_key(FILE *f, const char *k)
     }
 }
 
-static void json_key(FILE *f, const char *k)
-{
-    fputc('"', f);
-    for (; *k; k++) {
-        unsigned char c = (unsigned char)*k;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static const char *action_name(enum s3m_action a)
 {
     switch (a) {
@@ -96,11 +81,11 @@ static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint6
 {
     if (s->o.plan && a != S3M_ACT_EXCLUDED) {
         fprintf(s->o.plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
-        json_key(s->o.plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
+        s3m_json_fput(s->o.plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
         fputs(",\"key\":", s->o.plan);
-        json_key(s->o.plan, key);
+        s3m_json_fput(s->o.plan, key);
         fprintf(s->o.plan, ",\"size\":%" PRIu64 ",\"why\":", size);
-        json_key(s->o.plan, why);
+        s3m_json_fput(s->o.plan, why);
         fputs("}\n", s->o.plan);
     }
     bool show = s->o.report && (s->o.dry_run || s->o.mode == S3M_MODE_CHECK);

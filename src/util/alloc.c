@@ -198,6 +198,39 @@ char *s3m_arena_strndup(struct s3m_arena *a, const char *s, size_t n)
 
 /* ---- strings ---- */
 
+void s3m_json_escape(struct s3m_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            s3m_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            s3m_buf_printf(b, "\\u%04x", c);
+        else
+            s3m_buf_addc(b, (char)c);
+    }
+}
+
+void s3m_json_fput(FILE *f, const char *s)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_json_escape(&b, s);
+    fprintf(f, "\"%s\"", s3m_buf_str(&b));
+    s3m_buf_cleanup(&b);
+}
+
+int s3m_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int s3m_strcasecmp(const char *a, const char *b)
 {
     for (;; a++, b++) {

@@ -30,19 +30,6 @@ bool s3m_log_parse_level(const char *s, enum s3m_log_level *out)
     return false;
 }
 
-static void json_escape(struct s3m_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            s3m_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            s3m_buf_printf(b, "\\u%04x", c);
-        else
-            s3m_buf_addc(b, (char)c);
-    }
-}
-
 void s3m_log_emit(enum s3m_log_level level, const char *subsys, const char *fmt, ...)
 {
     char msg[4096];
@@ -63,9 +50,9 @@ void s3m_log_emit(enum s3m_log_level level, const char *subsys, const char *fmt,
     if (log_json) {
         s3m_buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"subsys\":\"", when,
                        ts.tv_nsec / 1000000, level_names[level]);
-        json_escape(&b, subsys);
+        s3m_json_escape(&b, subsys);
         s3m_buf_adds(&b, "\",\"msg\":\"");
-        json_escape(&b, msg);
+        s3m_json_escape(&b, msg);
         s3m_buf_adds(&b, "\"}\n");
     } else {
         s3m_buf_printf(&b, "%s.%03ldZ %-6s %s: %s\n", when, ts.tv_nsec / 1000000,
