@@ -66,6 +66,9 @@ struct s3m_sync {
     uint64_t pending_deletes;
     struct s3m_sync_stats st;
     struct s3m_s3_req *del_req;
+    uv_signal_t sigint, sigterm;
+    int signal;        /* the first SIGINT/SIGTERM received, 0 = none */
+    int handles_open;  /* signal handles still to be closed */
     char **del_batch;
     size_t del_n;
 };
@@ -75,7 +78,8 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
                   const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
                   const char *dst_bucket, const char *dst_prefix, const char *label);
 void s3m_sync_cleanup(struct s3m_sync *s);
-/* Stop starting new work and skip every delete (signals). */
+/* Stop: no new work, in-flight streams fail, multipart uploads are aborted, no deletes.
+ * SIGINT and SIGTERM do this; a second signal exits at once. */
 void s3m_sync_abort(struct s3m_sync *s);
 
 #endif

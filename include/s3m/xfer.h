@@ -30,9 +30,14 @@ struct s3m_xfer_ctx {
     struct s3m_xfer_pipe *pending;
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
     bool closed, close_done; /* the idle handle must be closed before the context goes */
+    bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
+    struct s3m_xfer_pipe *pipes; /* every live pipe, to stop them */
 };
 
 void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3 *dst);
+/* Interrupt: every stream fails, multipart uploads are aborted, nothing is retried or started;
+ * each transfer still ends through its done callback. */
+void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c);
 /* Close the context's handle; the loop must run until c->close_done before c is freed. */
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c);
 

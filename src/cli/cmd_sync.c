@@ -186,6 +186,7 @@ struct run {
     struct s3m_sync_opts so;
     struct s3m_s3 *src, *dst;
     struct s3m_sync_stats total;
+    int signal;
 };
 
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
@@ -225,6 +226,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
         s3m_buf_cleanup(&b);
     }
     add_stats(&r->total, &job.st);
+    if (job.signal)
+        r->signal = job.signal;
     s3m_sync_cleanup(&job);
 }
 
@@ -266,6 +269,8 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         /* dry run or check: nothing to list on a destination bucket that does not exist */
         r->so.dst_absent = !exists && (r->o->dry_run || r->so.mode == S3M_MODE_CHECK);
         run_pair(r, s, d, b, b);
+        if (r->signal)
+            break;
     }
     s3m_s3_req_free(ls);
     s3m_s3_req_free(ld);
@@ -332,7 +337,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         else
             rc = run_all_buckets(&r, &s, &d);
         if (!rc)
-            rc = exit_code(o, mode, &r.total);
+            rc = r.signal ? 128 + r.signal : exit_code(o, mode, &r.total);
     }
     if (plan)
         fclose(plan);

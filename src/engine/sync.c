@@ -12,7 +12,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DELETE_BATCH 1000
 
@@ -313,10 +315,17 @@ static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
 
 /* ---- delete phase ---- */
 
+static void handle_closed(uv_handle_t *h)
+{
+    ((struct s3m_sync *)h->data)->handles_open--;
+}
+
 static void finish(struct s3m_sync *s)
 {
     s->finished = true;
     s3m_xfer_ctx_close(&s->xctx);
+    uv_close((uv_handle_t *)&s->sigint, handle_closed);
+    uv_close((uv_handle_t *)&s->sigterm, handle_closed);
 }
 
 static void delete_next(struct s3m_sync *s);
@@ -385,6 +394,10 @@ static bool read_entry(FILE *f, struct s3m_buf *size, struct s3m_buf *key)
 
 static void delete_next(struct s3m_sync *s)
 {
+    if (s->aborted) { /* interrupted between batches: no further deletes */
+        finish(s);
+        return;
+    }
     struct s3m_buf size, key;
     s3m_buf_init(&size);
     s3m_buf_init(&key);
@@ -503,6 +516,8 @@ static void pump(struct s3m_sync *s)
         end_of_copies(s);
 }
 
+static void on_signal(uv_signal_t *h, int signum);
+
 static void on_ready(struct s3m_lister *l, void *ud)
 {
     (void)l;
@@ -525,6 +540,12 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
     s->dst_prefix = s3m_strdup(dst_prefix);
     s->label = label;
     s3m_xfer_ctx_init(&s->xctx, src, dst);
+    uv_signal_init(&src->loop->uv, &s->sigint);
+    uv_signal_init(&src->loop->uv, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->handles_open = 2;
     s->xctx.server_side = o->server_side;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;
@@ -544,13 +565,31 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
         s3m_lister_start(&s->ldst, dst, dst_bucket, dst_prefix, o->max_keys, on_ready, s);
     s3m_diff_init(&s->diff, (struct s3m_stream){side_peek, side_advance, &s->lsrc}, dst_stream,
                   o->filter, o->compare);
-    while (!s->finished || !s->xctx.close_done)
+    while (!s->finished || !s->xctx.close_done || s->handles_open)
         uv_run(&src->loop->uv, UV_RUN_ONCE);
 }
 
 void s3m_sync_abort(struct s3m_sync *s)
 {
+    if (s->aborted)
+        return;
     s->aborted = true;
+    s3m_xfer_ctx_stop(&s->xctx);
+    pump(s);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct s3m_sync *s = h->data;
+    if (s->signal) {
+        fprintf(stderr, "s3mirror: second signal: exiting now\n");
+        _exit(128 + signum);
+    }
+    s->signal = signum;
+    s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
+            "uploads aborted, nothing deleted); send it again to exit at once", s->label,
+            signum == SIGINT ? "SIGINT" : "SIGTERM");
+    s3m_sync_abort(s);
 }
 
 void s3m_sync_cleanup(struct s3m_sync *s)

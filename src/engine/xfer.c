@@ -78,6 +78,7 @@ struct s3m_xfer_pipe {
     bool resume_get, resume_put, queued, finish_queued, start_put;
     struct s3m_errinfo ei;
     struct s3m_xfer_pipe *next;
+    struct s3m_xfer_pipe *all_next; /* ctx->pipes */
 };
 
 static void on_kick(uv_idle_t *h);
@@ -244,6 +245,12 @@ static void pipe_finish(struct s3m_xfer_pipe *p)
             break;
         }
     }
+    for (struct s3m_xfer_pipe **pp = &c->pipes; *pp; pp = &(*pp)->all_next) {
+        if (*pp == p) {
+            *pp = p->all_next;
+            break;
+        }
+    }
     int part = p->part;
     struct s3m_errinfo ei = p->ei;
     if (!p->failed && !p->put_started)
@@ -325,6 +332,8 @@ static void pipe_start(struct s3m_xfer *x, int part)
     struct s3m_xfer_pipe *p = s3m_calloc(1, sizeof(*p));
     p->x = x;
     p->part = part;
+    p->all_next = c->pipes;
+    c->pipes = p;
     p->cap = c->buffer_size;
     p->ring = s3m_malloc(p->cap);
     s3m_md5_init(&p->md5);
@@ -403,6 +412,15 @@ void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3
 static void on_kick_closed(uv_handle_t *h)
 {
     ((struct s3m_xfer_ctx *)h->data)->close_done = true;
+}
+
+void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c)
+{
+    c->stopping = true;
+    struct s3m_errinfo ei;
+    s3m_errinfo_set(&ei, S3M_EABORTED, "interrupted");
+    for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)
+        pipe_fail(p, &ei, "stopping");
 }
 
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c)
@@ -492,7 +510,7 @@ static void abort_done(struct s3m_s3_req *r, void *ud)
     s3m_s3_req_free(r);
     free(x->upload_id);
     x->upload_id = NULL;
-    if (!x->ei.err) { /* aborted only to try the next part-size candidate */
+    if (!x->ei.err && !x->ctx->stopping) { /* aborted only to try the next part-size candidate */
         attempt_start(x);
         return;
     }
@@ -623,6 +641,10 @@ static void part_copy_done(struct s3m_s3_req *r, void *ud)
 static void parts_pump(struct s3m_xfer *x)
 {
     struct s3m_xfer_ctx *c = x->ctx;
+    if (c->stopping && !x->failing) {
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
+        x->failing = true;
+    }
     while (!x->failing && x->active < c->part_concurrency && x->next_part < x->nparts) {
         int i = x->next_part++;
         x->active++;
@@ -662,6 +684,11 @@ static void create_done(struct s3m_s3_req *r, void *ud)
     }
     x->upload_id = s3m_strdup(r->xml->single.upload_id);
     s3m_s3_req_free(r);
+    if (x->ctx->stopping) { /* created while stopping: abort it at once */
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
+        mpu_abort(x);
+        return;
+    }
     /* lay the parts out for the current candidate part size */
     uint64_t ps = x->candidates[x->candidate];
     x->nparts = (int)((x->size + ps - 1) / ps);
@@ -696,6 +723,8 @@ static void head_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
     x->ei = r->ei;
+    if (!x->ei.err && x->ctx->stopping)
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
     if (x->ei.err) {
         s3m_s3_req_free(r);
         attempt_failed(x);
@@ -751,7 +780,7 @@ static void attempt_failed(struct s3m_xfer *x)
         mpu_abort(x);
         return;
     }
-    if (x->attempt < c->attempts && retry_worth(&x->ei)) {
+    if (x->attempt < c->attempts && retry_worth(&x->ei) && !c->stopping) {
         char line[900];
         s3m_log(S3M_LOG_INFO, "xfer", "%s: attempt %d failed (%s), retrying", x->src_key,
                 x->attempt, s3m_errinfo_str(&x->ei, line, sizeof(line)));
@@ -766,6 +795,11 @@ static void attempt_failed(struct s3m_xfer *x)
 
 static void attempt_start(struct s3m_xfer *x)
 {
+    if (x->ctx->stopping) {
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
+        attempt_failed(x);
+        return;
+    }
     s3m_errinfo_clear(&x->ei);
     if (x->state == X_RETRY || x->attempt == 0) /* a new part-size candidate is no new attempt */
         x->attempt++;

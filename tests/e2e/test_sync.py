@@ -243,6 +243,38 @@ class SyncTest:
         self.assertIn("good", got)
         self.assertNotIn("bad", got)
 
+    def test_sigterm_aborts_uploads_and_deletes_nothing(self):
+        import signal
+        import time
+        data = body("big", 20 * MiB)
+        self.upload_parts(self.src, self.sb, "big", data, 5 * MiB)
+        self.put_many(self.src, self.sb, ["s%02d" % i for i in range(10)], body=body)
+        self.put_many(self.dst, self.db, ["only-on-dst"], body=body)
+        proxy = Proxy(self.sto2.endpoint)
+        try:
+            # parts 2.. of the big object hang: the sync is mid-upload when the signal comes
+            proxy.add("stall", method="GET", path="/big$", after=1, seconds=20)
+            from e2e import BIN
+            p = subprocess.Popen([BIN, "--config", self.fault_conf(proxy), "sync", "flaky:" + self.sb,
+                                  "osl1:" + self.db], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 30
+            while not self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads") and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=60)
+        finally:
+            proxy.stop()
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        self.assertIn("SIGTERM received", err)
+        self.assertIn("refused: interrupted", out)
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []), [])
+        got = snapshot(self.dst, self.db)
+        self.assertIn("only-on-dst", got)
+        self.assertNotIn("big", got)
+        self.sync()  # a later run finishes the job
+        self.assert_mirrored()
+
     def test_same_result_as_rclone(self):
         if not shutil.which("rclone"):
             self.skipTest("rclone not installed (make deps installs it)")
