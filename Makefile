@@ -147,8 +147,12 @@ $(BUILD)/bench/listsrv: bench/listsrv.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(PKG_LIBS) $(ALL_LDFLAGS) -o $@
 
-bench: all $(BUILD)/bench/listsrv
+bench: all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
 	bench/run $(BENCH_ARGS)
 
-bench-smoke: all $(BUILD)/bench/listsrv
+bench-smoke: all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
 	bench/run --smoke
+
+$(BUILD)/bench/delayproxy: bench/delayproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(PKG_LIBS) $(ALL_LDFLAGS) -o $@

@@ -48,7 +48,8 @@ struct s3m_errinfo {
 const char *s3m_err_name(enum s3m_err err);
 /* Human message of an error ("configuration error"). Never NULL. */
 const char *s3m_err_msg(enum s3m_err err);
-/* Fill ei (if non-NULL) with err and a formatted message; returns err for `return s3m_errinfo_set(...)`. */
+/* Reset ei (if non-NULL) to err and a formatted message (code, status and request id cleared);
+ * returns err for `return s3m_errinfo_set(...)`. */
 enum s3m_err s3m_errinfo_set(struct s3m_errinfo *ei, enum s3m_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Reset ei to OK with empty strings. */

@@ -36,11 +36,15 @@ enum s3m_err s3m_errinfo_set(struct s3m_errinfo *ei, enum s3m_err err, const cha
 {
     if (!ei)
         return err;
-    ei->err = err;
+    /* a new error: format first (an argument may point into *ei), then reset the rest */
+    char msg[sizeof(ei->message)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ei->message, sizeof(ei->message), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memset(ei, 0, sizeof(*ei));
+    ei->err = err;
+    memcpy(ei->message, msg, sizeof(msg));
     return err;
 }
 

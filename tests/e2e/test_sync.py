@@ -256,7 +256,8 @@ class SyncTest:
             proxy.add("stall", method="GET", path="/big$", after=1, seconds=20)
             from e2e import BIN
             p = subprocess.Popen([BIN, "--config", self.fault_conf(proxy), "sync", "flaky:" + self.sb,
-                                  "osl1:" + self.db], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  "osl1:" + self.db], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 encoding="utf-8", errors="replace")
             deadline = time.time() + 30
             while not self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads") and time.time() < deadline:
                 time.sleep(0.1)
@@ -266,6 +267,7 @@ class SyncTest:
         finally:
             proxy.stop()
         self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        self.assertNotIn("\ufffd", err)  # no garbage bytes in the messages
         self.assertIn("SIGTERM received", err)
         self.assertIn("refused: interrupted", out)
         self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []), [])
