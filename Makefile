@@ -147,7 +147,7 @@ $(BUILD)/bench/listsrv: bench/listsrv.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(PKG_LIBS) $(ALL_LDFLAGS) -o $@
 
-bench: all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
+bench: deps all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
 	bench/run $(BENCH_ARGS)
 
 bench-smoke: all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
