@@ -7,7 +7,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 bool s3m_compare_parse(const char *s, enum s3m_compare *out)
 {
@@ -86,17 +85,38 @@ enum s3m_action s3m_compare_entries(const struct s3m_entry *src, const struct s3
     return S3M_ACT_SKIP;
 }
 
+/* digits of s[0..n) as a number, -1 if any is not a digit */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 int64_t s3m_parse_time(const char *s)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    int n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+    /* "YYYY-MM-DDTHH:MM:SS..." by hand: this runs for every listed key (sscanf + timegm were
+     * a fifth of a no-change sync's CPU in callgrind) */
+    if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':')
         return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
+    int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+    int hh = digits(s + 11, 2), mm = digits(s + 14, 2), ss = digits(s + 17, 2);
+    if (y < 0 || m < 1 || m > 12 || d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+        ss < 0 || ss > 60)
+        return 0;
+    /* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
+    int64_t yy = y - (m <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
 /* ---- merge ---- */

@@ -202,6 +202,10 @@ static void test_time(void **state)
     assert_int_equal(s3m_parse_time("2026-11-25T15:43:14.120Z"), 1795621394);
     assert_int_equal(s3m_parse_time("1970-01-01T00:00:00Z"), 0);
     assert_int_equal(s3m_parse_time("garbage"), 0);
+    assert_int_equal(s3m_parse_time("2024-02-29T23:59:59Z"), 1709251199); /* leap day */
+    assert_int_equal(s3m_parse_time("2000-03-01T00:00:00.000Z"), 951868800);
+    assert_int_equal(s3m_parse_time("1999-12-31T23:59:60Z"), 946684800); /* leap second */
+    assert_int_equal(s3m_parse_time("2026-13-01T00:00:00Z"), 0);
 }
 
 int main(void)
