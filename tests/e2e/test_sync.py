@@ -277,6 +277,36 @@ class SyncTest:
         self.sync()  # a later run finishes the job
         self.assert_mirrored()
 
+    def run_with_faults(self, rules, *extra):
+        """Sync through a fault proxy in front of the source; returns (process, proxy log)."""
+        self.put_many(self.src, self.sb, ["f%02d" % i for i in range(8)], body=lambda k: body(k, 200000))
+        proxy = Proxy(self.sto2.endpoint)
+        try:
+            for action, kw in rules:
+                proxy.add(action, **kw)
+            p = self.sync("-vv", *extra, src="flaky:" + self.sb, conf=self.fault_conf(proxy))
+            return p, proxy
+        finally:
+            proxy.stop()
+
+    def test_retry_after_slowdown(self):
+        import time
+        t0 = time.time()
+        p, proxy = self.run_with_faults([("status", dict(method="GET", path="/f0[0-3]$", times=4,
+                                                          status=503, retry_after=1))])
+        self.assertGreaterEqual(time.time() - t0, 1.0)  # Retry-After: 1 was waited for
+        self.assertRegex(p.stderr, r"retry in (9\d\d|1\d\d\d) ms")
+        self.assertIn("HTTP 503 SlowDown", p.stderr)
+        self.assert_mirrored()
+
+    def test_truncated_and_dropped_bodies_are_retried(self):
+        p, proxy = self.run_with_faults([
+            ("truncate", dict(method="GET", path="/f04$", times=1)),
+            ("wrong_length", dict(method="GET", path="/f05$", times=1)),
+            ("drop", dict(method="GET", path="/f06$", times=2))])
+        self.assertRegex(p.stdout, r"copied 8 .*errors 0")
+        self.assert_mirrored()
+
     def test_same_result_as_rclone(self):
         if not shutil.which("rclone"):
             self.skipTest("rclone not installed (make deps installs it)")
