@@ -132,7 +132,8 @@ void s3m_s3_req_body(struct s3m_s3_req *r, const void *data, size_t len);
 void s3m_s3_req_stream(struct s3m_s3_req *r, int64_t len, s3m_s3_read_cb cb);
 /* Submit. ud is passed to done and to the body callbacks. */
 enum s3m_err s3m_s3_submit(struct s3m_s3_req *r, s3m_s3_done_cb done, void *ud);
-/* Submit and run the loop until this request is done; returns r->ei.err. */
+/* Submit and run the loop until this request is done; returns r->ei.err. Only for requests
+ * without body callbacks: their ud would be the internal done flag. */
 enum s3m_err s3m_s3_run(struct s3m_s3_req *r);
 /* A response header (case-insensitive name), or NULL. */
 const char *s3m_s3_resp_header(const struct s3m_s3_req *r, const char *name);
