@@ -38,6 +38,8 @@ struct s3m_opts {
     int max_keys;
     /* sync, copy, check */
     const char *compare, *min_size, *max_size, *min_age, *max_age, *max_delete, *plan;
+    const char *lock_file, *metrics_file;
+    bool no_lock;
     const char *multipart_chunk_buffer, *multipart_threshold, *multipart_chunk_size;
     bool allow_empty_source, error_on_no_transfer, no_server_side;
     long multipart_concurrency, retries;
@@ -66,6 +68,20 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o);
 void s3m_env_cleanup(struct s3m_env *e);
 /* Set up a client for a remote by name; returns an exit code (0 = ok). */
 int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c);
+
+/* What --metrics-file records about one run. */
+struct s3m_job_result {
+    double start, end; /* UNIX time */
+    int exit_code;
+    uint64_t objects[4], bytes[4]; /* copy, update, delete, skip */
+    uint64_t errors, retries;
+};
+/* Take the job's lock (path NULL: a default per SRC/DST pair); 0, or an exit code after a
+ * one-line message (S3M_EXIT_LOCKED when another run holds it). */
+int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out);
+/* Write the Prometheus textfile atomically; 0 or an exit code. */
+int s3m_job_metrics(const char *path, const char *src, const char *dst,
+                    const struct s3m_job_result *r);
 
 int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs);
 int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *human(uint64_t b, char *out, size_t n)
 {
@@ -313,6 +314,11 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         have_src = true;
     if (!rc && !(rc = s3m_env_client(&env, d.remote, &cd)))
         have_dst = true;
+    int lock_fd = -1;
+    struct timespec t_start;
+    clock_gettime(CLOCK_REALTIME, &t_start);
+    if (!rc && mode != S3M_MODE_CHECK && !o->no_lock && !o->dry_run)
+        rc = s3m_job_lock(o->lock_file, args[0], args[1], &lock_fd);
     FILE *plan = NULL;
     if (!rc && o->plan && !(plan = fopen(o->plan, "w")))
         rc = usage_error("--plan: cannot write '%s'", o->plan);
@@ -341,6 +347,27 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     }
     if (plan)
         fclose(plan);
+    if (o->metrics_file && have_src && have_dst) {
+        struct timespec t_end;
+        clock_gettime(CLOCK_REALTIME, &t_end);
+        struct s3m_job_result jr = {
+            .start = (double)t_start.tv_sec + (double)t_start.tv_nsec / 1e9,
+            .end = (double)t_end.tv_sec + (double)t_end.tv_nsec / 1e9,
+            .exit_code = rc,
+            .objects = {r.total.copy.n, r.total.update.n, r.total.del.n, r.total.skip.n},
+            .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.del.bytes,
+                      r.total.skip.bytes},
+            .errors = r.total.failed.n + r.total.delete_errors + (r.total.listing_failed ? 1 : 0),
+            .retries = cs.stats.retries + cd.stats.retries,
+        };
+        if (r.total.delete_refused && !o->dry_run)
+            jr.objects[2] = jr.bytes[2] = 0; /* refused: nothing was deleted */
+        int mrc = s3m_job_metrics(o->metrics_file, args[0], args[1], &jr);
+        if (!rc)
+            rc = mrc;
+    }
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the flock */
     if (have_src)
         s3m_s3_cleanup(&cs);
     if (have_dst)

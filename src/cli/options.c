@@ -51,6 +51,9 @@ static const struct opt table[] = {
     {"buffer-size", 0, STR, "SIZE", "stream buffer per transfer (default 1M)", OFF(multipart_chunk_buffer)},
     {"retries", 0, NUM, "N", "attempts per object (default 3)", OFF(retries)},
     {"no-server-side-copy", 0, FLAG, NULL, "stream even between buckets of one endpoint", OFF(no_server_side)},
+    {"lock-file", 0, STR, "FILE", "lock held for the run (default: one per SRC/DST pair in $XDG_RUNTIME_DIR or /tmp); a second run exits 11", OFF(lock_file)},
+    {"no-lock", 0, FLAG, NULL, "run without the job lock", OFF(no_lock)},
+    {"metrics-file", 0, STR, "FILE", "write a Prometheus textfile (node_exporter textfile collector) with the run's outcome", OFF(metrics_file)},
     {"help", 'h', FLAG, NULL, "this help", OFF(help)},
     {"version", 'V', FLAG, NULL, "print the version", OFF(version)},
 };
@@ -83,7 +86,7 @@ void s3m_cli_usage(FILE *out)
     fputs("\nExit codes: 0 ok, 1 usage or config error, 2 other error, 3 bucket not found,\n"
           "5 temporary error, 6 some objects failed, 7 fatal (access denied, TLS),\n"
           "9 nothing transferred (--error-on-no-transfer), 10 check found differences,\n"
-          "11 locked by another run.\n", out);
+          "11 locked by another run, 128+N interrupted by signal N.\n", out);
 }
 
 bool s3m_parse_size(const char *s, uint64_t *out)

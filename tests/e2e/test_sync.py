@@ -307,6 +307,33 @@ class SyncTest:
         self.assertRegex(p.stdout, r"copied 8 .*errors 0")
         self.assert_mirrored()
 
+    def test_lock_and_metrics_file(self):
+        import fcntl
+        self.put_many(self.src, self.sb, ["m1", "m2"], body=body)
+        lock = os.path.join(self.tmp, unique("job.lock"))
+        metrics = os.path.join(self.tmp, unique("s3mirror.prom"))
+        with open(lock, "w") as held:  # another run holds the job's lock
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            p = self.sync("--lock-file", lock, "--metrics-file", metrics, check=11)
+            self.assertIn("another run of this job holds", p.stderr)
+        self.assertEqual(snapshot(self.dst, self.db), {})  # nothing was done
+        self.sync("--lock-file", lock, "--metrics-file", metrics)
+        text = open(metrics).read()
+        labels = 'src="sto2:%s",dst="osl1:%s"' % (self.sb, self.db)
+        vals = dict(re.findall(r"^(s3mirror_\w+\{[^}]*\}) (\S+)$", text, re.M))
+        self.assertEqual(vals["s3mirror_last_run_exit_code{%s}" % labels], "0")
+        self.assertEqual(vals['s3mirror_last_run_objects{%s,action="copy"}' % labels], "2")
+        ok = float(vals["s3mirror_last_success_timestamp_seconds{%s}" % labels])
+        self.assertGreater(ok, 1.7e9)
+        # a failed run keeps the last success time and records its own exit code
+        self.src.put_object(Bucket=self.sb, Key="m3", Body=b"x")
+        self.s3m("sync", "sto2:" + self.sb, "osl1:no-such-bucket-m", "--metrics-file", metrics,
+                 check=3)
+        labels2 = 'src="sto2:%s",dst="osl1:no-such-bucket-m"' % self.sb
+        vals = dict(re.findall(r"^(s3mirror_\w+\{[^}]*\}) (\S+)$", open(metrics).read(), re.M))
+        self.assertEqual(vals["s3mirror_last_run_exit_code{%s}" % labels2], "3")
+        self.assertEqual(vals["s3mirror_last_success_timestamp_seconds{%s}" % labels2], "0.000")
+
     def test_same_result_as_rclone(self):
         if not shutil.which("rclone"):
             self.skipTest("rclone not installed (make deps installs it)")

@@ -1,0 +1,139 @@
+/* jobfiles.c - what an unattended job leaves around it: a lock so two runs of one job never
+ * overlap (flock: a dead holder's lock vanishes with it), and a Prometheus textfile with the
+ * outcome, written atomically (temp file + rename) for node_exporter's textfile collector. */
+#include "cli.h"
+#include "s3m/hash.h"
+#include "s3m/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out)
+{
+    char def[4096];
+    if (!path) { /* default: one lock per (SRC, DST) pair */
+        char key[2048], hex[65];
+        snprintf(key, sizeof(key), "%s\n%s", src, dst);
+        s3m_sha256_hex(key, strlen(key), hex);
+        const char *dir = getenv("XDG_RUNTIME_DIR");
+        snprintf(def, sizeof(def), "%s/s3mirror-%.16s.lock", dir && *dir ? dir : "/tmp", hex);
+        path = def;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "s3mirror: error: lock file %s: %s\n", path, strerror(errno));
+        return S3M_EXIT_USAGE;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        if (n > 0)
+            pid[n] = 0;
+        s3m_trim(pid);
+        fprintf(stderr, "s3mirror: error: another run of this job holds %s (pid %s): not "
+                "starting\n", path, *pid ? pid : "?");
+        close(fd);
+        return S3M_EXIT_LOCKED;
+    }
+    char me[32];
+    int n = snprintf(me, sizeof(me), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, me, (size_t)n, 0) != n)
+        (void)0; /* the pid is informational only */
+    *fd_out = fd;
+    return 0;
+}
+
+/* the previous run's last-success time for these labels, to carry over a failed run */
+static double previous_success(const char *path, const char *labels)
+{
+    FILE *f = fopen(path, "r");
+    double v = 0;
+    if (!f)
+        return 0;
+    char line[4096], want[2200];
+    snprintf(want, sizeof(want), "s3mirror_last_success_timestamp_seconds{%s} ", labels);
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, want, strlen(want)))
+            v = strtod(line + strlen(want), NULL);
+    fclose(f);
+    return v;
+}
+
+static void label_value(struct s3m_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            s3m_buf_addc(b, '\\');
+        if (*v == '\n')
+            s3m_buf_adds(b, "\\n");
+        else
+            s3m_buf_addc(b, *v);
+    }
+}
+
+int s3m_job_metrics(const char *path, const char *src, const char *dst,
+                    const struct s3m_job_result *r)
+{
+    struct s3m_buf l, m;
+    s3m_buf_init(&l);
+    s3m_buf_init(&m);
+    s3m_buf_adds(&l, "src=\"");
+    label_value(&l, src);
+    s3m_buf_adds(&l, "\",dst=\"");
+    label_value(&l, dst);
+    s3m_buf_adds(&l, "\"");
+    const char *L = s3m_buf_str(&l);
+    double last_ok = r->exit_code == 0 ? r->end : previous_success(path, L);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_run_start_timestamp_seconds Start of the last run.\n"
+                       "# TYPE s3mirror_last_run_start_timestamp_seconds gauge\n"
+                       "s3mirror_last_run_start_timestamp_seconds{%s} %.3f\n", L, r->start);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_run_end_timestamp_seconds End of the last run.\n"
+                       "# TYPE s3mirror_last_run_end_timestamp_seconds gauge\n"
+                       "s3mirror_last_run_end_timestamp_seconds{%s} %.3f\n", L, r->end);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_success_timestamp_seconds End of the last run that "
+                       "exited 0.\n# TYPE s3mirror_last_success_timestamp_seconds gauge\n"
+                       "s3mirror_last_success_timestamp_seconds{%s} %.3f\n", L, last_ok);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_run_duration_seconds Duration of the last run.\n"
+                       "# TYPE s3mirror_last_run_duration_seconds gauge\n"
+                       "s3mirror_last_run_duration_seconds{%s} %.3f\n", L, r->end - r->start);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_run_exit_code Exit code of the last run.\n"
+                       "# TYPE s3mirror_last_run_exit_code gauge\n"
+                       "s3mirror_last_run_exit_code{%s} %d\n", L, r->exit_code);
+    static const char *const actions[] = {"copy", "update", "delete", "skip"};
+    s3m_buf_adds(&m, "# HELP s3mirror_last_run_objects Objects per action in the last run.\n"
+                     "# TYPE s3mirror_last_run_objects gauge\n");
+    for (int i = 0; i < 4; i++)
+        s3m_buf_printf(&m, "s3mirror_last_run_objects{%s,action=\"%s\"} %" PRIu64 "\n", L,
+                       actions[i], r->objects[i]);
+    s3m_buf_adds(&m, "# HELP s3mirror_last_run_bytes Bytes per action in the last run.\n"
+                     "# TYPE s3mirror_last_run_bytes gauge\n");
+    for (int i = 0; i < 4; i++)
+        s3m_buf_printf(&m, "s3mirror_last_run_bytes{%s,action=\"%s\"} %" PRIu64 "\n", L,
+                       actions[i], r->bytes[i]);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_run_errors Objects or listings that failed.\n"
+                       "# TYPE s3mirror_last_run_errors gauge\n"
+                       "s3mirror_last_run_errors{%s} %" PRIu64 "\n", L, r->errors);
+    s3m_buf_printf(&m, "# HELP s3mirror_last_run_retries Requests retried in the last run.\n"
+                       "# TYPE s3mirror_last_run_retries gauge\n"
+                       "s3mirror_last_run_retries{%s} %" PRIu64 "\n", L, r->retries);
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int rc = 0;
+    if (!f || fwrite(m.data, 1, m.len, f) != m.len || fclose(f) || rename(tmp, path)) {
+        fprintf(stderr, "s3mirror: error: cannot write metrics file %s: %s\n", path,
+                strerror(errno));
+        if (f)
+            unlink(tmp);
+        rc = S3M_EXIT_ERROR;
+    }
+    s3m_buf_cleanup(&l);
+    s3m_buf_cleanup(&m);
+    return rc;
+}
