@@ -124,6 +124,8 @@ struct s3m_s3_req *s3m_s3_req_new(struct s3m_s3 *c, enum s3m_s3_op op, const cha
 void s3m_s3_req_free(struct s3m_s3_req *r);
 /* Add a query parameter (value NULL: bare, as in "?uploads"). */
 void s3m_s3_req_query(struct s3m_s3_req *r, const char *name, const char *value);
+/* Add an ETag precondition header (If-Match, x-amz-copy-source-if-match): the ETag quoted. */
+void s3m_s3_req_etag_header(struct s3m_s3_req *r, const char *name, const char *etag);
 /* Add a request header; it is signed. */
 void s3m_s3_req_header(struct s3m_s3_req *r, const char *name, const char *value);
 /* In-memory body (copied; signed with its SHA-256). */

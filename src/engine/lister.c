@@ -54,9 +54,8 @@ static void on_page(struct s3m_s3_req *r, void *ud)
         r->xml = NULL;
         const struct s3m_xml_list *page = &x->list;
         l->pages_done++;
-        if (!check_page(l, page)) {
-            l->failed = true;
-            l->more = false;
+        if (!check_page(l, page)) { /* check_page filled l->ei */
+            fail_list(l, NULL);
             s3m_xml_result_free(x);
         } else {
             free(l->token);

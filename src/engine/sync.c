@@ -240,16 +240,23 @@ static void start_verify(struct s3m_sync *s, const struct s3m_diff_item *it)
         s3m_md5_init(&v->md5[i]);
         v->req[i]->write_cb = verify_write;
     }
+    /* a side that fails to start keeps its error in req->ei; verify_done reports it when the
+     * other side ends. If neither starts (a broken endpoint), count the failure here: calling
+     * verify_done from inside the pump would re-enter it. */
     v->running = 2;
-    for (int i = 0; i < 2; i++) {
-        if (s3m_s3_submit(v->req[i], verify_done, v)) {
-            /* report through the normal path, later: the error stays in req->ei */
+    for (int i = 0; i < 2; i++)
+        if (s3m_s3_submit(v->req[i], verify_done, v))
             v->running--;
+    if (!v->running) {
+        s->active--;
+        s->st.failed.n++;
+        note_error(s, &v->req[0]->ei);
+        for (int i = 0; i < 2; i++) {
+            s3m_md5_cleanup(&v->md5[i]);
+            s3m_s3_req_free(v->req[i]);
         }
-    }
-    if (!v->running) { /* neither started (only on a broken endpoint) */
-        v->running = 1;
-        verify_done(v->req[0], v);
+        free(v->key);
+        free(v);
     }
 }
 

@@ -657,9 +657,7 @@ static void parts_pump(struct s3m_xfer *x)
                                                        x->upload_id, pt->number, x->src_bucket,
                                                        x->src_key, pt->offset,
                                                        pt->offset + pt->length - 1);
-        char q[96];
-        snprintf(q, sizeof(q), "\"%s\"", x->etag);
-        s3m_s3_req_header(r, "x-amz-copy-source-if-match", q);
+        s3m_s3_req_etag_header(r, "x-amz-copy-source-if-match", x->etag);
         if (s3m_s3_submit(r, part_copy_done, x)) {
             x->ei = r->ei;
             x->failing = true;
@@ -816,9 +814,7 @@ static void attempt_start(struct s3m_xfer *x)
         /* first a plain HEAD (metadata, and If-Match: still the listed version), then
          * ?partNumber=1 for the layout (no If-Match there: moto compares it with the part's) */
         struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 0);
-        char q[96];
-        snprintf(q, sizeof(q), "\"%s\"", x->etag);
-        s3m_s3_req_header(r, "If-Match", q);
+        s3m_s3_req_etag_header(r, "If-Match", x->etag);
         if (s3m_s3_submit(r, head_done, x)) {
             x->ei = r->ei;
             s3m_s3_req_free(r);

@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+void s3m_s3_req_etag_header(struct s3m_s3_req *r, const char *name, const char *etag)
+{
+    char q[96];
+    snprintf(q, sizeof(q), "\"%s\"", etag);
+    s3m_s3_req_header(r, name, q);
+}
+
 struct s3m_s3_req *s3m_s3_list_buckets(struct s3m_s3 *c)
 {
     struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_LIST_BUCKETS, "GET", NULL, NULL);
@@ -86,11 +93,8 @@ struct s3m_s3_req *s3m_s3_get_object(struct s3m_s3 *c, const char *bucket, const
     add_part_number(r, part_number);
     if (range)
         s3m_s3_req_header(r, "Range", range);
-    if (if_match) {
-        char q[96];
-        snprintf(q, sizeof(q), "\"%s\"", if_match);
-        s3m_s3_req_header(r, "If-Match", q);
-    }
+    if (if_match)
+        s3m_s3_req_etag_header(r, "If-Match", if_match);
     return r;
 }
 
@@ -115,11 +119,8 @@ struct s3m_s3_req *s3m_s3_copy_object(struct s3m_s3 *c, const char *bucket, cons
 {
     struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_COPY_OBJECT, "PUT", bucket, key);
     copy_source(r, src_bucket, src_key);
-    if (if_match) {
-        char q[96];
-        snprintf(q, sizeof(q), "\"%s\"", if_match);
-        s3m_s3_req_header(r, "x-amz-copy-source-if-match", q);
-    }
+    if (if_match)
+        s3m_s3_req_etag_header(r, "x-amz-copy-source-if-match", if_match);
     r->xml_accept = S3M_XML_COPY;
     return r;
 }
