@@ -19,6 +19,8 @@
 
 enum s3m_sync_mode { S3M_MODE_SYNC, S3M_MODE_COPY, S3M_MODE_CHECK };
 
+struct s3m_sync;
+
 struct s3m_sync_opts {
     enum s3m_sync_mode mode;
     bool dry_run;
@@ -37,6 +39,10 @@ struct s3m_sync_opts {
     int attempts;
     uint64_t multipart_threshold, chunk_size; /* 0 = defaults */
     bool dst_absent;         /* the destination bucket does not exist: empty listing */
+    /* called every progress_ms while the job runs (0 = never), for a live line or stats lines */
+    uint64_t progress_ms;
+    void (*progress)(const struct s3m_sync *s, void *ud);
+    void *progress_ud;
 };
 
 struct s3m_sync_counts {
@@ -45,6 +51,8 @@ struct s3m_sync_counts {
 
 struct s3m_sync_stats {
     struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
+    struct s3m_sync_counts planned; /* copies and updates decided so far */
+    uint64_t deleted;               /* deletions done (del counts those decided) */
     uint64_t src_keys, dst_keys;
     uint64_t delete_errors;
     bool listing_failed, delete_refused;
@@ -67,11 +75,15 @@ struct s3m_sync {
     struct s3m_sync_stats st;
     struct s3m_s3_req *del_req;
     uv_signal_t sigint, sigterm;
+    uv_timer_t progress_timer;
     int signal;        /* the first SIGINT/SIGTERM received, 0 = none */
     int handles_open;  /* signal handles still to be closed */
     char **del_batch;
     size_t del_n;
 };
+
+/* Bytes of copies and updates done so far, in-flight streams included. */
+uint64_t s3m_sync_bytes_done(const struct s3m_sync *s);
 
 /* Run one job to the end on the client's loop. */
 void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,

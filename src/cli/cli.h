@@ -28,6 +28,9 @@ struct s3m_opts {
     const char *config;
     const char *log_level;
     const char *log_format;
+    const char *log_file;
+    const char *stats;
+    bool progress, no_progress;
     const char *ca_file;
     int verbose, quiet;
     bool json, dry_run, help, version;
@@ -68,6 +71,24 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o);
 void s3m_env_cleanup(struct s3m_env *e);
 /* Set up a client for a remote by name; returns an exit code (0 = ok). */
 int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c);
+
+/* "1.5 GiB" */
+const char *s3m_cli_human(uint64_t b, char *out, size_t n);
+
+/* The live progress line and --stats lines of a job (progress.c). */
+struct s3m_progress {
+    bool live;        /* redraw a line on stderr */
+    double stats_s;   /* --stats interval, 0 = off */
+    double t0, last_t, rate, last_stats;
+    uint64_t last_bytes, stats_bytes;
+};
+struct s3m_sync_opts;
+struct s3m_sync;
+/* false when --stats is not a duration */
+bool s3m_progress_init(struct s3m_progress *p, const struct s3m_opts *o, bool stdout_report);
+/* Set the job's progress callback; call before each job. */
+void s3m_progress_attach(struct s3m_progress *p, struct s3m_sync_opts *so);
+void s3m_progress_tick(const struct s3m_sync *s, void *ud);
 
 /* What --metrics-file records about one run. */
 struct s3m_job_result {

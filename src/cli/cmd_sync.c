@@ -13,19 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *human(uint64_t b, char *out, size_t n)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1024 && u + 1 < S3M_ARRAY_LEN(units))
-        v /= 1024, u++;
-    if (u == 0)
-        snprintf(out, n, "%" PRIu64 " B", b);
-    else
-        snprintf(out, n, "%.1f %s", v, units[u]);
-    return out;
-}
+#define human s3m_cli_human
 
 static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
 {
@@ -51,30 +39,41 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
 {
     char a[32], b[32], c[32], d[32];
     uint64_t moved = st->copy.bytes + st->update.bytes;
+    struct s3m_buf l;
+    s3m_buf_init(&l);
     if (mode == S3M_MODE_CHECK) {
-        printf("check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %" PRIu64
-               " only on destination (%s), %" PRIu64 " identical, %" PRIu64
-               " not verifiable by ETag, %" PRIu64 " excluded, %.1f s\n",
-               label, st->copy.n, human(st->copy.bytes, a, 32), st->update.n,
-               human(st->update.bytes, b, 32), st->del.n, human(st->del.bytes, c, 32),
-               st->skip.n - st->unverified.n, st->unverified.n, st->excluded.n, secs);
-        return;
+        s3m_buf_printf(&l, "check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %"
+                       PRIu64 " only on destination (%s), %" PRIu64 " identical, %" PRIu64
+                       " not verifiable by ETag, %" PRIu64 " excluded, %.1f s",
+                       label, st->copy.n, human(st->copy.bytes, a, 32), st->update.n,
+                       human(st->update.bytes, b, 32), st->del.n, human(st->del.bytes, c, 32),
+                       st->skip.n - st->unverified.n, st->unverified.n, st->excluded.n, secs);
+    } else {
+        const char *del_word = mode == S3M_MODE_COPY ? "" : st->delete_refused ? "NOT deleted"
+                                                                               : "deleted";
+        s3m_buf_printf(&l, "%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)",
+                       o->dry_run ? "dry run: " : "", mode == S3M_MODE_SYNC ? "sync" : "copy",
+                       label, o->dry_run ? "would copy" : "copied", st->copy.n,
+                       human(st->copy.bytes, a, 32), o->dry_run ? "would update" : "updated",
+                       st->update.n, human(st->update.bytes, b, 32));
+        if (mode == S3M_MODE_SYNC)
+            s3m_buf_printf(&l, ", %s%s %" PRIu64 " (%s)",
+                           o->dry_run && !st->delete_refused ? "would be " : "", del_word,
+                           st->del.n, human(st->del.bytes, c, 32));
+        s3m_buf_printf(&l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
+                       ", %.1f s", st->skip.n, st->excluded.n,
+                       st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0), secs);
+        if (!o->dry_run)
+            s3m_buf_printf(&l, ", %s/s",
+                           human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
+        if (st->delete_refused)
+            s3m_buf_printf(&l, "\ndeletions %s: %s", o->dry_run ? "would be refused" : "refused",
+                           st->refused_why);
     }
-    const char *del_word = mode == S3M_MODE_COPY ? "" : st->delete_refused ? "NOT deleted" : "deleted";
-    printf("%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)", o->dry_run ? "dry run: " : "",
-           mode == S3M_MODE_SYNC ? "sync" : "copy", label, o->dry_run ? "would copy" : "copied",
-           st->copy.n, human(st->copy.bytes, a, 32), o->dry_run ? "would update" : "updated",
-           st->update.n, human(st->update.bytes, b, 32));
-    if (mode == S3M_MODE_SYNC)
-        printf(", %s%s %" PRIu64 " (%s)", o->dry_run && !st->delete_refused ? "would be " : "",
-               del_word, st->del.n, human(st->del.bytes, c, 32));
-    printf(", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64 ", %.1f s", st->skip.n,
-           st->excluded.n, st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0), secs);
-    if (!o->dry_run)
-        printf(", %s/s", human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
-    printf("\n");
-    if (st->delete_refused)
-        printf("deletions %s: %s\n", o->dry_run ? "would be refused" : "refused", st->refused_why);
+    printf("%s\n", s3m_buf_str(&l));
+    if (!s3m_log_to_stderr()) /* the log file tells the whole story */
+        s3m_log(S3M_LOG_NOTICE, "summary", "%s", s3m_buf_str(&l));
+    s3m_buf_cleanup(&l);
 }
 
 static int exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
@@ -188,6 +187,7 @@ struct run {
     struct s3m_s3 *src, *dst;
     struct s3m_sync_stats total;
     int signal;
+    struct s3m_progress progress;
 };
 
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
@@ -200,13 +200,19 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s3m_log(S3M_LOG_INFO, "sync", "%s: start%s", label, r->o->dry_run ? " (dry run)" : "");
+    s3m_progress_attach(&r->progress, &r->so);
     s3m_sync_run(&job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (job.st.listing_failed) {
         char line[900];
-        fprintf(stderr, "s3mirror: error: %s: listing failed, nothing deleted: %s\n", label,
-                s3m_errinfo_str(&job.st.first_error, line, sizeof(line)));
+        s3m_errinfo_str(&job.st.first_error, line, sizeof(line));
+        fprintf(stderr, "s3mirror: error: %s: listing failed, nothing deleted: %s\n", label, line);
+        if (!s3m_log_to_stderr()) {
+            struct s3m_log_fields lf = {NULL, NULL, NULL, &job.st.first_error};
+            s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: listing failed, nothing deleted: %s",
+                     label, line);
+        }
     }
     fflush(stdout);
     summary(r->o, r->so.mode, label, &job.st, secs);
@@ -303,6 +309,8 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     struct s3m_s3 cs, cd;
     bool have_src = false, have_dst = false;
     int rc = build_opts(o, mode, &f, &r.so);
+    if (!rc && !s3m_progress_init(&r.progress, o, o->dry_run || mode == S3M_MODE_CHECK))
+        rc = usage_error("--stats: '%s' is not a duration (e.g. 30s, 5m, 0 for none)", o->stats);
     if (!rc && !*s.bucket != !*d.bucket)
         rc = usage_error("%s", "SRC and DST must both name a bucket, or both be a whole remote "
                          "(REMOTE:)");

@@ -4,6 +4,7 @@
 #include "s3m/log.h"
 #include "s3m/util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,10 @@ int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei)
     char detail[900];
     s3m_errinfo_str(ei, detail, sizeof(detail));
     fprintf(stderr, "s3mirror: error: %s: %s\n", context, detail);
-    s3m_log(S3M_LOG_DEBUG, "cli", "%s: %s", context, detail);
+    /* with --log-file the log gets the error too; on stderr once is enough */
+    struct s3m_log_fields lf = {NULL, NULL, NULL, ei};
+    s3m_logf(s3m_log_to_stderr() ? S3M_LOG_DEBUG : S3M_LOG_ERROR, "cli", &lf, "%s: %s", context,
+             detail);
     return s3m_cli_exit_code(ei->err);
 }
 
@@ -53,7 +57,11 @@ static int setup_logging(struct s3m_opts *o)
         }
         json = true;
     }
-    s3m_log_setup(lvl, json, NULL);
+    if (!s3m_log_setup(lvl, json, o->log_file)) {
+        fprintf(stderr, "s3mirror: error: --log-file: cannot open '%s': %s\n", o->log_file,
+                strerror(errno));
+        return S3M_EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -87,6 +95,7 @@ void s3m_env_cleanup(struct s3m_env *e)
     if (e->loop_ready)
         s3m_loop_cleanup(&e->loop);
     s3m_config_cleanup(&e->cfg);
+    s3m_log_close();
 }
 
 int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c)

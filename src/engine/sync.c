@@ -137,8 +137,9 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
         s->st.failed.n++;
         s->st.failed.bytes += x->size;
         note_error(s, &x->ei);
-        s3m_log(S3M_LOG_ERROR, "sync", "%s: %s failed: %s", s->label, x->src_key,
-                s3m_errinfo_str(&x->ei, line, sizeof(line)));
+        struct s3m_log_fields lf = {s->src->remote->name, x->src_bucket, x->src_key, &x->ei};
+        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: %s failed: %s", s->label, x->src_key,
+                 s3m_errinfo_str(&x->ei, line, sizeof(line)));
     } else {
         struct s3m_sync_counts *c = j->action == S3M_ACT_COPY ? &s->st.copy : &s->st.update;
         c->n++;
@@ -199,8 +200,9 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
         char line[900];
         s->st.failed.n++;
         note_error(s, e);
-        s3m_log(S3M_LOG_ERROR, "sync", "%s: comparing %s failed: %s", s->label, v->key,
-                s3m_errinfo_str(e, line, sizeof(line)));
+        struct s3m_log_fields lf = {s->src->remote->name, s->src_bucket, v->key, e};
+        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
+                 s3m_errinfo_str(e, line, sizeof(line)));
     } else if (memcmp(a, b, sizeof(a))) {
         struct s3m_diff_item it = {.action = S3M_ACT_UPDATE, .why = "content differs (MD5)"};
         it.src = (struct s3m_entry){v->key, v->size, v->etag, 0};
@@ -282,6 +284,8 @@ static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
     case S3M_ACT_COPY:
     case S3M_ACT_UPDATE:
         report(s, it->action, it->src.key, it->src.size, it->why);
+        s->st.planned.n++;
+        s->st.planned.bytes += it->src.size;
         if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK) {
             struct s3m_sync_counts *c = it->action == S3M_ACT_COPY ? &s->st.copy : &s->st.update;
             c->n++;
@@ -333,6 +337,24 @@ static void finish(struct s3m_sync *s)
     s3m_xfer_ctx_close(&s->xctx);
     uv_close((uv_handle_t *)&s->sigint, handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, handle_closed);
+    if (s->o.progress_ms && s->o.progress) {
+        uv_close((uv_handle_t *)&s->progress_timer, handle_closed);
+        s->o.progress(s, s->o.progress_ud);
+    }
+}
+
+uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
+{
+    uint64_t done = s->st.copy.bytes + s->st.update.bytes;
+    if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK)
+        return done;
+    return s->xctx.bytes_streamed > done ? s->xctx.bytes_streamed : done;
+}
+
+static void on_progress(uv_timer_t *t)
+{
+    struct s3m_sync *s = t->data;
+    s->o.progress(s, s->o.progress_ud);
 }
 
 static void delete_next(struct s3m_sync *s);
@@ -352,9 +374,14 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
         char line[900];
         s->st.delete_errors += s->del_n;
         note_error(s, &r->ei);
-        s3m_log(S3M_LOG_ERROR, "sync", "%s: deleting %zu objects failed: %s", s->label, s->del_n,
-                s3m_errinfo_str(&r->ei, line, sizeof(line)));
-    } else if (r->xml && r->xml->kind == S3M_XML_DELETE) {
+        struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, NULL, &r->ei};
+        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: deleting %zu objects failed: %s", s->label,
+                 s->del_n, s3m_errinfo_str(&r->ei, line, sizeof(line)));
+    } else {
+        s->st.deleted += s->del_n;
+    }
+    if (!r->ei.err && r->xml && r->xml->kind == S3M_XML_DELETE) {
+        s->st.deleted -= r->xml->del.nerrors;
         for (size_t i = 0; i < r->xml->del.nerrors; i++) {
             const struct s3m_xml_deleted *e = &r->xml->del.errors[i];
             s->st.delete_errors++;
@@ -365,8 +392,9 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
             snprintf(ei.message, sizeof(ei.message), "deleting %s: %s", e->key ? e->key : "?",
                      e->message ? e->message : "");
             note_error(s, &ei);
-            s3m_log(S3M_LOG_ERROR, "sync", "%s: could not delete %s: %s %s", s->label,
-                    e->key ? e->key : "?", ei.code, e->message ? e->message : "");
+            struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, e->key, &ei};
+            s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: could not delete %s: %s %s", s->label,
+                     e->key ? e->key : "?", ei.code, e->message ? e->message : "");
         }
     }
     s3m_s3_req_free(r);
@@ -553,6 +581,12 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     s->handles_open = 2;
+    if (o->progress_ms && o->progress) {
+        uv_timer_init(&src->loop->uv, &s->progress_timer);
+        s->progress_timer.data = s;
+        uv_timer_start(&s->progress_timer, on_progress, o->progress_ms, o->progress_ms);
+        s->handles_open++;
+    }
     s->xctx.server_side = o->server_side;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;

@@ -780,8 +780,9 @@ static void attempt_failed(struct s3m_xfer *x)
     }
     if (x->attempt < c->attempts && retry_worth(&x->ei) && !c->stopping) {
         char line[900];
-        s3m_log(S3M_LOG_INFO, "xfer", "%s: attempt %d failed (%s), retrying", x->src_key,
-                x->attempt, s3m_errinfo_str(&x->ei, line, sizeof(line)));
+        struct s3m_log_fields lf = {c->src->remote->name, x->src_bucket, x->src_key, &x->ei};
+        s3m_logf(S3M_LOG_INFO, "xfer", &lf, "%s: attempt %d failed (%s), retrying", x->src_key,
+                 x->attempt, s3m_errinfo_str(&x->ei, line, sizeof(line)));
         c->object_retries++;
         set_state(x, X_RETRY);
         defer(x, 200ull * (uint64_t)x->attempt, attempt_start);
