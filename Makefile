@@ -35,7 +35,7 @@ DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-de
            libcmocka-dev clang valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox
 
-.PHONY: all deps check check-unit check-docs check-e2e fuzz-regress asan check-asan check-valgrind fuzz clean install \
+.PHONY: all deps check check-unit check-docs check-deploy check-e2e fuzz-regress asan check-asan check-valgrind fuzz clean install \
         demo bench bench-smoke format-check
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
@@ -84,7 +84,11 @@ check-e2e: $(BIN)
 check-docs: $(BIN)
 	S3MIRROR_BIN=$(BIN) tests/docs_test.sh
 
-check: all check-unit fuzz-regress check-docs check-e2e
+# deploy/: rendered Kubernetes manifests parse and say what they should; systemd units verify
+check-deploy:
+	python3 -W ignore tests/deploy_test.py
+
+check: all check-unit fuzz-regress check-docs check-deploy check-e2e
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))

@@ -153,3 +153,51 @@ class OpsTest:
             self.assertIn("SignatureDoesNotMatch", joined)
         for s in (secret, dsecret, env_secret, "WRONG" + secret[5:]):
             self.assertNotIn(s, joined)
+
+
+@for_each_kind
+class DeployTest:
+    def test_rendered_cronjob_runs_as_written(self):
+        """deploy/kubernetes/render.sh: the Secret and the CronJob's command line, run here as the
+        pod would run them (env from the Secret, config from the Secret's rclone.conf)."""
+        import base64
+        import yaml
+        from e2e import ROOT
+        sb = self.bucket(self.src, "deploy")
+        self.dst.create_bucket(Bucket=sb)
+        self.put_many(self.src, sb, ["a", "b/c"])
+        self.put_many(self.dst, sb, ["stale"])
+        tmpl = os.path.join(self.tmp, unique("template.conf"))
+        with open(tmpl, "w") as f:
+            for site, name in ((self.sto2, "STO2"), (self.osl1, "OSL1")):
+                f.write("[%s]\ntype = s3\nprovider = Other\naccess_key_id = ${%s_ACCESS_KEY_ID}\n"
+                        "secret_access_key = ${%s_SECRET_ACCESS_KEY_ID}\nendpoint = %s\n\n" % (
+                            name.lower(), name, name, site.endpoint))
+        creds = {"STO2_ACCESS_KEY_ID": self.sto2.access_key,
+                 "STO2_SECRET_ACCESS_KEY_ID": self.sto2.secret_key,
+                 "OSL1_ACCESS_KEY_ID": self.osl1.access_key,
+                 "OSL1_SECRET_ACCESS_KEY_ID": self.osl1.secret_key}
+        render = os.path.join(ROOT, "deploy", "kubernetes", "render.sh")
+
+        def run(*args, **kw):
+            return subprocess.run([render, "--config", tmpl] + list(args), check=True,
+                                  capture_output=True, text=True, **kw).stdout
+
+        secret = yaml.safe_load(run("secret", env=dict(os.environ, **creds)))
+        data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        conf = os.path.join(self.tmp, unique("mounted.conf"))
+        with open(conf, "w") as f:
+            f.write(data.pop("rclone.conf"))
+        for variant in ("--dry-run", None):
+            cj = yaml.safe_load(run(*([variant] if variant else []), "cronjobs", sb))
+            c = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            args = [conf if a == "/etc/s3mirror/rclone.conf" else a for a in c["args"]]
+            env = {e["name"]: data[e["valueFrom"]["secretKeyRef"]["key"]] for e in c["env"]}
+            p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=120,
+                               env=dict({k: v for k, v in os.environ.items()
+                                         if not k.startswith(("STO2_", "OSL1_"))}, **env))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            if variant:
+                self.assertIn("would be deleted 1", p.stdout)
+                self.assertEqual(sorted(snapshot(self.dst, sb)), ["stale"])
+        self.assertEqual(sorted(snapshot(self.dst, sb)), ["a", "b/c"])

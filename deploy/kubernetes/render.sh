@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# render.sh - Kubernetes manifests for nightly s3mirror jobs, on stdout, for `kubectl apply -f -`.
+# Replaces the seed setup's setup-sync-cronjobs.sh (and its envsubst step).
+#
+#   render.sh secret                      the Secret: rclone.conf (with ${VAR} references) and the
+#                                         values of those variables, read from the environment
+#   render.sh cronjobs [BUCKET...]        one CronJob per bucket, sync-<bucket>, 05:00 UTC,
+#                                         concurrencyPolicy Forbid
+#   render.sh job BUCKET...               a one-off Job per bucket: test the setup or force a sync
+#   render.sh sharded BUCKET COUNT        an Indexed Job of COUNT pods, each syncing one shard
+#
+# Options (before the mode):
+#   --dry-run            the jobs run `s3mirror sync --dry-run` (preview: changes nothing)
+#   --namespace NS       default kube-system (as in the seed setup)
+#   --image IMAGE        default s3mirror:latest (build it with deploy/Containerfile)
+#   --schedule CRON      default "0 5 * * *" (time zone Etc/UTC)
+#   --src REMOTE         default sto2
+#   --dst REMOTE         default osl1
+#   --config FILE        default rclone.conf next to this script
+#   --extra "ARGS"       more s3mirror options, e.g. "--max-delete 10% --transfers 64"
+# Without BUCKETs, the seed setup's four buckets.
+#
+# Typical use:
+#   export STO2_ACCESS_KEY_ID=... STO2_SECRET_ACCESS_KEY_ID=... OSL1_ACCESS_KEY_ID=... OSL1_SECRET_ACCESS_KEY_ID=...
+#   deploy/kubernetes/render.sh secret | kubectl apply -f -
+#   deploy/kubernetes/render.sh --dry-run job velero-tempus-safespring-ck8s | kubectl apply -f -
+#   deploy/kubernetes/render.sh cronjobs | kubectl apply -f -
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+namespace=kube-system image=s3mirror:latest schedule="0 5 * * *" src=sto2 dst=osl1
+config=$here/rclone.conf extra="" dry_run=""
+default_buckets="psql-tempus-safespring-ck8s influxdb-tempus-safespring-ck8s elasticsearch-tempus-safespring-ck8s velero-tempus-safespring-ck8s"
+
+die() { echo "render.sh: error: $*" >&2; exit 1; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --dry-run) dry_run=1; shift ;;
+    --namespace|--image|--schedule|--src|--dst|--config|--extra)
+        [ $# -ge 2 ] || die "$1 needs a value"
+        v=${1#--}; printf -v "$v" '%s' "$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) break ;;
+    esac
+done
+[ $# -ge 1 ] || die "which mode? secret, cronjobs, job or sharded (see --help)"
+mode=$1; shift
+[ -r "$config" ] || die "cannot read config $config"
+
+# the ${VAR} names the config refers to, in order, once each
+vars=$(grep -v '^[[:space:]]*[#;]' "$config" | grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' | tr -d '${}' |
+       awk '!seen[$0]++')
+
+yq() { # a YAML double-quoted scalar
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    printf '"%s"' "$s"
+}
+
+check_bucket() {
+    [[ $1 =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die "'$1' is not an S3 bucket name"
+}
+
+# a CronJob's name has at most 52 characters; cutting it could make two buckets' jobs collide
+check_cronjob_name() {
+    local name=sync-${1//./-}
+    [ ${#name} -le 52 ] || die "job name $name is longer than the 52 characters a CronJob may have"
+}
+
+# args BUCKET [more...]: the container's argument list
+args() {
+    local b=$1; shift
+    printf '            args:\n'
+    local a
+    for a in sync "$src:$b" "$dst:$b" --config /etc/s3mirror/rclone.conf --stats 1m "$@" \
+        ${dry_run:+--dry-run} $extra; do
+        printf '              - %s\n' "$(yq "$a")"
+    done
+}
+
+# pod BUCKET [args...]: the pod template, indented for a Job spec
+pod() {
+    local b=$1; shift
+    cat <<YAML
+        metadata:
+          labels:
+            app.kubernetes.io/name: s3mirror
+            s3mirror/bucket: $(yq "$b")
+        spec:
+          restartPolicy: Never
+          # SIGTERM first: s3mirror aborts its multipart uploads, deletes nothing, exits 143
+          terminationGracePeriodSeconds: 120
+          securityContext:
+            runAsNonRoot: true
+            runAsUser: 65532
+            runAsGroup: 65532
+            seccompProfile:
+              type: RuntimeDefault
+          containers:
+          - name: s3mirror
+            image: $(yq "$image")
+YAML
+    args "$b" "$@"
+    printf '            env:\n'
+    if [ -n "${shard_env:-}" ]; then
+        cat <<YAML
+            # the pod's index in the Indexed Job (also in JOB_COMPLETION_INDEX; this form is
+            # declared here, so \$(SHARD_INDEX) in args is expanded on every version)
+            - name: SHARD_INDEX
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']
+YAML
+    fi
+    local v
+    for v in $vars; do
+        cat <<YAML
+            - name: $v
+              valueFrom:
+                secretKeyRef:
+                  name: s3mirror-config
+                  key: $v
+YAML
+    done
+    cat <<YAML
+            volumeMounts:
+            - name: config
+              mountPath: /etc/s3mirror
+              readOnly: true
+            - name: tmp
+              mountPath: /tmp
+            securityContext:
+              allowPrivilegeEscalation: false
+              readOnlyRootFilesystem: true
+              capabilities:
+                drop: ["ALL"]
+            resources:
+              requests:
+                cpu: 100m
+                memory: 64Mi
+              limits:
+                memory: 512Mi
+          volumes:
+          - name: config
+            secret:
+              secretName: s3mirror-config
+              items:
+              - key: rclone.conf
+                path: rclone.conf
+          - name: tmp
+            emptyDir: {}
+YAML
+}
+
+# indent N: shift stdin right by N spaces
+indent() { sed "s/^/$(printf '%*s' "$1" '')/"; }
+
+labels() {
+    cat <<YAML
+  labels:
+    app.kubernetes.io/name: s3mirror
+    s3mirror/bucket: $(yq "$1")
+    s3mirror/dry-run: "$([ -n "$dry_run" ] && echo true || echo false)"
+YAML
+}
+
+case $mode in
+secret)
+    [ $# -eq 0 ] || die "secret takes no buckets"
+    missing=""
+    for v in $vars; do [ -n "${!v:-}" ] || missing="$missing $v"; done
+    [ -z "$missing" ] || die "set these environment variables first:$missing"
+    cat <<YAML
+apiVersion: v1
+kind: Secret
+metadata:
+  name: s3mirror-config
+  namespace: $(yq "$namespace")
+  labels:
+    app.kubernetes.io/name: s3mirror
+type: Opaque
+data:
+  rclone.conf: $(base64 -w0 <"$config")
+YAML
+    for v in $vars; do printf '  %s: %s\n' "$v" "$(printf '%s' "${!v}" | base64 -w0)"; done
+    ;;
+cronjobs)
+    [ $# -gt 0 ] || set -- $default_buckets
+    first=1
+    for b in "$@"; do
+        check_bucket "$b"
+        check_cronjob_name "$b"
+        [ $first ] || echo "---"; first=""
+        cat <<YAML
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: sync-${b//./-}
+  namespace: $(yq "$namespace")
+$(labels "$b")
+spec:
+  schedule: $(yq "$schedule")
+  timeZone: Etc/UTC
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: 3600
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 5
+  jobTemplate:
+    spec:
+      backoffLimit: 1
+      activeDeadlineSeconds: 21600
+      template:
+YAML
+        pod "$b" | indent 0
+    done
+    ;;
+job)
+    [ $# -gt 0 ] || die "job needs at least one BUCKET"
+    stamp=$(date -u +%Y%m%d%H%M%S)
+    first=1
+    for b in "$@"; do
+        check_bucket "$b"
+        [ $first ] || echo "---"; first=""
+        cat <<YAML
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $(n=sync-${b//./-}; echo "${n:0:41}")-manual-$stamp
+  namespace: $(yq "$namespace")
+$(labels "$b")
+spec:
+  backoffLimit: 0
+  ttlSecondsAfterFinished: 86400
+  template:
+YAML
+        pod "$b" | sed 's/^    //'
+    done
+    ;;
+sharded)
+    [ $# -eq 2 ] || die "sharded needs BUCKET COUNT"
+    b=$1 count=$2
+    check_bucket "$b"
+    [[ $count =~ ^[1-9][0-9]{0,2}$ ]] || die "COUNT must be 1 to 999"
+    cat <<YAML
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $(n=sync-${b//./-}; echo "${n:0:55}")-sharded
+  namespace: $(yq "$namespace")
+$(labels "$b")
+spec:
+  completionMode: Indexed
+  completions: $count
+  parallelism: $count
+  backoffLimitPerIndex: 1
+  ttlSecondsAfterFinished: 86400
+  template:
+YAML
+    # each pod takes the shard of its index
+    shard_env=1
+    pod "$b" --shard '$(SHARD_INDEX)'/"$count" | sed 's/^    //'
+    ;;
+*) die "unknown mode '$mode' (secret, cronjobs, job or sharded)" ;;
+esac

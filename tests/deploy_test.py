@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""deploy/: the rendered Kubernetes manifests parse as YAML and say what the docs promise; the
+systemd units pass systemd-analyze verify (where systemd is installed)."""
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RENDER = os.path.join(ROOT, "deploy", "kubernetes", "render.sh")
+SEED_BUCKETS = ["psql-tempus-safespring-ck8s", "influxdb-tempus-safespring-ck8s",
+                "elasticsearch-tempus-safespring-ck8s", "velero-tempus-safespring-ck8s"]
+CREDS = {"STO2_ACCESS_KEY_ID": "AKSTO2", "STO2_SECRET_ACCESS_KEY_ID": "sto2/secret+x",
+         "OSL1_ACCESS_KEY_ID": "AKOSL1", "OSL1_SECRET_ACCESS_KEY_ID": "osl1-secret"}
+
+
+def render(*args, env=None, check=True):
+    p = subprocess.run([RENDER] + list(args), capture_output=True, text=True,
+                       env=dict({k: v for k, v in os.environ.items() if k not in CREDS}, **(env or {})))
+    if check and p.returncode:
+        raise AssertionError("render.sh %s: %s" % (" ".join(args), p.stderr))
+    return p
+
+
+def docs(*args, env=None):
+    return list(yaml.safe_load_all(render(*args, env=env).stdout))
+
+
+def container(pod_spec):
+    (c,) = pod_spec["containers"]
+    return c
+
+
+class Render(unittest.TestCase):
+    def check_pod(self, spec, bucket, dry):
+        self.assertEqual(spec["restartPolicy"], "Never")
+        self.assertTrue(spec["securityContext"]["runAsNonRoot"])
+        c = container(spec)
+        a = c["args"]
+        self.assertEqual(a[:5], ["sync", "sto2:" + bucket, "osl1:" + bucket, "--config",
+                                 "/etc/s3mirror/rclone.conf"])
+        self.assertEqual("--dry-run" in a, dry)
+        # every ${VAR} of the config comes from the Secret, nothing else is in the env
+        env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "secretKeyRef" in e["valueFrom"]}
+        self.assertEqual(sorted(env), sorted(CREDS))
+        for k, ref in env.items():
+            self.assertEqual((ref["name"], ref["key"]), ("s3mirror-config", k))
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        self.assertTrue(mounts["/etc/s3mirror"]["readOnly"])
+        self.assertIn("/tmp", mounts)  # the delete list and the lock; the root fs is read-only
+        self.assertTrue(c["securityContext"]["readOnlyRootFilesystem"])
+        vols = {v["name"]: v for v in spec["volumes"]}
+        self.assertEqual(vols["config"]["secret"]["secretName"], "s3mirror-config")
+        self.assertGreaterEqual(spec["terminationGracePeriodSeconds"], 60)
+
+    def test_cronjobs_one_per_seed_bucket(self):
+        d = docs("cronjobs")
+        self.assertEqual([x["metadata"]["name"] for x in d], ["sync-" + b for b in SEED_BUCKETS])
+        for x, b in zip(d, SEED_BUCKETS):
+            self.assertEqual((x["apiVersion"], x["kind"]), ("batch/v1", "CronJob"))
+            self.assertEqual(x["metadata"]["namespace"], "kube-system")
+            s = x["spec"]
+            self.assertEqual((s["schedule"], s["timeZone"], s["concurrencyPolicy"]),
+                             ("0 5 * * *", "Etc/UTC", "Forbid"))
+            self.check_pod(s["jobTemplate"]["spec"]["template"]["spec"], b, dry=False)
+
+    def test_options_and_dry_run_variant(self):
+        d = docs("--dry-run", "--namespace", "backup", "--image", "registry.local/s3mirror:1.0",
+                 "--schedule", "30 4 * * *", "--extra", "--max-delete 10%", "cronjobs", "a.b-c")
+        (x,) = d
+        self.assertEqual(x["metadata"]["name"], "sync-a-b-c")
+        self.assertEqual(x["metadata"]["labels"]["s3mirror/dry-run"], "true")
+        self.assertEqual(x["spec"]["schedule"], "30 4 * * *")
+        spec = x["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        self.check_pod(spec, "a.b-c", dry=True)
+        self.assertEqual(container(spec)["image"], "registry.local/s3mirror:1.0")
+        self.assertEqual(container(spec)["args"][-2:], ["--max-delete", "10%"])
+
+    def test_one_off_job(self):
+        d = docs("job", "velero-tempus-safespring-ck8s", "psql-tempus-safespring-ck8s")
+        self.assertEqual(len(d), 2)
+        for x in d:
+            self.assertEqual(x["kind"], "Job")
+            self.assertRegex(x["metadata"]["name"], r"^sync-[a-z0-9-]+-manual-\d{14}$")
+            self.assertEqual(x["spec"]["backoffLimit"], 0)
+        self.check_pod(d[0]["spec"]["template"]["spec"], "velero-tempus-safespring-ck8s", False)
+
+    def test_one_off_job_name_fits(self):
+        (x,) = docs("job", "b" * 63)
+        self.assertLessEqual(len(x["metadata"]["name"]), 63)
+        self.assertEqual(x["metadata"]["labels"]["s3mirror/bucket"], "b" * 63)
+
+    def test_indexed_job_for_shards(self):
+        (x,) = docs("sharded", "velero-tempus-safespring-ck8s", "4")
+        s = x["spec"]
+        self.assertEqual((s["completionMode"], s["completions"], s["parallelism"]), ("Indexed", 4, 4))
+        c = container(s["template"]["spec"])
+        self.assertEqual(c["args"][-2:], ["--shard", "$(SHARD_INDEX)/4"])
+        idx = [e for e in c["env"] if e["name"] == "SHARD_INDEX"][0]
+        self.assertIn("job-completion-index", idx["valueFrom"]["fieldRef"]["fieldPath"])
+
+    def test_secret_from_environment(self):
+        (x,) = docs("secret", env=CREDS)
+        self.assertEqual((x["kind"], x["metadata"]["name"]), ("Secret", "s3mirror-config"))
+        data = {k: base64.b64decode(v).decode() for k, v in x["data"].items()}
+        for k, v in CREDS.items():
+            self.assertEqual(data[k], v)
+        conf = data["rclone.conf"]
+        self.assertIn("${STO2_SECRET_ACCESS_KEY_ID}", conf)  # references, expanded by s3mirror
+        for v in CREDS.values():
+            self.assertNotIn(v, conf)
+
+    def test_missing_variable_names_it_and_prints_no_value(self):
+        env = dict(CREDS)
+        del env["OSL1_SECRET_ACCESS_KEY_ID"]
+        p = render("secret", env=env, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("OSL1_SECRET_ACCESS_KEY_ID", p.stderr)
+        for v in env.values():
+            self.assertNotIn(v, p.stderr)
+
+    def test_bad_input(self):
+        for args in (["cronjobs", "Bad_Bucket"], ["job"], ["sharded", "b-1", "0"], ["nope"],
+                     ["--bogus", "cronjobs"], ["cronjobs", "x" * 60]):
+            p = render(*args, check=False)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertRegex(p.stderr, r"^render.sh: error: .+\n$")
+
+
+class Systemd(unittest.TestCase):
+    def test_units_verify(self):
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("systemd-analyze not installed")
+        src = os.path.join(ROOT, "deploy", "systemd")
+        with tempfile.TemporaryDirectory() as d:
+            for n in ("s3mirror@.service", "s3mirror@.timer"):
+                text = open(os.path.join(src, n)).read()
+                # verify checks that the binary exists: point it at one that does
+                text = text.replace("/usr/local/bin/s3mirror", shutil.which("true"))
+                with open(os.path.join(d, n.replace("@", "@velero")), "w") as f:
+                    f.write(text)
+            p = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                                os.path.join(d, "s3mirror@velero.service"),
+                                os.path.join(d, "s3mirror@velero.timer")],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn("nknown", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
