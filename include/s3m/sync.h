@@ -53,6 +53,7 @@ struct s3m_sync_stats {
     struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
     struct s3m_sync_counts planned; /* copies and updates decided so far */
     uint64_t deleted;               /* deletions done (del counts those decided) */
+    uint64_t stale_uploads;         /* multipart uploads left by earlier runs, aborted */
     uint64_t src_keys, dst_keys;
     uint64_t delete_errors;
     bool listing_failed, delete_refused;
@@ -80,6 +81,12 @@ struct s3m_sync {
     int handles_open;  /* signal handles still to be closed */
     char **del_batch;
     size_t del_n;
+    int64_t started;   /* UNIX time the job began: uploads initiated before it are stale */
+    bool swept;        /* the stale-upload sweep ran */
+    bool sweeping;     /* ... and is running */
+    char *sweep_key_marker, *sweep_id_marker;
+    struct s3m_s3_req *sweep_list;
+    size_t sweep_next; /* next upload of sweep_list to look at */
 };
 
 /* Bytes of copies and updates done so far, in-flight streams included. */

@@ -26,6 +26,7 @@ static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
     t->src_keys += s->src_keys;
     t->dst_keys += s->dst_keys;
     t->delete_errors += s->delete_errors;
+    t->stale_uploads += s->stale_uploads;
     t->listing_failed |= s->listing_failed;
     if (s->delete_refused && !t->delete_refused)
         memcpy(t->refused_why, s->refused_why, sizeof(t->refused_why));
@@ -66,6 +67,9 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
         if (!o->dry_run)
             s3m_buf_printf(&l, ", %s/s",
                            human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
+        if (st->stale_uploads)
+            s3m_buf_printf(&l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
+                           o->dry_run ? "would abort" : "aborted", st->stale_uploads);
         if (st->delete_refused)
             s3m_buf_printf(&l, "\ndeletions %s: %s", o->dry_run ? "would be refused" : "refused",
                            st->refused_why);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DELETE_BATCH 1000
@@ -499,10 +500,127 @@ static bool deletes_allowed(struct s3m_sync *s)
     return false;
 }
 
+/* ---- stale multipart uploads ----
+ *
+ * A run killed with SIGKILL (or a lost pod) cannot abort its multipart uploads: their parts stay
+ * on the destination, invisible and billed. Everything under the destination prefix belongs to
+ * the mirror (sync deletes whatever the source lacks), so after a clean copy phase a sync aborts
+ * every upload under that prefix that was initiated before this run began. A dry run lists them.
+ * Never after a failed listing or copy, nor when interrupted: the same rules as deletions. */
+
+static void end_of_copies(struct s3m_sync *s);
+static void sweep_step(struct s3m_sync *s);
+
+static void sweep_finish(struct s3m_sync *s)
+{
+    s->sweeping = false;
+    s3m_s3_req_free(s->sweep_list);
+    s->sweep_list = NULL;
+    free(s->sweep_key_marker);
+    free(s->sweep_id_marker);
+    s->sweep_key_marker = s->sweep_id_marker = NULL;
+    end_of_copies(s);
+}
+
+static void sweep_failed(struct s3m_sync *s, const struct s3m_errinfo *ei)
+{
+    char line[900];
+    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, NULL, ei};
+    /* not fatal: the uploads stay until the next run; the listing some servers lack is fine */
+    s3m_logf(ei->http_status == 501 ? S3M_LOG_INFO : S3M_LOG_WARN, "sync", &lf,
+             "%s: cannot look for stale multipart uploads: %s", s->label,
+             s3m_errinfo_str(ei, line, sizeof(line)));
+    sweep_finish(s);
+}
+
+static void sweep_aborted(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_sync *s = ud;
+    if (r->ei.err && r->ei.http_status != 404) { /* 404: gone meanwhile, fine */
+        char line[900];
+        struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, r->key, &r->ei};
+        s3m_logf(S3M_LOG_WARN, "sync", &lf, "%s: could not abort stale upload of %s: %s",
+                 s->label, r->key, s3m_errinfo_str(&r->ei, line, sizeof(line)));
+    } else {
+        s->st.stale_uploads++;
+    }
+    s3m_s3_req_free(r);
+    sweep_step(s);
+}
+
+static void sweep_listed(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_sync *s = ud;
+    if (r->ei.err || !r->xml || r->xml->kind != S3M_XML_UPLOADS) {
+        struct s3m_errinfo ei = r->ei;
+        if (!ei.err)
+            s3m_errinfo_set(&ei, S3M_EXML, "ListMultipartUploads: unexpected reply");
+        sweep_failed(s, &ei);
+        return;
+    }
+    s->sweep_next = 0;
+    sweep_step(s);
+}
+
+static void sweep_step(struct s3m_sync *s)
+{
+    struct s3m_s3_req *l = s->sweep_list;
+    if (l) {
+        const struct s3m_xml_uploads *u = &l->xml->uploads;
+        while (s->sweep_next < u->nuploads) {
+            const struct s3m_xml_upload *up = &u->uploads[s->sweep_next++];
+            int64_t t = up->initiated ? s3m_parse_time(up->initiated) : 0;
+            if (!up->key || !up->upload_id || t <= 0 || t >= s->started)
+                continue;
+            if (strncmp(up->key, s->dst_prefix, strlen(s->dst_prefix)))
+                continue;
+            if (s->o.dry_run) {
+                s->st.stale_uploads++;
+                if (s->o.report) {
+                    fprintf(s->o.report, "%-6s %12s ", "abort", "-");
+                    esc_key(s->o.report, up->key + strlen(s->dst_prefix));
+                    fprintf(s->o.report, "  (multipart upload left by an earlier run, "
+                            "initiated %s)\n", up->initiated);
+                }
+                continue;
+            }
+            s3m_log(S3M_LOG_NOTICE, "sync", "%s: aborting multipart upload of %s initiated %s "
+                    "(left by an earlier run)", s->label, up->key, up->initiated);
+            struct s3m_s3_req *a = s3m_s3_abort_mpu(s->dst, s->dst_bucket, up->key,
+                                                    up->upload_id);
+            if (s3m_s3_submit(a, sweep_aborted, s)) {
+                s3m_s3_req_free(a);
+                continue;
+            }
+            return;
+        }
+        if (!u->is_truncated || !u->next_key_marker || s->aborted) {
+            sweep_finish(s);
+            return;
+        }
+        free(s->sweep_key_marker);
+        free(s->sweep_id_marker);
+        s->sweep_key_marker = s3m_strdup(u->next_key_marker);
+        s->sweep_id_marker = u->next_upload_id_marker ? s3m_strdup(u->next_upload_id_marker)
+                                                      : NULL;
+        s3m_s3_req_free(l);
+    }
+    s->sweep_list = s3m_s3_list_mpu(s->dst, s->dst_bucket, s->dst_prefix, s->sweep_key_marker,
+                                    s->sweep_id_marker);
+    if (s3m_s3_submit(s->sweep_list, sweep_listed, s))
+        sweep_failed(s, &s->sweep_list->ei);
+}
+
 static void end_of_copies(struct s3m_sync *s)
 {
     s->st.src_keys = s->diff.nsrc;
     s->st.dst_keys = s->diff.ndst;
+    if (!s->swept && s->o.mode == S3M_MODE_SYNC && !s->o.dst_absent && !s->aborted &&
+        !s->st.listing_failed && !s->st.failed.n) {
+        s->swept = s->sweeping = true;
+        sweep_step(s);
+        return;
+    }
     if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n) {
         finish(s);
         return;
@@ -528,7 +646,7 @@ static void end_of_copies(struct s3m_sync *s)
 
 static void pump(struct s3m_sync *s)
 {
-    if (s->finished || s->deleting)
+    if (s->finished || s->deleting || s->sweeping)
         return;
     while (!s->listing_done && !s->aborted && s->active < s->o.transfers) {
         struct s3m_diff_item it;
@@ -574,6 +692,7 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
     s->dst_bucket = s3m_strdup(dst_bucket);
     s->dst_prefix = s3m_strdup(dst_prefix);
     s->label = label;
+    s->started = (int64_t)time(NULL);
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     uv_signal_init(&src->loop->uv, &s->sigint);
     uv_signal_init(&src->loop->uv, &s->sigterm);

@@ -277,6 +277,41 @@ class SyncTest:
         self.sync()  # a later run finishes the job
         self.assert_mirrored()
 
+    def test_kill_9_then_rerun_leaves_nothing_over(self):
+        import signal
+        import time
+        data = body("big", 20 * MiB)
+        self.upload_parts(self.src, self.sb, "big", data, 5 * MiB)
+        self.put_many(self.src, self.sb, ["s%02d" % i for i in range(10)], body=body)
+        self.put_many(self.dst, self.db, ["only-on-dst"], body=body)
+        proxy = Proxy(self.sto2.endpoint)
+        try:
+            proxy.add("stall", method="GET", path="/big$", after=1, seconds=20)
+            from e2e import BIN
+            p = subprocess.Popen([BIN, "--config", self.fault_conf(proxy), "sync", "flaky:" + self.sb,
+                                  "osl1:" + self.db], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            deadline = time.time() + 30
+            while not self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads") and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.2)  # the next run must see the upload as older than itself
+            p.send_signal(signal.SIGKILL)  # no chance to clean up
+            p.wait(timeout=10)
+        finally:
+            proxy.stop()
+        left = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
+        self.assertEqual([u["Key"] for u in left], ["big"])
+        self.assertIn("only-on-dst", snapshot(self.dst, self.db))  # deletes come last
+        # a dry run names the leftover and changes nothing
+        p = self.sync("--dry-run")
+        self.assertRegex(p.stdout, r"abort +- big  \(multipart upload left by an earlier run")
+        self.assertIn("would abort 1 multipart upload(s)", p.stdout)
+        self.assertEqual(len(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])), 1)
+        p = self.sync()
+        self.assertIn("aborted 1 multipart upload(s) left by an earlier run", p.stdout)
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []), [])
+        self.assert_mirrored()
+
     def run_with_faults(self, rules, *extra):
         """Sync through a fault proxy in front of the source; returns (process, proxy log)."""
         self.put_many(self.src, self.sb, ["f%02d" % i for i in range(8)], body=lambda k: body(k, 200000))
