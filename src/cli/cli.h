@@ -57,6 +57,8 @@ struct s3m_opts {
 int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs);
 void s3m_cli_usage(FILE *out);
 int s3m_cli_exit_code(enum s3m_err err);
+/* Same, from the details: S3 errors worth a retry (5xx, SlowDown...) are temporary (5). */
+int s3m_cli_exit_code_ei(const struct s3m_errinfo *ei);
 /* Print "s3mirror: error: <context>: <details>" on stderr and log it; returns the exit code. */
 int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei);
 

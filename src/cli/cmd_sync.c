@@ -84,7 +84,7 @@ static int exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
                      const struct s3m_sync_stats *st)
 {
     if (st->listing_failed) {
-        int rc = s3m_cli_exit_code(st->first_error.err);
+        int rc = s3m_cli_exit_code_ei(&st->first_error);
         return rc == S3M_EXIT_USAGE || rc == S3M_EXIT_OK ? S3M_EXIT_ERROR : rc;
     }
     if (st->failed.n || st->delete_errors) {

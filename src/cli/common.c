@@ -25,6 +25,15 @@ int s3m_cli_exit_code(enum s3m_err err)
     }
 }
 
+int s3m_cli_exit_code_ei(const struct s3m_errinfo *ei)
+{
+    /* a server error or throttling that outlasted the retries: a later run may well work */
+    if (ei->err == S3M_ES3 && ei->http_status != 501 &&
+        s3m_s3_retryable(ei->http_status, ei->code))
+        return S3M_EXIT_TEMPORARY;
+    return s3m_cli_exit_code(ei->err);
+}
+
 int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei)
 {
     char detail[900];
@@ -34,7 +43,7 @@ int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei)
     struct s3m_log_fields lf = {NULL, NULL, NULL, ei};
     s3m_logf(s3m_log_to_stderr() ? S3M_LOG_DEBUG : S3M_LOG_ERROR, "cli", &lf, "%s: %s", context,
              detail);
-    return s3m_cli_exit_code(ei->err);
+    return s3m_cli_exit_code_ei(ei);
 }
 
 static int setup_logging(struct s3m_opts *o)

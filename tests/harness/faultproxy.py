@@ -1,11 +1,16 @@
 """A small HTTP proxy between s3mirror and a real S3 server that injects faults, scriptable per
 test: fail some requests with 5xx / 429 (+Retry-After) / a dropped connection, stall, truncate
-bodies, reorder or duplicate keys of listing pages. Counts requests by method and path.
+bodies, reset or stall in the middle of a body, answer 200 with an <Error> document, reorder or
+duplicate keys of listing pages. Counts requests by method and path.
+
+A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
+(share=0.3, from a seeded generator so a run is reproducible).
 
 Rules are (predicate, action) pairs tried in order for each request; the first whose predicate
 matches and whose `times` is not used up applies. Listening on 127.0.0.1, started and stopped
 by the test (a thread, no process)."""
 import http.client
+import random
 import re
 import socket
 import socketserver
@@ -17,8 +22,10 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te"
 
 
 class Rule:
-    def __init__(self, action, method=None, path=None, query=None, times=None, after=0, **kw):
+    def __init__(self, action, method=None, path=None, query=None, times=None, after=0,
+                 share=None, seed=1, **kw):
         self.action, self.method, self.times, self.after = action, method, times, after
+        self.share, self.rng, self.hits = share, random.Random(seed), 0
         self.path = re.compile(path) if path else None
         self.query = re.compile(query) if query else None
         self.kw, self.seen = kw, 0
@@ -33,7 +40,10 @@ class Rule:
         self.seen += 1
         if self.seen <= self.after:
             return False
-        if self.times is not None and self.seen - self.after > self.times:
+        if self.share is not None and self.rng.random() >= self.share:
+            return False
+        self.hits += 1
+        if self.times is not None and self.hits > self.times:
             return False
         return True
 
@@ -92,7 +102,7 @@ class Proxy:
         with self.lock:
             self.log.append((h.command, path, query))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
-        if rule and rule.action in ("status", "drop", "stall"):
+        if rule and rule.action in ("status", "drop", "stall", "error200"):
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
@@ -116,27 +126,41 @@ class Proxy:
             h.close_connection = True
         h.send_header("Content-Length", str(declared))
         h.end_headers()
-        if h.command != "HEAD":
+        if rule and rule.action in ("reset", "stall_body") and h.command != "HEAD":
+            # part of the body, then a connection reset (RST) or silence
+            h.wfile.write(data[: rule.kw.get("keep", len(data) // 2)])
+            h.wfile.flush()
+            if rule.action == "stall_body":
+                time.sleep(rule.kw.get("seconds", 30))
+            self.reset(h)
+        elif h.command != "HEAD":
             h.wfile.write(data)
         conn.close()
 
+    @staticmethod
+    def reset(h):
+        h.close_connection = True
+        try:
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        except OSError:
+            pass
+        h.connection.close()
+
     def fault(self, h, rule):
         if rule.action == "drop":
-            h.close_connection = True
-            try:
-                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
-            except OSError:
-                pass
-            h.connection.close()
-            return
+            return self.reset(h)
         if rule.action == "stall":
             time.sleep(rule.kw.get("seconds", 30))
             h.close_connection = True
             return
         status = rule.kw.get("status", 503)
         code = rule.kw.get("code", {503: "SlowDown", 500: "InternalError", 429: "SlowDown"}.get(status, "Fault"))
+        if rule.action == "error200":
+            code = rule.kw.get("code", "InternalError")
         body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected"
                 "</Message><RequestId>fault</RequestId></Error>" % code).encode()
+        if rule.action == "error200":  # the request is not forwarded: nothing happened
+            status = 200
         h.send_response(status)
         if "retry_after" in rule.kw:
             h.send_header("Retry-After", str(rule.kw["retry_after"]))
@@ -154,3 +178,11 @@ def swap_first_keys(data):
         return data
     a, b = keys[0], keys[1]
     return data.replace(a, b"\0TMP\0", 1).replace(b, a, 1).replace(b"\0TMP\0", b, 1)
+
+
+def duplicate_first_key(data):
+    """Listing edit: the first <Contents> entry twice (a duplicated key)."""
+    m = re.search(rb"<Contents>.*?</Contents>", data, re.S)
+    if not m:
+        return data
+    return data[:m.end()] + m.group(0) + data[m.end():]
