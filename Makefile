@@ -78,7 +78,7 @@ check-unit: $(UNIT_BINS)
 	    S3M_TESTDATA=$(CURDIR)/tests/data $(RUNNER) $$t || fail=1; done; \
 	[ $$fail = 0 ] && echo "unit tests: all passed" || { echo "unit tests: FAILED"; exit 1; }
 
-check-e2e: $(BIN)
+check-e2e: $(BIN) $(BUILD)/bench/listsrv
 	tests/e2e/run.sh
 
 check-docs: $(BIN)
@@ -103,7 +103,7 @@ check-valgrind: all $(UNIT_BINS)
 	S3MIRROR_BIN=$(CURDIR)/tests/valgrind-s3mirror tests/e2e/run.sh --quick -k test_first_sync -k test_dry_run -k test_sizes_and_multipart -k test_counts
 
 # Fuzz harnesses: libFuzzer under clang; under gcc they replay their corpora as regression tests.
-FUZZ_TARGETS = xml config uri spec
+FUZZ_TARGETS = xml config uri spec glob
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS)
 FUZZ_LIB_SRCS = $(UTIL_SRCS) $(CORE_SRCS)
@@ -121,7 +121,7 @@ fuzz:
 	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_$$t.c $(FUZZ_LIB_SRCS) \
 	        $(PKG_LIBS) -o build-fuzz/fuzz_$$t || exit 1; \
 	    mkdir -p build-fuzz/corpus_$$t; \
-	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
+	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 -timeout=10 \
 	        build-fuzz/corpus_$$t tests/fuzz/corpus/$$t 2>build-fuzz/fuzz_$$t.log \
 	        || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
 	    echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$$t.log) in $(FUZZ_SECONDS)s, no crash"; \

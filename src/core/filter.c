@@ -1,10 +1,10 @@
 /* filter.c - rclone-like include/exclude globs and size/age limits.
  *
- * Glob matching is a small backtracking matcher over bytes; '{a,b}' is expanded by trying each
- * alternative against the rest of the pattern. Patterns are short, keys at most 1024 bytes. */
+ * Glob matching: see "matching" below. Patterns are at most 1024 bytes, keys too. */
 #include "s3m/diff.h"
 #include "s3m/util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,12 +63,52 @@ bool s3m_filter_add(struct s3m_filter *f, bool include, const char *glob)
     return true;
 }
 
-/* match pattern p (up to pend) against s (whole) */
-static bool match(const char *p, const char *pend, const char *s, int depth);
+/* ---- matching ----
+ *
+ * A backtracking matcher over bytes. '{a,b}' tries each alternative, which goes on with the rest
+ * of the pattern after the '}' (braces do not nest, so where an alternative ends is known from
+ * its position). Backtracking on '*' can take exponential time ("*a*a*a*b" on "aaaa...c"), so
+ * after a small budget of steps the match restarts with a table of (pattern position, key
+ * position) pairs known to fail, which bounds it by pattern length x key length. */
 
-static bool match_class(const char **pp, char c)
+struct glob {
+    const char *pat, *pend, *key;
+    size_t klen;
+    uint8_t *failed; /* bit (p, s) set: no match from there; NULL until the budget runs out */
+    size_t steps;
+    bool over_budget;
+};
+
+#define GLOB_BUDGET 20000
+
+/* p at '[': the ']' that closes the class (the rules of well_formed) */
+static const char *class_end(const char *p)
 {
-    const char *p = *pp + 1;
+    const char *q = p + 1;
+    if (*q == '!' || *q == '^')
+        q++;
+    if (*q == ']')
+        q++;
+    while (*q && *q != ']')
+        q++;
+    return q;
+}
+
+/* p after '{' or ',': the next ',' or '}' of the group */
+static const char *alt_end(const char *p)
+{
+    for (; *p && *p != ',' && *p != '}'; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (*p == '[')
+            p = class_end(p);
+    }
+    return p;
+}
+
+static bool match_class(const char *p, char c)
+{
+    p++;
     bool neg = *p == '!' || *p == '^', hit = false;
     if (neg)
         p++;
@@ -83,54 +123,56 @@ static bool match_class(const char **pp, char c)
             hit = true;
         p++;
     }
-    *pp = p; /* at ']' */
     return hit != neg && c != '/';
 }
 
-static bool match_braces(const char *p, const char *pend, const char *s, int depth)
+static bool match(struct glob *g, const char *p, const char *close, const char *s);
+
+/* match with the memo: the result from (p, s) does not depend on how it was reached */
+static bool match_at(struct glob *g, const char *p, const char *close, const char *s)
 {
-    const char *close = strchr(p, '}');
-    const char *alt = p + 1;
-    while (alt <= close) {
-        const char *e = alt;
-        while (e < close && *e != ',')
-            e++;
-        /* build alternative + rest */
-        size_t la = (size_t)(e - alt), lr = (size_t)(pend - close - 1);
-        char *pat = s3m_malloc(la + lr + 1);
-        memcpy(pat, alt, la);
-        memcpy(pat + la, close + 1, lr);
-        pat[la + lr] = 0;
-        bool ok = match(pat, pat + la + lr, s, depth + 1);
-        free(pat);
-        if (ok)
-            return true;
-        alt = e + 1;
+    if (g->over_budget)
+        return false;
+    if (!g->failed) {
+        if (++g->steps > GLOB_BUDGET) {
+            g->over_budget = true;
+            return false;
+        }
+        return match(g, p, close, s);
     }
+    size_t bit = (size_t)(p - g->pat) * (g->klen + 1) + (size_t)(s - g->key);
+    if (g->failed[bit / 8] & (1u << (bit % 8)))
+        return false;
+    if (match(g, p, close, s))
+        return true;
+    g->failed[bit / 8] |= (uint8_t)(1u << (bit % 8));
     return false;
 }
 
-static bool match(const char *p, const char *pend, const char *s, int depth)
+static bool match(struct glob *g, const char *p, const char *close, const char *s)
 {
-    if (depth > 32)
-        return false;
-    while (p < pend) {
+    while (p < g->pend) {
+        if (close && (*p == ',' || p == close)) { /* this alternative matched: go on after '}' */
+            p = close + 1;
+            close = NULL;
+            continue;
+        }
         switch (*p) {
         case '*':
-            if (p + 1 < pend && p[1] == '*') { /* '**': anything, '/' included */
+            if (p + 1 < g->pend && p[1] == '*') { /* '**': anything, '/' included */
                 p += 2;
                 for (const char *t = s;; t++) {
-                    if (match(p, pend, t, depth + 1))
+                    if (match_at(g, p, close, t))
                         return true;
-                    if (!*t)
+                    if (!*t || g->over_budget)
                         return false;
                 }
             }
             p++;
             for (const char *t = s;; t++) {
-                if (match(p, pend, t, depth + 1))
+                if (match_at(g, p, close, t))
                     return true;
-                if (!*t || *t == '/')
+                if (!*t || *t == '/' || g->over_budget)
                     return false;
             }
         case '?':
@@ -139,12 +181,19 @@ static bool match(const char *p, const char *pend, const char *s, int depth)
             p++, s++;
             break;
         case '[':
-            if (!*s || !match_class(&p, *s))
+            if (!*s || !match_class(p, *s))
                 return false;
-            p++, s++;
+            p = class_end(p) + 1, s++;
             break;
-        case '{':
-            return match_braces(p, pend, s, depth);
+        case '{': {
+            const char *end = p;
+            while (*end != '}')
+                end = alt_end(end + 1);
+            for (const char *alt = p + 1; alt <= end; alt = alt_end(alt) + 1)
+                if (match_at(g, alt, end, s))
+                    return true;
+            return false;
+        }
         case '\\':
             p++;
             /* fall through */
@@ -157,18 +206,34 @@ static bool match(const char *p, const char *pend, const char *s, int depth)
     return *s == 0;
 }
 
-bool s3m_glob_match(const char *pattern, const char *key)
+static bool match_key(struct glob *g)
 {
-    const char *pend = pattern + strlen(pattern);
-    if (*pattern == '/')
-        return match(pattern + 1, pend, key, 0);
+    const char *p = g->pat;
+    if (*p == '/')
+        return match_at(g, p + 1, NULL, g->key);
     /* unanchored: the whole key, or any tail after a '/' */
-    if (match(pattern, pend, key, 0))
+    if (match_at(g, p, NULL, g->key))
         return true;
-    for (const char *s = key; *s; s++)
-        if (*s == '/' && match(pattern, pend, s + 1, 0))
+    for (const char *s = g->key; *s && !g->over_budget; s++)
+        if (*s == '/' && match_at(g, p, NULL, s + 1))
             return true;
     return false;
+}
+
+bool s3m_glob_match(const char *pattern, const char *key)
+{
+    if (!well_formed(pattern))
+        return false;
+    struct glob g = {pattern, pattern + strlen(pattern), key, strlen(key), NULL, 0, false};
+    bool hit = match_key(&g);
+    if (!g.over_budget)
+        return hit;
+    size_t bits = (size_t)(g.pend - g.pat + 1) * (g.klen + 1);
+    g.failed = s3m_calloc(bits / 8 + 1, 1);
+    g.over_budget = false;
+    hit = match_key(&g);
+    free(g.failed);
+    return hit;
 }
 
 bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime)

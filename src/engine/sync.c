@@ -660,7 +660,22 @@ static void pump(struct s3m_sync *s)
         if (p == S3M_PULL_ERROR) {
             s->listing_done = true;
             s->st.listing_failed = true;
-            note_error(s, s->lsrc.failed ? &s->lsrc.ei : &s->ldst.ei);
+            /* say which side: "listing osl1:bucket/prefix: <what>" */
+            bool src_side = s->lsrc.failed;
+            struct s3m_errinfo ei = src_side ? s->lsrc.ei : s->ldst.ei;
+            char msg[1200];
+            snprintf(msg, sizeof(msg), "listing %s:%s%s%s: %s",
+                     (src_side ? s->src : s->dst)->remote->name,
+                     src_side ? s->src_bucket : s->dst_bucket,
+                     *(src_side ? s->src_prefix : s->dst_prefix) ? "/" : "",
+                     src_side ? s->src_prefix : s->dst_prefix, ei.message);
+            size_t n = strlen(msg) < sizeof(ei.message) ? strlen(msg) : sizeof(ei.message) - 1;
+            memcpy(ei.message, msg, n);
+            ei.message[n] = 0;
+            note_error(s, &ei);
+            struct s3m_log_fields lf = {(src_side ? s->src : s->dst)->remote->name,
+                                        src_side ? s->src_bucket : s->dst_bucket, NULL, &ei};
+            s3m_logf(S3M_LOG_DEBUG, "sync", &lf, "%s", msg);
             break;
         }
         handle(s, &it);

@@ -145,10 +145,36 @@ static void test_globs(void **state)
         {"[!a-c]x", "bx", false},        {"*.{jpg,png}", "p/q.png", true},
         {"*.{jpg,png}", "p/q.gif", false}, {"logs/2026-*/**", "logs/2026-11/a/b", true},
         {"\\*lit", "*lit", true},        {"\\*lit", "xlit", false},
+        {"{a,b}{c,d}/x", "q/bd/x", true}, {"{a,b}{c,d}/x", "ab/x", false},
+        {"[,}]{x,y}", "}y", true},       {"{[,],z}", ",", true},
+        {"{,pre}fix", "fix", true},      {"{a,\\,}b", ",b", true},
+        {"/**/*.log", "a/b/c.log", true}, {"/**/*.log", "c.log", false},
+        {"**.log", "c.log", true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         if (s3m_glob_match(cases[i].pat, cases[i].key) != cases[i].want)
             fail_msg("glob %s on %s: expected %d", cases[i].pat, cases[i].key, cases[i].want);
+}
+
+/* backtracking on '*' must not take exponential time, and more than 32 stars still match */
+static void test_globs_pathological(void **state)
+{
+    (void)state;
+    char key[1025], pat[200];
+    memset(key, 'a', 1023);
+    key[1023] = 'c';
+    key[1024] = 0;
+    assert_false(s3m_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", key));
+    assert_false(s3m_glob_match("**a**a**a**a**a**a**a**a**b", key));
+    assert_true(s3m_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*c", key));
+    assert_false(s3m_glob_match("{*a,*b}{*a,*b}{*a,*b}{*a,*b}{*a,*b}*x", key));
+    size_t n = 0;
+    for (int i = 0; i < 60; i++)
+        pat[n++] = '*', pat[n++] = 'a';
+    pat[n++] = 'c', pat[n] = 0;
+    assert_true(s3m_glob_match(pat, key));
+    pat[n - 1] = 'd';
+    assert_false(s3m_glob_match(pat, key));
 }
 
 static void test_filter(void **state)
@@ -213,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge),   cmocka_unit_test(test_empty_sides),
         cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
+        cmocka_unit_test(test_globs_pathological),
         cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),
         cmocka_unit_test(test_time),
     };
