@@ -4,14 +4,15 @@
 set -euo pipefail
 bin=${S3MIRROR_BIN:-build/s3mirror}
 man_text=$(MANWIDTH=200 man -l man/s3mirror.1 2>/dev/null | col -b)
+help_text=$("$bin" --help)
 fail=0 n=0
-for opt in $("$bin" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+for opt in $(grep -oE -- '--[a-z][a-z-]+' <<<"$help_text" | sort -u); do
     n=$((n + 1))
     grep -qF -- "$opt" <<<"$man_text" || { echo "docs: $opt is in --help but not in man/s3mirror.1"; fail=1; }
 done
-for cmd in sync copy check ls lsd version; do
+for cmd in sync copy check ls lsd shard-plan version; do
     n=$((n + 1))
-    "$bin" --help | grep -qE "^  $cmd " || { echo "docs: command $cmd missing from --help"; fail=1; }
+    grep -qE "^  $cmd " <<<"$help_text" || { echo "docs: command $cmd missing from --help"; fail=1; }
     grep -qE "^ +$cmd( |$)" <<<"$man_text" || { echo "docs: command $cmd missing from the man page"; fail=1; }
 done
 [ -z "$(man --warnings -l man/s3mirror.1 2>&1 >/dev/null)" ] || { echo "docs: man warnings"; fail=1; }

@@ -61,6 +61,7 @@ struct s3m_filter {
     uint64_t min_size, max_size; /* max_size 0 = no limit */
     int64_t min_age, max_age;    /* seconds; 0 = no limit */
     int64_t now;
+    uint32_t shard_index, shard_count; /* --shard without boundaries; count 0 = all keys */
 };
 
 void s3m_filter_init(struct s3m_filter *f, int64_t now);
@@ -70,6 +71,9 @@ bool s3m_filter_add(struct s3m_filter *f, bool include, const char *glob);
 /* Whether an object takes part in the sync. Rules are tried in order, the first match decides;
  * with any include rule, what matches none is excluded. */
 bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime);
+/* The shard (0..count-1) of a key relative to the job's prefix: FNV-1a 64 of its bytes, mod
+ * count. Stable across versions and machines: COUNT processes split every key exactly once. */
+uint32_t s3m_shard_of(const char *key, uint32_t count);
 /* rclone-style glob: '*' and '?' stop at '/', '**' crosses it, [...] classes, {a,b} choices.
  * A pattern starting with '/' is anchored at the root; otherwise it may match the end of the
  * key at any directory boundary. */

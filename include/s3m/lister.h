@@ -29,6 +29,9 @@ struct s3m_lister {
     bool more;         /* the server said there is more */
     bool failed;
     struct s3m_errinfo ei;
+    char *lo, *hi;     /* key range [lo, hi) of full keys; NULL = unbounded */
+    char *start_after; /* the first request's start-after (from lo) */
+    bool past_hi;      /* a key >= hi was seen: the range is done */
     uint64_t pages_done, keys_done;
     s3m_lister_ready_cb ready;
     void *ud;
@@ -38,6 +41,14 @@ struct s3m_lister {
  * would no longer answer WAIT. */
 void s3m_lister_start(struct s3m_lister *l, struct s3m_s3 *c, const char *bucket,
                       const char *prefix, int max_keys, s3m_lister_ready_cb ready, void *ud);
+/* Same, for the keys k with lo <= k < hi only (lo, hi NULL: unbounded). The listing starts near
+ * lo (start-after) and stops paging at the first key >= hi. */
+void s3m_lister_start_range(struct s3m_lister *l, struct s3m_s3 *c, const char *bucket,
+                            const char *prefix, const char *lo, const char *hi, int max_keys,
+                            s3m_lister_ready_cb ready, void *ud);
+/* A string just below s, for start-after to include s: s without its last UTF-8 character (so
+ * the request stays valid UTF-8); keys in between are skipped by the lister. */
+char *s3m_key_before(const char *s);
 /* Next entry: ENTRY (with *obj valid until the next call), WAIT, END or ERROR (l->ei). */
 enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml_object **obj);
 /* Peek at the next entry without consuming it (same answers as next). */

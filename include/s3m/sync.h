@@ -39,6 +39,11 @@ struct s3m_sync_opts {
     int attempts;
     uint64_t multipart_threshold, chunk_size; /* 0 = defaults */
     bool dst_absent;         /* the destination bucket does not exist: empty listing */
+    /* Key ranges listed concurrently, each merged on its own: lane i holds the keys k (relative
+     * to the prefixes) with bounds[i] <= k < bounds[i + 1]; bounds[0] and bounds[nlanes] NULL
+     * mean unbounded. nlanes 0: one lane, everything. */
+    size_t nlanes;
+    const char *const *bounds;
     /* called every progress_ms while the job runs (0 = never), for a live line or stats lines */
     uint64_t progress_ms;
     void (*progress)(const struct s3m_sync *s, void *ud);
@@ -61,13 +66,19 @@ struct s3m_sync_stats {
     struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
 };
 
+struct s3m_sync_lane {
+    struct s3m_lister lsrc, ldst;
+    struct s3m_diff diff;
+    bool done;
+};
+
 struct s3m_sync {
     struct s3m_sync_opts o;
     struct s3m_s3 *src, *dst;
     char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
     const char *label; /* "sto2:a -> osl1:b" */
-    struct s3m_lister lsrc, ldst;
-    struct s3m_diff diff;
+    struct s3m_sync_lane *lanes;
+    size_t nlanes, lane_next, lanes_done;
     struct s3m_xfer_ctx xctx;
     int active;
     bool listing_done, finished, deleting, aborted;
@@ -89,6 +100,8 @@ struct s3m_sync {
     size_t sweep_next; /* next upload of sweep_list to look at */
 };
 
+/* Keys listed so far on each side, all lanes. */
+void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst);
 /* Bytes of copies and updates done so far, in-flight streams included. */
 uint64_t s3m_sync_bytes_done(const struct s3m_sync *s);
 

@@ -31,6 +31,9 @@ struct s3m_opts {
     const char *log_file;
     const char *stats;
     bool progress, no_progress;
+    const char *output;
+    const char *shard, *shard_boundaries;
+    long list_concurrency;
     const char *ca_file;
     int verbose, quiet;
     bool json, dry_run, help, version;
@@ -91,6 +94,23 @@ bool s3m_progress_init(struct s3m_progress *p, const struct s3m_opts *o, bool st
 /* Set the job's progress callback; call before each job. */
 void s3m_progress_attach(struct s3m_progress *p, struct s3m_sync_opts *so);
 void s3m_progress_tick(const struct s3m_sync *s, void *ud);
+
+/* Key boundaries (relative to a prefix), strictly increasing except in a shard plan of a
+ * bucket with fewer keys than shards. */
+struct s3m_bounds {
+    char **keys;
+    size_t n;
+};
+void s3m_bounds_free(struct s3m_bounds *b);
+/* "INDEX/COUNT"; returns an exit code (0 = ok), after printing the error. */
+int s3m_shard_parse(const char *spec, uint32_t *index, uint32_t *count);
+/* A shard-plan file; returns an exit code (0 = ok), after printing the error. */
+int s3m_bounds_read(const char *path, struct s3m_bounds *b);
+/* Up to want-1 boundaries inside (lo, hi) from the common prefixes under '/' of bucket/prefix
+ * (a few requests); none when the keyspace shows no structure or a request fails. */
+void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefix,
+                         const char *lo, const char *hi, size_t want, struct s3m_bounds *out);
+int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs);
 
 /* What --metrics-file records about one run. */
 struct s3m_job_result {

@@ -192,7 +192,43 @@ struct run {
     struct s3m_sync_stats total;
     int signal;
     struct s3m_progress progress;
+    uint32_t shard_index, shard_count; /* --shard; count 0 = none */
+    bool have_plan;                    /* --shard-boundaries */
+    struct s3m_bounds plan;
 };
+
+/* The key ranges of one job: this shard's range of the plan (or everything), cut further at
+ * boundaries found under '/' so that --list-concurrency ranges are listed at once. bounds gets
+ * nlanes + 1 entries: [0] and [nlanes] may be NULL (unbounded). */
+static size_t job_lanes(struct run *r, const char *sb, const char *sprefix, const char ***bounds,
+                        struct s3m_bounds *found)
+{
+    const char *lo = NULL, *hi = NULL;
+    memset(found, 0, sizeof(*found));
+    size_t want = r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
+    if (r->have_plan && !r->shard_count) { /* no --shard: the plan's ranges, all at once */
+        *bounds = s3m_calloc(r->plan.n + 2, sizeof(char *));
+        size_t n = 0;
+        for (size_t i = 0; i < r->plan.n; i++)
+            if (!n || strcmp(r->plan.keys[i], (*bounds)[n]))
+                (*bounds)[++n] = r->plan.keys[i];
+        return n + 1;
+    }
+    if (r->have_plan) {
+        lo = r->shard_index ? r->plan.keys[r->shard_index - 1] : NULL;
+        hi = r->shard_index < r->plan.n ? r->plan.keys[r->shard_index] : NULL;
+    }
+    if (want > 1 && !(lo && hi && !strcmp(lo, hi)))
+        s3m_bounds_discover(r->src, sb, sprefix, lo, hi, want, found);
+    *bounds = s3m_calloc(found->n + 2, sizeof(char *));
+    (*bounds)[0] = lo;
+    for (size_t i = 0; i < found->n; i++)
+        (*bounds)[i + 1] = found->keys[i];
+    (*bounds)[found->n + 1] = hi;
+    if (found->n)
+        s3m_log(S3M_LOG_INFO, "sync", "listing %zu key ranges at once", found->n + 1);
+    return found->n + 1;
+}
 
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
@@ -205,6 +241,10 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s3m_log(S3M_LOG_INFO, "sync", "%s: start%s", label, r->o->dry_run ? " (dry run)" : "");
     s3m_progress_attach(&r->progress, &r->so);
+    const char **bounds = NULL;
+    struct s3m_bounds found;
+    r->so.nlanes = job_lanes(r, sb, s->prefix, &bounds, &found);
+    r->so.bounds = bounds;
     s3m_sync_run(&job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -237,6 +277,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
         s3m_buf_cleanup(&b);
     }
     add_stats(&r->total, &job.st);
+    free(bounds);
+    s3m_bounds_free(&found);
     if (job.signal)
         r->signal = job.signal;
     s3m_sync_cleanup(&job);
@@ -315,6 +357,23 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     int rc = build_opts(o, mode, &f, &r.so);
     if (!rc && !s3m_progress_init(&r.progress, o, o->dry_run || mode == S3M_MODE_CHECK))
         rc = usage_error("--stats: '%s' is not a duration (e.g. 30s, 5m, 0 for none)", o->stats);
+    if (!rc && o->shard && s3m_shard_parse(o->shard, &r.shard_index, &r.shard_count))
+        rc = S3M_EXIT_USAGE;
+    if (!rc && o->shard_boundaries) {
+        if (!(rc = s3m_bounds_read(o->shard_boundaries, &r.plan)))
+            r.have_plan = true;
+        if (!rc && !*s.bucket)
+            rc = usage_error("%s", "--shard-boundaries: a plan is for one bucket, not a whole remote");
+        if (!rc && r.shard_count && r.shard_count != r.plan.n + 1) {
+            fprintf(stderr, "s3mirror: error: --shard %s: %s holds the boundaries of %zu shards\n",
+                    o->shard, o->shard_boundaries, r.plan.n + 1);
+            rc = S3M_EXIT_USAGE;
+        }
+    }
+    if (!rc && r.shard_count > 1 && !r.have_plan) { /* a hash of the key decides */
+        f.shard_index = r.shard_index;
+        f.shard_count = r.shard_count;
+    }
     if (!rc && !*s.bucket != !*d.bucket)
         rc = usage_error("%s", "SRC and DST must both name a bucket, or both be a whole remote "
                          "(REMOTE:)");
@@ -329,8 +388,13 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     int lock_fd = -1;
     struct timespec t_start;
     clock_gettime(CLOCK_REALTIME, &t_start);
-    if (!rc && mode != S3M_MODE_CHECK && !o->no_lock && !o->dry_run)
-        rc = s3m_job_lock(o->lock_file, args[0], args[1], &lock_fd);
+    if (!rc && mode != S3M_MODE_CHECK && !o->no_lock && !o->dry_run) {
+        /* shards of one sync are separate jobs, each with its own lock */
+        char job_dst[2200];
+        snprintf(job_dst, sizeof(job_dst), "%s%s%s", args[1], o->shard ? "\nshard " : "",
+                 o->shard ? o->shard : "");
+        rc = s3m_job_lock(o->lock_file, args[0], job_dst, &lock_fd);
+    }
     FILE *plan = NULL;
     if (!rc && o->plan && !(plan = fopen(o->plan, "w")))
         rc = usage_error("--plan: cannot write '%s'", o->plan);
@@ -386,6 +450,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         s3m_s3_cleanup(&cd);
     s3m_env_cleanup(&env);
     s3m_filter_cleanup(&f);
+    s3m_bounds_free(&r.plan);
     s3m_spec_cleanup(&s);
     s3m_spec_cleanup(&d);
     return rc;

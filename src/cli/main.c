@@ -29,6 +29,8 @@ int main(int argc, char **argv)
         rc = s3m_cmd_ls(&o, args + 1, nargs - 1);
     } else if (!strcmp(cmd, "sync") || !strcmp(cmd, "copy") || !strcmp(cmd, "check")) {
         rc = s3m_cmd_sync(&o, cmd, args + 1, nargs - 1);
+    } else if (!strcmp(cmd, "shard-plan")) {
+        rc = s3m_cmd_shard_plan(&o, args + 1, nargs - 1);
     } else if (!strcmp(cmd, "lsd")) {
         rc = s3m_cmd_lsd(&o, args + 1, nargs - 1);
     } else {

@@ -58,6 +58,10 @@ static const struct opt table[] = {
     {"lock-file", 0, STR, "FILE", "lock held for the run (default: one per SRC/DST pair in $XDG_RUNTIME_DIR or /tmp); a second run exits 11", OFF(lock_file)},
     {"no-lock", 0, FLAG, NULL, "run without the job lock", OFF(no_lock)},
     {"metrics-file", 0, STR, "FILE", "write a Prometheus textfile (node_exporter textfile collector) with the run's outcome", OFF(metrics_file)},
+    {"list-concurrency", 0, NUM, "N", "key ranges listed at once, found from the common prefixes under '/' (default 8; 1 = one sequential listing)", OFF(list_concurrency)},
+    {"shard", 0, STR, "INDEX/COUNT", "do only shard INDEX of COUNT: key ranges from --shard-boundaries, else a hash of the key", OFF(shard)},
+    {"shard-boundaries", 0, STR, "FILE", "key ranges written by shard-plan (without --shard: list them all at once)", OFF(shard_boundaries)},
+    {"output", 'o', STR, "FILE", "shard-plan: write the boundaries to FILE (default stdout)", OFF(output)},
     {"help", 'h', FLAG, NULL, "this help", OFF(help)},
     {"version", 'V', FLAG, NULL, "print the version", OFF(version)},
 };
@@ -71,6 +75,7 @@ void s3m_cli_usage(FILE *out)
           "  copy SRC DST             like sync, without deletes\n"
           "  check SRC DST            compare and report differences; change nothing\n"
           "  ls REMOTE:BUCKET[/PFX]   list keys with size, modification time and ETag\n"
+          "  shard-plan SRC COUNT     boundaries splitting SRC into COUNT shards of equal key count\n"
           "  version                  print the version\n\n"
           "SRC and DST are REMOTE:BUCKET[/PREFIX], or REMOTE: for every bucket.\n"
           "REMOTE is a [section] of rclone.conf (type = s3) or defined by\n"

@@ -104,9 +104,11 @@ static void format_line(const struct s3m_progress *p, const struct s3m_sync *s, 
     if (s->o.mode == S3M_MODE_SYNC && len < n)
         len += (size_t)snprintf(line + len, n - len, ", deleted %" PRIu64 " / %" PRIu64 "%s",
                                 st->deleted, st->del.n, more);
+    uint64_t nsrc, ndst;
+    s3m_sync_listed(s, &nsrc, &ndst);
     if (len < n)
-        snprintf(line + len, n - len, "; listed %" PRIu64 " + %" PRIu64 "%s, %.0f s",
-                 s->diff.nsrc, s->diff.ndst, listed ? "" : " so far", now_s() - p->t0);
+        snprintf(line + len, n - len, "; listed %" PRIu64 " + %" PRIu64 "%s, %.0f s", nsrc, ndst,
+                 listed ? "" : " so far", now_s() - p->t0);
 }
 
 void s3m_progress_tick(const struct s3m_sync *s, void *ud)

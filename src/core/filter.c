@@ -236,8 +236,18 @@ bool s3m_glob_match(const char *pattern, const char *key)
     return hit;
 }
 
+uint32_t s3m_shard_of(const char *key, uint32_t count)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return count ? (uint32_t)(h % count) : 0;
+}
+
 bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime)
 {
+    if (f->shard_count > 1 && s3m_shard_of(key, f->shard_count) != f->shard_index)
+        return false;
     if (size < f->min_size || (f->max_size && size > f->max_size))
         return false;
     int64_t age = f->now - mtime;

@@ -62,6 +62,9 @@ static void on_page(struct s3m_s3_req *r, void *ud)
             l->token = page->next_continuation_token && *page->next_continuation_token
                            ? s3m_strdup(page->next_continuation_token) : NULL;
             l->more = page->is_truncated;
+            if (l->hi && page->nobjects &&
+                strcmp(page->objects[page->nobjects - 1].key, l->hi) >= 0)
+                l->more = false; /* the range ends in this page */
             if (l->more && !l->token && !page->nobjects) {
                 s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page with neither "
                                 "keys nor continuation token", l->bucket);
@@ -83,7 +86,7 @@ static void on_page(struct s3m_s3_req *r, void *ud)
 static void request_next(struct s3m_lister *l)
 {
     /* without a token (a server that truncates without one) continue after the last key */
-    const char *start_after = l->token ? NULL : l->last_key;
+    const char *start_after = l->token ? NULL : l->last_key ? l->last_key : l->start_after;
     struct s3m_s3_req *r = s3m_s3_list_objects(l->c, l->bucket, l->prefix, l->token, start_after,
                                                NULL, l->max_keys);
     l->inflight = r;
@@ -94,10 +97,37 @@ static void request_next(struct s3m_lister *l)
     }
 }
 
+char *s3m_key_before(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && ((unsigned char)s[n - 1] & 0xC0) == 0x80) /* continuation bytes */
+        n--;
+    if (n > 0)
+        n--;
+    return s3m_strndup(s, n);
+}
+
 void s3m_lister_start(struct s3m_lister *l, struct s3m_s3 *c, const char *bucket,
                       const char *prefix, int max_keys, s3m_lister_ready_cb ready, void *ud)
 {
+    s3m_lister_start_range(l, c, bucket, prefix, NULL, NULL, max_keys, ready, ud);
+}
+
+void s3m_lister_start_range(struct s3m_lister *l, struct s3m_s3 *c, const char *bucket,
+                            const char *prefix, const char *lo, const char *hi, int max_keys,
+                            s3m_lister_ready_cb ready, void *ud)
+{
     memset(l, 0, sizeof(*l));
+    if (lo && *lo) {
+        l->lo = s3m_strdup(lo);
+        l->start_after = s3m_key_before(lo);
+        if (!*l->start_after) {
+            free(l->start_after);
+            l->start_after = NULL;
+        }
+    }
+    if (hi)
+        l->hi = s3m_strdup(hi);
     l->c = c;
     l->bucket = s3m_strdup(bucket);
     l->prefix = s3m_strdup(prefix ? prefix : "");
@@ -114,8 +144,19 @@ enum s3m_lister_state s3m_lister_peek(struct s3m_lister *l, const struct s3m_xml
         if (l->failed)
             return S3M_LIST_ERROR;
         struct s3m_xml_result *p = l->pages[0];
+        if (l->past_hi)
+            return S3M_LIST_END;
         if (p && l->pos < p->list.nobjects) {
-            *obj = &p->list.objects[l->pos];
+            const struct s3m_xml_object *o = &p->list.objects[l->pos];
+            if (l->lo && strcmp(o->key, l->lo) < 0) { /* between start-after and lo */
+                l->pos++;
+                continue;
+            }
+            if (l->hi && strcmp(o->key, l->hi) >= 0) {
+                l->past_hi = true;
+                continue;
+            }
+            *obj = o;
             return S3M_LIST_ENTRY;
         }
         if (p) { /* page used up: drop it, promote the read-ahead page */
@@ -159,5 +200,8 @@ void s3m_lister_cleanup(struct s3m_lister *l)
     free(l->prefix);
     free(l->token);
     free(l->last_key);
+    free(l->lo);
+    free(l->hi);
+    free(l->start_after);
     memset(l, 0, sizeof(*l));
 }

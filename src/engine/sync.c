@@ -613,8 +613,7 @@ static void sweep_step(struct s3m_sync *s)
 
 static void end_of_copies(struct s3m_sync *s)
 {
-    s->st.src_keys = s->diff.nsrc;
-    s->st.dst_keys = s->diff.ndst;
+    s3m_sync_listed(s, &s->st.src_keys, &s->st.dst_keys);
     if (!s->swept && s->o.mode == S3M_MODE_SYNC && !s->o.dst_absent && !s->aborted &&
         !s->st.listing_failed && !s->st.failed.n) {
         s->swept = s->sweeping = true;
@@ -644,41 +643,67 @@ static void end_of_copies(struct s3m_sync *s)
 
 /* ---- the pump ---- */
 
+static void lane_failed(struct s3m_sync *s, struct s3m_sync_lane *ln)
+{
+    s->listing_done = true;
+    s->st.listing_failed = true;
+    /* say which side: "listing osl1:bucket/prefix: <what>" */
+    bool src_side = ln->lsrc.failed;
+    struct s3m_errinfo ei = src_side ? ln->lsrc.ei : ln->ldst.ei;
+    char msg[1200];
+    snprintf(msg, sizeof(msg), "listing %s:%s%s%s: %s", (src_side ? s->src : s->dst)->remote->name,
+             src_side ? s->src_bucket : s->dst_bucket,
+             *(src_side ? s->src_prefix : s->dst_prefix) ? "/" : "",
+             src_side ? s->src_prefix : s->dst_prefix, ei.message);
+    size_t n = strlen(msg) < sizeof(ei.message) ? strlen(msg) : sizeof(ei.message) - 1;
+    memcpy(ei.message, msg, n);
+    ei.message[n] = 0;
+    note_error(s, &ei);
+    struct s3m_log_fields lf = {(src_side ? s->src : s->dst)->remote->name,
+                                src_side ? s->src_bucket : s->dst_bucket, NULL, &ei};
+    s3m_logf(S3M_LOG_DEBUG, "sync", &lf, "%s", msg);
+}
+
+void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst)
+{
+    *nsrc = *ndst = 0;
+    for (size_t i = 0; i < s->nlanes; i++) {
+        *nsrc += s->lanes[i].diff.nsrc;
+        *ndst += s->lanes[i].diff.ndst;
+    }
+}
+
 static void pump(struct s3m_sync *s)
 {
     if (s->finished || s->deleting || s->sweeping)
         return;
-    while (!s->listing_done && !s->aborted && s->active < s->o.transfers) {
-        struct s3m_diff_item it;
-        enum s3m_pull p = s3m_diff_next(&s->diff, &it);
-        if (p == S3M_PULL_WAIT)
-            break;
-        if (p == S3M_PULL_END) {
-            s->listing_done = true;
-            break;
+    /* one decision per lane in turn, so that every lane's listing keeps moving */
+    bool progressed = true;
+    while (progressed && !s->listing_done && !s->aborted && s->active < s->o.transfers) {
+        progressed = false;
+        for (size_t n = 0; n < s->nlanes && !s->listing_done && !s->aborted &&
+                           s->active < s->o.transfers; n++) {
+            struct s3m_sync_lane *ln = &s->lanes[s->lane_next];
+            s->lane_next = (s->lane_next + 1) % s->nlanes;
+            if (ln->done)
+                continue;
+            struct s3m_diff_item it;
+            enum s3m_pull p = s3m_diff_next(&ln->diff, &it);
+            if (p == S3M_PULL_WAIT)
+                continue;
+            progressed = true;
+            if (p == S3M_PULL_END) {
+                ln->done = true;
+                if (++s->lanes_done == s->nlanes)
+                    s->listing_done = true;
+                continue;
+            }
+            if (p == S3M_PULL_ERROR) {
+                lane_failed(s, ln);
+                break;
+            }
+            handle(s, &it);
         }
-        if (p == S3M_PULL_ERROR) {
-            s->listing_done = true;
-            s->st.listing_failed = true;
-            /* say which side: "listing osl1:bucket/prefix: <what>" */
-            bool src_side = s->lsrc.failed;
-            struct s3m_errinfo ei = src_side ? s->lsrc.ei : s->ldst.ei;
-            char msg[1200];
-            snprintf(msg, sizeof(msg), "listing %s:%s%s%s: %s",
-                     (src_side ? s->src : s->dst)->remote->name,
-                     src_side ? s->src_bucket : s->dst_bucket,
-                     *(src_side ? s->src_prefix : s->dst_prefix) ? "/" : "",
-                     src_side ? s->src_prefix : s->dst_prefix, ei.message);
-            size_t n = strlen(msg) < sizeof(ei.message) ? strlen(msg) : sizeof(ei.message) - 1;
-            memcpy(ei.message, msg, n);
-            ei.message[n] = 0;
-            note_error(s, &ei);
-            struct s3m_log_fields lf = {(src_side ? s->src : s->dst)->remote->name,
-                                        src_side ? s->src_bucket : s->dst_bucket, NULL, &ei};
-            s3m_logf(S3M_LOG_DEBUG, "sync", &lf, "%s", msg);
-            break;
-        }
-        handle(s, &it);
     }
     if ((s->listing_done || s->aborted) && s->active == 0)
         end_of_copies(s);
@@ -732,14 +757,25 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
         s->xctx.single_max = o->multipart_threshold;
     if (o->chunk_size)
         s->xctx.chunk_size = o->chunk_size;
-    s3m_lister_start(&s->lsrc, src, src_bucket, src_prefix, o->max_keys, on_ready, s);
-    struct s3m_stream dst_stream = {side_peek, side_advance, &s->ldst};
-    if (o->dst_absent)
-        dst_stream.peek = empty_peek;
-    else
-        s3m_lister_start(&s->ldst, dst, dst_bucket, dst_prefix, o->max_keys, on_ready, s);
-    s3m_diff_init(&s->diff, (struct s3m_stream){side_peek, side_advance, &s->lsrc}, dst_stream,
-                  o->filter, o->compare);
+    s->nlanes = o->nlanes ? o->nlanes : 1;
+    s->lanes = s3m_calloc(s->nlanes, sizeof(*s->lanes));
+    for (size_t i = 0; i < s->nlanes; i++) {
+        struct s3m_sync_lane *ln = &s->lanes[i];
+        const char *lo = o->nlanes ? o->bounds[i] : NULL, *hi = o->nlanes ? o->bounds[i + 1] : NULL;
+        char *slo = lo ? join(src_prefix, lo) : NULL, *shi = hi ? join(src_prefix, hi) : NULL;
+        char *dlo = lo ? join(dst_prefix, lo) : NULL, *dhi = hi ? join(dst_prefix, hi) : NULL;
+        s3m_lister_start_range(&ln->lsrc, src, src_bucket, src_prefix, slo, shi, o->max_keys,
+                               on_ready, s);
+        struct s3m_stream dst_stream = {side_peek, side_advance, &ln->ldst};
+        if (o->dst_absent)
+            dst_stream.peek = empty_peek;
+        else
+            s3m_lister_start_range(&ln->ldst, dst, dst_bucket, dst_prefix, dlo, dhi,
+                                   o->max_keys, on_ready, s);
+        s3m_diff_init(&ln->diff, (struct s3m_stream){side_peek, side_advance, &ln->lsrc},
+                      dst_stream, o->filter, o->compare);
+        free(slo), free(shi), free(dlo), free(dhi);
+    }
     while (!s->finished || !s->xctx.close_done || s->handles_open)
         uv_run(&src->loop->uv, UV_RUN_ONCE);
 }
@@ -769,9 +805,12 @@ static void on_signal(uv_signal_t *h, int signum)
 
 void s3m_sync_cleanup(struct s3m_sync *s)
 {
-    s3m_lister_cleanup(&s->lsrc);
-    if (!s->o.dst_absent)
-        s3m_lister_cleanup(&s->ldst);
+    for (size_t i = 0; i < s->nlanes; i++) {
+        s3m_lister_cleanup(&s->lanes[i].lsrc);
+        if (!s->o.dst_absent)
+            s3m_lister_cleanup(&s->lanes[i].ldst);
+    }
+    free(s->lanes);
     if (s->deletes)
         fclose(s->deletes);
     free(s->del_batch);
