@@ -91,6 +91,22 @@ static const char *qget(const char *q, const char *name, char *out, size_t n)
     return NULL;
 }
 
+/* the index of the first key greater than s (keys are "key%010u", in order) */
+static uint64_t first_after(const char *s)
+{
+    uint64_t lo = 0, hi = nkeys;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        char k[32];
+        snprintf(k, sizeof(k), "key%010" PRIu64, mid);
+        if (strcmp(k, s) > 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 static void list(struct conn *c, const char *bucket, const char *q)
 {
     char tok[64], sa[256], mk[16], pfx[64];
@@ -98,9 +114,8 @@ static void list(struct conn *c, const char *bucket, const char *q)
     int v2 = strstr(q, "list-type=2") != NULL;
     if (qget(q, "continuation-token", tok, sizeof(tok)))
         start = strtoull(tok, NULL, 10);
-    else if ((qget(q, "start-after", sa, sizeof(sa)) || qget(q, "marker", sa, sizeof(sa))) &&
-             !strncmp(sa, "key", 3))
-        start = strtoull(sa + 3, NULL, 10) + 1; /* v2 start-after, v1 marker */
+    else if (qget(q, "start-after", sa, sizeof(sa)) || qget(q, "marker", sa, sizeof(sa)))
+        start = first_after(sa); /* v2 start-after, v1 marker: any string, not only keys */
     if (qget(q, "max-keys", mk, sizeof(mk)) && atoi(mk) > 0 && atoi(mk) < 1000)
         max = (uint64_t)atoi(mk);
     if (qget(q, "prefix", pfx, sizeof(pfx)) && *pfx)

@@ -117,6 +117,17 @@ static bool list_level(struct s3m_s3 *c, const char *bucket, const char *prefix,
         size_t plen = strlen(prefix);
         const struct s3m_xml_list *l = &r->xml->list;
         *nprefixes = l->nprefixes;
+        if (l->is_truncated) {
+            /* more names than one page: the first page's names would all sit at the start
+             * of the keyspace and make lopsided ranges; better none (a shard plan helps) */
+            s3m_log(S3M_LOG_INFO, "sync", "listing ranges: over %zu names under '%s%s': one "
+                    "range (use shard-plan and --shard-boundaries)", l->nprefixes + l->nobjects,
+                    prefix, sub);
+            s3m_s3_req_free(r);
+            s3m_buf_cleanup(&p);
+            *only_prefix = NULL;
+            return true;
+        }
         for (size_t i = 0; i < l->nprefixes; i++)
             if (!strncmp(l->common_prefixes[i], prefix, plen))
                 bounds_add(out, l->common_prefixes[i] + plen);
