@@ -104,6 +104,23 @@ class Render(unittest.TestCase):
         idx = [e for e in c["env"] if e["name"] == "SHARD_INDEX"][0]
         self.assertIn("job-completion-index", idx["valueFrom"]["fieldRef"]["fieldPath"])
 
+    def test_indexed_job_with_a_shard_plan(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".plan") as f:
+            f.write("# plan\nb%2Fx\nm\n")
+            f.flush()
+            cm, job = docs("sharded", "velero-tempus-safespring-ck8s", "3", f.name)
+            self.assertEqual(cm["kind"], "ConfigMap")
+            self.assertEqual(cm["data"]["plan"], "# plan\nb%2Fx\nm\n")
+            spec = job["spec"]["template"]["spec"]
+            self.assertEqual(container(spec)["args"][-4:], ["--shard", "$(SHARD_INDEX)/3",
+                                                            "--shard-boundaries",
+                                                            "/etc/s3mirror-shards/plan"])
+            vols = {v["name"]: v for v in spec["volumes"]}
+            self.assertEqual(vols["shard-plan"]["configMap"]["name"], cm["metadata"]["name"])
+            p = render("sharded", "velero-tempus-safespring-ck8s", "4", f.name, check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("boundaries of 3 shards, not 4", p.stderr)
+
     def test_secret_from_environment(self):
         (x,) = docs("secret", env=CREDS)
         self.assertEqual((x["kind"], x["metadata"]["name"]), ("Secret", "s3mirror-config"))

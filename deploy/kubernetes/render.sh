@@ -7,7 +7,10 @@
 #   render.sh cronjobs [BUCKET...]        one CronJob per bucket, sync-<bucket>, 05:00 UTC,
 #                                         concurrencyPolicy Forbid
 #   render.sh job BUCKET...               a one-off Job per bucket: test the setup or force a sync
-#   render.sh sharded BUCKET COUNT        an Indexed Job of COUNT pods, each syncing one shard
+#   render.sh sharded BUCKET COUNT [PLAN] an Indexed Job of COUNT pods, each syncing one shard;
+#                                         with PLAN (from `s3mirror shard-plan SRC COUNT -o PLAN`)
+#                                         a ConfigMap holds it and each pod lists only its key
+#                                         range, without it a hash of the key splits them
 #
 # Options (before the mode):
 #   --dry-run            the jobs run `s3mirror sync --dry-run` (preview: changes nothing)
@@ -130,6 +133,15 @@ YAML
               readOnly: true
             - name: tmp
               mountPath: /tmp
+YAML
+    if [ -n "${plan_map:-}" ]; then
+        cat <<YAML
+            - name: shard-plan
+              mountPath: /etc/s3mirror-shards
+              readOnly: true
+YAML
+    fi
+    cat <<YAML
             securityContext:
               allowPrivilegeEscalation: false
               readOnlyRootFilesystem: true
@@ -151,6 +163,13 @@ YAML
           - name: tmp
             emptyDir: {}
 YAML
+    if [ -n "${plan_map:-}" ]; then
+        cat <<YAML
+          - name: shard-plan
+            configMap:
+              name: $plan_map
+YAML
+    fi
 }
 
 # indent N: shift stdin right by N spaces
@@ -238,15 +257,36 @@ YAML
     done
     ;;
 sharded)
-    [ $# -eq 2 ] || die "sharded needs BUCKET COUNT"
-    b=$1 count=$2
+    [ $# -eq 2 ] || [ $# -eq 3 ] || die "sharded needs BUCKET COUNT [PLAN]"
+    b=$1 count=$2 plan=${3:-}
     check_bucket "$b"
     [[ $count =~ ^[1-9][0-9]{0,2}$ ]] || die "COUNT must be 1 to 999"
+    name=$(n=sync-${b//./-}; echo "${n:0:55}")-sharded
+    shard_args=(--shard '$(SHARD_INDEX)'/"$count")
+    if [ -n "$plan" ]; then
+        [ -r "$plan" ] || die "cannot read shard plan $plan"
+        nb=$(grep -cv '^#' "$plan" || true)
+        [ "$nb" -eq $((count - 1)) ] || die "$plan holds the boundaries of $((nb + 1)) shards, not $count"
+        plan_map=$name-plan
+        shard_args+=(--shard-boundaries /etc/s3mirror-shards/plan)
+        cat <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $plan_map
+  namespace: $(yq "$namespace")
+$(labels "$b")
+data:
+  plan: |
+$(sed 's/^/    /' "$plan")
+---
+YAML
+    fi
     cat <<YAML
 apiVersion: batch/v1
 kind: Job
 metadata:
-  name: $(n=sync-${b//./-}; echo "${n:0:55}")-sharded
+  name: $name
   namespace: $(yq "$namespace")
 $(labels "$b")
 spec:
@@ -259,7 +299,7 @@ spec:
 YAML
     # each pod takes the shard of its index
     shard_env=1
-    pod "$b" --shard '$(SHARD_INDEX)'/"$count" | sed 's/^    //'
+    pod "$b" "${shard_args[@]}" | sed 's/^    //'
     ;;
 *) die "unknown mode '$mode' (secret, cronjobs, job or sharded)" ;;
 esac

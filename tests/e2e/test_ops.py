@@ -201,3 +201,26 @@ class DeployTest:
                 self.assertIn("would be deleted 1", p.stdout)
                 self.assertEqual(sorted(snapshot(self.dst, sb)), ["stale"])
         self.assertEqual(sorted(snapshot(self.dst, sb)), ["a", "b/c"])
+
+        # the Indexed Job of a sharded sync: its pods' command lines, index by index, with the
+        # shard plan from the rendered ConfigMap
+        self.put_many(self.src, sb, ["d%02d/x" % i for i in range(20)])
+        self.put_many(self.dst, sb, ["d05/old", "zz-old"])
+        direct = conf_with(self.conf, "")
+        planf = os.path.join(self.tmp, unique("plan"))
+        self.s3m("shard-plan", "sto2:" + sb, "3", "-o", planf, conf=direct, check=0)
+        cm, job = yaml.safe_load_all(run("sharded", sb, "3", planf))
+        mounted = os.path.join(self.tmp, unique("mounted-plan"))
+        with open(mounted, "w") as f:
+            f.write(cm["data"]["plan"])
+        c = job["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: data[e["valueFrom"]["secretKeyRef"]["key"]] for e in c["env"]
+               if "secretKeyRef" in e["valueFrom"]}
+        for index in range(job["spec"]["completions"]):
+            args = [conf if a == "/etc/s3mirror/rclone.conf" else
+                    mounted if a == "/etc/s3mirror-shards/plan" else
+                    a.replace("$(SHARD_INDEX)", str(index)) for a in c["args"]]
+            p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, **env))
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(snapshot(self.dst, sb), snapshot(self.src, sb))
