@@ -173,7 +173,8 @@ void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefi
         cand.keys[n++] = cand.keys[i];
     }
     cand.n = n;
-    qsort(cand.keys, cand.n, sizeof(char *), cmp_str);
+    if (cand.n)
+        qsort(cand.keys, cand.n, sizeof(char *), cmp_str);
     size_t parts = want < cand.n + 1 ? want : cand.n + 1;
     for (size_t i = 1; i < parts; i++) {
         const char *k = cand.keys[i * cand.n / parts];

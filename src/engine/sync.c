@@ -332,9 +332,24 @@ static void handle_closed(uv_handle_t *h)
     ((struct s3m_sync *)h->data)->handles_open--;
 }
 
+/* listing requests still out (another lane failed, or the job was stopped) */
+static bool lanes_busy(const struct s3m_sync *s)
+{
+    for (size_t i = 0; i < s->nlanes; i++)
+        if (s->lanes[i].lsrc.inflight || s->lanes[i].ldst.inflight)
+            return true;
+    return false;
+}
+
 static void finish(struct s3m_sync *s)
 {
     s->finished = true;
+    for (size_t i = 0; i < s->nlanes; i++) { /* the run waits for them to come back */
+        if (s->lanes[i].lsrc.inflight)
+            s3m_s3_cancel(s->lanes[i].lsrc.inflight);
+        if (s->lanes[i].ldst.inflight)
+            s3m_s3_cancel(s->lanes[i].ldst.inflight);
+    }
     s3m_xfer_ctx_close(&s->xctx);
     uv_close((uv_handle_t *)&s->sigint, handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, handle_closed);
@@ -776,7 +791,7 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
                       dst_stream, o->filter, o->compare);
         free(slo), free(shi), free(dlo), free(dhi);
     }
-    while (!s->finished || !s->xctx.close_done || s->handles_open)
+    while (!s->finished || !s->xctx.close_done || s->handles_open || lanes_busy(s))
         uv_run(&src->loop->uv, UV_RUN_ONCE);
 }
 

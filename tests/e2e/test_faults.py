@@ -45,7 +45,7 @@ class FaultTest:
             src = ("flaky:" if side == "src" else "sto2:") + self.sb
             dst = ("flaky:" if side == "dst" else "osl1:") + self.db
             t0 = time.time()
-            p = self.s3m("sync", src, dst, "-v", "--timeout", "3", *extra, conf=conf,
+            p = self.s3m("sync", src, dst, "-v", "--timeout", "10", *extra, conf=conf,
                          check=check, timeout=240)
             self.elapsed = time.time() - t0
             self.proxy = proxy
