@@ -100,7 +100,7 @@ check-asan:
 # unit tests and the main sync scenarios of the e2e suite (moto) under valgrind memcheck
 check-valgrind: all $(UNIT_BINS)
 	$(MAKE) check-unit RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
-	S3MIRROR_BIN=$(CURDIR)/tests/valgrind-s3mirror tests/e2e/run.sh --quick -k test_first_sync -k test_dry_run -k test_sizes_and_multipart -k test_counts
+	S3MIRROR_BIN=$(CURDIR)/tests/valgrind-s3mirror tests/e2e/run.sh --quick -k test_first_sync -k test_dry_run -k test_sizes_and_multipart -k test_counts -k test_parallel_listing -k test_json_log_file
 
 # Fuzz harnesses: libFuzzer under clang; under gcc they replay their corpora as regression tests.
 FUZZ_TARGETS = xml config uri spec glob
