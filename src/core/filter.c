@@ -22,6 +22,19 @@ void s3m_filter_cleanup(struct s3m_filter *f)
     memset(f, 0, sizeof(*f));
 }
 
+/* p at '[': the ']' that closes the class (an unclosed one: at the NUL) */
+static const char *class_end(const char *p)
+{
+    const char *q = p + 1;
+    if (*q == '!' || *q == '^')
+        q++;
+    if (*q == ']')
+        q++;
+    while (*q && *q != ']')
+        q++;
+    return q;
+}
+
 static bool well_formed(const char *p)
 {
     int braces = 0;
@@ -31,16 +44,9 @@ static bool well_formed(const char *p)
                 return false;
             p++;
         } else if (*p == '[') {
-            const char *q = p + 1;
-            if (*q == '!' || *q == '^')
-                q++;
-            if (*q == ']')
-                q++;
-            while (*q && *q != ']')
-                q++;
-            if (!*q)
+            p = class_end(p);
+            if (!*p)
                 return false;
-            p = q;
         } else if (*p == '{') {
             if (++braces > 1)
                 return false; /* nested braces: not supported, say so */
@@ -80,19 +86,6 @@ struct glob {
 };
 
 #define GLOB_BUDGET 20000
-
-/* p at '[': the ']' that closes the class (the rules of well_formed) */
-static const char *class_end(const char *p)
-{
-    const char *q = p + 1;
-    if (*q == '!' || *q == '^')
-        q++;
-    if (*q == ']')
-        q++;
-    while (*q && *q != ']')
-        q++;
-    return q;
-}
 
 /* p after '{' or ',': the next ',' or '}' of the group */
 static const char *alt_end(const char *p)

@@ -1,18 +1,11 @@
 """The fault matrix: a fault-injecting proxy in front of one site, and for each fault either a
 destination identical to the source (the retries worked) or a clear error, a non-zero exit
 code and no deletion - never a partial object, never a multipart upload left behind."""
-import hashlib
 import time
 
 from e2e import conf_with, for_each_kind, snapshot
 from faultproxy import Proxy, duplicate_first_key, swap_first_keys
-
-MiB = 1024 * 1024
-
-
-def body(key, n):
-    seed = hashlib.sha256(key.encode()).digest()
-    return (seed * (n // len(seed) + 1))[:n]
+from test_sync import MiB, body
 
 
 @for_each_kind

@@ -243,8 +243,10 @@ class SyncTest:
         self.assertIn("good", got)
         self.assertNotIn("bad", got)
 
-    def test_sigterm_aborts_uploads_and_deletes_nothing(self):
-        import signal
+    def interrupt_mid_upload(self, sig, settle):
+        """Start a sync whose big multipart copy hangs after its first part (the fault proxy
+        stalls the source), send sig once the upload exists (plus settle seconds); returns
+        (returncode, stdout, stderr)."""
         import time
         data = body("big", 20 * MiB)
         self.upload_parts(self.src, self.sb, "big", data, 5 * MiB)
@@ -252,7 +254,6 @@ class SyncTest:
         self.put_many(self.dst, self.db, ["only-on-dst"], body=body)
         proxy = Proxy(self.sto2.endpoint)
         try:
-            # parts 2.. of the big object hang: the sync is mid-upload when the signal comes
             proxy.add("stall", method="GET", path="/big$", after=1, seconds=20)
             from e2e import BIN
             p = subprocess.Popen([BIN, "--config", self.fault_conf(proxy), "sync", "flaky:" + self.sb,
@@ -261,12 +262,17 @@ class SyncTest:
             deadline = time.time() + 30
             while not self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads") and time.time() < deadline:
                 time.sleep(0.1)
-            time.sleep(0.3)
-            p.send_signal(signal.SIGTERM)
+            time.sleep(settle)
+            p.send_signal(sig)
             out, err = p.communicate(timeout=60)
         finally:
             proxy.stop()
-        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        return p.returncode, out, err
+
+    def test_sigterm_aborts_uploads_and_deletes_nothing(self):
+        import signal
+        rc, out, err = self.interrupt_mid_upload(signal.SIGTERM, 0.3)
+        self.assertEqual(rc, 128 + signal.SIGTERM, err)
         self.assertNotIn("\ufffd", err)  # no garbage bytes in the messages
         self.assertIn("SIGTERM received", err)
         self.assertIn("refused: interrupted", out)
@@ -279,26 +285,9 @@ class SyncTest:
 
     def test_kill_9_then_rerun_leaves_nothing_over(self):
         import signal
-        import time
-        data = body("big", 20 * MiB)
-        self.upload_parts(self.src, self.sb, "big", data, 5 * MiB)
-        self.put_many(self.src, self.sb, ["s%02d" % i for i in range(10)], body=body)
-        self.put_many(self.dst, self.db, ["only-on-dst"], body=body)
-        proxy = Proxy(self.sto2.endpoint)
-        try:
-            proxy.add("stall", method="GET", path="/big$", after=1, seconds=20)
-            from e2e import BIN
-            p = subprocess.Popen([BIN, "--config", self.fault_conf(proxy), "sync", "flaky:" + self.sb,
-                                  "osl1:" + self.db], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-            deadline = time.time() + 30
-            while not self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads") and time.time() < deadline:
-                time.sleep(0.1)
-            time.sleep(1.2)  # the next run must see the upload as older than itself
-            p.send_signal(signal.SIGKILL)  # no chance to clean up
-            p.wait(timeout=10)
-        finally:
-            proxy.stop()
+        # 1.2 s: the next run must see the upload as older than itself; SIGKILL: no clean-up
+        rc, out, err = self.interrupt_mid_upload(signal.SIGKILL, 1.2)
+        self.assertEqual(rc, -signal.SIGKILL)
         left = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
         self.assertEqual([u["Key"] for u in left], ["big"])
         self.assertIn("only-on-dst", snapshot(self.dst, self.db))  # deletes come last
