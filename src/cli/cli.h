@@ -123,7 +123,7 @@ struct s3m_job_result {
  * one-line message (S3M_EXIT_LOCKED when another run holds it). */
 int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out);
 /* Write the Prometheus textfile atomically; 0 or an exit code. */
-int s3m_job_metrics(const char *path, const char *src, const char *dst,
+int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r);
 
 int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs);

@@ -438,7 +438,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         };
         if (r.total.delete_refused && !o->dry_run)
             jr.objects[2] = jr.bytes[2] = 0; /* refused: nothing was deleted */
-        int mrc = s3m_job_metrics(o->metrics_file, args[0], args[1], &jr);
+        int mrc = s3m_job_metrics(o->metrics_file, args[0], args[1], o->shard, &jr);
         if (!rc)
             rc = mrc;
     }

@@ -77,7 +77,7 @@ static void label_value(struct s3m_buf *b, const char *v)
     }
 }
 
-int s3m_job_metrics(const char *path, const char *src, const char *dst,
+int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r)
 {
     struct s3m_buf l, m;
@@ -87,6 +87,10 @@ int s3m_job_metrics(const char *path, const char *src, const char *dst,
     label_value(&l, src);
     s3m_buf_adds(&l, "\",dst=\"");
     label_value(&l, dst);
+    if (shard) {
+        s3m_buf_adds(&l, "\",shard=\"");
+        label_value(&l, shard);
+    }
     s3m_buf_adds(&l, "\"");
     const char *L = s3m_buf_str(&l);
     double last_ok = r->exit_code == 0 ? r->end : previous_success(path, L);

@@ -95,8 +95,11 @@ class ShardTest:
             proxy.stop()
         self.assertEqual(p.returncode, 5, p.stderr)
         self.assertIn("listing failed, nothing deleted", p.stderr)
+        metrics = os.path.join(self.tmp, unique("shard.prom"))
         self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--shard", "1/2",
-                 "--shard-boundaries", planf, check=0)
+                 "--shard-boundaries", planf, "--metrics-file", metrics, check=0)
+        self.assertIn('s3mirror_last_run_exit_code{src="sto2:%s",dst="osl1:%s",shard="1/2"} 0' % (
+            self.sb, self.db), open(metrics).read())
         got = snapshot(self.dst, self.db)
         self.assertIn("alpha/zz-extra", got)  # shard 0 failed: its extra key stays
         self.assertNotIn("zzz", got)          # shard 1 did its deletes
