@@ -70,6 +70,8 @@ struct s3m_sync_lane {
     struct s3m_lister lsrc, ldst;
     struct s3m_diff diff;
     bool done;
+    int verifies;                     /* --compare checksum reads still out */
+    FILE *spill_report, *spill_plan;  /* its lines, until the lanes before it are through */
 };
 
 struct s3m_sync {
@@ -79,6 +81,8 @@ struct s3m_sync {
     const char *label; /* "sto2:a -> osl1:b" */
     struct s3m_sync_lane *lanes;
     size_t nlanes, lane_next, lanes_done;
+    size_t cur_lane;  /* the lane whose decision is being handled */
+    size_t emit_lane; /* lanes before it are reported; its lines go straight out */
     struct s3m_xfer_ctx xctx;
     int active;
     bool listing_done, finished, deleting, aborted;

@@ -79,30 +79,76 @@ static const char *action_name(enum s3m_action a)
     }
 }
 
+/* The report and the plan come out in key order although the lanes (key ranges) are decided
+ * at the same time: a lane's lines are spilled to an unlinked temporary file until every lane
+ * before it is through, then copied out. Memory does not grow; a failed tmpfile only costs
+ * the order. */
+static FILE *lane_out(struct s3m_sync *s, FILE *direct, bool plan)
+{
+    if (!direct || s->cur_lane == s->emit_lane || s->cur_lane >= s->nlanes)
+        return direct;
+    struct s3m_sync_lane *ln = &s->lanes[s->cur_lane];
+    FILE **spill = plan ? &ln->spill_plan : &ln->spill_report;
+    if (!*spill)
+        *spill = tmpfile();
+    return *spill ? *spill : direct;
+}
+
+static void copy_out(FILE **spill, FILE *to)
+{
+    if (!*spill)
+        return;
+    char buf[65536];
+    size_t n;
+    rewind(*spill);
+    while ((n = fread(buf, 1, sizeof(buf), *spill)) > 0)
+        fwrite(buf, 1, n, to);
+    fclose(*spill);
+    *spill = NULL;
+}
+
+/* move on past the lanes that are complete, copying out what the next one has said so far;
+ * all: the job is over, copy out every lane whatever its state */
+static void advance_emit(struct s3m_sync *s, bool all)
+{
+    while (s->emit_lane < s->nlanes) {
+        struct s3m_sync_lane *ln = &s->lanes[s->emit_lane];
+        if (!all && !(ln->done && !ln->verifies))
+            return;
+        s->emit_lane++;
+        if (s->emit_lane < s->nlanes) {
+            copy_out(&s->lanes[s->emit_lane].spill_report, s->o.report);
+            copy_out(&s->lanes[s->emit_lane].spill_plan, s->o.plan);
+        }
+    }
+}
+
 static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
                    const char *why)
 {
-    if (s->o.plan && a != S3M_ACT_EXCLUDED) {
-        fprintf(s->o.plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
-        s3m_json_fput(s->o.plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
-        fputs(",\"key\":", s->o.plan);
-        s3m_json_fput(s->o.plan, key);
-        fprintf(s->o.plan, ",\"size\":%" PRIu64 ",\"why\":", size);
-        s3m_json_fput(s->o.plan, why);
-        fputs("}\n", s->o.plan);
+    FILE *plan = lane_out(s, s->o.plan, true);
+    if (plan && a != S3M_ACT_EXCLUDED) {
+        fprintf(plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
+        s3m_json_fput(plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
+        fputs(",\"key\":", plan);
+        s3m_json_fput(plan, key);
+        fprintf(plan, ",\"size\":%" PRIu64 ",\"why\":", size);
+        s3m_json_fput(plan, why);
+        fputs("}\n", plan);
     }
     bool show = s->o.report && (s->o.dry_run || s->o.mode == S3M_MODE_CHECK);
     if (!show || a == S3M_ACT_EXCLUDED)
         return;
+    FILE *out = lane_out(s, s->o.report, false);
     if (s->o.mode == S3M_MODE_CHECK) {
         static const char *const what[] = {"unverified", "only on source", "differs",
                                            "only on destination"};
-        fprintf(s->o.report, "%-19s %12" PRIu64 " ", what[a], size);
+        fprintf(out, "%-19s %12" PRIu64 " ", what[a], size);
     } else {
-        fprintf(s->o.report, "%-6s %12" PRIu64 " ", action_name(a), size);
+        fprintf(out, "%-6s %12" PRIu64 " ", action_name(a), size);
     }
-    esc_key(s->o.report, key);
-    fprintf(s->o.report, "  (%s)\n", why);
+    esc_key(out, key);
+    fprintf(out, "  (%s)\n", why);
 }
 
 static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
@@ -169,6 +215,7 @@ static void start_copy(struct s3m_sync *s, const struct s3m_diff_item *it)
 
 /* --compare checksum: ETags that prove nothing are settled by reading both objects */
 struct verify {
+    size_t lane;
     struct s3m_sync *s;
     char *key;
     uint64_t size;
@@ -193,6 +240,8 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
         return;
     struct s3m_sync *s = v->s;
     s->active--;
+    s->cur_lane = v->lane;
+    s->lanes[v->lane].verifies--;
     uint8_t a[S3M_MD5_LEN], b[S3M_MD5_LEN];
     s3m_md5_final(&v->md5[0], a);
     s3m_md5_final(&v->md5[1], b);
@@ -223,6 +272,7 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
     }
     free(v->key);
     free(v);
+    advance_emit(s, false);
     pump(s);
 }
 
@@ -230,6 +280,8 @@ static void start_verify(struct s3m_sync *s, const struct s3m_diff_item *it)
 {
     struct verify *v = s3m_calloc(1, sizeof(*v));
     v->s = s;
+    v->lane = s->cur_lane;
+    s->lanes[v->lane].verifies++;
     v->key = s3m_strdup(it->src.key);
     v->size = it->src.size;
     snprintf(v->etag, sizeof(v->etag), "%s", it->src.etag);
@@ -252,6 +304,7 @@ static void start_verify(struct s3m_sync *s, const struct s3m_diff_item *it)
             v->running--;
     if (!v->running) {
         s->active--;
+        s->lanes[v->lane].verifies--;
         s->st.failed.n++;
         note_error(s, &v->req[0]->ei);
         for (int i = 0; i < 2; i++) {
@@ -344,6 +397,7 @@ static bool lanes_busy(const struct s3m_sync *s)
 static void finish(struct s3m_sync *s)
 {
     s->finished = true;
+    advance_emit(s, true);
     for (size_t i = 0; i < s->nlanes; i++) { /* the run waits for them to come back */
         if (s->lanes[i].lsrc.inflight)
             s3m_s3_cancel(s->lanes[i].lsrc.inflight);
@@ -711,12 +765,14 @@ static void pump(struct s3m_sync *s)
                 ln->done = true;
                 if (++s->lanes_done == s->nlanes)
                     s->listing_done = true;
+                advance_emit(s, false);
                 continue;
             }
             if (p == S3M_PULL_ERROR) {
                 lane_failed(s, ln);
                 break;
             }
+            s->cur_lane = (size_t)(ln - s->lanes);
             handle(s, &it);
         }
     }
@@ -821,6 +877,10 @@ static void on_signal(uv_signal_t *h, int signum)
 void s3m_sync_cleanup(struct s3m_sync *s)
 {
     for (size_t i = 0; i < s->nlanes; i++) {
+        if (s->lanes[i].spill_report)
+            fclose(s->lanes[i].spill_report);
+        if (s->lanes[i].spill_plan)
+            fclose(s->lanes[i].spill_plan);
         s3m_lister_cleanup(&s->lanes[i].lsrc);
         if (!s->o.dst_absent)
             s3m_lister_cleanup(&s->lanes[i].ldst);
