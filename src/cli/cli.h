@@ -111,6 +111,12 @@ int s3m_bounds_read(const char *path, struct s3m_bounds *b);
 void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefix,
                          const char *lo, const char *hi, size_t want, struct s3m_bounds *out);
 int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs);
+/* The file where runs of this source leave learned key ranges (NULL: no cache directory). */
+char *s3m_ranges_cache_path(const char *src_spec);
+/* Up to want-1 of its boundaries inside (lo, hi); none when absent or damaged. */
+void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
+                           struct s3m_bounds *out);
+void s3m_ranges_cache_save(const char *path, char **keys, size_t n);
 
 /* What --metrics-file records about one run. */
 struct s3m_job_result {

@@ -200,9 +200,11 @@ struct run {
 /* The key ranges of one job: this shard's range of the plan (or everything), cut further at
  * boundaries found under '/' so that --list-concurrency ranges are listed at once. bounds gets
  * nlanes + 1 entries: [0] and [nlanes] may be NULL (unbounded). */
-static size_t job_lanes(struct run *r, const char *sb, const char *sprefix, const char ***bounds,
-                        struct s3m_bounds *found)
+static size_t job_lanes(struct run *r, const struct s3m_spec *spec, const char *sb,
+                        const char ***bounds, struct s3m_bounds *found, char **cache)
 {
+    const char *sprefix = spec->prefix;
+    *cache = NULL;
     const char *lo = NULL, *hi = NULL;
     memset(found, 0, sizeof(*found));
     size_t want = r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
@@ -218,8 +220,18 @@ static size_t job_lanes(struct run *r, const char *sb, const char *sprefix, cons
         lo = r->shard_index ? r->plan.keys[r->shard_index - 1] : NULL;
         hi = r->shard_index < r->plan.n ? r->plan.keys[r->shard_index] : NULL;
     }
-    if (want > 1 && !(lo && hi && !strcmp(lo, hi)))
+    if (want > 1 && !(lo && hi && !strcmp(lo, hi))) {
         s3m_bounds_discover(r->src, sb, sprefix, lo, hi, want, found);
+        if (!found->n) { /* no structure to split at: what the last run learned, if anything */
+            char spec_s[2200];
+            /* a range shard learns its own range: shards must not overwrite each other */
+            snprintf(spec_s, sizeof(spec_s), "%s:%s/%s%s%s", spec->remote, sb, sprefix,
+                     r->have_plan && r->shard_count ? "\nshard " : "",
+                     r->have_plan && r->shard_count ? r->o->shard : "");
+            *cache = s3m_ranges_cache_path(spec_s);
+            s3m_ranges_cache_load(*cache, lo, hi, want, found);
+        }
+    }
     *bounds = s3m_calloc(found->n + 2, sizeof(char *));
     (*bounds)[0] = lo;
     for (size_t i = 0; i < found->n; i++)
@@ -243,7 +255,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     s3m_progress_attach(&r->progress, &r->so);
     const char **bounds = NULL;
     struct s3m_bounds found;
-    r->so.nlanes = job_lanes(r, sb, s->prefix, &bounds, &found);
+    char *cache = NULL;
+    r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     s3m_sync_run(&job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -276,6 +289,17 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
                 cs->bytes_received);
         s3m_buf_cleanup(&b);
     }
+    if (cache && !job.st.listing_failed && !job.aborted) {
+        char **learned;
+        size_t want = r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
+        size_t n = s3m_sync_learned_bounds(&job, want, &learned);
+        if (n)
+            s3m_ranges_cache_save(cache, learned, n);
+        for (size_t i = 0; i < n; i++)
+            free(learned[i]);
+        free(learned);
+    }
+    free(cache);
     add_stats(&r->total, &job.st);
     free(bounds);
     s3m_bounds_free(&found);

@@ -7,6 +7,7 @@
  * every process. */
 #include "cli.h"
 #include "s3m/diff.h"
+#include "s3m/hash.h"
 #include "s3m/lister.h"
 #include "s3m/log.h"
 #include "s3m/uri.h"
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void s3m_bounds_free(struct s3m_bounds *b)
 {
@@ -182,6 +185,110 @@ void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefi
             bounds_add(out, k);
     }
     s3m_bounds_free(&cand);
+}
+
+/* ---- ranges learned by the previous run ----
+ *
+ * A keyspace without '/' structure offers nothing to split at before it is listed. So each run
+ * keeps a sample of the source keys and leaves the boundaries of equal parts in a cache file
+ * for the next run, which then lists those ranges at once. Stale boundaries cost only speed:
+ * any boundaries make a correct split. */
+
+char *s3m_ranges_cache_path(const char *src_spec)
+{
+    const char *dir = getenv("S3MIRROR_CACHE_DIR");
+    char buf[4096];
+    if (!dir || !*dir)
+        dir = getenv("CACHE_DIRECTORY"); /* systemd CacheDirectory= */
+    if (!dir || !*dir) {
+        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+        if (xdg && *xdg)
+            snprintf(buf, sizeof(buf), "%s/s3mirror", xdg);
+        else if (home && *home)
+            snprintf(buf, sizeof(buf), "%s/.cache/s3mirror", home);
+        else
+            return NULL;
+        dir = buf;
+    }
+    char hex[65], key[2048];
+    snprintf(key, sizeof(key), "ranges\n%s", src_spec);
+    s3m_sha256_hex(key, strlen(key), hex);
+    struct s3m_buf p;
+    s3m_buf_init(&p);
+    s3m_buf_printf(&p, "%s/ranges-%.16s", dir, hex);
+    return s3m_buf_detach(&p);
+}
+
+void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
+                           struct s3m_bounds *out)
+{
+    memset(out, 0, sizeof(*out));
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f)
+        return;
+    struct s3m_bounds all = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    struct s3m_buf k;
+    s3m_buf_init(&k);
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (!len || line[0] == '#')
+            continue;
+        s3m_buf_reset(&k);
+        if (!s3m_uri_decode(&k, line, (size_t)len, false) || strlen(s3m_buf_str(&k)) != k.len ||
+            !k.len || (all.n && strcmp(s3m_buf_str(&k), all.keys[all.n - 1]) <= 0)) {
+            s3m_bounds_free(&all); /* damaged: ignore it, the run rewrites it */
+            break;
+        }
+        if ((!lo || strcmp(s3m_buf_str(&k), lo) > 0) && (!hi || strcmp(s3m_buf_str(&k), hi) < 0))
+            bounds_add(&all, s3m_buf_str(&k));
+    }
+    free(line);
+    s3m_buf_cleanup(&k);
+    fclose(f);
+    size_t parts = want < all.n + 1 ? want : all.n + 1;
+    for (size_t i = 1; i < parts; i++)
+        bounds_add(out, all.keys[i * all.n / parts]);
+    s3m_bounds_free(&all);
+}
+
+void s3m_ranges_cache_save(const char *path, char **keys, size_t n)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    char *dir = s3m_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        mkdir(dir, 0700); /* the cache directory itself; its parent must exist */
+    }
+    free(dir);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f != NULL;
+    struct s3m_buf e;
+    s3m_buf_init(&e);
+    if (ok)
+        fprintf(f, "# s3mirror: key ranges learned from the last listing (any boundaries are "
+                   "correct; these make the parts even)\n");
+    for (size_t i = 0; ok && i < n; i++) {
+        s3m_buf_reset(&e);
+        s3m_uri_encode(&e, keys[i], strlen(keys[i]), true);
+        ok = fprintf(f, "%s\n", s3m_buf_str(&e)) > 0;
+    }
+    s3m_buf_cleanup(&e);
+    if (f && fclose(f))
+        ok = false;
+    if (ok && !rename(tmp, path)) {
+        s3m_log(S3M_LOG_INFO, "sync", "%zu key range boundaries learned for the next run (%s)",
+                n, path);
+        return;
+    }
+    unlink(tmp);
+    s3m_log(S3M_LOG_DEBUG, "sync", "cannot keep the learned key ranges in %s: %s", path,
+            strerror(errno));
 }
 
 /* ---- shard-plan ---- */

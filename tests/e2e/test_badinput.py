@@ -181,3 +181,42 @@ class HugeListingTest(__import__("unittest").TestCase):
             for pr in procs:
                 pr.kill()
                 pr.wait()
+
+    def test_flat_keyspace_ranges_learned_by_the_first_run(self):
+        """No '/' to split at: the first run lists one range and leaves boundaries in the cache
+        directory; the second lists 8 ranges at once and decides the same."""
+        srv = os.path.join(ROOT, "build", "bench", "listsrv")
+        if not os.access(srv, os.X_OK):
+            self.skipTest("build/bench/listsrv not built")
+        procs, tmp = [], __import__("tempfile").mkdtemp()
+        conf = os.path.join(tmp, "flat.conf")
+        try:
+            with open(conf, "w") as f:
+                for name in ("fsrc", "fdst"):
+                    port = s3servers.free_port()
+                    procs.append(subprocess.Popen([srv, str(port), "30000"]))
+                    s3servers.wait_port(port, 10, procs[-1])
+                    f.write("[%s]\ntype = s3\naccess_key_id = A\nsecret_access_key = B\n"
+                            "endpoint = http://127.0.0.1:%d\n\n" % (name, port))
+            env = dict(os.environ, S3MIRROR_CACHE_DIR=os.path.join(tmp, "cache"))
+            os.mkdir(env["S3MIRROR_CACHE_DIR"])
+            runs = [subprocess.run([BIN, "--config", conf, "check", "fsrc:flat", "fdst:flat", "-v"],
+                                   capture_output=True, text=True, timeout=300, env=env)
+                    for _ in range(2)]
+            for p in runs:
+                self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+                self.assertIn("30000 identical", p.stdout)
+            self.assertNotIn("key ranges at once", runs[0].stderr)
+            self.assertIn("7 key range boundaries learned for the next run", runs[0].stderr)
+            self.assertIn("listing 8 key ranges at once", runs[1].stderr)
+            (cached,) = os.listdir(env["S3MIRROR_CACHE_DIR"])
+            lines = [l for l in open(os.path.join(env["S3MIRROR_CACHE_DIR"], cached))
+                     if not l.startswith("#")]
+            self.assertEqual(len(lines), 7)
+            # about equal parts: boundary i near key 30000 * i / 8
+            for i, l in enumerate(lines, 1):
+                self.assertAlmostEqual(int(l.strip()[3:]), 30000 * i / 8, delta=600)
+        finally:
+            for pr in procs:
+                pr.kill()
+                pr.wait()
