@@ -71,6 +71,8 @@ bool s3m_filter_add(struct s3m_filter *f, bool include, const char *glob);
 /* Whether an object takes part in the sync. Rules are tried in order, the first match decides;
  * with any include rule, what matches none is excluded. */
 bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime);
+/* The part of it that looks at the name only: the shard and the globs. */
+bool s3m_filter_match_name(const struct s3m_filter *f, const char *key);
 /* The shard (0..count-1) of a key relative to the job's prefix: FNV-1a 64 of its bytes, mod
  * count. Stable across versions and machines: COUNT processes split every key exactly once. */
 uint32_t s3m_shard_of(const char *key, uint32_t count);

@@ -237,10 +237,18 @@ uint32_t s3m_shard_of(const char *key, uint32_t count)
     return count ? (uint32_t)(h % count) : 0;
 }
 
-bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime)
+bool s3m_filter_match_name(const struct s3m_filter *f, const char *key)
 {
     if (f->shard_count > 1 && s3m_shard_of(key, f->shard_count) != f->shard_index)
         return false;
+    for (size_t i = 0; i < f->nrules; i++)
+        if (s3m_glob_match(f->rules[i].glob, key))
+            return f->rules[i].include;
+    return !f->has_include;
+}
+
+bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime)
+{
     if (size < f->min_size || (f->max_size && size > f->max_size))
         return false;
     int64_t age = f->now - mtime;
@@ -248,8 +256,5 @@ bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size
         return false;
     if (f->max_age && age > f->max_age)
         return false;
-    for (size_t i = 0; i < f->nrules; i++)
-        if (s3m_glob_match(f->rules[i].glob, key))
-            return f->rules[i].include;
-    return !f->has_include;
+    return s3m_filter_match_name(f, key);
 }

@@ -631,6 +631,19 @@ static void sweep_listed(struct s3m_s3_req *r, void *ud)
     sweep_step(s);
 }
 
+/* an upload this job may abort: its key (relative) is one the job mirrors - in its shard, in
+ * its key range, not excluded by a glob. Another shard's live upload is not ours. */
+static bool sweep_owns(const struct s3m_sync *s, const char *rel)
+{
+    if (s->o.filter && !s3m_filter_match_name(s->o.filter, rel))
+        return false;
+    if (s->o.nlanes && s->o.bounds[0] && strcmp(rel, s->o.bounds[0]) < 0)
+        return false;
+    if (s->o.nlanes && s->o.bounds[s->o.nlanes] && strcmp(rel, s->o.bounds[s->o.nlanes]) >= 0)
+        return false;
+    return true;
+}
+
 static void sweep_step(struct s3m_sync *s)
 {
     struct s3m_s3_req *l = s->sweep_list;
@@ -641,7 +654,8 @@ static void sweep_step(struct s3m_sync *s)
             int64_t t = up->initiated ? s3m_parse_time(up->initiated) : 0;
             if (!up->key || !up->upload_id || t <= 0 || t >= s->started)
                 continue;
-            if (strncmp(up->key, s->dst_prefix, strlen(s->dst_prefix)))
+            if (strncmp(up->key, s->dst_prefix, strlen(s->dst_prefix)) ||
+                !sweep_owns(s, up->key + strlen(s->dst_prefix)))
                 continue;
             if (s->o.dry_run) {
                 s->st.stale_uploads++;

@@ -109,6 +109,27 @@ class ShardTest:
         self.assertIn("alpha/zz-extra", got)  # shard 0 failed: its extra key stays
         self.assertNotIn("zzz", got)          # shard 1 did its deletes
 
+    def test_stale_upload_sweep_keeps_to_its_own_keys(self):
+        """A shard aborts only leftover uploads of its own keys: another shard's upload may be
+        live, and an excluded key's upload belongs to somebody else."""
+        import time
+        planf = os.path.join(self.tmp, unique("shards.txt"))
+        self.s3m("shard-plan", "sto2:" + self.sb, "2", "-o", planf, check=0)
+        (boundary,) = [l.strip() for l in open(planf) if not l.startswith("#")]
+        self.assertTrue("alpha/" < boundary < "zeta/")
+        for k in ("alpha/zz-upload", "zeta/zz-upload", "alpha/skip.tmp"):
+            self.dst.create_multipart_upload(Bucket=self.db, Key=k)
+        uploads = lambda: sorted(u["Key"] for u in
+                                 self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []))
+        time.sleep(1.2)  # initiated before the runs start
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--shard", "0/2",
+                     "--shard-boundaries", planf, "--exclude", "*.tmp", check=0)
+        self.assertIn("aborted 1 multipart upload(s)", p.stdout)
+        self.assertEqual(uploads(), ["alpha/skip.tmp", "zeta/zz-upload"])
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--shard", "1/2",
+                 "--shard-boundaries", planf, "--exclude", "*.tmp", check=0)
+        self.assertEqual(uploads(), ["alpha/skip.tmp"])
+
     def test_bad_shard_arguments(self):
         planf = os.path.join(self.tmp, unique("shards.txt"))
         self.s3m("shard-plan", "sto2:" + self.sb, "2", "-o", planf, check=0)
