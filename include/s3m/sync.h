@@ -82,10 +82,7 @@ struct s3m_sync {
     struct s3m_sync_lane *lanes;
     size_t nlanes, lane_next, lanes_done;
     size_t cur_lane;  /* the lane whose decision is being handled */
-    /* every stride-th source key (relative), for the ranges of the next run: a bounded sample */
-    char **sample;
-    size_t nsample;
-    uint64_t sample_stride, sample_seen;
+    struct s3m_sample sample; /* of the source keys (relative), for the next run's ranges */
     size_t emit_lane; /* lanes before it are reported; its lines go straight out */
     struct s3m_xfer_ctx xctx;
     int active;
@@ -109,9 +106,9 @@ struct s3m_sync {
 };
 
 /* After a run whose listings completed: up to want-1 source keys (relative to the prefix) that
- * split the source into parts of about equal key count, from the run's sample; the caller frees
- * the strings and the array. 0 when the source was too small to be worth splitting. */
-size_t s3m_sync_learned_bounds(const struct s3m_sync *s, size_t want, char ***out);
+ * split the source into parts of about equal key count, from the run's sample (sorts it); the
+ * caller frees the strings and the array. 0 when the source was too small to be worth it. */
+size_t s3m_sync_learned_bounds(struct s3m_sync *s, size_t want, char ***out);
 /* Keys listed so far on each side, all lanes. */
 void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst);
 /* Bytes of copies and updates done so far, in-flight streams included. */

@@ -69,4 +69,18 @@ bool s3m_parse_bool(const char *s, bool *out);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char *s3m_trim(char *s);
 
+/* A bounded sample of a stream of keys, evenly spaced (sample.c). */
+struct s3m_sample {
+    char **keys;
+    size_t n, cap;
+    uint64_t stride, seen;
+};
+void s3m_sample_init(struct s3m_sample *s, size_t cap);
+void s3m_sample_add(struct s3m_sample *s, const char *key);
+/* parts-1 keys splitting what was seen into parts of about equal count (sorted; distinct: drop
+ * repeats, which a stream with fewer keys than parts has); *out and its strings are the
+ * caller's. */
+size_t s3m_sample_bounds(struct s3m_sample *s, size_t parts, bool distinct, char ***out);
+void s3m_sample_cleanup(struct s3m_sample *s);
+
 #endif

@@ -387,7 +387,8 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         if (!(rc = s3m_bounds_read(o->shard_boundaries, &r.plan)))
             r.have_plan = true;
         if (!rc && !*s.bucket)
-            rc = usage_error("%s", "--shard-boundaries: a plan is for one bucket, not a whole remote");
+            rc = usage_error("%s", "--shard-boundaries: a plan is for one bucket, not a whole "
+                             "remote");
         if (!rc && r.shard_count && r.shard_count != r.plan.n + 1) {
             fprintf(stderr, "s3mirror: error: --shard %s: %s holds the boundaries of %zu shards\n",
                     o->shard, o->shard_boundaries, r.plan.n + 1);

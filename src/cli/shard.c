@@ -55,6 +55,39 @@ bad:
     return S3M_EXIT_USAGE;
 }
 
+/* Boundary lines: percent-encoded keys, '#' lines and blank ones skipped; each key at least
+ * (strict: greater than) the one before. Returns 0, or the number of the first bad line. */
+static int read_keys(FILE *f, bool strict, struct s3m_bounds *b)
+{
+    memset(b, 0, sizeof(*b));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, bad = 0;
+    struct s3m_buf k;
+    s3m_buf_init(&k);
+    while (!bad && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (!len || line[0] == '#')
+            continue;
+        s3m_buf_reset(&k);
+        bool ok = s3m_uri_decode(&k, line, (size_t)len, false) &&
+                  strlen(s3m_buf_str(&k)) == k.len && k.len > 0 && k.len <= 1024;
+        int c = ok && b->n ? strcmp(s3m_buf_str(&k), b->keys[b->n - 1]) : 1;
+        if (!ok || c < 0 || (strict && c == 0))
+            bad = lineno;
+        else
+            bounds_add(b, s3m_buf_str(&k));
+    }
+    free(line);
+    s3m_buf_cleanup(&k);
+    if (bad)
+        s3m_bounds_free(b);
+    return bad;
+}
+
 int s3m_bounds_read(const char *path, struct s3m_bounds *b)
 {
     memset(b, 0, sizeof(*b));
@@ -64,35 +97,13 @@ int s3m_bounds_read(const char *path, struct s3m_bounds *b)
                 strerror(errno));
         return S3M_EXIT_USAGE;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rc = 0;
-    struct s3m_buf k;
-    s3m_buf_init(&k);
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (!len || line[0] == '#')
-            continue;
-        s3m_buf_reset(&k);
-        if (!s3m_uri_decode(&k, line, (size_t)len, false) || strlen(s3m_buf_str(&k)) != k.len ||
-            k.len == 0 || k.len > 1024 ||
-            (b->n && strcmp(s3m_buf_str(&k), b->keys[b->n - 1]) < 0)) {
-            fprintf(stderr, "s3mirror: error: --shard-boundaries: %s:%d: not a percent-encoded "
-                    "key, at least the one before\n", path, lineno);
-            rc = S3M_EXIT_USAGE;
-            break;
-        }
-        bounds_add(b, s3m_buf_str(&k));
-    }
-    free(line);
-    s3m_buf_cleanup(&k);
+    int bad = read_keys(f, false, b);
     fclose(f);
-    if (rc)
-        s3m_bounds_free(b);
-    return rc;
+    if (!bad)
+        return 0;
+    fprintf(stderr, "s3mirror: error: --shard-boundaries: %s:%d: not a percent-encoded key, at "
+            "least the one before\n", path, bad);
+    return S3M_EXIT_USAGE;
 }
 
 /* ---- discovering boundaries: common prefixes under '/' ---- */
@@ -226,29 +237,16 @@ void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, siz
     FILE *f = path ? fopen(path, "r") : NULL;
     if (!f)
         return;
-    struct s3m_bounds all = {0};
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    struct s3m_buf k;
-    s3m_buf_init(&k);
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (!len || line[0] == '#')
-            continue;
-        s3m_buf_reset(&k);
-        if (!s3m_uri_decode(&k, line, (size_t)len, false) || strlen(s3m_buf_str(&k)) != k.len ||
-            !k.len || (all.n && strcmp(s3m_buf_str(&k), all.keys[all.n - 1]) <= 0)) {
-            s3m_bounds_free(&all); /* damaged: ignore it, the run rewrites it */
-            break;
-        }
-        if ((!lo || strcmp(s3m_buf_str(&k), lo) > 0) && (!hi || strcmp(s3m_buf_str(&k), hi) < 0))
-            bounds_add(&all, s3m_buf_str(&k));
-    }
-    free(line);
-    s3m_buf_cleanup(&k);
+    struct s3m_bounds all;
+    read_keys(f, true, &all); /* damaged: nothing; the run rewrites it */
     fclose(f);
+    size_t n = 0; /* those inside (lo, hi) */
+    for (size_t i = 0; i < all.n; i++)
+        if ((!lo || strcmp(all.keys[i], lo) > 0) && (!hi || strcmp(all.keys[i], hi) < 0))
+            all.keys[n++] = all.keys[i];
+        else
+            free(all.keys[i]);
+    all.n = n;
     size_t parts = want < all.n + 1 ? want : all.n + 1;
     for (size_t i = 1; i < parts; i++)
         bounds_add(out, all.keys[i * all.n / parts]);
@@ -296,9 +294,7 @@ void s3m_ranges_cache_save(const char *path, char **keys, size_t n)
 struct plan_state {
     struct s3m_lister l;
     size_t plen;
-    char **sample;     /* every stride-th key */
-    size_t nsample, cap;
-    uint64_t stride, seen;
+    struct s3m_sample sample;
     bool finished;
 };
 
@@ -307,24 +303,8 @@ static void plan_drain(struct s3m_lister *l, void *ud)
     struct plan_state *st = ud;
     const struct s3m_xml_object *obj;
     enum s3m_lister_state s;
-    while ((s = s3m_lister_next(l, &obj)) == S3M_LIST_ENTRY) {
-        if (st->seen++ % st->stride)
-            continue;
-        if (st->nsample == st->cap) { /* full: keep every other one, sample half as often */
-            size_t k = 0;
-            for (size_t i = 0; i < st->nsample; i++) {
-                if (i % 2 == 0)
-                    st->sample[k++] = st->sample[i];
-                else
-                    free(st->sample[i]);
-            }
-            st->nsample = k;
-            st->stride *= 2;
-            if ((st->seen - 1) % st->stride)
-                continue;
-        }
-        st->sample[st->nsample++] = s3m_strdup(obj->key + st->plen);
-    }
+    while ((s = s3m_lister_next(l, &obj)) == S3M_LIST_ENTRY)
+        s3m_sample_add(&st->sample, obj->key + st->plen);
     if (s != S3M_LIST_WAIT)
         st->finished = true;
 }
@@ -354,9 +334,8 @@ int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs)
     struct s3m_s3 c;
     int rc = s3m_env_init(&env, o);
     if (!rc && !(rc = s3m_env_client(&env, spec.remote, &c))) {
-        struct plan_state st = {.plen = strlen(spec.prefix), .stride = 1};
-        st.cap = 64 * (size_t)count < 4096 ? 4096 : 64 * (size_t)count;
-        st.sample = s3m_calloc(st.cap, sizeof(char *));
+        struct plan_state st = {.plen = strlen(spec.prefix)};
+        s3m_sample_init(&st.sample, 64 * (size_t)count < 4096 ? 4096 : 64 * (size_t)count);
         s3m_lister_start(&st.l, &c, spec.bucket, spec.prefix, o->max_keys, plan_drain, &st);
         while (!st.finished)
             uv_run(&env.loop.uv, UV_RUN_ONCE);
@@ -375,29 +354,31 @@ int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs)
                 fprintf(out, "# s3mirror shard plan: %s, %" PRIu64 " keys, %u shards\n"
                         "# shard i holds the keys from line i (inclusive) to line i+1 "
                         "(exclusive); percent-encoded, relative to the prefix\n",
-                        args[0], st.seen, count);
+                        args[0], st.sample.seen, count);
                 struct s3m_buf e;
                 s3m_buf_init(&e);
                 /* with fewer keys than shards a boundary repeats: those shards are empty */
-                for (uint32_t i = 1; i < count && st.nsample; i++) {
-                    const char *k = st.sample[(size_t)i * st.nsample / count];
+                char **b;
+                size_t nb = s3m_sample_bounds(&st.sample, count, false, &b);
+                for (size_t i = 0; i < nb; i++) {
                     s3m_buf_reset(&e);
-                    s3m_uri_encode(&e, k, strlen(k), true);
+                    s3m_uri_encode(&e, b[i], strlen(b[i]), true);
                     fprintf(out, "%s\n", s3m_buf_str(&e));
+                    free(b[i]);
                 }
+                free(b);
                 s3m_buf_cleanup(&e);
                 if (out != stdout && fclose(out)) {
                     fprintf(stderr, "s3mirror: error: --output: writing '%s' failed\n", o->output);
                     rc = S3M_EXIT_ERROR;
                 }
                 if (!rc)
-                    fprintf(stderr, "shard plan: %" PRIu64 " keys in %u shards%s%s\n", st.seen,
-                            count, o->output ? ", written to " : "", o->output ? o->output : "");
+                    fprintf(stderr, "shard plan: %" PRIu64 " keys in %u shards%s%s\n",
+                            st.sample.seen, count, o->output ? ", written to " : "",
+                            o->output ? o->output : "");
             }
         }
-        for (size_t i = 0; i < st.nsample; i++)
-            free(st.sample[i]);
-        free(st.sample);
+        s3m_sample_cleanup(&st.sample);
         s3m_lister_cleanup(&st.l);
         s3m_s3_cleanup(&c);
     }

@@ -726,52 +726,13 @@ static void end_of_copies(struct s3m_sync *s)
 
 /* ---- the pump ---- */
 
-#define SAMPLE_CAP 4096
-
-static void sample_key(struct s3m_sync *s, const char *key)
-{
-    if (s->sample_seen++ % s->sample_stride)
-        return;
-    if (s->nsample == SAMPLE_CAP) { /* full: keep every other one, sample half as often */
-        size_t k = 0;
-        for (size_t i = 0; i < s->nsample; i++) {
-            if (i % 2 == 0)
-                s->sample[k++] = s->sample[i];
-            else
-                free(s->sample[i]);
-        }
-        s->nsample = k;
-        s->sample_stride *= 2;
-        if ((s->sample_seen - 1) % s->sample_stride)
-            return;
-    }
-    s->sample[s->nsample++] = s3m_strdup(key);
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-size_t s3m_sync_learned_bounds(const struct s3m_sync *s, size_t want, char ***out)
+size_t s3m_sync_learned_bounds(struct s3m_sync *s, size_t want, char ***out)
 {
     *out = NULL;
     /* a few pages are listed in a few round trips: not worth ranges */
-    if (s->st.listing_failed || want < 2 || s->sample_seen < 10000 || s->nsample < want)
+    if (s->st.listing_failed || want < 2 || s->sample.seen < 10000)
         return 0;
-    char **keys = s3m_calloc(s->nsample, sizeof(char *));
-    memcpy(keys, s->sample, s->nsample * sizeof(char *));
-    qsort(keys, s->nsample, sizeof(char *), cmp_key); /* lanes sample out of order */
-    char **b = s3m_calloc(want, sizeof(char *));
-    size_t n = 0;
-    for (size_t i = 1; i < want; i++) {
-        const char *k = keys[i * s->nsample / want];
-        if (!n || strcmp(k, b[n - 1]) > 0)
-            b[n++] = s3m_strdup(k);
-    }
-    free(keys);
-    *out = b;
-    return n;
+    return s3m_sample_bounds(&s->sample, want, true, out);
 }
 
 static void lane_failed(struct s3m_sync *s, struct s3m_sync_lane *ln)
@@ -836,7 +797,7 @@ static void pump(struct s3m_sync *s)
             }
             s->cur_lane = (size_t)(ln - s->lanes);
             if (it.src.key)
-                sample_key(s, it.src.key);
+                s3m_sample_add(&s->sample, it.src.key);
             handle(s, &it);
         }
     }
@@ -892,8 +853,7 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
         s->xctx.single_max = o->multipart_threshold;
     if (o->chunk_size)
         s->xctx.chunk_size = o->chunk_size;
-    s->sample = s3m_calloc(SAMPLE_CAP, sizeof(char *));
-    s->sample_stride = 1;
+    s3m_sample_init(&s->sample, 4096);
     s->nlanes = o->nlanes ? o->nlanes : 1;
     s->lanes = s3m_calloc(s->nlanes, sizeof(*s->lanes));
     for (size_t i = 0; i < s->nlanes; i++) {
@@ -952,9 +912,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
             s3m_lister_cleanup(&s->lanes[i].ldst);
     }
     free(s->lanes);
-    for (size_t i = 0; i < s->nsample; i++)
-        free(s->sample[i]);
-    free(s->sample);
+    s3m_sample_cleanup(&s->sample);
     if (s->deletes)
         fclose(s->deletes);
     free(s->del_batch);

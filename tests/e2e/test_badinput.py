@@ -149,74 +149,60 @@ class BadInputTest:
 
 
 class HugeListingTest(__import__("unittest").TestCase):
-    """A million keys under one prefix, on both sides (the bench's synthetic listing endpoint:
-    no real server stores a million objects in the time a test may take): the no-change check
-    completes, counts every key, and stays in bounded memory."""
+    """Listings too big for a real server in a test's time, from the bench's synthetic listing
+    endpoint (bench/listsrv: flat keys "keyNNNNNNNNNN", real paging, nothing stored)."""
 
-    def test_million_keys_one_prefix(self):
+    def listsrv_pair(self, nkeys, names):
+        """Start one listsrv per remote name; returns a config path (servers stop at cleanup)."""
         srv = os.path.join(ROOT, "build", "bench", "listsrv")
         if not os.access(srv, os.X_OK):
             self.skipTest("build/bench/listsrv not built")
-        procs, tmp = [], __import__("tempfile").mkdtemp()
-        conf = os.path.join(tmp, "huge.conf")
-        try:
-            with open(conf, "w") as f:
-                for name in ("hsrc", "hdst"):
-                    port = s3servers.free_port()
-                    procs.append(subprocess.Popen([srv, str(port), "1000000"]))
-                    s3servers.wait_port(port, 10, procs[-1])
-                    f.write("[%s]\ntype = s3\naccess_key_id = A\nsecret_access_key = B\n"
-                            "endpoint = http://127.0.0.1:%d\n\n" % (name, port))
-            t0 = time.time()
-            p = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M", BIN, "--config", conf,
-                                "check", "hsrc:huge", "hdst:huge"], capture_output=True,
-                               text=True, timeout=600)
-            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
-            self.assertIn("1000000 identical", p.stdout)
-            rss = int(p.stderr.rsplit("maxrss_kib=", 1)[1].split()[0])
-            if "asan" not in BIN and "valgrind" not in BIN:  # sanitizers keep freed memory
-                self.assertLess(rss, 64 * 1024, "max RSS %d KiB for a 1M-key listing" % rss)
-            print("\n[huge] 1M keys: %.1f s, max RSS %.1f MiB" % (time.time() - t0, rss / 1024.0))
-        finally:
-            for pr in procs:
-                pr.kill()
-                pr.wait()
+        tmp = __import__("tempfile").mkdtemp()
+        conf = os.path.join(tmp, "listsrv.conf")
+        with open(conf, "w") as f:
+            for name in names:
+                port = s3servers.free_port()
+                pr = subprocess.Popen([srv, str(port), str(nkeys)])
+                self.addCleanup(lambda pr=pr: (pr.kill(), pr.wait()))
+                s3servers.wait_port(port, 10, pr)
+                f.write("[%s]\ntype = s3\naccess_key_id = A\nsecret_access_key = B\n"
+                        "endpoint = http://127.0.0.1:%d\n\n" % (name, port))
+        return conf, tmp
+
+    def test_million_keys_one_prefix(self):
+        """The no-change check of 1M keys under one prefix completes, counts every key, and
+        stays in bounded memory."""
+        conf, _ = self.listsrv_pair(1000000, ("hsrc", "hdst"))
+        t0 = time.time()
+        p = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M", BIN, "--config", conf,
+                            "check", "hsrc:huge", "hdst:huge"], capture_output=True,
+                           text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertIn("1000000 identical", p.stdout)
+        rss = int(p.stderr.rsplit("maxrss_kib=", 1)[1].split()[0])
+        if "asan" not in BIN and "valgrind" not in BIN:  # sanitizers keep freed memory
+            self.assertLess(rss, 64 * 1024, "max RSS %d KiB for a 1M-key listing" % rss)
+        print("\n[huge] 1M keys: %.1f s, max RSS %.1f MiB" % (time.time() - t0, rss / 1024.0))
 
     def test_flat_keyspace_ranges_learned_by_the_first_run(self):
         """No '/' to split at: the first run lists one range and leaves boundaries in the cache
         directory; the second lists 8 ranges at once and decides the same."""
-        srv = os.path.join(ROOT, "build", "bench", "listsrv")
-        if not os.access(srv, os.X_OK):
-            self.skipTest("build/bench/listsrv not built")
-        procs, tmp = [], __import__("tempfile").mkdtemp()
-        conf = os.path.join(tmp, "flat.conf")
-        try:
-            with open(conf, "w") as f:
-                for name in ("fsrc", "fdst"):
-                    port = s3servers.free_port()
-                    procs.append(subprocess.Popen([srv, str(port), "30000"]))
-                    s3servers.wait_port(port, 10, procs[-1])
-                    f.write("[%s]\ntype = s3\naccess_key_id = A\nsecret_access_key = B\n"
-                            "endpoint = http://127.0.0.1:%d\n\n" % (name, port))
-            env = dict(os.environ, S3MIRROR_CACHE_DIR=os.path.join(tmp, "cache"))
-            os.mkdir(env["S3MIRROR_CACHE_DIR"])
-            runs = [subprocess.run([BIN, "--config", conf, "check", "fsrc:flat", "fdst:flat", "-v"],
-                                   capture_output=True, text=True, timeout=300, env=env)
-                    for _ in range(2)]
-            for p in runs:
-                self.assertEqual(p.returncode, 0, p.stderr[-2000:])
-                self.assertIn("30000 identical", p.stdout)
-            self.assertNotIn("key ranges at once", runs[0].stderr)
-            self.assertIn("7 key range boundaries learned for the next run", runs[0].stderr)
-            self.assertIn("listing 8 key ranges at once", runs[1].stderr)
-            (cached,) = os.listdir(env["S3MIRROR_CACHE_DIR"])
-            lines = [l for l in open(os.path.join(env["S3MIRROR_CACHE_DIR"], cached))
-                     if not l.startswith("#")]
-            self.assertEqual(len(lines), 7)
-            # about equal parts: boundary i near key 30000 * i / 8
-            for i, l in enumerate(lines, 1):
-                self.assertAlmostEqual(int(l.strip()[3:]), 30000 * i / 8, delta=600)
-        finally:
-            for pr in procs:
-                pr.kill()
-                pr.wait()
+        conf, tmp = self.listsrv_pair(30000, ("fsrc", "fdst"))
+        env = dict(os.environ, S3MIRROR_CACHE_DIR=os.path.join(tmp, "cache"))
+        os.mkdir(env["S3MIRROR_CACHE_DIR"])
+        runs = [subprocess.run([BIN, "--config", conf, "check", "fsrc:flat", "fdst:flat", "-v"],
+                               capture_output=True, text=True, timeout=300, env=env)
+                for _ in range(2)]
+        for p in runs:
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+            self.assertIn("30000 identical", p.stdout)
+        self.assertNotIn("key ranges at once", runs[0].stderr)
+        self.assertIn("7 key range boundaries learned for the next run", runs[0].stderr)
+        self.assertIn("listing 8 key ranges at once", runs[1].stderr)
+        (cached,) = os.listdir(env["S3MIRROR_CACHE_DIR"])
+        lines = [l for l in open(os.path.join(env["S3MIRROR_CACHE_DIR"], cached))
+                 if not l.startswith("#")]
+        self.assertEqual(len(lines), 7)
+        # about equal parts: boundary i near key 30000 * i / 8
+        for i, l in enumerate(lines, 1):
+            self.assertAlmostEqual(int(l.strip()[3:]), 30000 * i / 8, delta=600)

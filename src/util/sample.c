@@ -1,0 +1,66 @@
+/* sample.c - a bounded, evenly spaced sample of a sorted stream of keys, for key boundaries.
+ *
+ * Every stride-th key is kept; when the sample is full, every other kept key is dropped and the
+ * stride doubles, so the sample stays evenly spaced over everything seen, in O(cap) memory. */
+#include "s3m/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void s3m_sample_init(struct s3m_sample *s, size_t cap)
+{
+    memset(s, 0, sizeof(*s));
+    s->cap = cap < 2 ? 2 : cap;
+    s->keys = s3m_calloc(s->cap, sizeof(char *));
+    s->stride = 1;
+}
+
+void s3m_sample_add(struct s3m_sample *s, const char *key)
+{
+    if (s->seen++ % s->stride)
+        return;
+    if (s->n == s->cap) {
+        size_t k = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (i % 2 == 0)
+                s->keys[k++] = s->keys[i];
+            else
+                free(s->keys[i]);
+        }
+        s->n = k;
+        s->stride *= 2;
+        if ((s->seen - 1) % s->stride)
+            return;
+    }
+    s->keys[s->n++] = s3m_strdup(key);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t s3m_sample_bounds(struct s3m_sample *s, size_t parts, bool distinct, char ***out)
+{
+    *out = NULL;
+    if (parts < 2 || !s->n)
+        return 0;
+    qsort(s->keys, s->n, sizeof(char *), cmp_key); /* fed out of order by concurrent ranges */
+    char **b = s3m_calloc(parts, sizeof(char *));
+    size_t n = 0;
+    for (size_t i = 1; i < parts; i++) {
+        const char *k = s->keys[i * s->n / parts];
+        if (!distinct || !n || strcmp(k, b[n - 1]) > 0)
+            b[n++] = s3m_strdup(k);
+    }
+    *out = b;
+    return n;
+}
+
+void s3m_sample_cleanup(struct s3m_sample *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->keys[i]);
+    free(s->keys);
+    memset(s, 0, sizeof(*s));
+}
