@@ -1,13 +1,17 @@
-/* test_diff.c - merge-join, compare rules, globs and filters on in-memory listings. */
+/* test_diff.c - merge-join, compare rules, globs and filters on in-memory listings, and the key
+ * sampler that splits listings into ranges. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "s3m/diff.h"
+#include "s3m/util.h"
 
 struct arr {
     const struct s3m_entry *e;
@@ -234,6 +238,45 @@ static void test_time(void **state)
     assert_int_equal(s3m_parse_time("2026-13-01T00:00:00Z"), 0);
 }
 
+/* the key sampler behind shard-plan and learned ranges: evenly spaced in bounded memory */
+static void test_sample_bounds(void **state)
+{
+    (void)state;
+    struct s3m_sample sm;
+    s3m_sample_init(&sm, 64);
+    char key[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(key, sizeof(key), "k%06d", i);
+        s3m_sample_add(&sm, key);
+        assert_true(sm.n <= 64);
+    }
+    char **b;
+    size_t n = s3m_sample_bounds(&sm, 4, true, &b);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        int at = atoi(b[i] + 1), want = (int)(i + 1) * 25000;
+        if (at < want - 2500 || at > want + 2500)
+            fail_msg("boundary %zu at %d, expected near %d", i, at, want);
+        free(b[i]);
+    }
+    free(b);
+    s3m_sample_cleanup(&sm);
+
+    /* fewer keys than parts: a plan repeats boundaries (empty shards), learned ranges do not */
+    s3m_sample_init(&sm, 64);
+    s3m_sample_add(&sm, "a");
+    s3m_sample_add(&sm, "b");
+    assert_int_equal(s3m_sample_bounds(&sm, 5, false, &b), 4);
+    for (int i = 0; i < 4; i++)
+        free(b[i]);
+    free(b);
+    assert_int_equal(s3m_sample_bounds(&sm, 5, true, &b), 2);
+    assert_string_equal(b[0], "a");
+    assert_string_equal(b[1], "b");
+    free(b[0]), free(b[1]), free(b);
+    s3m_sample_cleanup(&sm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,7 +284,7 @@ int main(void)
         cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
         cmocka_unit_test(test_globs_pathological),
         cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),
-        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_time), cmocka_unit_test(test_sample_bounds),
     };
     return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
 }
