@@ -150,6 +150,43 @@ class Render(unittest.TestCase):
             self.assertRegex(p.stderr, r"^render.sh: error: .+\n$")
 
 
+class Containerfile(unittest.TestCase):
+    """No container engine runs here, so the recipe is checked for what can go stale: every
+    COPY source exists, every package it installs exists in Debian, the build packages cover
+    the libraries the Makefile links, and the image runs unprivileged."""
+
+    def setUp(self):
+        self.text = open(os.path.join(ROOT, "deploy", "Containerfile")).read().replace("\\\n", " ")
+
+    def test_copy_sources_exist(self):
+        import re
+        checked = 0
+        for line in self.text.splitlines():
+            m = re.match(r"COPY\s+(?!--from)(.+)\s+(\S+)$", line)
+            if m:
+                for src in m.group(1).split():
+                    self.assertTrue(os.path.exists(os.path.join(ROOT, src)), src)
+                    checked += 1
+        self.assertGreaterEqual(checked, 5)  # Makefile VERSION include src man
+
+    def test_packages(self):
+        import re
+        pkgs = set()
+        for m in re.finditer(r"apt-get install -y --no-install-recommends ([^&]+)", self.text):
+            pkgs.update(m.group(1).split())
+        for lib in ("libcurl4-openssl-dev", "libssl-dev", "libxml2-dev", "libuv1-dev",
+                    "libcurl4", "libssl3", "libxml2", "libuv1", "ca-certificates"):
+            self.assertIn(lib, pkgs)
+        if shutil.which("apt-cache"):
+            p = subprocess.run(["apt-cache", "show"] + sorted(pkgs), capture_output=True, text=True)
+            found = set(re.findall(r"(?m)^Package: (\S+)", p.stdout))
+            self.assertEqual(sorted(pkgs - found), [])
+
+    def test_unprivileged(self):
+        self.assertRegex(self.text, r"(?m)^USER 65532:65532$")
+        self.assertIn('ENTRYPOINT ["/usr/local/bin/s3mirror"]', self.text)
+
+
 class Systemd(unittest.TestCase):
     def test_units_verify(self):
         if not shutil.which("systemd-analyze"):
