@@ -118,6 +118,10 @@ void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, siz
                            struct s3m_bounds *out);
 void s3m_ranges_cache_save(const char *path, char **keys, size_t n);
 
+/* Replace path by data atomically (a temporary file beside it, then rename); false with errno
+ * set on failure, the old file left as it was. */
+bool s3m_file_replace(const char *path, const void *data, size_t len);
+
 /* What --metrics-file records about one run. */
 struct s3m_job_result {
     double start, end; /* UNIX time */

@@ -77,6 +77,23 @@ static void label_value(struct s3m_buf *b, const char *v)
     }
 }
 
+bool s3m_file_replace(const char *path, const void *data, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return false;
+    bool ok = fwrite(data, 1, len, f) == len;
+    ok = !fclose(f) && ok;
+    if (ok && !rename(tmp, path))
+        return true;
+    int e = errno;
+    unlink(tmp);
+    errno = e;
+    return false;
+}
+
 int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r)
 {
@@ -126,15 +143,10 @@ int s3m_job_metrics(const char *path, const char *src, const char *dst, const ch
     s3m_buf_printf(&m, "# HELP s3mirror_last_run_retries Requests retried in the last run.\n"
                        "# TYPE s3mirror_last_run_retries gauge\n"
                        "s3mirror_last_run_retries{%s} %" PRIu64 "\n", L, r->retries);
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
     int rc = 0;
-    if (!f || fwrite(m.data, 1, m.len, f) != m.len || fclose(f) || rename(tmp, path)) {
+    if (!s3m_file_replace(path, m.data, m.len)) {
         fprintf(stderr, "s3mirror: error: cannot write metrics file %s: %s\n", path,
                 strerror(errno));
-        if (f)
-            unlink(tmp);
         rc = S3M_EXIT_ERROR;
     }
     s3m_buf_cleanup(&l);

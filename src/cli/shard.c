@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 void s3m_bounds_free(struct s3m_bounds *b)
 {
@@ -106,12 +105,23 @@ int s3m_bounds_read(const char *path, struct s3m_bounds *b)
     return S3M_EXIT_USAGE;
 }
 
-/* ---- discovering boundaries: common prefixes under '/' ---- */
-
-static int cmp_str(const void *a, const void *b)
+/* Of the candidates, those strictly inside (lo, hi): up to want-1 of them, evenly spread,
+ * into out. Frees cand. */
+static void pick_inside(struct s3m_bounds *cand, const char *lo, const char *hi, size_t want,
+                        struct s3m_bounds *out)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t n = 0;
+    for (size_t i = 0; i < cand->n; i++)
+        if ((!lo || strcmp(cand->keys[i], lo) > 0) && (!hi || strcmp(cand->keys[i], hi) < 0))
+            cand->keys[n++] = cand->keys[i];
+        else
+            free(cand->keys[i]);
+    cand->n = n;
+    out->n = s3m_keys_split(cand->keys, cand->n, want, true, &out->keys);
+    s3m_bounds_free(cand);
 }
+
+/* ---- discovering boundaries: common prefixes under '/' ---- */
 
 /* One delimiter listing page of prefix+sub: the names found (relative to prefix), keys and
  * common prefixes alike. Returns false when the request failed. */
@@ -177,25 +187,7 @@ void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefi
             break;
     }
     free(sub);
-    /* keep those strictly inside (lo, hi), sorted, then pick want-1 evenly */
-    size_t n = 0;
-    for (size_t i = 0; i < cand.n; i++) {
-        if ((lo && strcmp(cand.keys[i], lo) <= 0) || (hi && strcmp(cand.keys[i], hi) >= 0)) {
-            free(cand.keys[i]);
-            continue;
-        }
-        cand.keys[n++] = cand.keys[i];
-    }
-    cand.n = n;
-    if (cand.n)
-        qsort(cand.keys, cand.n, sizeof(char *), cmp_str);
-    size_t parts = want < cand.n + 1 ? want : cand.n + 1;
-    for (size_t i = 1; i < parts; i++) {
-        const char *k = cand.keys[i * cand.n / parts];
-        if (!out->n || strcmp(k, out->keys[out->n - 1]) > 0)
-            bounds_add(out, k);
-    }
-    s3m_bounds_free(&cand);
+    pick_inside(&cand, lo, hi, want, out);
 }
 
 /* ---- ranges learned by the previous run ----
@@ -240,23 +232,20 @@ void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, siz
     struct s3m_bounds all;
     read_keys(f, true, &all); /* damaged: nothing; the run rewrites it */
     fclose(f);
-    size_t n = 0; /* those inside (lo, hi) */
-    for (size_t i = 0; i < all.n; i++)
-        if ((!lo || strcmp(all.keys[i], lo) > 0) && (!hi || strcmp(all.keys[i], hi) < 0))
-            all.keys[n++] = all.keys[i];
-        else
-            free(all.keys[i]);
-    all.n = n;
-    size_t parts = want < all.n + 1 ? want : all.n + 1;
-    for (size_t i = 1; i < parts; i++)
-        bounds_add(out, all.keys[i * all.n / parts]);
-    s3m_bounds_free(&all);
+    pick_inside(&all, lo, hi, want, out);
+}
+
+/* keys as boundary-file lines */
+static void keys_text(struct s3m_buf *b, char **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s3m_uri_encode(b, keys[i], strlen(keys[i]), true);
+        s3m_buf_addc(b, '\n');
+    }
 }
 
 void s3m_ranges_cache_save(const char *path, char **keys, size_t n)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
     char *dir = s3m_strdup(path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
@@ -264,29 +253,18 @@ void s3m_ranges_cache_save(const char *path, char **keys, size_t n)
         mkdir(dir, 0700); /* the cache directory itself; its parent must exist */
     }
     free(dir);
-    FILE *f = fopen(tmp, "w");
-    bool ok = f != NULL;
-    struct s3m_buf e;
-    s3m_buf_init(&e);
-    if (ok)
-        fprintf(f, "# s3mirror: key ranges learned from the last listing (any boundaries are "
-                   "correct; these make the parts even)\n");
-    for (size_t i = 0; ok && i < n; i++) {
-        s3m_buf_reset(&e);
-        s3m_uri_encode(&e, keys[i], strlen(keys[i]), true);
-        ok = fprintf(f, "%s\n", s3m_buf_str(&e)) > 0;
-    }
-    s3m_buf_cleanup(&e);
-    if (f && fclose(f))
-        ok = false;
-    if (ok && !rename(tmp, path)) {
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_adds(&b, "# s3mirror: key ranges learned from the last listing (any boundaries are "
+                     "correct; these make the parts even)\n");
+    keys_text(&b, keys, n);
+    if (s3m_file_replace(path, b.data, b.len))
         s3m_log(S3M_LOG_INFO, "sync", "%zu key range boundaries learned for the next run (%s)",
                 n, path);
-        return;
-    }
-    unlink(tmp);
-    s3m_log(S3M_LOG_DEBUG, "sync", "cannot keep the learned key ranges in %s: %s", path,
-            strerror(errno));
+    else
+        s3m_log(S3M_LOG_DEBUG, "sync", "cannot keep the learned key ranges in %s: %s", path,
+                strerror(errno));
+    s3m_buf_cleanup(&b);
 }
 
 /* ---- shard-plan ---- */
@@ -355,19 +333,18 @@ int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs)
                         "# shard i holds the keys from line i (inclusive) to line i+1 "
                         "(exclusive); percent-encoded, relative to the prefix\n",
                         args[0], st.sample.seen, count);
-                struct s3m_buf e;
-                s3m_buf_init(&e);
                 /* with fewer keys than shards a boundary repeats: those shards are empty */
                 char **b;
                 size_t nb = s3m_sample_bounds(&st.sample, count, false, &b);
-                for (size_t i = 0; i < nb; i++) {
-                    s3m_buf_reset(&e);
-                    s3m_uri_encode(&e, b[i], strlen(b[i]), true);
-                    fprintf(out, "%s\n", s3m_buf_str(&e));
-                    free(b[i]);
-                }
-                free(b);
+                struct s3m_buf e;
+                s3m_buf_init(&e);
+                keys_text(&e, b, nb);
+                if (e.len)
+                    fwrite(e.data, 1, e.len, out);
                 s3m_buf_cleanup(&e);
+                for (size_t i = 0; i < nb; i++)
+                    free(b[i]);
+                free(b);
                 if (out != stdout && fclose(out)) {
                     fprintf(stderr, "s3mirror: error: --output: writing '%s' failed\n", o->output);
                     rc = S3M_EXIT_ERROR;

@@ -40,21 +40,26 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-size_t s3m_sample_bounds(struct s3m_sample *s, size_t parts, bool distinct, char ***out)
+size_t s3m_keys_split(char **keys, size_t n, size_t parts, bool distinct, char ***out)
 {
     *out = NULL;
-    if (parts < 2 || !s->n)
+    if (parts < 2 || !n)
         return 0;
-    qsort(s->keys, s->n, sizeof(char *), cmp_key); /* fed out of order by concurrent ranges */
+    qsort(keys, n, sizeof(char *), cmp_key);
     char **b = s3m_calloc(parts, sizeof(char *));
-    size_t n = 0;
+    size_t nb = 0;
     for (size_t i = 1; i < parts; i++) {
-        const char *k = s->keys[i * s->n / parts];
-        if (!distinct || !n || strcmp(k, b[n - 1]) > 0)
-            b[n++] = s3m_strdup(k);
+        const char *k = keys[i * n / parts];
+        if (!distinct || !nb || strcmp(k, b[nb - 1]) > 0)
+            b[nb++] = s3m_strdup(k);
     }
     *out = b;
-    return n;
+    return nb;
+}
+
+size_t s3m_sample_bounds(struct s3m_sample *s, size_t parts, bool distinct, char ***out)
+{
+    return s3m_keys_split(s->keys, s->n, parts, distinct, out); /* fed out of order by ranges */
 }
 
 void s3m_sample_cleanup(struct s3m_sample *s)
