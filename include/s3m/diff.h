@@ -78,7 +78,7 @@ bool s3m_filter_match_name(const struct s3m_filter *f, const char *key);
 uint32_t s3m_shard_of(const char *key, uint32_t count);
 /* rclone-style glob: '*' and '?' stop at '/', '**' crosses it, [...] classes, {a,b} choices.
  * A pattern starting with '/' is anchored at the root; otherwise it may match the end of the
- * key at any directory boundary. */
+ * key at any directory boundary. A malformed pattern (see s3m_filter_add) matches nothing. */
 bool s3m_glob_match(const char *pattern, const char *key);
 
 /* ---- the merge ---- */

@@ -213,10 +213,9 @@ static bool match_key(struct glob *g)
     return false;
 }
 
-bool s3m_glob_match(const char *pattern, const char *key)
+/* a pattern known to be well formed (s3m_filter_add checked it once) */
+static bool glob_match(const char *pattern, const char *key)
 {
-    if (!well_formed(pattern))
-        return false;
     struct glob g = {pattern, pattern + strlen(pattern), key, strlen(key), NULL, 0, false};
     bool hit = match_key(&g);
     if (!g.over_budget)
@@ -227,6 +226,11 @@ bool s3m_glob_match(const char *pattern, const char *key)
     hit = match_key(&g);
     free(g.failed);
     return hit;
+}
+
+bool s3m_glob_match(const char *pattern, const char *key)
+{
+    return well_formed(pattern) && glob_match(pattern, key);
 }
 
 uint32_t s3m_shard_of(const char *key, uint32_t count)
@@ -242,7 +246,7 @@ bool s3m_filter_match_name(const struct s3m_filter *f, const char *key)
     if (f->shard_count > 1 && s3m_shard_of(key, f->shard_count) != f->shard_index)
         return false;
     for (size_t i = 0; i < f->nrules; i++)
-        if (s3m_glob_match(f->rules[i].glob, key))
+        if (glob_match(f->rules[i].glob, key))
             return f->rules[i].include;
     return !f->has_include;
 }
