@@ -29,7 +29,7 @@ struct s3m_lister {
     bool more;         /* the server said there is more */
     bool failed;
     struct s3m_errinfo ei;
-    char *lo, *hi;     /* key range [lo, hi) of full keys; NULL = unbounded */
+    char *lo, *hi;     /* key range [lo, hi) of full keys; NULL = unbounded (lo: or passed) */
     char *start_after; /* the first request's start-after (from lo) */
     bool past_hi;      /* a key >= hi was seen: the range is done */
     uint64_t pages_done, keys_done;

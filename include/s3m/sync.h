@@ -44,6 +44,7 @@ struct s3m_sync_opts {
      * mean unbounded. nlanes 0: one lane, everything. */
     size_t nlanes;
     const char *const *bounds;
+    bool learn;              /* sample the source keys for s3m_sync_learned_bounds */
     /* called every progress_ms while the job runs (0 = never), for a live line or stats lines */
     uint64_t progress_ms;
     void (*progress)(const struct s3m_sync *s, void *ud);

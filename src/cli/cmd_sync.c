@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define human s3m_cli_human
-
 static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
 {
     const struct s3m_sync_counts *a[] = {&s->copy, &s->update, &s->del, &s->skip,
@@ -46,8 +44,9 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
         s3m_buf_printf(&l, "check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %"
                        PRIu64 " only on destination (%s), %" PRIu64 " identical, %" PRIu64
                        " not verifiable by ETag, %" PRIu64 " excluded, %.1f s",
-                       label, st->copy.n, human(st->copy.bytes, a, 32), st->update.n,
-                       human(st->update.bytes, b, 32), st->del.n, human(st->del.bytes, c, 32),
+                       label, st->copy.n, s3m_cli_human(st->copy.bytes, a, 32), st->update.n,
+                       s3m_cli_human(st->update.bytes, b, 32), st->del.n,
+                       s3m_cli_human(st->del.bytes, c, 32),
                        st->skip.n - st->unverified.n, st->unverified.n, st->excluded.n, secs);
     } else {
         const char *del_word = mode == S3M_MODE_COPY ? "" : st->delete_refused ? "NOT deleted"
@@ -55,18 +54,19 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
         s3m_buf_printf(&l, "%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)",
                        o->dry_run ? "dry run: " : "", mode == S3M_MODE_SYNC ? "sync" : "copy",
                        label, o->dry_run ? "would copy" : "copied", st->copy.n,
-                       human(st->copy.bytes, a, 32), o->dry_run ? "would update" : "updated",
-                       st->update.n, human(st->update.bytes, b, 32));
+                       s3m_cli_human(st->copy.bytes, a, 32),
+                       o->dry_run ? "would update" : "updated",
+                       st->update.n, s3m_cli_human(st->update.bytes, b, 32));
         if (mode == S3M_MODE_SYNC)
             s3m_buf_printf(&l, ", %s%s %" PRIu64 " (%s)",
                            o->dry_run && !st->delete_refused ? "would be " : "", del_word,
-                           st->del.n, human(st->del.bytes, c, 32));
+                           st->del.n, s3m_cli_human(st->del.bytes, c, 32));
         s3m_buf_printf(&l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
                        ", %.1f s", st->skip.n, st->excluded.n,
                        st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0), secs);
         if (!o->dry_run)
-            s3m_buf_printf(&l, ", %s/s",
-                           human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
+            s3m_buf_printf(&l, ", %s/s", s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs)
+                                                              : moved, d, 32));
         if (st->stale_uploads)
             s3m_buf_printf(&l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
                            o->dry_run ? "would abort" : "aborted", st->stale_uploads);
@@ -197,6 +197,12 @@ struct run {
     struct s3m_bounds plan;
 };
 
+/* --list-concurrency: how many key ranges a job is cut into at most */
+static size_t list_want(const struct run *r)
+{
+    return r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
+}
+
 /* The key ranges of one job: this shard's range of the plan (or everything), cut further at
  * boundaries found under '/' so that --list-concurrency ranges are listed at once. bounds gets
  * nlanes + 1 entries: [0] and [nlanes] may be NULL (unbounded). */
@@ -207,7 +213,7 @@ static size_t job_lanes(struct run *r, const struct s3m_spec *spec, const char *
     *cache = NULL;
     const char *lo = NULL, *hi = NULL;
     memset(found, 0, sizeof(*found));
-    size_t want = r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
+    size_t want = list_want(r);
     if (r->have_plan && !r->shard_count) { /* no --shard: the plan's ranges, all at once */
         *bounds = s3m_calloc(r->plan.n + 2, sizeof(char *));
         size_t n = 0;
@@ -258,6 +264,7 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     char *cache = NULL;
     r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
+    r->so.learn = cache != NULL;
     s3m_sync_run(&job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -291,8 +298,7 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     }
     if (cache && !job.st.listing_failed && !job.aborted) {
         char **learned;
-        size_t want = r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
-        size_t n = s3m_sync_learned_bounds(&job, want, &learned);
+        size_t n = s3m_sync_learned_bounds(&job, list_want(r), &learned);
         if (n)
             s3m_ranges_cache_save(cache, learned, n);
         for (size_t i = 0; i < n; i++)

@@ -70,12 +70,12 @@ void s3m_progress_attach(struct s3m_progress *p, struct s3m_sync_opts *so)
     so->progress = so->progress_ms ? s3m_progress_tick : NULL;
     so->progress_ud = p;
     p->t0 = p->last_t = p->last_stats = now_s();
-    p->last_bytes = 0;
+    p->last_bytes = p->stats_bytes = 0; /* a new job counts from zero */
     p->rate = 0;
 }
 
 static void format_line(const struct s3m_progress *p, const struct s3m_sync *s, double rate,
-                        char *line, size_t n)
+                        struct s3m_buf *line)
 {
     const struct s3m_sync_stats *st = &s->st;
     bool listed = s->listing_done;
@@ -88,27 +88,22 @@ static void format_line(const struct s3m_progress *p, const struct s3m_sync *s, 
         duration((double)(total - done) / rate, eta, sizeof(eta));
     else if (listed && total <= done)
         snprintf(eta, sizeof(eta), "0s");
-    size_t len = (size_t)snprintf(
-        line, n, "%s / %s%s", s3m_cli_human(done, a, sizeof(a)),
-        s3m_cli_human(total, b, sizeof(b)), more);
-    if (total && len < n)
-        len += (size_t)snprintf(line + len, n - len, " (%d%%)", (int)(100.0 * (double)done /
-                                                                      (double)total));
-    if (len < n)
-        len += (size_t)snprintf(
-            line + len, n - len,
-            ", %s/s, ETA %s; objects %" PRIu64 " / %" PRIu64 "%s, in flight %d, errors %" PRIu64,
-            s3m_cli_human((uint64_t)rate, r, sizeof(r)), eta,
-            st->copy.n + st->update.n, st->planned.n, more, s->active,
-            st->failed.n + st->delete_errors);
-    if (s->o.mode == S3M_MODE_SYNC && len < n)
-        len += (size_t)snprintf(line + len, n - len, ", deleted %" PRIu64 " / %" PRIu64 "%s",
-                                st->deleted, st->del.n, more);
+    s3m_buf_reset(line);
+    s3m_buf_printf(line, "%s / %s%s", s3m_cli_human(done, a, sizeof(a)),
+                   s3m_cli_human(total, b, sizeof(b)), more);
+    if (total)
+        s3m_buf_printf(line, " (%d%%)", (int)(100.0 * (double)done / (double)total));
+    s3m_buf_printf(line, ", %s/s, ETA %s; objects %" PRIu64 " / %" PRIu64 "%s, in flight %d, "
+                   "errors %" PRIu64, s3m_cli_human((uint64_t)rate, r, sizeof(r)), eta,
+                   st->copy.n + st->update.n, st->planned.n, more, s->active,
+                   st->failed.n + st->delete_errors);
+    if (s->o.mode == S3M_MODE_SYNC)
+        s3m_buf_printf(line, ", deleted %" PRIu64 " / %" PRIu64 "%s", st->deleted, st->del.n,
+                       more);
     uint64_t nsrc, ndst;
     s3m_sync_listed(s, &nsrc, &ndst);
-    if (len < n)
-        snprintf(line + len, n - len, "; listed %" PRIu64 " + %" PRIu64 "%s, %.0f s", nsrc, ndst,
-                 listed ? "" : " so far", now_s() - p->t0);
+    s3m_buf_printf(line, "; listed %" PRIu64 " + %" PRIu64 "%s, %.0f s", nsrc, ndst,
+                   listed ? "" : " so far", now_s() - p->t0);
 }
 
 void s3m_progress_tick(const struct s3m_sync *s, void *ud)
@@ -116,7 +111,8 @@ void s3m_progress_tick(const struct s3m_sync *s, void *ud)
     struct s3m_progress *p = ud;
     double t = now_s();
     uint64_t bytes = s3m_sync_bytes_done(s);
-    char line[512];
+    struct s3m_buf line;
+    s3m_buf_init(&line);
     if (p->live) {
         if (s->finished) { /* the summary follows: take the line away */
             fputs("\r\033[K", stderr);
@@ -129,9 +125,9 @@ void s3m_progress_tick(const struct s3m_sync *s, void *ud)
                 p->last_t = t;
                 p->last_bytes = bytes;
             }
-            format_line(p, s, p->rate, line, sizeof(line));
+            format_line(p, s, p->rate, &line);
             /* one terminal line: cut to the width rather than wrap */
-            fprintf(stderr, "\r\033[K%.*s", 200, line);
+            fprintf(stderr, "\r\033[K%.*s", 200, s3m_buf_str(&line));
             fflush(stderr);
             s3m_log_set_status_line(true);
         }
@@ -140,7 +136,8 @@ void s3m_progress_tick(const struct s3m_sync *s, void *ud)
         double rate = (double)(bytes - p->stats_bytes) / (t - p->last_stats);
         p->last_stats = t;
         p->stats_bytes = bytes;
-        format_line(p, s, rate, line, sizeof(line));
-        s3m_log(S3M_LOG_NOTICE, "stats", "%s: %s", s->label, line);
+        format_line(p, s, rate, &line);
+        s3m_log(S3M_LOG_NOTICE, "stats", "%s: %s", s->label, s3m_buf_str(&line));
     }
+    s3m_buf_cleanup(&line);
 }

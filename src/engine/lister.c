@@ -148,9 +148,13 @@ enum s3m_lister_state s3m_lister_peek(struct s3m_lister *l, const struct s3m_xml
             return S3M_LIST_END;
         if (p && l->pos < p->list.nobjects) {
             const struct s3m_xml_object *o = &p->list.objects[l->pos];
-            if (l->lo && strcmp(o->key, l->lo) < 0) { /* between start-after and lo */
-                l->pos++;
-                continue;
+            if (l->lo) { /* keys between start-after and lo are skipped; once past it, done */
+                if (strcmp(o->key, l->lo) < 0) {
+                    l->pos++;
+                    continue;
+                }
+                free(l->lo);
+                l->lo = NULL;
             }
             if (l->hi && strcmp(o->key, l->hi) >= 0) {
                 l->past_hi = true;

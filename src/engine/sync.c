@@ -572,10 +572,10 @@ static bool deletes_allowed(struct s3m_sync *s)
 /* ---- stale multipart uploads ----
  *
  * A run killed with SIGKILL (or a lost pod) cannot abort its multipart uploads: their parts stay
- * on the destination, invisible and billed. Everything under the destination prefix belongs to
- * the mirror (sync deletes whatever the source lacks), so after a clean copy phase a sync aborts
- * every upload under that prefix that was initiated before this run began. A dry run lists them.
- * Never after a failed listing or copy, nor when interrupted: the same rules as deletions. */
+ * on the destination, invisible and billed. The keys a sync mirrors belong to it (it deletes
+ * whatever the source lacks), so after a clean copy phase a sync aborts the uploads of its keys
+ * (see sweep_owns) that were initiated before this run began. A dry run lists them. Never after
+ * a failed listing or copy, nor when interrupted: the same rules as deletions. */
 
 static void end_of_copies(struct s3m_sync *s);
 static void sweep_step(struct s3m_sync *s);
@@ -741,18 +741,17 @@ static void lane_failed(struct s3m_sync *s, struct s3m_sync_lane *ln)
     s->st.listing_failed = true;
     /* say which side: "listing osl1:bucket/prefix: <what>" */
     bool src_side = ln->lsrc.failed;
-    struct s3m_errinfo ei = src_side ? ln->lsrc.ei : ln->ldst.ei;
+    const struct s3m_lister *l = src_side ? &ln->lsrc : &ln->ldst;
+    const char *remote = (src_side ? s->src : s->dst)->remote->name;
+    struct s3m_errinfo ei = l->ei;
     char msg[1200];
-    snprintf(msg, sizeof(msg), "listing %s:%s%s%s: %s", (src_side ? s->src : s->dst)->remote->name,
-             src_side ? s->src_bucket : s->dst_bucket,
-             *(src_side ? s->src_prefix : s->dst_prefix) ? "/" : "",
-             src_side ? s->src_prefix : s->dst_prefix, ei.message);
+    snprintf(msg, sizeof(msg), "listing %s:%s%s%s: %s", remote, l->bucket, *l->prefix ? "/" : "",
+             l->prefix, ei.message);
     size_t n = strlen(msg) < sizeof(ei.message) ? strlen(msg) : sizeof(ei.message) - 1;
     memcpy(ei.message, msg, n);
     ei.message[n] = 0;
     note_error(s, &ei);
-    struct s3m_log_fields lf = {(src_side ? s->src : s->dst)->remote->name,
-                                src_side ? s->src_bucket : s->dst_bucket, NULL, &ei};
+    struct s3m_log_fields lf = {remote, l->bucket, NULL, &ei};
     s3m_logf(S3M_LOG_DEBUG, "sync", &lf, "%s", msg);
 }
 
@@ -796,7 +795,7 @@ static void pump(struct s3m_sync *s)
                 break;
             }
             s->cur_lane = (size_t)(ln - s->lanes);
-            if (it.src.key)
+            if (s->o.learn && it.src.key)
                 s3m_sample_add(&s->sample, it.src.key);
             handle(s, &it);
         }
