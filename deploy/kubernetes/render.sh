@@ -82,7 +82,8 @@ args() {
     done
 }
 
-# pod BUCKET [args...]: the pod template, indented for a Job spec
+# pod BUCKET [args...]: the pod template, indented for a CronJob's job template (a Job's
+# template is 4 spaces less)
 pod() {
     local b=$1; shift
     cat <<YAML
@@ -172,9 +173,6 @@ YAML
     fi
 }
 
-# indent N: shift stdin right by N spaces
-indent() { sed "s/^/$(printf '%*s' "$1" '')/"; }
-
 labels() {
     cat <<YAML
   labels:
@@ -231,7 +229,7 @@ spec:
       activeDeadlineSeconds: 21600
       template:
 YAML
-        pod "$b" | indent 0
+        pod "$b"
     done
     ;;
 job)
