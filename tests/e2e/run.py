@@ -23,6 +23,13 @@ def main():
     if not os.access(e2e.BIN, os.X_OK):
         sys.exit("e2e: %s is not built" % e2e.BIN)
     kinds = [k for k in a.servers.split(",") if k]
+    # Locks and learned key ranges are keyed by the remote specs, which repeat from run to run
+    # (sto2:t1-...): a run of its own, so two suites at once (or an earlier run's cache) never meet.
+    import tempfile
+    own = tempfile.mkdtemp(prefix="s3m-e2e-run-")
+    for var, sub in (("XDG_RUNTIME_DIR", "run"), ("S3MIRROR_CACHE_DIR", "cache")):
+        os.makedirs(os.path.join(own, sub), mode=0o700)
+        os.environ[var] = os.path.join(own, sub)
     t0 = time.time()
     with s3servers.sites(kinds) as sites:
         e2e.SITES.update(sites)
@@ -33,6 +40,8 @@ def main():
             loader.testNamePatterns = ["*%s*" % p for p in a.pattern]
         suite = loader.discover(os.path.dirname(os.path.abspath(__file__)), pattern="test_*.py")
         res = unittest.TextTestRunner(verbosity=a.verbosity + 1, stream=sys.stdout).run(suite)
+    import shutil
+    shutil.rmtree(own, ignore_errors=True)
     n = res.testsRun
     bad = len(res.failures) + len(res.errors)
     skipped = sum(1 for t, _ in res.skipped if isinstance(t, unittest.TestCase))
