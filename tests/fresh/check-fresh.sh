@@ -200,8 +200,9 @@ prepare_root() {
 }
 step "root + clone of ${commit:0:12}" prepare_root
 setup_mounts
-cached=$(find "$R/var/cache/apt/archives" -name '*.deb' | wc -l)
-[ "$cached" = 0 ] || log "reusing $cached cached .debs (FRESH_CLEAN=1: none)"
+if [ "${FRESH_CLEAN:-0}" != 1 ] && [ -d "$debs" ]; then
+    log "reusing the $(find "$debs" -name '*.deb' | wc -l) .debs of earlier runs (FRESH_CLEAN=1: none)"
+fi
 
 in_root() { # COMMAND: a login-less root shell in the chroot, in the clone, plain environment
     chroot "$R" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
