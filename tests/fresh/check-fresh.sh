@@ -100,11 +100,18 @@ stop_leftovers() { # stop (by pid) what still runs in the chroot; false when the
     for _ in $(seq 1 50); do [ -n "$(chroot_pids)" ] || break; sleep 0.1; done
     return 1
 }
+tree_pids() { # PID and its descendants
+    local p
+    echo "$1"
+    for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$p"; done
+}
 teardown() {
     local rc=$? i left
     trap - EXIT INT TERM HUP
-    [ -z "$step_pid" ] || { kill -TERM "$step_pid" 2>/dev/null; wait "$step_pid" 2>/dev/null; } || true
+    # an interrupted step: its processes (by pid), then whatever still runs in the chroot
+    [ -z "$step_pid" ] || kill -TERM $(tree_pids "$step_pid") 2>/dev/null || true
     [ -d "$R" ] && { stop_leftovers || rc=1; }
+    [ -z "$step_pid" ] || wait "$step_pid" 2>/dev/null || true
     for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
         umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" || { log "cannot unmount ${mounts[i]}"; rc=1; }
     done
