@@ -64,15 +64,27 @@ class SafetyTest:
         self.assertNotIn(dst, self.buckets(self.dst))
 
     def test_created_bucket_honours_location_constraint(self):
-        if self.kind != "moto":
-            self.skipTest("Ceph accepts only its zonegroup's name; covered by the test above")
         self.put_many(self.src, self.sb, ["a"], body=body)
-        conf = conf_with(self.conf, self.osl1.remote_conf("osl1eu").replace(
-            "\n\n", "\nlocation_constraint = eu-west-1\n\n"))
-        missing = unique("eudst")
-        self.s3m("sync", "sto2:" + self.sb, "osl1eu:" + missing, conf=conf, check=0)
-        loc = self.dst.get_bucket_location(Bucket=missing)["LocationConstraint"]
-        self.assertEqual(loc, "eu-west-1")
+
+        def sync_with(constraint, check):
+            conf = conf_with(self.conf, self.osl1.remote_conf("osl1lc").replace(
+                "\n\n", "\nlocation_constraint = %s\n\n" % constraint))
+            missing = unique("lcdst")
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1lc:" + missing, conf=conf, check=check)
+            return missing, p
+
+        if self.kind == "moto":
+            missing, _ = sync_with("eu-west-1", 0)
+            loc = self.dst.get_bucket_location(Bucket=missing)["LocationConstraint"]
+            self.assertEqual(loc, "eu-west-1")
+            return
+        # Ceph takes its zonegroup's name and refuses any other: the constraint is sent
+        missing, _ = sync_with("default", 0)
+        self.assertEqual(len(snapshot(self.dst, missing)), 1)
+        missing, p = sync_with("nowhere-1", None)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("creating bucket", p.stderr)
+        self.assertNotIn(missing, self.buckets(self.dst))
 
     # ---- 6: --max-delete is for the whole run ----
 
