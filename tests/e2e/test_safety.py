@@ -141,7 +141,8 @@ class SafetyTest:
 
     # ---- 7: metrics after a dry run and after a locked-out run ----
 
-    def test_metrics_untouched_by_dry_run_and_lock(self):
+    def failed_run_metrics(self):
+        """a job's metrics file after a good run, then a failed one"""
         self.put_many(self.src, self.sb, ["m1"], body=body)
         metrics = os.path.join(self.tmp, unique("safety.prom"))
         lock = os.path.join(self.tmp, unique("safety.lock"))
@@ -158,8 +159,15 @@ class SafetyTest:
         vals = dict(METRIC.findall(failed))
         code = [v for k, v in vals.items() if k.startswith("s3mirror_last_run_exit_code")]
         self.assertEqual(code, [str(p.returncode)])
+        return args, conf, metrics, lock, failed
+
+    def test_metrics_untouched_by_dry_run(self):
+        args, conf, metrics, _, failed = self.failed_run_metrics()
         self.s3m(*args, "--dry-run", conf=conf, check=0)  # the same job, a dry run
         self.assertEqual(open(metrics).read(), failed)
+
+    def test_metrics_untouched_by_locked_out_run(self):
+        args, conf, metrics, lock, failed = self.failed_run_metrics()
         with open(lock, "a") as held:  # the real job is running
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.s3m(*args, conf=conf, check=11)
