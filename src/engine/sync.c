@@ -3,7 +3,8 @@
  * One pump function moves the job forward whenever something happened (a listing page came,
  * a transfer ended): it pulls decisions only while the pool has room, so listings are read at
  * the pace of the transfers and memory stays bounded. Deletes are remembered in an unlinked
- * temporary file and run last, only if nothing failed and the safety rules allow. */
+ * temporary file and run last (s3m_sync_delete), once the run - every job of it - is through
+ * its copies and nothing failed and the safety rules allow. */
 #include "s3m/sync.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
