@@ -154,6 +154,25 @@ enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
     if (d->src_done && d->dst_done)
         return S3M_PULL_END;
     memset(it, 0, sizeof(*it));
+    /* the relative key "" is the prefix's own marker ("dir/" under "dir/"): the folder itself,
+     * not an object of the mirror. It sorts first; skipped on both sides, never mapped to the
+     * other side's folder, never deleted, not counted as a listed key. */
+    if (!d->src_done && !*s.key) {
+        it->src = s;
+        it->action = S3M_ACT_SKIP;
+        it->folder = true;
+        it->why = "the folder itself, not copied";
+        d->src.advance(d->src.ctx);
+        return S3M_PULL_ENTRY;
+    }
+    if (!d->dst_done && !*t.key) {
+        it->dst = t;
+        it->action = S3M_ACT_SKIP;
+        it->folder = true;
+        it->why = "the folder itself, kept";
+        d->dst.advance(d->dst.ctx);
+        return S3M_PULL_ENTRY;
+    }
     int c = d->src_done ? 1 : d->dst_done ? -1 : strcmp(s.key, t.key);
     if (c < 0) {
         it->src = s;
