@@ -306,7 +306,7 @@ int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs)
         return s3m_cli_fail("shard-plan", &ei);
     if (!*spec.bucket) {
         s3m_spec_cleanup(&spec);
-        fprintf(stderr, "s3mirror: error: shard-plan needs a bucket (REMOTE:BUCKET[/PREFIX])\n");
+        fprintf(stderr, "s3mirror: error: shard-plan needs a bucket (REMOTE:BUCKET[/PATH])\n");
         return S3M_EXIT_USAGE;
     }
     struct s3m_env env;

@@ -93,6 +93,16 @@ class PrefixTest:
             spec = "sto2:%s/%s" % (self.sb, path) if path[0] != "/" else "sto2:/%s%s" % (self.sb, path)
             self.assertEqual([o["key"] for o in self.ls_json(spec)], ["backup/a", "backup/sub/b"])
         self.assertEqual(sorted(o["key"] for o in self.ls_json("sto2:" + self.sb + "/")), sorted(keys))
+        # lsd REMOTE:BUCKET[/PATH]: the folders directly inside, not the buckets of the remote
+        lsd = lambda spec: [json.loads(l)["name"] for l in
+                            self.s3m("lsd", "--json", spec, check=0).stdout.splitlines()]
+        self.assertEqual(lsd("sto2:%s/backup" % self.sb), ["backup/sub/"])
+        self.assertEqual(lsd("sto2:%s/backup/sub/" % self.sb), [])
+        self.assertEqual(lsd("sto2:" + self.sb), ["backup-2023/", "backup/", "backupX/"])
+        self.put_many(self.src, self.sb, ["backup/d%02d/x" % i for i in range(12)])
+        p = self.s3m("lsd", "sto2:%s/backup" % self.sb, "--max-keys", "5", check=0)
+        self.assertEqual([l.split()[-1] for l in p.stdout.splitlines()],
+                         ["backup/d%02d/" % i for i in range(12)] + ["backup/sub/"])
 
     def test_sweep_leaves_uploads_of_other_folders(self):
         self.put_many(self.src, self.sb, ["backup/a"])
