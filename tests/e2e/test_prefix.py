@@ -190,6 +190,11 @@ class PrefixTest:
                              ["a", "sub/", "sub/b"])
             self.assertIn("source folder marker %s/dir/: the folder itself, not copied" % self.sb,
                           p.stdout)
+        # shards by hash: the marker is said once, by one shard
+        said = [a for i in range(3) for a in
+                self.plan("sync", self.spec("src", "dir"), self.spec("dst"), "--shard", "%d/3" % i)[1]
+                if a["key"] == ""]
+        self.assertEqual(len(said), 1)
         for _ in range(2):
             p = self.s3m("sync", self.spec("src", "dir/"), self.spec("dst"), check=0)
             self.assertNotIn("NOT deleted", p.stdout)

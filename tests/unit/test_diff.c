@@ -269,6 +269,24 @@ static void test_folder_markers(void **state)
         assert_int_equal(d.nsrc, 1);
         assert_int_equal(d.ndst, 1);
     }
+    /* --shard by hash: one shard says it (the shard of ""), the others count it as excluded */
+    for (uint32_t shard = 0; shard < 3; shard++) {
+        struct s3m_filter sf;
+        s3m_filter_init(&sf, 0);
+        sf.shard_count = 3;
+        sf.shard_index = shard;
+        struct arr a = {src, 1, 0, 0, false}, b = {NULL, 0, 0, 0, false};
+        struct s3m_diff d;
+        struct s3m_diff_item it;
+        s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                      (struct s3m_stream){arr_peek, arr_advance, &b}, &sf, S3M_CMP_ETAG);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+        bool mine = s3m_shard_of("", 3) == shard;
+        assert_int_equal(it.action, mine ? S3M_ACT_SKIP : S3M_ACT_EXCLUDED);
+        assert_int_equal(it.folder, mine);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+        s3m_filter_cleanup(&sf);
+    }
     /* a destination holding only its marker, an empty source: nothing to delete or count */
     struct arr a = {NULL, 0, 0, 0, false}, b = {dst, 1, 0, 0, false};
     struct s3m_diff d;
