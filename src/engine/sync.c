@@ -126,13 +126,15 @@ static void advance_emit(struct s3m_sync *s, bool all)
     }
 }
 
-static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
-                   const char *why)
+/* one line of the plan (JSON) and of the dry-run / check report; bucket: the side the key is
+ * on (the destination for a delete) */
+static void report_in(struct s3m_sync *s, enum s3m_action a, const char *bucket, const char *key,
+                      uint64_t size, const char *why)
 {
     FILE *plan = lane_out(s, s->o.plan, true);
     if (plan && a != S3M_ACT_EXCLUDED) {
         fprintf(plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
-        s3m_json_fput(plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
+        s3m_json_fput(plan, bucket);
         fputs(",\"key\":", plan);
         s3m_json_fput(plan, key);
         fprintf(plan, ",\"size\":%" PRIu64 ",\"why\":", size);
@@ -152,6 +154,32 @@ static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint6
     }
     esc_key(out, key);
     fprintf(out, "  (%s)\n", why);
+}
+
+static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
+                   const char *why)
+{
+    report_in(s, a, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket, key, size, why);
+}
+
+/* The key "" relative to a side's prefix is that folder's own marker: the folder itself. It is
+ * skipped (never mapped to the empty key nor deleted) and said so in the plan and the dry run;
+ * check does not count it (it is no object of either side's mirror). */
+static void folder_marker(struct s3m_sync *s, const struct s3m_diff_item *it)
+{
+    bool src_side = it->src.key != NULL;
+    const char *bucket = src_side ? s->src_bucket : s->dst_bucket;
+    const char *prefix = src_side ? s->src_prefix : s->dst_prefix;
+    uint64_t size = src_side ? it->src.size : it->dst.size;
+    char why[1400];
+    snprintf(why, sizeof(why), "%s folder marker %s/%s: %s", src_side ? "source" : "destination",
+             bucket, prefix, it->why);
+    s3m_log(S3M_LOG_INFO, "sync", "%s: %s", s->label, why);
+    if (s->o.mode == S3M_MODE_CHECK)
+        return;
+    report_in(s, S3M_ACT_SKIP, bucket, "", size, why);
+    s->st.skip.n++;
+    s->st.skip.bytes += size;
 }
 
 static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
@@ -205,6 +233,8 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
 
 static void start_copy(struct s3m_sync *s, const struct s3m_diff_item *it)
 {
+    /* the empty relative key is the folder itself (the diff skips it): never written */
+    assert(*it->src.key);
     char *sk = join(s->src_prefix, it->src.key), *dk = join(s->dst_prefix, it->src.key);
     struct job_xfer *j = s3m_calloc(1, sizeof(*j));
     j->s = s;
@@ -335,6 +365,7 @@ static void delete_list_broken(struct s3m_sync *s, const char *what)
 
 static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
 {
+    assert(*e->key); /* the destination folder's own marker is never deleted */
     if (s->st.delete_list_failed)
         return;
     if (!s->deletes) {
@@ -384,6 +415,10 @@ static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
         s->st.excluded.n++;
         break;
     default:
+        if (it->folder) {
+            folder_marker(s, it);
+            break;
+        }
         if (it->needs_content) { /* settled by reading both: identical or an update */
             start_verify(s, it);
             break;
@@ -758,6 +793,8 @@ static void sweep_listed(struct s3m_s3_req *r, void *ud)
  * its key range, not excluded by a glob. Another shard's live upload is not ours. */
 static bool sweep_owns(const struct s3m_sync *s, const char *rel)
 {
+    if (!*rel) /* an upload of the folder's own marker: no key this job writes */
+        return false;
     if (s->o.filter && !s3m_filter_match_name(s->o.filter, rel))
         return false;
     if (s->o.nlanes && s->o.bounds[0] && strcmp(rel, s->o.bounds[0]) < 0)
