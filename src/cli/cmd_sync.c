@@ -172,6 +172,18 @@ static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_fi
     return 0;
 }
 
+/* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics: the parsed spec, so that
+ * "b/x", "b/x/" and "remote:/b/x" name one job (no trailing '/', as most people write it). */
+static void job_name(const struct s3m_spec *sp, char *out, size_t n)
+{
+    const char *p = sp->prefix ? sp->prefix : "";
+    size_t lp = strlen(p);
+    if (lp && p[lp - 1] == '/')
+        lp--;
+    snprintf(out, n, "%s:%s%s%.*s", sp->remote ? sp->remote : "", sp->bucket ? sp->bucket : "",
+             lp ? "/" : "", (int)lp, p);
+}
+
 static bool same_place(struct s3m_s3 *a, struct s3m_s3 *b)
 {
     struct s3m_endpoint ea, eb;
@@ -518,15 +530,19 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         have_src = true;
     if (!rc && !(rc = s3m_env_client(&env, d.remote, &cd)))
         have_dst = true;
+    /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
+    char job_src[2048], job_dst_spec[2048];
+    job_name(&s, job_src, sizeof(job_src));
+    job_name(&d, job_dst_spec, sizeof(job_dst_spec));
     int lock_fd = -1;
     struct timespec t_start;
     clock_gettime(CLOCK_REALTIME, &t_start);
     if (!rc && mode != S3M_MODE_CHECK && !o->no_lock && !o->dry_run) {
         /* shards of one sync are separate jobs, each with its own lock */
-        char job_dst[2200];
-        snprintf(job_dst, sizeof(job_dst), "%s%s%s", args[1], o->shard ? "\nshard " : "",
+        char job_dst[2300];
+        snprintf(job_dst, sizeof(job_dst), "%s%s%s", job_dst_spec, o->shard ? "\nshard " : "",
                  o->shard ? o->shard : "");
-        rc = s3m_job_lock(o->lock_file, args[0], job_dst, &lock_fd);
+        rc = s3m_job_lock(o->lock_file, job_src, job_dst, &lock_fd);
     }
     /* the metrics file describes the real job: a dry run, or a run turned away by the lock
      * (the job holding it writes its own), leaves its series as they are */
@@ -579,7 +595,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         };
         if (r.total.delete_refused && !o->dry_run)
             jr.objects[2] = jr.bytes[2] = 0; /* refused: nothing was deleted */
-        int mrc = s3m_job_metrics(o->metrics_file, args[0], args[1], o->shard, &jr);
+        int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst_spec, o->shard, &jr);
         if (!rc)
             rc = mrc;
     }

@@ -259,3 +259,25 @@ class PrefixTest:
                 p = self.s3m(*argv, check=1)
                 self.assertIn(want, p.stderr, argv)
         self.assertEqual(snapshot(self.dst, self.db), {})
+
+    def test_one_folder_one_lock(self):
+        """b/x, b/x/ and remote:/b/x are one job: a run under any spelling is turned away (exit 11)
+        while another spelling holds the default lock, and the metrics name the job one way."""
+        import fcntl
+        import hashlib
+        self.put_many(self.src, self.sb, ["x/a"])
+        key = "%s\n%s" % (self.spec("src", "x"), self.spec("dst", "x"))
+        lock = os.path.join(os.environ["XDG_RUNTIME_DIR"],
+                            "s3mirror-%s.lock" % hashlib.sha256(key.encode()).hexdigest()[:16])
+        with open(lock, "w") as held:  # a run of `sync b/x b/x` holds the job's lock
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            for src, dst in ((self.spec("src", "x/"), self.spec("dst", "x")),
+                             ("sto2:/%s/x" % self.sb, self.spec("dst", "x/"))):
+                self.s3m("sync", src, dst, check=11)
+        self.assertEqual(snapshot(self.dst, self.db), {})
+        prom = os.path.join(self.tmp, unique("m.prom"))
+        self.s3m("sync", self.spec("src", "x/"), self.spec("dst", "x/"), "--metrics-file", prom,
+                 check=0)
+        with open(prom) as f:
+            self.assertIn('src="%s",dst="%s"' % (self.spec("src", "x"), self.spec("dst", "x")),
+                          f.read())
