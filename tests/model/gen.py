@@ -14,7 +14,7 @@ REL_KEYS = [
     "a/./b", "a/../b", ".", "..", "sp ", "~t", "k.tmp", "sub/k.tmp", "A", "Z", "0", "~", "\u00e9",
     "x/y/z/w", "quote\"'", "back\\slash", "star*", "q?m", "{br}[]", "hash#", "amp&=;",
 ]
-CTL_KEYS = ["tab\tx", "ctl\x01x", "del\x7f", "nl\nx", "cr\rx"]
+CTL_KEYS = ["tab\tx", "ctl\x01x", "del\x7f", "cr\rx"]  # moto refuses a newline in a key
 PATHS = ["", "p", "p/", "backup", "backup/", "d/e", "d/e/", "pre fix/", "\u00fc/"]
 FILTERS = [("-", "*.tmp"), ("+", "d/**"), ("-", "/a*"), ("+", "*{x,y}*"), ("-", "**/sub/*"),
            ("-", "[bc]*"), ("+", "*"), ("-", "trail/"), ("+", "/d/*"), ("-", "?")]
@@ -73,7 +73,10 @@ def _generate(rng, kind, avoid_known):
     opts = case["opts"]
     sf = sspec["path"].rstrip("/") + "/" if sspec["path"] else ""
     df = dspec["path"].rstrip("/") + "/" if dspec["path"] else ""
-    keys = list(REL_KEYS) + (CTL_KEYS if kind == "moto" else [])
+    # control characters: moto echoes a ListObjectsV2 start-after unencoded, so a key range
+    # boundary holding one breaks the listing (found by this test); avoid_known lists in one range
+    ctl = kind == "moto" and rng.random() < 0.5
+    keys = list(REL_KEYS) + (CTL_KEYS if ctl else [])
     many = rng.random() < 0.03
     pairs = buckets and [(b, b) for b in buckets] or [("b0", "d0")]
     big_budget = 2
@@ -136,15 +139,15 @@ def _generate(rng, kind, avoid_known):
         opts["filters"] = [list(f) for f in rng.sample(FILTERS, rng.randrange(1, 3))]
     if rng.random() < 0.08:
         opts["min_size"] = rng.choice([1, 2, 100])
-    if rng.random() < 0.08:
-        opts["max_size"] = rng.choice([0, 50, 5 * MiB])
+    if rng.random() < 0.08:  # --max-size 0 is taken as no limit (found by this test)
+        opts["max_size"] = rng.choice([50, 5 * MiB] + ([] if avoid_known else [0]))
     if cmd == "sync" and rng.random() < 0.3 and not (avoid_known and allb):
         opts["max_delete"] = rng.choice(["0", "1", "2", "3", "5", "50%"])
     if rng.random() < 0.3:
         opts["compare"] = rng.choice(["size", "size-mtime", "checksum"])
     if rng.random() < 0.3:
         opts["max_keys"] = rng.choice([1, 2, 3, 5])
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 or (ctl and avoid_known):
         opts["list_concurrency"] = 1
     if cmd == "sync" and rng.random() < 0.05:
         opts["allow_empty_source"] = True
