@@ -30,6 +30,7 @@ import gen  # noqa: E402
 BIN = os.environ.get("S3MIRROR_BIN") or os.path.join(ROOT, "build", "s3mirror")
 CASES_DIR = os.path.join(HERE, "cases")
 _bucket_counter = [0]
+RCLONE_RUNS = [0]
 DATA_LOSS = "DATA LOSS"
 
 
@@ -179,8 +180,11 @@ def opts_args(case):
     return a
 
 
-def run_case(env, case, verbose=False):
+def run_case(env, case, verbose=False, rclone=False):
     """Run one case; raise Failure (first the data-loss one) on any disagreement."""
+    if rclone and rclone_eligible(case):
+        rclone_check(env, case, model(case, env.caps))
+        RCLONE_RUNS[0] += 1
     caps = env.caps
     names = real_names(case)
     back = {v: k for k, v in names.items()}
@@ -362,6 +366,69 @@ def diff_lists(got, want):
         sorted(g - w), sorted(w - g))
 
 
+# ---------------------------------------------------------------- rclone, the second oracle
+
+def rclone_eligible(case):
+    """Where rclone 1.60 must agree with the model: one bucket, sync or copy, keys rclone does
+    not mangle or treat as directories, no feature rclone lacks or does differently."""
+    o = case.get("opts") or {}
+    if case["cmd"] not in ("sync", "copy") or case["src_spec"].get("bucket") is None or case.get("fault"):
+        return False
+    if set(o) - {"filters", "max_keys", "list_concurrency", "same_site"}:
+        return False
+    if o.get("filters") and any(g.startswith("/") or "**" in g for _, g in o["filters"]):
+        return False
+    for side in ("src", "dst"):
+        for objs in case[side].values():
+            for k in objs:
+                segs = k.split("/")
+                if (k.endswith("/") or k.startswith("/") or "//" in k or "." in segs or ".." in segs
+                        or any(ord(c) < 32 or ord(c) == 127 or c in "\\" for c in k)
+                        or not k.isprintable()):
+                    return False
+    if not any(case["src"].values()):
+        return False  # rclone has no empty-source rule
+    return True
+
+
+def rclone_check(env, case, want):
+    """Run rclone on a copy of the case; its destination key set must be the model's."""
+    names = real_names(case)
+    same = (case.get("opts") or {}).get("same_site")
+    dclient = env.src if same else env.dst
+    dremote = "sto2" if same else "osl1"
+    try:
+        for side, client in (("src", env.src), ("dst", dclient)):
+            jobs = []
+            for b, objs in sorted(case[side].items()):
+                client.create_bucket(Bucket=names[b])
+                jobs += [(names[b], k, o) for k, o in objs.items()]
+            with ThreadPoolExecutor(8) as ex:
+                list(ex.map(lambda j: put(client, *j), jobs))
+        a = []
+        for sign, g in (case.get("opts") or {}).get("filters") or []:
+            a += ["--filter", "%s %s" % (sign, g)]
+        if any(s == "+" for s, _ in (case.get("opts") or {}).get("filters") or []):
+            a += ["--filter", "- **"]
+        S, D = spec("sto2", case["src_spec"], names), spec(dremote, case["dst_spec"], names)
+        p = subprocess.run(["rclone", "--config", env.conf, case["cmd"], S, D, "--checksum"] + a,
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise Failure("RCLONE", "rclone exit %d: %s" % (p.returncode, p.stderr[-2000:]))
+        db = case["dst_spec"]["bucket"]
+        got = sorted(list_keys(dclient, names[db]))
+        exp = sorted(want["dst"].get(db, {}))
+        if got != exp:
+            raise Failure("RCLONE", "rclone and the model disagree on the destination keys:\n"
+                          "rclone only: %r\nmodel only: %r" % (sorted(set(got) - set(exp)),
+                                                             sorted(set(exp) - set(got))))
+    finally:
+        for b in case["src"]:
+            drop_bucket(env.src, names[b])
+        for b in set(case["dst"]) | {case["dst_spec"]["bucket"]}:
+            drop_bucket(dclient, names[b])
+
+
 # ---------------------------------------------------------------- shrinking
 
 def variants(case):
@@ -404,7 +471,7 @@ def variants(case):
                     yield c
 
 
-def shrink(env, case, category, budget=150):
+def shrink(env, case, category, budget=int(os.environ.get("SHRINK_BUDGET", 60))):
     tries = 0
     progress = True
     while progress and tries < budget:
@@ -439,7 +506,7 @@ def save_case(case, category, note=""):
     h = hashlib.sha1(describe(case).encode()).hexdigest()[:10]
     path = os.path.join(CASES_DIR, "%s-%s.json" % (category.lower().replace(" ", "-"), h))
     with open(path, "w") as f:
-        json.dump(dict(case, found=category, note=note), f, indent=1, ensure_ascii=True, sort_keys=True)
+        json.dump(dict(case, found=category, note=note, near=gen.features(case)), f, indent=1, ensure_ascii=True, sort_keys=True)
         f.write("\n")
     return path
 
@@ -449,12 +516,15 @@ def main():
     ap.add_argument("--cases", type=int, default=int(os.environ.get("CASES", 20)))
     ap.add_argument("--seed", default=os.environ.get("SEED", "1"))
     ap.add_argument("--servers", default=os.environ.get("SERVERS", "moto"))
-    ap.add_argument("--avoid-known", action="store_true")
+    ap.add_argument("--avoid-known", action="store_true", help="no case near a defect of issue 12")
+    ap.add_argument("--hunt", action="store_true", help="also cases near the bugs gen.FOUND lists")
     ap.add_argument("--no-replay", action="store_true")
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--save", action="store_true", help="save minimal failing cases to cases/")
     ap.add_argument("--oracle-only", action="store_true", help="unit tests of the model only")
     ap.add_argument("--stop-after", type=int, default=0, help="stop after N failures")
+    ap.add_argument("--rclone", type=int, default=int(os.environ.get("RCLONE", 0)),
+                    help="rclone as a second oracle on every Nth eligible case (0: never)")
     ap.add_argument("--case", action="append", help="run this case file (JSON) only")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
@@ -488,14 +558,13 @@ def main():
             base = int(a.seed) if str(a.seed).isdigit() else a.seed
             for i in range(a.cases):
                 s = "%s-%d" % (base, i)
-                work.append(("seed %s" % s, gen.generate(s, kind, a.avoid_known)))
+                work.append(("seed %s" % s, gen.generate(s, kind, a.avoid_known, () if a.hunt else gen.FOUND)))
             for name, case in work:
                 total += 1
                 t1 = time.time()
                 try:
-                    run_case(env, case, a.v)
-                    if a.v:
-                        print("[model] %s %s: ok (%.1fs)" % (kind, name, time.time() - t1), file=sys.stderr)
+                    run_case(env, case, a.v, rclone=bool(a.rclone) and total % a.rclone == 0)
+                    print("[model] %s %s: ok (%.1fs)" % (kind, name, time.time() - t1), file=sys.stderr)
                 except Exception as f:
                     if not isinstance(f, Failure):
                         import traceback
@@ -509,19 +578,23 @@ def main():
                         detail = g.detail
                     except Exception as g:
                         detail = "%s\n(re-run of the minimal case: %r)" % (f.detail, g)
-                    print("[model] minimal case (%s, %s):\n%s\n%s" % (kind, name, describe(small), detail), flush=True)
+                    print("[model] minimal case (%s, %s; near: %s):\n%s\n%s" % (
+                        kind, name, ", ".join(gen.features(small)) or "nothing known", describe(small), detail),
+                        flush=True)
                     if a.save and name.startswith("seed"):
                         print("[model] saved %s" % save_case(small, f.category, "%s %s" % (kind, name)))
                     failures.append((f.category, kind, name))
                     if a.stop_after and len(failures) >= a.stop_after:
                         break
     dt = time.time() - t0
+    import shutil
+    shutil.rmtree(own, ignore_errors=True)
     loss = [x for x in failures if x[0] == DATA_LOSS]
     if loss:
         print("\n[model] !!! DATA LOSS: s3mirror deleted keys the model keeps in %d case(s): %s" % (
             len(loss), ", ".join("%s %s" % (k, n) for _, k, n in loss)))
-    print("model: %d cases (%s, seed %s, %d saved), %d failed in %.0fs%s" % (
-        total, a.servers, a.seed, len(saved), len(failures), dt,
+    print("model: %d cases (%s, seed %s, %d saved; rclone agreed on %d), %d failed in %.0fs%s" % (
+        total, a.servers, a.seed, len(saved), RCLONE_RUNS[0], len(failures), dt,
         "".join("\n  %s %s: %s" % (k, n, c) for c, k, n in sorted(failures))))
     sys.exit(1 if failures else 0)
 
