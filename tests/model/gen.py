@@ -59,6 +59,8 @@ def features(case):
     for side in ("src", "dst"):
         sp = case[side + "_spec"]
         fold = folder(sp)
+        if sp.get("path") and not sp["path"].endswith("/"):
+            f.add("folder")  # the binary before the fix takes it as a string prefix
         for b, objs in case[side].items():
             for k, o in objs.items():
                 if fold and sp.get("path") and not sp["path"].endswith("/") \

@@ -183,6 +183,8 @@ def model(case, caps=None):
     total_dst_objs = {"folder": 0, "bucket": 0, "scope": 0}
     empty_refused = False
     for sb, db in jobs(case):
+        if cmd == "check" and db not in case["dst"]:
+            raise Ambiguous("check against a missing bucket: exit 3 or 10")
         src = case["src"].get(sb)
         if src is None:
             raise Ambiguous("source bucket missing")

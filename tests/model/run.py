@@ -528,6 +528,8 @@ def main():
     ap.add_argument("--case", action="append", help="run this case file (JSON) only")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     if a.oracle_only:
         import unittest
         suite = unittest.defaultTestLoader.loadTestsFromName("test_model")
@@ -581,7 +583,10 @@ def main():
                     print("[model] minimal case (%s, %s; near: %s):\n%s\n%s" % (
                         kind, name, ", ".join(gen.features(small)) or "nothing known", describe(small), detail),
                         flush=True)
-                    if a.save and name.startswith("seed"):
+                    near = set(gen.features(small)) & (gen.ISSUE12 | gen.FOUND)
+                    if a.save and name.startswith("seed") and near:
+                        print("[model] not saved: near %s, which a saved case covers" % ", ".join(sorted(near)))
+                    elif a.save and name.startswith("seed"):
                         print("[model] saved %s" % save_case(small, f.category, "%s %s" % (kind, name)))
                     failures.append((f.category, kind, name))
                     if a.stop_after and len(failures) >= a.stop_after:
