@@ -53,7 +53,7 @@ ifneq ($(filter deps,$(MAKECMDGOALS)),)
 .NOTPARALLEL:
 endif
 
-.PHONY: all deps check check-unit check-docs check-deploy check-e2e fuzz-regress asan check-asan check-valgrind fuzz clean install \
+.PHONY: all deps check check-unit check-docs check-deploy check-e2e check-model fuzz-regress asan check-asan check-valgrind fuzz clean install \
         demo bench bench-smoke format-check check-install check-fresh
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
@@ -106,7 +106,20 @@ check-docs: $(BIN)
 check-deploy:
 	python3 -W ignore tests/deploy_test.py
 
-check: all check-unit fuzz-regress check-docs check-install check-deploy check-e2e
+# Random cases against a model of sync written from the documents (tests/model/): the saved
+# regression cases, then CASES generated ones per server from SEED. `make check` runs a fixed set.
+CASES ?= 6
+SEED ?= 7
+comma := ,
+# moto where it is installed (it is no Debian package), Ceph always
+SERVERS ?= $(if $(shell command -v moto_server),moto$(comma))ceph
+RCLONE ?= 4
+check-model: $(BIN)
+	python3 tests/model/run.py --oracle-only
+	S3MIRROR_BIN=$(CURDIR)/$(BIN) python3 tests/model/run.py --cases $(CASES) --seed $(SEED) \
+	    --servers $(SERVERS) --rclone $(RCLONE)
+
+check: all check-unit fuzz-regress check-docs check-install check-deploy check-e2e check-model
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))

@@ -63,13 +63,22 @@ enum s3m_err s3m_remote_check(const struct s3m_remote *r, struct s3m_errinfo *ei
 enum s3m_err s3m_config_expand(const char *value, s3m_getenv_cb getenv_cb, void *ud, char **out,
                                char *missing, size_t missinglen);
 
-/* "remote:bucket/prefix" parsed. bucket "" means every bucket of the remote. */
+/* "remote:bucket/path" parsed. bucket "" means every bucket of the remote. The path names a
+ * folder, as in rclone: prefix is "" (the whole bucket) or the path with exactly one '/' at
+ * its end ("b/backup" and "b/backup/" both give "backup/"), so that every user of the prefix
+ * (listing, key mapping, filters, sweep, shards) sees keys inside the folder only. */
 struct s3m_spec {
     char *remote;
     char *bucket;
     char *prefix;
 };
+/* Leading '/' before the bucket are dropped ("remote:/bucket"); a path with an empty segment
+ * ("b//x", "b/x//") or a '.' or '..' segment is a usage error (keys are not normalised). */
 enum s3m_err s3m_spec_parse(const char *s, struct s3m_spec *out, struct s3m_errinfo *ei);
+/* The key prefix of the folder a path (what follows "bucket/") names: "" for "", else the path
+ * with one trailing '/' ("a/b" and "a/b/" -> "a/b/"). S3M_EUSAGE, with the reason in ei, for an
+ * empty, '.' or '..' segment or a path over 1023 bytes. *prefix is malloc'd. */
+enum s3m_err s3m_path_folder(const char *path, char **prefix, struct s3m_errinfo *ei);
 void s3m_spec_cleanup(struct s3m_spec *s);
 /* Whether a bucket name is acceptable (3-63 chars of a-z 0-9 . - _, also upper-case for legacy). */
 bool s3m_bucket_name_ok(const char *b);

@@ -88,6 +88,7 @@ struct s3m_diff_item {
     struct s3m_entry src, dst; /* valid per action (copy: src; delete: dst; update: both) */
     const char *why;
     bool unverified, needs_content;
+    bool folder; /* SKIP of the key "" (src or dst set): the prefix's own folder marker */
 };
 
 struct s3m_diff {

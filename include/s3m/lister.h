@@ -17,6 +17,10 @@ enum s3m_lister_state { S3M_LIST_ENTRY, S3M_LIST_WAIT, S3M_LIST_END, S3M_LIST_ER
 struct s3m_lister;
 typedef void (*s3m_lister_ready_cb)(struct s3m_lister *l, void *ud);
 
+/* Truncated pages without keys in a row (each with a new continuation token) before the
+ * listing is given up as a server that does not progress. */
+#define S3M_LIST_MAX_EMPTY_PAGES 100
+
 struct s3m_lister {
     struct s3m_s3 *c;
     char *bucket, *prefix;
@@ -33,6 +37,7 @@ struct s3m_lister {
     char *start_after; /* the first request's start-after (from lo) */
     bool past_hi;      /* a key >= hi was seen: the range is done */
     uint64_t pages_done, keys_done;
+    int empty_pages;   /* truncated pages without keys in a row */
     s3m_lister_ready_cb ready;
     void *ud;
 };

@@ -63,6 +63,7 @@ struct s3m_sync_stats {
     uint64_t src_keys, dst_keys;
     uint64_t delete_errors;
     bool listing_failed, delete_refused;
+    bool delete_list_failed;        /* the delete list could not be written or read back */
     char refused_why[512];
     struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
 };
@@ -88,8 +89,9 @@ struct s3m_sync {
     struct s3m_xfer_ctx xctx;
     int active;
     bool listing_done, finished, deleting, aborted;
+    bool del_phase;    /* s3m_sync_delete is running (the copy phase is closed) */
     FILE *deletes; /* keys to delete, NUL-terminated, in an unlinked temp file */
-    uint64_t pending_deletes;
+    uint64_t pending_deletes, pending_delete_bytes; /* entries written to it */
     struct s3m_sync_stats st;
     struct s3m_s3_req *del_req;
     uv_signal_t sigint, sigterm;
@@ -115,10 +117,27 @@ void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst);
 /* Bytes of copies and updates done so far, in-flight streams included. */
 uint64_t s3m_sync_bytes_done(const struct s3m_sync *s);
 
-/* Run one job to the end on the client's loop. */
+/* Run one job's listings, copies (and the stale-upload sweep) to the end on the client's loop.
+ * Deletions are decided and remembered, never carried out here: a run (one bucket, or every
+ * bucket of a remote) makes one decision over all its jobs, then calls s3m_sync_delete. */
 void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
                   const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
                   const char *dst_bucket, const char *dst_prefix, const char *label);
+/* After s3m_sync_run: true (and why) when this job's own state forbids any deletion in the
+ * run: interrupted, a listing incomplete, a copy failed, an empty source, or a delete list that
+ * could not be written or does not read back exactly as written (count and bytes). */
+bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n);
+/* true (and why) when ndel deletions out of ndst destination objects (the whole run's) exceed
+ * --max-delete N or P% */
+bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
+                       size_t n);
+/* No deletion for this job: marks it refused with why (logged). */
+void s3m_sync_refuse(struct s3m_sync *s, const char *why);
+/* Carry out the job's remembered deletions (sync, not a dry run, not refused); only after
+ * s3m_sync_refusal returned false for every job of the run and the cap allowed them. */
+void s3m_sync_delete(struct s3m_sync *s);
+/* Free what the listings held (lanes, sample), keeping the counts and the delete list. */
+void s3m_sync_release(struct s3m_sync *s);
 void s3m_sync_cleanup(struct s3m_sync *s);
 /* Stop: no new work, in-flight streams fail, multipart uploads are aborted, no deletes.
  * SIGINT and SIGTERM do this; a second signal exits at once. */

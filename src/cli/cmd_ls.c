@@ -1,12 +1,63 @@
-/* cmd_ls.c - `lsd REMOTE:` (buckets) and `ls REMOTE:BUCKET[/PREFIX]` (keys), streamed page by
- * page through the lister: memory stays flat whatever the bucket size. */
+/* cmd_ls.c - `lsd REMOTE:` (buckets), `lsd REMOTE:BUCKET[/PATH]` (the folders in a folder) and
+ * `ls REMOTE:BUCKET[/PATH]` (keys), page by page: memory stays flat whatever the bucket size. */
 #include "cli.h"
 #include "s3m/lister.h"
 #include "s3m/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* lsd REMOTE:BUCKET[/PATH]: the folders directly inside the folder (rclone's lsd), as full
+ * key prefixes, one delimiter listing page at a time */
+static int lsd_folders(struct s3m_opts *o, struct s3m_s3 *c, const struct s3m_spec *spec)
+{
+    char *token = NULL;
+    int rc = 0;
+    size_t plen = strlen(spec->prefix);
+    for (int pages = 0;; pages++) {
+        struct s3m_s3_req *r = s3m_s3_list_objects(c, spec->bucket, spec->prefix, token, NULL,
+                                                   "/", o->max_keys);
+        if (s3m_s3_run(r)) {
+            char ctx[1200];
+            snprintf(ctx, sizeof(ctx), "remote %s: listing bucket %s", spec->remote,
+                     spec->bucket);
+            rc = s3m_cli_fail(ctx, &r->ei);
+            s3m_s3_req_free(r);
+            break;
+        }
+        const struct s3m_xml_list *l = &r->xml->list;
+        for (size_t i = 0; i < l->nprefixes; i++) {
+            const char *d = l->common_prefixes[i];
+            if (strncmp(d, spec->prefix, plen) || !d[plen])
+                continue; /* not inside the folder: a server's oddity, never shown */
+            if (o->json) {
+                fputs("{\"name\":", stdout);
+                s3m_json_fput(stdout, d);
+                fputs("}\n", stdout);
+            } else {
+                printf("%-24s %s\n", "-", d);
+            }
+        }
+        bool more = l->is_truncated;
+        const char *next = l->next_continuation_token;
+        if (more && (!next || !*next || (token && !strcmp(token, next)) || pages > 1000000)) {
+            fprintf(stderr, "s3mirror: error: remote %s: listing bucket %s: truncated page "
+                    "without a new continuation token\n", spec->remote, spec->bucket);
+            rc = S3M_EXIT_ERROR;
+            more = false;
+        }
+        free(token);
+        token = more ? s3m_strdup(next) : NULL;
+        s3m_s3_req_free(r);
+        if (!more)
+            break;
+    }
+    free(token);
+    fflush(stdout);
+    return rc;
+}
 
 int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
 {
@@ -14,7 +65,7 @@ int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
     s3m_errinfo_clear(&ei);
     struct s3m_spec spec;
     if (nargs != 1) {
-        fprintf(stderr, "s3mirror: error: usage: s3mirror lsd REMOTE:\n");
+        fprintf(stderr, "s3mirror: error: usage: s3mirror lsd REMOTE:[BUCKET[/PATH]]\n");
         return S3M_EXIT_USAGE;
     }
     if (s3m_spec_parse(args[0], &spec, &ei))
@@ -22,7 +73,10 @@ int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
     struct s3m_env env;
     struct s3m_s3 c;
     int rc = s3m_env_init(&env, o);
-    if (!rc && !(rc = s3m_env_client(&env, spec.remote, &c))) {
+    if (!rc && *spec.bucket && !(rc = s3m_env_client(&env, spec.remote, &c))) {
+        rc = lsd_folders(o, &c, &spec);
+        s3m_s3_cleanup(&c);
+    } else if (!rc && !(rc = s3m_env_client(&env, spec.remote, &c))) {
         struct s3m_s3_req *r = s3m_s3_list_buckets(&c);
         if (s3m_s3_run(r)) {
             char ctx[300];
@@ -91,7 +145,7 @@ int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs)
     s3m_errinfo_clear(&ei);
     struct s3m_spec spec;
     if (nargs != 1) {
-        fprintf(stderr, "s3mirror: error: usage: s3mirror ls REMOTE:BUCKET[/PREFIX]\n");
+        fprintf(stderr, "s3mirror: error: usage: s3mirror ls REMOTE:BUCKET[/PATH]\n");
         return S3M_EXIT_USAGE;
     }
     if (s3m_spec_parse(args[0], &spec, &ei))

@@ -26,6 +26,7 @@ static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
     t->delete_errors += s->delete_errors;
     t->stale_uploads += s->stale_uploads;
     t->listing_failed |= s->listing_failed;
+    t->delete_list_failed |= s->delete_list_failed;
     if (s->delete_refused && !t->delete_refused)
         memcpy(t->refused_why, s->refused_why, sizeof(t->refused_why));
     t->delete_refused |= s->delete_refused;
@@ -47,7 +48,8 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
                        label, st->copy.n, s3m_cli_human(st->copy.bytes, a, 32), st->update.n,
                        s3m_cli_human(st->update.bytes, b, 32), st->del.n,
                        s3m_cli_human(st->del.bytes, c, 32),
-                       st->skip.n - st->unverified.n, st->unverified.n, st->excluded.n, secs);
+                       st->skip.n >= st->unverified.n ? st->skip.n - st->unverified.n : 0,
+                       st->unverified.n, st->excluded.n, secs);
     } else {
         const char *del_word = mode == S3M_MODE_COPY ? "" : st->delete_refused ? "NOT deleted"
                                                                                : "deleted";
@@ -63,7 +65,8 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
                            st->del.n, s3m_cli_human(st->del.bytes, c, 32));
         s3m_buf_printf(&l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
                        ", %.1f s", st->skip.n, st->excluded.n,
-                       st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0), secs);
+                       st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
+                       (st->delete_list_failed ? 1 : 0), secs);
         if (!o->dry_run)
             s3m_buf_printf(&l, ", %s/s", s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs)
                                                               : moved, d, 32));
@@ -169,6 +172,18 @@ static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_fi
     return 0;
 }
 
+/* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics: the parsed spec, so that
+ * "b/x", "b/x/" and "remote:/b/x" name one job (no trailing '/', as most people write it). */
+static void job_name(const struct s3m_spec *sp, char *out, size_t n)
+{
+    const char *p = sp->prefix ? sp->prefix : "";
+    size_t lp = strlen(p);
+    if (lp && p[lp - 1] == '/')
+        lp--;
+    snprintf(out, n, "%s:%s%s%.*s", sp->remote ? sp->remote : "", sp->bucket ? sp->bucket : "",
+             lp ? "/" : "", (int)lp, p);
+}
+
 static bool same_place(struct s3m_s3 *a, struct s3m_s3 *b)
 {
     struct s3m_endpoint ea, eb;
@@ -185,6 +200,14 @@ static bool same_place(struct s3m_s3 *a, struct s3m_s3 *b)
     return same;
 }
 
+/* one job of the run, kept (its listings released) from its copy phase to its delete phase */
+struct pair {
+    struct s3m_sync job;
+    char label[1024];
+    double secs;
+    struct pair *next;
+};
+
 struct run {
     struct s3m_opts *o;
     struct s3m_sync_opts so;
@@ -195,6 +218,7 @@ struct run {
     uint32_t shard_index, shard_count; /* --shard; count 0 = none */
     bool have_plan;                    /* --shard-boundaries */
     struct s3m_bounds plan;
+    struct pair *pairs, **tail; /* the jobs run so far, waiting for the delete decision */
 };
 
 /* --list-concurrency: how many key ranges a job is cut into at most */
@@ -248,14 +272,25 @@ static size_t job_lanes(struct run *r, const struct s3m_spec *spec, const char *
     return found->n + 1;
 }
 
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* one job's listings and copies; its deletions wait for run_finish */
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
 {
-    char label[1024];
-    snprintf(label, sizeof(label), "%s:%s%s%s -> %s:%s%s%s", s->remote, sb, *s->prefix ? "/" : "",
+    struct pair *p = s3m_calloc(1, sizeof(*p));
+    *r->tail = p;
+    r->tail = &p->next;
+    char *label = p->label;
+    struct s3m_sync *job = &p->job;
+    snprintf(label, sizeof(p->label), "%s:%s%s%s -> %s:%s%s%s", s->remote, sb, *s->prefix ? "/" : "",
              s->prefix, d->remote, db, *d->prefix ? "/" : "", d->prefix);
-    struct s3m_sync job;
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s3m_log(S3M_LOG_INFO, "sync", "%s: start%s", label, r->o->dry_run ? " (dry run)" : "");
     s3m_progress_attach(&r->progress, &r->so);
@@ -265,21 +300,17 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
-    s3m_sync_run(&job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (job.st.listing_failed) {
+    s3m_sync_run(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
+    if (job->st.listing_failed) {
         char line[900];
-        s3m_errinfo_str(&job.st.first_error, line, sizeof(line));
+        s3m_errinfo_str(&job->st.first_error, line, sizeof(line));
         fprintf(stderr, "s3mirror: error: %s: listing failed, nothing deleted: %s\n", label, line);
         if (!s3m_log_to_stderr()) {
-            struct s3m_log_fields lf = {NULL, NULL, NULL, &job.st.first_error};
+            struct s3m_log_fields lf = {NULL, NULL, NULL, &job->st.first_error};
             s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: listing failed, nothing deleted: %s",
                      label, line);
         }
     }
-    fflush(stdout);
-    summary(r->o, r->so.mode, label, &job.st, secs);
     for (int side = 0; side < 2; side++) {
         const struct s3m_s3_stats *cs = side ? &r->dst->stats : &r->src->stats;
         struct s3m_buf b;
@@ -296,9 +327,9 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
                 cs->bytes_received);
         s3m_buf_cleanup(&b);
     }
-    if (cache && !job.st.listing_failed && !job.aborted) {
+    if (cache && !job->st.listing_failed && !job->aborted) {
         char **learned;
-        size_t n = s3m_sync_learned_bounds(&job, list_want(r), &learned);
+        size_t n = s3m_sync_learned_bounds(job, list_want(r), &learned);
         if (n)
             s3m_ranges_cache_save(cache, learned, n);
         for (size_t i = 0; i < n; i++)
@@ -306,12 +337,93 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
         free(learned);
     }
     free(cache);
-    add_stats(&r->total, &job.st);
     free(bounds);
     s3m_bounds_free(&found);
-    if (job.signal)
-        r->signal = job.signal;
-    s3m_sync_cleanup(&job);
+    if (job->signal)
+        r->signal = job->signal;
+    s3m_sync_release(job); /* memory held until the deletes: counts and the delete list */
+    p->secs = since(&t0);
+}
+
+/* The run's one delete decision, taken after every job's listings and copies: any job that
+ * went wrong refuses every deletion of the run, and --max-delete caps the run's total (a
+ * percentage: of all its destination objects). Then the deletes, job by job, and each job's
+ * summary. refuse: the run itself failed (a bucket could not be created). */
+static void run_finish(struct run *r, const char *refuse)
+{
+    char why[1000] = "";
+    bool refused = r->signal || refuse;
+    snprintf(why, sizeof(why), "%s", refuse ? refuse : "interrupted");
+    uint64_t ndel = 0, ndst = 0;
+    for (struct pair *p = r->pairs; p && r->so.mode == S3M_MODE_SYNC; p = p->next) {
+        char w[520];
+        if (!refused && s3m_sync_refusal(&p->job, w, sizeof(w))) {
+            refused = true;
+            if (r->pairs->next) /* say which bucket forbids the others' deletes */
+                snprintf(why, sizeof(why), "%.400s: %.520s", p->label, w);
+            else
+                snprintf(why, sizeof(why), "%s", w);
+        }
+        ndel += p->job.st.del.n;
+        ndst += p->job.st.dst_keys;
+    }
+    if (!refused && r->so.mode == S3M_MODE_SYNC)
+        refused = s3m_sync_over_cap(&r->so, ndel, ndst, why, sizeof(why));
+    while (r->pairs) {
+        struct pair *p = r->pairs;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (r->signal && !refused) /* stopped during an earlier job's deletes */
+            refused = true, snprintf(why, sizeof(why), "interrupted");
+        if (refused)
+            s3m_sync_refuse(&p->job, why);
+        else
+            s3m_sync_delete(&p->job);
+        if (p->job.signal)
+            r->signal = p->job.signal;
+        fflush(stdout);
+        summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0));
+        add_stats(&r->total, &p->job.st);
+        s3m_sync_cleanup(&p->job);
+        r->pairs = p->next;
+        free(p);
+    }
+    r->tail = &r->pairs;
+}
+
+/* One bucket: sync and copy create a destination bucket that does not exist, as rclone does
+ * (with the remote's location_constraint), once the source bucket is known to exist - a
+ * missing source stays an error, reported by its listing, and nothing is created for it. A
+ * dry run says it would; check creates nothing. Either compares against an empty listing. */
+static int ensure_dst_bucket(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d)
+{
+    struct s3m_s3_req *h = s3m_s3_head_bucket(r->dst, d->bucket);
+    bool missing = s3m_s3_run(h) && h->ei.http_status == 404;
+    s3m_s3_req_free(h);
+    if (!missing) /* there, or another error that the listing will report */
+        return 0;
+    h = s3m_s3_head_bucket(r->src, s->bucket);
+    bool src_there = !s3m_s3_run(h);
+    s3m_s3_req_free(h);
+    if (!src_there)
+        return 0;
+    if (r->o->dry_run || r->so.mode == S3M_MODE_CHECK) {
+        if (r->so.mode != S3M_MODE_CHECK)
+            printf("create bucket %s:%s (not on destination)\n", d->remote, d->bucket);
+        r->so.dst_absent = true;
+        return 0;
+    }
+    int rc = 0;
+    struct s3m_s3_req *cb = s3m_s3_create_bucket(r->dst, d->bucket);
+    if (s3m_s3_run(cb)) {
+        char ctx[300];
+        snprintf(ctx, sizeof(ctx), "remote %s: creating bucket %s", d->remote, d->bucket);
+        rc = s3m_cli_fail(ctx, &cb->ei);
+    } else {
+        s3m_log(S3M_LOG_NOTICE, "sync", "created bucket %s:%s", d->remote, d->bucket);
+    }
+    s3m_s3_req_free(cb);
+    return rc;
 }
 
 /* every bucket of the source remote; missing destination buckets are created */
@@ -355,6 +467,7 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         if (r->signal)
             break;
     }
+    run_finish(r, rc ? "a destination bucket could not be created" : NULL);
     s3m_s3_req_free(ls);
     s3m_s3_req_free(ld);
     return rc;
@@ -380,6 +493,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     struct run r;
     memset(&r, 0, sizeof(r));
     r.o = o;
+    r.tail = &r.pairs;
     struct s3m_filter f;
     struct s3m_env env;
     struct s3m_s3 cs, cd;
@@ -416,16 +530,24 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         have_src = true;
     if (!rc && !(rc = s3m_env_client(&env, d.remote, &cd)))
         have_dst = true;
+    /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
+    char job_src[2048], job_dst_spec[2048];
+    job_name(&s, job_src, sizeof(job_src));
+    job_name(&d, job_dst_spec, sizeof(job_dst_spec));
     int lock_fd = -1;
     struct timespec t_start;
     clock_gettime(CLOCK_REALTIME, &t_start);
     if (!rc && mode != S3M_MODE_CHECK && !o->no_lock && !o->dry_run) {
         /* shards of one sync are separate jobs, each with its own lock */
-        char job_dst[2200];
-        snprintf(job_dst, sizeof(job_dst), "%s%s%s", args[1], o->shard ? "\nshard " : "",
+        char job_dst[2300];
+        snprintf(job_dst, sizeof(job_dst), "%s%s%s", job_dst_spec, o->shard ? "\nshard " : "",
                  o->shard ? o->shard : "");
-        rc = s3m_job_lock(o->lock_file, args[0], job_dst, &lock_fd);
+        rc = s3m_job_lock(o->lock_file, job_src, job_dst, &lock_fd);
     }
+    /* the metrics file describes the real job: a dry run, or a run turned away by the lock
+     * (the job holding it writes its own), leaves its series as they are */
+    bool metrics = o->metrics_file && have_src && have_dst && !o->dry_run &&
+                   rc != S3M_EXIT_LOCKED;
     FILE *plan = NULL;
     if (!rc && o->plan && !(plan = fopen(o->plan, "w")))
         rc = usage_error("--plan: cannot write '%s'", o->plan);
@@ -445,16 +567,19 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     if (!rc) {
         r.src = &cs;
         r.dst = &cd;
-        if (*s.bucket)
-            run_pair(&r, &s, &d, s.bucket, d.bucket);
-        else
+        if (*s.bucket) {
+            if (!(rc = ensure_dst_bucket(&r, &s, &d))) {
+                run_pair(&r, &s, &d, s.bucket, d.bucket);
+                run_finish(&r, NULL);
+            }
+        } else
             rc = run_all_buckets(&r, &s, &d);
         if (!rc)
             rc = r.signal ? 128 + r.signal : exit_code(o, mode, &r.total);
     }
     if (plan)
         fclose(plan);
-    if (o->metrics_file && have_src && have_dst) {
+    if (metrics) {
         struct timespec t_end;
         clock_gettime(CLOCK_REALTIME, &t_end);
         struct s3m_job_result jr = {
@@ -464,12 +589,13 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
             .objects = {r.total.copy.n, r.total.update.n, r.total.del.n, r.total.skip.n},
             .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.del.bytes,
                       r.total.skip.bytes},
-            .errors = r.total.failed.n + r.total.delete_errors + (r.total.listing_failed ? 1 : 0),
+            .errors = r.total.failed.n + r.total.delete_errors + (r.total.listing_failed ? 1 : 0) +
+                      (r.total.delete_list_failed ? 1 : 0),
             .retries = cs.stats.retries + cd.stats.retries,
         };
         if (r.total.delete_refused && !o->dry_run)
             jr.objects[2] = jr.bytes[2] = 0; /* refused: nothing was deleted */
-        int mrc = s3m_job_metrics(o->metrics_file, args[0], args[1], o->shard, &jr);
+        int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst_spec, o->shard, &jr);
         if (!rc)
             rc = mrc;
     }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out)
@@ -25,9 +26,23 @@ int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out
         snprintf(def, sizeof(def), "%s/s3mirror-%.16s.lock", dir && *dir ? dir : "/tmp", hex);
         path = def;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* the default lives in a shared /tmp: a symbolic link planted there must not make us
+     * open (and truncate) a file of someone else's choosing */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    struct stat st;
+    if (fd < 0 && errno == ELOOP) {
+        fprintf(stderr, "s3mirror: error: lock file %s is a symbolic link: refusing to use it\n",
+                path);
+        return S3M_EXIT_USAGE;
+    }
     if (fd < 0) {
         fprintf(stderr, "s3mirror: error: lock file %s: %s\n", path, strerror(errno));
+        return S3M_EXIT_USAGE;
+    }
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "s3mirror: error: lock file %s is not a regular file: refusing to use "
+                "it\n", path);
+        close(fd);
         return S3M_EXIT_USAGE;
     }
     if (flock(fd, LOCK_EX | LOCK_NB)) {

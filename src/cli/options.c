@@ -71,10 +71,11 @@ static const struct cmd {
     const char *name, *args, *help;
 } commands[] = {
     {"lsd", "REMOTE:", "list the buckets of a remote"},
+    {"lsd", "REMOTE:BUCKET[/PATH]", "list the folders directly inside a bucket or folder"},
     {"sync", "SRC DST", "make DST identical to SRC (copies, updates, deletes)"},
     {"copy", "SRC DST", "like sync, without deletes"},
     {"check", "SRC DST", "compare and report differences; change nothing"},
-    {"ls", "REMOTE:BUCKET[/PFX]", "list keys with size, modification time and ETag"},
+    {"ls", "REMOTE:BUCKET[/PATH]", "list keys with size, modification time and ETag"},
     {"shard-plan", "SRC COUNT", "boundaries splitting SRC into COUNT shards of equal key count"},
     {"completion", "bash|zsh", "print the shell completion script"},
     {"version", "", "print the version"},
@@ -88,7 +89,8 @@ void s3m_cli_usage(FILE *out)
         snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
         fprintf(out, "  %-25s%s\n", left, commands[i].help);
     }
-    fputs("\nSRC and DST are REMOTE:BUCKET[/PREFIX], or REMOTE: for every bucket.\n"
+    fputs("\nSRC and DST are REMOTE:BUCKET[/PATH], or REMOTE: for every bucket. A PATH is a\n"
+          "folder, as in rclone: BUCKET/backup is the keys under backup/ only.\n"
           "REMOTE is a [section] of rclone.conf (type = s3) or defined by\n"
           "RCLONE_CONFIG_<REMOTE>_<KEY> environment variables.\n\n"
           "Options:\n", out);
@@ -177,7 +179,8 @@ static void completion_bash(FILE *out)
           "    elif [ -z \"$cmd\" ]; then\n"
           "        COMPREPLY=($(compgen -W '", out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(commands); i++)
-        fprintf(out, "%s%s", i ? " " : "", commands[i].name);
+        if (!i || strcmp(commands[i].name, commands[i - 1].name))
+            fprintf(out, "%s%s", i ? " " : "", commands[i].name);
     fputs("' -- \"$cur\"))\n"
           "    elif [ \"$cmd\" = completion ]; then\n"
           "        COMPREPLY=($(compgen -W 'bash zsh' -- \"$cur\"))\n"
@@ -208,6 +211,8 @@ static void completion_zsh(FILE *out)
           "    local -a commands\n"
           "    commands=(\n", out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(commands); i++) {
+        if (i && !strcmp(commands[i].name, commands[i - 1].name))
+            continue; /* one entry per command (lsd has two forms) */
         fprintf(out, "        '%s:", commands[i].name);
         zsh_text(out, commands[i].help);
         fputs("'\n", out);

@@ -282,7 +282,8 @@ static void plan_drain(struct s3m_lister *l, void *ud)
     const struct s3m_xml_object *obj;
     enum s3m_lister_state s;
     while ((s = s3m_lister_next(l, &obj)) == S3M_LIST_ENTRY)
-        s3m_sample_add(&st->sample, obj->key + st->plen);
+        if (obj->key[st->plen]) /* not the folder's own marker: a sync never mirrors that */
+            s3m_sample_add(&st->sample, obj->key + st->plen);
     if (s != S3M_LIST_WAIT)
         st->finished = true;
 }
@@ -305,7 +306,7 @@ int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs)
         return s3m_cli_fail("shard-plan", &ei);
     if (!*spec.bucket) {
         s3m_spec_cleanup(&spec);
-        fprintf(stderr, "s3mirror: error: shard-plan needs a bucket (REMOTE:BUCKET[/PREFIX])\n");
+        fprintf(stderr, "s3mirror: error: shard-plan needs a bucket (REMOTE:BUCKET[/PATH])\n");
         return S3M_EXIT_USAGE;
     }
     struct s3m_env env;

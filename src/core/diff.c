@@ -136,6 +136,21 @@ static bool included(const struct s3m_diff *d, const struct s3m_entry *e)
     return !d->filter || s3m_filter_match(d->filter, e->key, e->size, e->mtime);
 }
 
+/* a folder's own marker: a skip said once per job, so under --shard by hash only in the shard
+ * of the key "" (the others count it as excluded, as any key of another shard) */
+static void folder_item(const struct s3m_diff *d, struct s3m_diff_item *it, const char *why)
+{
+    const struct s3m_filter *f = d->filter;
+    if (f && f->shard_count > 1 && s3m_shard_of("", f->shard_count) != f->shard_index) {
+        it->action = S3M_ACT_EXCLUDED;
+        it->why = "excluded by filter";
+        return;
+    }
+    it->action = S3M_ACT_SKIP;
+    it->folder = true;
+    it->why = why;
+}
+
 enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
 {
     if (d->failed)
@@ -154,6 +169,21 @@ enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
     if (d->src_done && d->dst_done)
         return S3M_PULL_END;
     memset(it, 0, sizeof(*it));
+    /* the relative key "" is the prefix's own marker ("dir/" under "dir/"): the folder itself,
+     * not an object of the mirror. It sorts first; skipped on both sides, never mapped to the
+     * other side's folder, never deleted, not counted as a listed key. */
+    if (!d->src_done && !*s.key) {
+        it->src = s;
+        folder_item(d, it, "the folder itself, not copied");
+        d->src.advance(d->src.ctx);
+        return S3M_PULL_ENTRY;
+    }
+    if (!d->dst_done && !*t.key) {
+        it->dst = t;
+        folder_item(d, it, "the folder itself, kept");
+        d->dst.advance(d->dst.ctx);
+        return S3M_PULL_ENTRY;
+    }
     int c = d->src_done ? 1 : d->dst_done ? -1 : strcmp(s.key, t.key);
     if (c < 0) {
         it->src = s;

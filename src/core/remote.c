@@ -48,21 +48,62 @@ enum s3m_err s3m_spec_parse(const char *s, struct s3m_spec *out, struct s3m_erri
     size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
     out->remote = s3m_strndup(s, (size_t)(colon - s));
     out->bucket = s3m_strndup(rest, blen);
-    out->prefix = s3m_strdup(slash ? slash + 1 : "");
+    out->prefix = s3m_strdup("");
     if (*out->bucket && !s3m_bucket_name_ok(out->bucket)) {
         enum s3m_err e = s3m_errinfo_set(ei, S3M_EUSAGE, "'%s': invalid bucket name '%s'", s,
                                          out->bucket);
         s3m_spec_cleanup(out);
         return e;
     }
-    if (!*out->bucket && *out->prefix) {
-        s3m_spec_cleanup(out);
-        return s3m_errinfo_set(ei, S3M_EUSAGE, "'%s': a prefix needs a bucket", s);
+    /* rest has no leading '/' left: an empty bucket means "remote:" (and no path) */
+    if (slash) {
+        struct s3m_errinfo pe;
+        char *folder;
+        if (s3m_path_folder(slash + 1, &folder, &pe)) {
+            enum s3m_err e = s3m_errinfo_set(ei, S3M_EUSAGE, "'%s': %s", s, pe.message);
+            s3m_spec_cleanup(out);
+            return e;
+        }
+        free(out->prefix);
+        out->prefix = folder;
     }
-    if (strlen(out->prefix) > 1024) {
-        s3m_spec_cleanup(out);
-        return s3m_errinfo_set(ei, S3M_EUSAGE, "prefix longer than 1024 bytes");
+    return S3M_EOK;
+}
+
+enum s3m_err s3m_path_folder(const char *path, char **prefix, struct s3m_errinfo *ei)
+{
+    *prefix = NULL;
+    if (!*path) { /* "remote:bucket/" is the bucket itself */
+        *prefix = s3m_strdup("");
+        return S3M_EOK;
     }
+    size_t n = strlen(path);
+    if (path[n - 1] == '/') /* "b/backup/" names the same folder as "b/backup" */
+        n--;
+    /* every segment must be a name: S3 does not normalise keys, so we do not guess */
+    for (size_t i = 0;; i++) {
+        size_t len = 0;
+        while (i + len < n && path[i + len] != '/')
+            len++;
+        if (len == 0)
+            return s3m_errinfo_set(ei, S3M_EUSAGE, "empty segment in the path ('//', or '/' "
+                                   "at its start): S3 keys are not normalised, so this names no "
+                                   "folder for sure; write it as BUCKET/a/b");
+        if (path[i] == '.' && (len == 1 || (len == 2 && path[i + 1] == '.')))
+            return s3m_errinfo_set(ei, S3M_EUSAGE, "'%.*s' segment in the path: S3 keys are not "
+                                   "normalised, so it would be taken literally; write the "
+                                   "folder without '.' and '..'", (int)len, path + i);
+        i += len;
+        if (i >= n)
+            break;
+    }
+    if (n + 1 > 1024)
+        return s3m_errinfo_set(ei, S3M_EUSAGE, "path longer than 1023 bytes (a key has at "
+                               "most 1024)");
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_printf(&b, "%.*s/", (int)n, path);
+    *prefix = s3m_buf_detach(&b);
     return S3M_EOK;
 }
 

@@ -538,6 +538,11 @@ static void url_decode_field(struct s3m_xml_parser *p, const char **field)
 static void finish_list(struct s3m_xml_parser *p)
 {
     struct s3m_xml_list *l = &p->res->list;
+    /* without it a truncated listing would pass for complete, and what it hides for absent */
+    if (!(p->seen & SEEN_TRUNC)) {
+        FAIL(p, S3M_EXML, "listing page without <IsTruncated>");
+        return;
+    }
     l->version = (l->key_count >= 0 || l->continuation_token || l->next_continuation_token ||
                   l->start_after) ? 2 : 1;
     bool url = l->encoding_type && !s3m_strcasecmp(l->encoding_type, "url");

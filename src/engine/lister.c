@@ -58,9 +58,14 @@ static void on_page(struct s3m_s3_req *r, void *ud)
             fail_list(l, NULL);
             s3m_xml_result_free(x);
         } else {
+            const char *next = page->next_continuation_token && *page->next_continuation_token
+                                   ? page->next_continuation_token : NULL;
+            /* an empty truncated page: the same token again would ask the same question
+             * forever; a run of new ones is bounded */
+            bool same = next && l->token && !strcmp(next, l->token);
+            l->empty_pages = page->nobjects ? 0 : l->empty_pages + 1;
             free(l->token);
-            l->token = page->next_continuation_token && *page->next_continuation_token
-                           ? s3m_strdup(page->next_continuation_token) : NULL;
+            l->token = next ? s3m_strdup(next) : NULL;
             l->more = page->is_truncated;
             if (l->hi && page->nobjects &&
                 strcmp(page->objects[page->nobjects - 1].key, l->hi) >= 0)
@@ -68,6 +73,15 @@ static void on_page(struct s3m_s3_req *r, void *ud)
             if (l->more && !l->token && !page->nobjects) {
                 s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page with neither "
                                 "keys nor continuation token", l->bucket);
+                fail_list(l, NULL);
+            } else if (l->more && !page->nobjects && same) {
+                s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page without keys "
+                                "and with the continuation token it was asked with; refusing "
+                                "to loop", l->bucket);
+                fail_list(l, NULL);
+            } else if (l->more && l->empty_pages >= S3M_LIST_MAX_EMPTY_PAGES) {
+                s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: %d truncated pages in a row "
+                                "without keys; giving up", l->bucket, S3M_LIST_MAX_EMPTY_PAGES);
                 fail_list(l, NULL);
             }
             if (l->pages[0])

@@ -3,12 +3,15 @@
  * One pump function moves the job forward whenever something happened (a listing page came,
  * a transfer ended): it pulls decisions only while the pool has room, so listings are read at
  * the pace of the transfers and memory stays bounded. Deletes are remembered in an unlinked
- * temporary file and run last, only if nothing failed and the safety rules allow. */
+ * temporary file and run last (s3m_sync_delete), once the run - every job of it - is through
+ * its copies and nothing failed and the safety rules allow. */
 #include "s3m/sync.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,13 +126,15 @@ static void advance_emit(struct s3m_sync *s, bool all)
     }
 }
 
-static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
-                   const char *why)
+/* one line of the plan (JSON) and of the dry-run / check report; bucket: the side the key is
+ * on (the destination for a delete) */
+static void report_in(struct s3m_sync *s, enum s3m_action a, const char *bucket, const char *key,
+                      uint64_t size, const char *why)
 {
     FILE *plan = lane_out(s, s->o.plan, true);
     if (plan && a != S3M_ACT_EXCLUDED) {
         fprintf(plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
-        s3m_json_fput(plan, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket);
+        s3m_json_fput(plan, bucket);
         fputs(",\"key\":", plan);
         s3m_json_fput(plan, key);
         fprintf(plan, ",\"size\":%" PRIu64 ",\"why\":", size);
@@ -149,6 +154,32 @@ static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint6
     }
     esc_key(out, key);
     fprintf(out, "  (%s)\n", why);
+}
+
+static void report(struct s3m_sync *s, enum s3m_action a, const char *key, uint64_t size,
+                   const char *why)
+{
+    report_in(s, a, a == S3M_ACT_DELETE ? s->dst_bucket : s->src_bucket, key, size, why);
+}
+
+/* The key "" relative to a side's prefix is that folder's own marker: the folder itself. It is
+ * skipped (never mapped to the empty key nor deleted) and said so in the plan and the dry run;
+ * check does not count it (it is no object of either side's mirror). */
+static void folder_marker(struct s3m_sync *s, const struct s3m_diff_item *it)
+{
+    bool src_side = it->src.key != NULL;
+    const char *bucket = src_side ? s->src_bucket : s->dst_bucket;
+    const char *prefix = src_side ? s->src_prefix : s->dst_prefix;
+    uint64_t size = src_side ? it->src.size : it->dst.size;
+    char why[1400];
+    snprintf(why, sizeof(why), "%s folder marker %s/%s: %s", src_side ? "source" : "destination",
+             bucket, prefix, it->why);
+    s3m_log(S3M_LOG_INFO, "sync", "%s: %s", s->label, why);
+    if (s->o.mode == S3M_MODE_CHECK)
+        return;
+    report_in(s, S3M_ACT_SKIP, bucket, "", size, why);
+    s->st.skip.n++;
+    s->st.skip.bytes += size;
 }
 
 static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
@@ -202,6 +233,8 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
 
 static void start_copy(struct s3m_sync *s, const struct s3m_diff_item *it)
 {
+    /* the empty relative key is the folder itself (the diff skips it): never written */
+    assert(*it->src.key);
     char *sk = join(s->src_prefix, it->src.key), *dk = join(s->dst_prefix, it->src.key);
     struct job_xfer *j = s3m_calloc(1, sizeof(*j));
     j->s = s;
@@ -316,20 +349,39 @@ static void start_verify(struct s3m_sync *s, const struct s3m_diff_item *it)
     }
 }
 
+/* The delete list is the one thing on disk a deletion rests on: a short write (a full temp
+ * dir, a file-size limit) could glue two keys into one never meant to be deleted. Every write
+ * is checked; the list is flushed and read back (s3m_sync_delete) before the first delete. */
+static void delete_list_broken(struct s3m_sync *s, const char *what)
+{
+    if (s->st.delete_list_failed)
+        return;
+    s->st.delete_list_failed = true;
+    struct s3m_errinfo ei;
+    s3m_errinfo_set(&ei, S3M_EIO, "delete list (temporary file): %s", what);
+    note_error(s, &ei);
+    s3m_log(S3M_LOG_ERROR, "sync", "%s: %s", s->label, ei.message);
+}
+
 static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
 {
+    assert(*e->key); /* the destination folder's own marker is never deleted */
+    if (s->st.delete_list_failed)
+        return;
     if (!s->deletes) {
         s->deletes = tmpfile(); /* unlinked: gone with the process, whatever happens */
         if (!s->deletes) {
-            struct s3m_errinfo ei;
-            s3m_errinfo_set(&ei, S3M_EIO, "cannot create a temporary file for the delete list");
-            note_error(s, &ei);
-            s->st.listing_failed = true;
+            delete_list_broken(s, strerror(errno));
             return;
         }
     }
-    fprintf(s->deletes, "%" PRIu64 "%c%s%c", e->size, 0, e->key, 0);
+    int n = fprintf(s->deletes, "%" PRIu64 "%c%s%c", e->size, 0, e->key, 0);
+    if (n < 0 || ferror(s->deletes)) {
+        delete_list_broken(s, strerror(errno));
+        return;
+    }
     s->pending_deletes++;
+    s->pending_delete_bytes += e->size;
 }
 
 static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
@@ -363,8 +415,11 @@ static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
         s->st.excluded.n++;
         break;
     default:
-        if (it->needs_content) {
-            s->st.unverified.n++;
+        if (it->folder) {
+            folder_marker(s, it);
+            break;
+        }
+        if (it->needs_content) { /* settled by reading both: identical or an update */
             start_verify(s, it);
             break;
         }
@@ -397,6 +452,11 @@ static bool lanes_busy(const struct s3m_sync *s)
 static void finish(struct s3m_sync *s)
 {
     s->finished = true;
+    s->deleting = false;
+    uv_close((uv_handle_t *)&s->sigint, handle_closed);
+    uv_close((uv_handle_t *)&s->sigterm, handle_closed);
+    if (s->del_phase) /* the rest was closed at the end of the copy phase */
+        return;
     advance_emit(s, true);
     for (size_t i = 0; i < s->nlanes; i++) { /* the run waits for them to come back */
         if (s->lanes[i].lsrc.inflight)
@@ -405,8 +465,6 @@ static void finish(struct s3m_sync *s)
             s3m_s3_cancel(s->lanes[i].ldst.inflight);
     }
     s3m_xfer_ctx_close(&s->xctx);
-    uv_close((uv_handle_t *)&s->sigint, handle_closed);
-    uv_close((uv_handle_t *)&s->sigterm, handle_closed);
     if (s->o.progress_ms && s->o.progress) {
         uv_close((uv_handle_t *)&s->progress_timer, handle_closed);
         s->o.progress(s, s->o.progress_ud);
@@ -428,6 +486,7 @@ static void on_progress(uv_timer_t *t)
 }
 
 static void delete_next(struct s3m_sync *s);
+static void on_signal(uv_signal_t *h, int signum);
 
 static void free_batch(struct s3m_sync *s)
 {
@@ -541,32 +600,131 @@ static void delete_next(struct s3m_sync *s)
     }
 }
 
-/* the safety rules; true when deleting may go ahead */
-static bool deletes_allowed(struct s3m_sync *s)
+/* Read the delete list back before anything is deleted: exactly the entries written (count
+ * and bytes), each a decimal size and a key, nothing after the last one. */
+static bool delete_list_reads_back(struct s3m_sync *s, char *why, size_t n)
 {
-    char *why = s->st.refused_why;
-    size_t n = sizeof(s->st.refused_why);
-    uint64_t ndel = s->st.del.n;
+    if (!s->deletes) {
+        snprintf(why, n, "no delete list for %" PRIu64 " deletion(s)", s->st.del.n);
+        return false;
+    }
+    if (fflush(s->deletes) || ferror(s->deletes)) {
+        snprintf(why, n, "writing it failed: %s", strerror(errno));
+        return false;
+    }
+    rewind(s->deletes);
+    struct s3m_buf size, key;
+    s3m_buf_init(&size);
+    s3m_buf_init(&key);
+    uint64_t count = 0, bytes = 0;
+    bool ok = true;
+    while (ok && read_entry(s->deletes, &size, &key)) {
+        const char *sz = s3m_buf_str(&size);
+        ok = size.len && size.len < 21 && strspn(sz, "0123456789") == size.len;
+        count++;
+        bytes += ok ? strtoull(sz, NULL, 10) : 0;
+    }
+    ok = ok && !size.len && !key.len && !ferror(s->deletes); /* clean end, between entries */
+    s3m_buf_cleanup(&size);
+    s3m_buf_cleanup(&key);
+    if (!ok || count != s->pending_deletes || count != s->st.del.n ||
+        bytes != s->pending_delete_bytes || bytes != s->st.del.bytes) {
+        snprintf(why, n, "it reads back as %" PRIu64 " entries (%" PRIu64 " bytes)%s where %"
+                 PRIu64 " (%" PRIu64 " bytes) were decided", count, bytes,
+                 ok ? "" : ", malformed", s->st.del.n, s->st.del.bytes);
+        return false;
+    }
+    rewind(s->deletes);
+    return true;
+}
+
+bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
+{
+    char what[400];
     if (s->aborted)
         snprintf(why, n, "interrupted");
     else if (s->st.listing_failed)
         snprintf(why, n, "a listing did not complete");
     else if (s->st.failed.n)
         snprintf(why, n, "%" PRIu64 " object(s) failed to copy", s->st.failed.n);
+    else if (s->st.delete_list_failed)
+        snprintf(why, n, "the delete list could not be written");
     else if (s->st.src_keys == 0 && s->st.dst_keys > 0 && !s->o.allow_empty_source)
         snprintf(why, n, "the source listing is empty and the destination holds %" PRIu64
                  " objects (use --allow-empty-source if that is meant)", s->st.dst_keys);
-    else if (s->o.max_delete >= 0 && (int64_t)ndel > s->o.max_delete)
+    else if (s->o.mode == S3M_MODE_SYNC && !s->o.dry_run && s->st.del.n &&
+             !delete_list_reads_back(s, what, sizeof(what))) {
+        s->st.delete_list_failed = true;
+        struct s3m_errinfo ei;
+        s3m_errinfo_set(&ei, S3M_EIO, "delete list (temporary file): %s", what);
+        note_error(s, &ei);
+        s3m_log(S3M_LOG_ERROR, "sync", "%s: %s", s->label, ei.message);
+        snprintf(why, n, "the delete list on disk does not read back as written");
+    } else
+        return false;
+    return true;
+}
+
+bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
+                       size_t n)
+{
+    if (o->max_delete >= 0 && (int64_t)ndel > o->max_delete)
         snprintf(why, n, "%" PRIu64 " deletions exceed --max-delete %" PRId64, ndel,
-                 s->o.max_delete);
-    else if (s->o.max_delete_pct >= 0 && s->st.dst_keys &&
-             100.0 * (double)ndel / (double)s->st.dst_keys > s->o.max_delete_pct)
+                 o->max_delete);
+    else if (o->max_delete_pct >= 0 && ndst &&
+             100.0 * (double)ndel / (double)ndst > o->max_delete_pct)
         snprintf(why, n, "%" PRIu64 " deletions are %.1f%% of the destination, over "
-                 "--max-delete %g%%", ndel, 100.0 * (double)ndel / (double)s->st.dst_keys,
-                 s->o.max_delete_pct);
+                 "--max-delete %g%%", ndel, 100.0 * (double)ndel / (double)ndst,
+                 o->max_delete_pct);
     else
-        return true;
-    return false;
+        return false;
+    return true;
+}
+
+void s3m_sync_refuse(struct s3m_sync *s, const char *why)
+{
+    if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n || s->st.delete_refused)
+        return;
+    s->st.delete_refused = true;
+    snprintf(s->st.refused_why, sizeof(s->st.refused_why), "%s", why);
+    s3m_log(S3M_LOG_ERROR, "sync", "%s: %s %" PRIu64 " deletion(s): %s", s->label,
+            s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, why);
+}
+
+void s3m_sync_delete(struct s3m_sync *s)
+{
+    if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
+        return;
+    /* s3m_sync_refusal read the list back and left it rewound */
+    assert(s->deletes && s->pending_deletes == s->st.del.n && !s->st.delete_list_failed);
+    s->del_phase = s->deleting = true;
+    s->finished = false;
+    uv_signal_init(&s->src->loop->uv, &s->sigint);
+    uv_signal_init(&s->src->loop->uv, &s->sigterm);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->handles_open += 2;
+    s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
+    delete_next(s);
+    while (!s->finished || s->handles_open)
+        uv_run(&s->src->loop->uv, UV_RUN_ONCE);
+}
+
+void s3m_sync_release(struct s3m_sync *s)
+{
+    for (size_t i = 0; i < s->nlanes; i++) {
+        if (s->lanes[i].spill_report)
+            fclose(s->lanes[i].spill_report);
+        if (s->lanes[i].spill_plan)
+            fclose(s->lanes[i].spill_plan);
+        s3m_lister_cleanup(&s->lanes[i].lsrc);
+        if (!s->o.dst_absent)
+            s3m_lister_cleanup(&s->lanes[i].ldst);
+    }
+    free(s->lanes);
+    s->lanes = NULL;
+    s->nlanes = 0;
+    s3m_sample_cleanup(&s->sample);
 }
 
 /* ---- stale multipart uploads ----
@@ -635,6 +793,8 @@ static void sweep_listed(struct s3m_s3_req *r, void *ud)
  * its key range, not excluded by a glob. Another shard's live upload is not ours. */
 static bool sweep_owns(const struct s3m_sync *s, const char *rel)
 {
+    if (!*rel) /* an upload of the folder's own marker: no key this job writes */
+        return false;
     if (s->o.filter && !s3m_filter_match_name(s->o.filter, rel))
         return false;
     if (s->o.nlanes && s->o.bounds[0] && strcmp(rel, s->o.bounds[0]) < 0)
@@ -703,25 +863,9 @@ static void end_of_copies(struct s3m_sync *s)
         sweep_step(s);
         return;
     }
-    if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n) {
-        finish(s);
-        return;
-    }
-    if (!deletes_allowed(s)) {
-        s->st.delete_refused = true;
-        s3m_log(S3M_LOG_ERROR, "sync", "%s: %s %" PRIu64 " deletion(s): %s", s->label,
-                s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, s->st.refused_why);
-        finish(s);
-        return;
-    }
-    if (s->o.dry_run) {
-        finish(s);
-        return;
-    }
-    s->deleting = true;
-    rewind(s->deletes);
-    s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
-    delete_next(s);
+    /* deletions wait for the run's one decision (s3m_sync_refusal, s3m_sync_over_cap over
+     * every job of the run), then s3m_sync_delete */
+    finish(s);
 }
 
 /* ---- the pump ---- */
@@ -803,8 +947,6 @@ static void pump(struct s3m_sync *s)
     if ((s->listing_done || s->aborted) && s->active == 0)
         end_of_copies(s);
 }
-
-static void on_signal(uv_signal_t *h, int signum);
 
 static void on_ready(struct s3m_lister *l, void *ud)
 {
@@ -901,17 +1043,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 void s3m_sync_cleanup(struct s3m_sync *s)
 {
-    for (size_t i = 0; i < s->nlanes; i++) {
-        if (s->lanes[i].spill_report)
-            fclose(s->lanes[i].spill_report);
-        if (s->lanes[i].spill_plan)
-            fclose(s->lanes[i].spill_plan);
-        s3m_lister_cleanup(&s->lanes[i].lsrc);
-        if (!s->o.dst_absent)
-            s3m_lister_cleanup(&s->lanes[i].ldst);
-    }
-    free(s->lanes);
-    s3m_sample_cleanup(&s->sample);
+    s3m_sync_release(s);
     if (s->deletes)
         fclose(s->deletes);
     free(s->del_batch);

@@ -26,7 +26,13 @@ struct s3m_s3_req *s3m_s3_list_buckets(struct s3m_s3 *c)
 struct s3m_s3_req *s3m_s3_create_bucket(struct s3m_s3 *c, const char *bucket)
 {
     struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_CREATE_BUCKET, "PUT", bucket, NULL);
-    const char *lc = c->remote->location_constraint;
+    const struct s3m_remote *rm = c->remote;
+    const char *lc = rm->location_constraint;
+    /* AWS refuses a bucket outside us-east-1 created without its region as the constraint;
+     * elsewhere (Ceph zonegroups) only an explicit location_constraint is sent */
+    if ((!lc || !*lc) && rm->provider && !s3m_strcasecmp(rm->provider, "AWS") && rm->region &&
+        *rm->region && strcmp(rm->region, "us-east-1"))
+        lc = rm->region;
     if (lc && *lc) {
         struct s3m_buf b;
         s3m_buf_init(&b);

@@ -351,9 +351,9 @@ class SyncTest:
         self.assertGreater(ok, 1.7e9)
         # a failed run keeps the last success time and records its own exit code
         self.src.put_object(Bucket=self.sb, Key="m3", Body=b"x")
-        self.s3m("sync", "sto2:" + self.sb, "osl1:no-such-bucket-m", "--metrics-file", metrics,
+        self.s3m("sync", "sto2:no-such-bucket-m", "osl1:" + self.db, "--metrics-file", metrics,
                  check=3)
-        labels2 = 'src="sto2:%s",dst="osl1:no-such-bucket-m"' % self.sb
+        labels2 = 'src="sto2:no-such-bucket-m",dst="osl1:%s"' % self.db
         vals = dict(re.findall(r"^(s3mirror_\w+\{[^}]*\}) (\S+)$", open(metrics).read(), re.M))
         self.assertEqual(vals["s3mirror_last_run_exit_code{%s}" % labels2], "3")
         self.assertEqual(vals["s3mirror_last_success_timestamp_seconds{%s}" % labels2], "0.000")

@@ -1,7 +1,9 @@
 """A small HTTP proxy between s3mirror and a real S3 server that injects faults, scriptable per
 test: fail some requests with 5xx / 429 (+Retry-After) / a dropped connection, stall, truncate
 bodies, reset or stall in the middle of a body, answer 200 with an <Error> document, reorder or
-duplicate keys of listing pages. Counts requests by method and path.
+duplicate keys of listing pages, drop <IsTruncated> from a page (strip_is_truncated), answer a
+listing with an empty truncated page that always names the same continuation token
+(empty_truncated). Counts requests by method and path.
 
 A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
 (share=0.3, from a seeded generator so a run is reproducible).
@@ -107,7 +109,7 @@ class Proxy:
         with self.lock:
             self.log.append((h.command, path, query))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
-        if rule and rule.action in ("status", "drop", "stall", "error200"):
+        if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated"):
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
@@ -158,6 +160,17 @@ class Proxy:
             time.sleep(rule.kw.get("seconds", 30))
             h.close_connection = True
             return
+        if rule.action == "empty_truncated":  # not forwarded: a page that never progresses
+            body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>%s</Name>"
+                    "<Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>"
+                    "<IsTruncated>true</IsTruncated><NextContinuationToken>%s"
+                    "</NextContinuationToken></ListBucketResult>" % (
+                        h.path.split("?")[0].strip("/"), rule.kw.get("token", "loop"))).encode()
+            h.send_response(200)
+            h.send_header("Content-Type", "application/xml")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            return h.wfile.write(body)
         status = rule.kw.get("status", 503)
         code = rule.kw.get("code", {503: "SlowDown", 500: "InternalError", 429: "SlowDown"}.get(status, "Fault"))
         if rule.action == "error200":
@@ -191,3 +204,18 @@ def duplicate_first_key(data):
     if not m:
         return data
     return data[:m.end()] + m.group(0) + data[m.end():]
+
+
+def strip_is_truncated(data):
+    """Listing edit: the page without its <IsTruncated> element."""
+    return re.sub(rb"<IsTruncated>[^<]*</IsTruncated>", b"", data)
+
+
+def keep_buckets(names):
+    """ListBuckets edit: only the buckets named (a whole-remote test sees its own buckets)."""
+    def edit(data):
+        def keep(m):
+            n = re.search(rb"<Name>([^<]*)</Name>", m.group(0))
+            return m.group(0) if n and n.group(1).decode() in names else b""
+        return re.sub(rb"<Bucket>.*?</Bucket>", keep, data, flags=re.S)
+    return edit

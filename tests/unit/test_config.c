@@ -244,6 +244,60 @@ static void test_specs(void **state)
     }
 }
 
+/* A path names a folder (rclone's REMOTE:BUCKET/PATH): the prefix ends in exactly one '/'.
+ * S3 keys are not normalised, so a path with an empty, '.' or '..' segment is refused. */
+static void test_spec_folders(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec, *bucket, *prefix;
+    } ok[] = {
+        {"r:b00/backup", "b00", "backup/"},
+        {"r:b00/backup/", "b00", "backup/"},
+        {"r:/b00/backup", "b00", "backup/"},  /* rclone's remote:/bucket */
+        {"r:///b00/a/b", "b00", "a/b/"},
+        {"r:b00/", "b00", ""},
+        {"r:/", "", ""},
+        {"r:b00/a.b/..c/.d./x y/%2e", "b00", "a.b/..c/.d./x y/%2e/"},
+        {"r:b00/\xc3\xa9t\xc3\xa9", "b00", "\xc3\xa9t\xc3\xa9/"},
+    };
+    struct s3m_spec s;
+    struct s3m_errinfo ei;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(s3m_spec_parse(ok[i].spec, &s, &ei), S3M_EOK);
+        assert_string_equal(s.bucket, ok[i].bucket);
+        assert_string_equal(s.prefix, ok[i].prefix);
+        s3m_spec_cleanup(&s);
+    }
+    static const struct {
+        const char *spec, *why;
+    } bad[] = {
+        {"r:b00//x", "empty segment"}, {"r:b00/x//", "empty segment"},
+        {"r:b00/x//y", "empty segment"}, {"r:b00//", "empty segment"},
+        {"r:b00/.", "'.' segment"}, {"r:b00/./x", "'.' segment"},
+        {"r:b00/x/./", "'.' segment"}, {"r:b00/..", "'..' segment"},
+        {"r:b00/a/../b", "'..' segment"}, {"r:b00/a/..", "'..' segment"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(s3m_spec_parse(bad[i].spec, &s, &ei), S3M_EUSAGE);
+        assert_non_null(strstr(ei.message, bad[i].spec));
+        assert_non_null(strstr(ei.message, bad[i].why));
+        assert_null(s.prefix);
+    }
+    /* a key has at most 1024 bytes: the folder's prefix (with its '/') too */
+    char path[1100];
+    memset(path, 'a', sizeof(path));
+    path[1024] = 0;
+    char *p;
+    assert_int_equal(s3m_path_folder(path, &p, &ei), S3M_EUSAGE);
+    assert_null(p);
+    path[1023] = 0;
+    assert_int_equal(s3m_path_folder(path, &p, &ei), S3M_EOK);
+    assert_int_equal(strlen(p), 1024);
+    assert_int_equal(p[1023], '/');
+    free(p);
+}
+
 static void test_remote_check(void **state)
 {
     (void)state;
@@ -269,7 +323,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys_comments_bom),
         cmocka_unit_test(test_env_overrides_and_env_auth),
         cmocka_unit_test(test_expand),
-        cmocka_unit_test(test_specs),
+        cmocka_unit_test(test_specs), cmocka_unit_test(test_spec_folders),
         cmocka_unit_test(test_remote_check),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -226,6 +226,81 @@ static void test_filtered_merge_keeps_excluded(void **state)
     s3m_filter_cleanup(&f);
 }
 
+/* The key "" relative to a prefix is that folder's own marker ("dir/" under "dir/"): skipped
+ * on either side, whatever the filters, never copied to the empty key nor deleted, and not
+ * counted as a listed key. */
+static void test_folder_markers(void **state)
+{
+    (void)state;
+    const struct s3m_entry src[] = {{"", 0, "d41d8cd98f00b204e9800998ecf8427e", 1},
+                                    {"a", 1, E1, 1}};
+    const struct s3m_entry dst[] = {{"", 0, "d41d8cd98f00b204e9800998ecf8427e", 1},
+                                    {"b", 1, E1, 1}};
+    struct s3m_filter f;
+    s3m_filter_init(&f, 0);
+    s3m_filter_add(&f, true, "a"); /* "" matches no rule: would be excluded, is still a folder */
+    for (int filtered = 0; filtered < 2; filtered++) {
+        struct arr a = {src, 2, 0, 0, false}, b = {dst, 2, 0, 0, false};
+        struct s3m_diff d;
+        struct s3m_diff_item it;
+        s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                      (struct s3m_stream){arr_peek, arr_advance, &b}, filtered ? &f : NULL,
+                      S3M_CMP_ETAG);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+        assert_int_equal(it.action, S3M_ACT_SKIP);
+        assert_true(it.folder);
+        assert_string_equal(it.src.key, "");
+        assert_null(it.dst.key);
+        assert_string_equal(it.why, "the folder itself, not copied");
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+        assert_int_equal(it.action, S3M_ACT_SKIP);
+        assert_true(it.folder);
+        assert_null(it.src.key);
+        assert_string_equal(it.dst.key, "");
+        assert_string_equal(it.why, "the folder itself, kept");
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+        assert_false(it.folder);
+        assert_int_equal(it.action, S3M_ACT_COPY);
+        assert_string_equal(it.src.key, "a");
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+        assert_int_equal(it.action, filtered ? S3M_ACT_EXCLUDED : S3M_ACT_DELETE);
+        assert_string_equal(it.dst.key, "b");
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+        assert_int_equal(d.nsrc, 1);
+        assert_int_equal(d.ndst, 1);
+    }
+    /* --shard by hash: one shard says it (the shard of ""), the others count it as excluded */
+    for (uint32_t shard = 0; shard < 3; shard++) {
+        struct s3m_filter sf;
+        s3m_filter_init(&sf, 0);
+        sf.shard_count = 3;
+        sf.shard_index = shard;
+        struct arr a = {src, 1, 0, 0, false}, b = {NULL, 0, 0, 0, false};
+        struct s3m_diff d;
+        struct s3m_diff_item it;
+        s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                      (struct s3m_stream){arr_peek, arr_advance, &b}, &sf, S3M_CMP_ETAG);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+        bool mine = s3m_shard_of("", 3) == shard;
+        assert_int_equal(it.action, mine ? S3M_ACT_SKIP : S3M_ACT_EXCLUDED);
+        assert_int_equal(it.folder, mine);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+        s3m_filter_cleanup(&sf);
+    }
+    /* a destination holding only its marker, an empty source: nothing to delete or count */
+    struct arr a = {NULL, 0, 0, 0, false}, b = {dst, 1, 0, 0, false};
+    struct s3m_diff d;
+    struct s3m_diff_item it;
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                  (struct s3m_stream){arr_peek, arr_advance, &b}, NULL, S3M_CMP_ETAG);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_true(it.folder);
+    assert_int_equal(it.action, S3M_ACT_SKIP);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    assert_int_equal(d.ndst, 0);
+    s3m_filter_cleanup(&f);
+}
+
 static void test_time(void **state)
 {
     (void)state;
@@ -284,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
         cmocka_unit_test(test_globs_pathological),
         cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),
+        cmocka_unit_test(test_folder_markers),
         cmocka_unit_test(test_time), cmocka_unit_test(test_sample_bounds),
     };
     return cmocka_run_group_tests_name("diff", tests, NULL, NULL);

@@ -329,12 +329,86 @@ static void test_wrong_kind(void **state)
     s3m_xml_result_free(r);
 }
 
+/* A listing page is complete only when it says so: without <IsTruncated> it is refused, as
+ * it is with two of them or with a value other than true/false; fed whole or byte by byte. */
+static enum s3m_err parse_list(const char *doc, size_t piece, struct s3m_xml_result **r,
+                               struct s3m_errinfo *ei)
+{
+    struct s3m_xml_parser *p = s3m_xml_new(S3M_XML_LIST);
+    size_t len = strlen(doc);
+    enum s3m_err err = S3M_EOK;
+    for (size_t off = 0; !err && off < len; off += piece)
+        err = s3m_xml_feed(p, doc + off, len - off < piece ? len - off : piece, ei);
+    if (!err)
+        err = s3m_xml_finish(p, r, ei);
+    else
+        *r = NULL;
+    s3m_xml_free(p);
+    return err;
+}
+
+static void test_list_is_truncated_required(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {
+        "<ListBucketResult><Name>b</Name><KeyCount>1</KeyCount><Contents><Key>a</Key>"
+        "<Size>1</Size></Contents></ListBucketResult>",
+        "<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><NextContinuationToken>t"
+        "</NextContinuationToken></ListBucketResult>",
+        "<ListBucketResult><Name>b</Name><IsTruncated>true</IsTruncated><IsTruncated>false"
+        "</IsTruncated></ListBucketResult>",
+        "<ListBucketResult><Name>b</Name><IsTruncated>yes</IsTruncated></ListBucketResult>",
+        "<ListBucketResult><Name>b</Name><IsTruncated></IsTruncated></ListBucketResult>",
+    };
+    for (size_t piece = 1; piece <= 4096; piece *= 64) {
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+            struct s3m_xml_result *r;
+            struct s3m_errinfo ei;
+            if (parse_list(refused[i], piece, &r, &ei) != S3M_EXML)
+                fail_msg("document %zu (pieces of %zu) was accepted", i, piece);
+            assert_null(r);
+            if (i < 2)
+                assert_non_null(strstr(ei.message, "IsTruncated"));
+        }
+    }
+}
+
+/* an empty truncated page is a valid document (the lister decides whether it progresses) */
+static void test_list_empty_truncated_page(void **state)
+{
+    (void)state;
+    const char doc[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult>"
+                       "<Name>b</Name><Prefix></Prefix><KeyCount>0</KeyCount>"
+                       "<MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
+                       "<ContinuationToken>tok</ContinuationToken>"
+                       "<NextContinuationToken>tok</NextContinuationToken></ListBucketResult>";
+    for (size_t piece = 1; piece <= 4096; piece *= 64) {
+        struct s3m_xml_result *r;
+        struct s3m_errinfo ei;
+        assert_int_equal(parse_list(doc, piece, &r, &ei), S3M_EOK);
+        assert_true(r->list.is_truncated);
+        assert_int_equal(r->list.nobjects, 0);
+        assert_string_equal(r->list.next_continuation_token, "tok");
+        assert_string_equal(r->list.continuation_token, "tok");
+        s3m_xml_result_free(r);
+    }
+    const char done[] = "<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated>"
+                        "</ListBucketResult>";
+    struct s3m_xml_result *r;
+    struct s3m_errinfo ei;
+    assert_int_equal(parse_list(done, 7, &r, &ei), S3M_EOK);
+    assert_false(r->list.is_truncated);
+    s3m_xml_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus_whole),
         cmocka_unit_test(test_corpus_chunked),
         cmocka_unit_test(test_wrong_kind),
+        cmocka_unit_test(test_list_is_truncated_required),
+        cmocka_unit_test(test_list_empty_truncated_page),
     };
     return cmocka_run_group_tests_name("xml", tests, NULL, NULL);
 }
