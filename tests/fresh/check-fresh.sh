@@ -10,7 +10,7 @@
 # works on a copy (build/fresh/root), removed again when the run passed. Downloaded .debs are kept
 # in build/fresh/debs and reused by the next run (a clean clone, as in CI, has none).
 # Environment: FRESH_CLEAN=1 ignores both caches; FRESH_MIRROR=URI overrides the mirror;
-# FRESH_E2E="-k PATTERN ..." the e2e tests of the shortened check.
+# FRESH_E2E="-k PATTERN ..." the e2e tests of the shortened check, FRESH_MODEL its model cases.
 #
 # The chroot gets /proc, /sys (read-only), and /dev (a tmpfs with the usual nodes and a devpts of
 # its own). They are the only mounts this script makes, it runs in a mount namespace of its own,
@@ -21,6 +21,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 suite=bookworm
 dir=${FRESH_DIR:-$src/build/fresh}
 e2e_short=${FRESH_E2E:--k test_first_sync -k test_dry_run -k test_counts -k test_sizes_and_multipart}
+model_short=${FRESH_MODEL:-CASES=2 RCLONE=1}
 exec 3>&2 # the terminal, also from inside a step whose output goes to its log
 log() { printf '[check-fresh] %s\n' "$*" >&3; }
 die() { log "ERROR: $*"; exit 1; }
@@ -233,5 +234,5 @@ in_step() { # NAME COMMAND [GREP]: a step in the chroot; nothing it started may 
 in_step "apt-get install make" \
     "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends make"
 in_step "make demo" "make demo" "first start took"
-log "the shortened check runs these e2e tests: $e2e_short"
-in_step "make deps check (e2e shortened)" "make deps check E2E_ARGS='$e2e_short'" "moto leg skipped"
+log "the shortened check: e2e $e2e_short; model $model_short"
+in_step "make deps check (shortened)" "make deps check E2E_ARGS='$e2e_short' $model_short" "moto leg skipped"
