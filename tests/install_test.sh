@@ -39,7 +39,7 @@ expect "" s3mirror sync a b
 # the same option table: every option of --help completes
 for opt in $("$prefix/bin/s3mirror" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
     n=$((n + 1))
-    complete_words s3mirror sync "$opt" | grep -qxF -- "$opt" || { echo "install: $opt does not complete"; fail=1; }
+    complete_words s3mirror sync "$opt" | grep -xF -- "$opt" >/dev/null || { echo "install: $opt does not complete"; fail=1; }
 done
 if command -v zsh >/dev/null; then
     n=$((n + 1))
