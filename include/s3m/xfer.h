@@ -17,6 +17,10 @@
 
 struct s3m_xfer_pipe;
 
+/* Metadata a copy with a guessed part layout carries: the source's ETag at copy time, which
+ * the diff compares when the destination's own ETag cannot equal the source's (see diff.h). */
+#define S3M_XFER_SOURCE_ETAG_HEADER "x-amz-meta-s3mirror-source-etag"
+
 /* What all transfers of one job share. */
 struct s3m_xfer_ctx {
     struct s3m_s3 *src, *dst;
@@ -71,6 +75,10 @@ struct s3m_xfer {
     bool multipart;
     bool failing;
     bool layout_mismatch; /* no candidate part size gave the source ETag */
+    uint64_t *learned;    /* the source's part sizes as its server told them, or NULL */
+    int nlearned;
+    int head_part;        /* the HEAD in flight: 0 plain, N for ?partNumber=N */
+    char computed_etag[48]; /* the multipart ETag of the parts uploaded (before completing) */
     char note[256]; /* what was done (for the report) */
     struct s3m_errinfo ei;
     s3m_xfer_done_cb done;
