@@ -2,7 +2,9 @@
  *
  * Between endpoints the bytes stream: a GET feeds a PUT (or UploadPart) through a bounded ring
  * buffer, each side paused while the other catches up, nothing on disk. A multipart source is
- * copied with its own part layout so the destination gets the same ETag; on the same endpoint
+ * copied with its own part layout so the destination gets the same ETag: each part's size is
+ * learned with HEAD ?partNumber=N where the server tells it, else guessed (and then the source
+ * ETag is recorded on the destination, S3M_XFER_SOURCE_ETAG_HEADER); on the same endpoint
  * with the same credentials the copy is server-side (CopyObject / UploadPartCopy).
  * Integrity: Content-MD5 from a plain source ETag; every streamed part's MD5 checked against
  * the ETag the server returns; the final multipart ETag compared with the source's before the

@@ -1,6 +1,6 @@
 /* xfer.c - one object copy as an explicit state machine (see s3m/xfer.h for the contract).
  *
- * States: HEAD (multipart source: learn part size and metadata) -> SINGLE (one stream or one
+ * States: HEAD (multipart source: metadata, then each part's size) -> SINGLE (one stream or one
  * CopyObject) or CREATE -> PARTS -> COMPLETE; ABORT on any multipart failure; RETRY waits
  * before a whole-object attempt; DONE. A "pipe" is one GET streamed into one PUT/UploadPart. */
 #include "s3m/xfer.h"
