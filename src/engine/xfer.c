@@ -18,9 +18,9 @@
 #define MiB (1024ull * 1024ull)
 #define S3_MIN_PART (5 * MiB)
 
-enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORT, X_RETRY, X_DONE };
+enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORT, X_RETRY, X_DONE, X_RECHECK };
 static const char *const state_names[] = {"HEAD", "SINGLE", "CREATE", "PARTS",
-                                          "COMPLETE", "ABORT", "RETRY", "DONE"};
+                                          "COMPLETE", "ABORT", "RETRY", "DONE", "RECHECK"};
 
 static void set_state(struct s3m_xfer *x, int st)
 {
@@ -552,6 +552,89 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
     x->done(x, x->ud);
 }
 
+/* ---- the fallback's second read ----
+ * No guess reproduced the source ETag: without the source's part boundaries its composite
+ * cannot be recomputed, so before the copy is completed (and recorded as this source ETag's)
+ * the source is read once more, part by part in our layout, pinned with If-Match, and each
+ * part's MD5 compared with the one stored: two independent reads must agree. */
+
+struct recheck {
+    struct s3m_xfer *x;
+    int idx;
+    struct s3m_md5_ctx md5;
+};
+
+static void mpu_send_complete(struct s3m_xfer *x);
+
+static size_t recheck_write(struct s3m_s3_req *r, const char *d, size_t n, void *ud)
+{
+    (void)r;
+    s3m_md5_update(&((struct recheck *)ud)->md5, d, n);
+    return n;
+}
+
+static void recheck_part(struct s3m_xfer *x, int idx);
+
+static void recheck_done(struct s3m_s3_req *r, void *ud)
+{
+    struct recheck *k = ud;
+    struct s3m_xfer *x = k->x;
+    int idx = k->idx;
+    uint8_t d[S3M_MD5_LEN];
+    char hex[33];
+    s3m_md5_final(&k->md5, d);
+    s3m_md5_cleanup(&k->md5);
+    free(k);
+    s3m_hex(d, sizeof(d), hex);
+    x->ei = r->ei;
+    s3m_s3_req_free(r);
+    if (!x->ei.err && x->ctx->stopping)
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
+    if (!x->ei.err && s3m_strcasecmp(hex, x->parts[idx].etag)) {
+        x->ctx->integrity_failures++;
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "part %d read again has MD5 %s, stored %s",
+                        x->parts[idx].number, hex, x->parts[idx].etag);
+    }
+    if (x->ei.err) {
+        mpu_abort(x);
+        return;
+    }
+    recheck_part(x, idx + 1);
+}
+
+static void recheck_part(struct s3m_xfer *x, int idx)
+{
+    for (; idx < x->nparts && !x->parts[idx].length; idx++) /* an empty part: nothing to read */
+        if (s3m_strcasecmp(x->parts[idx].etag, "d41d8cd98f00b204e9800998ecf8427e")) {
+            s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "empty part %d stored as %s",
+                            x->parts[idx].number, x->parts[idx].etag);
+            defer(x, 0, mpu_abort);
+            return;
+        }
+    if (idx == x->nparts) {
+        mpu_send_complete(x);
+        return;
+    }
+    const struct s3m_xfer_part *pt = &x->parts[idx];
+    char range[64];
+    snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, pt->offset,
+             pt->offset + pt->length - 1);
+    struct recheck *k = s3m_calloc(1, sizeof(*k));
+    k->x = x;
+    k->idx = idx;
+    s3m_md5_init(&k->md5);
+    struct s3m_s3_req *r = s3m_s3_get_object(x->ctx->src, x->src_bucket, x->src_key, range, 0,
+                                             x->etag);
+    r->write_cb = recheck_write;
+    if (s3m_s3_submit(r, recheck_done, k)) {
+        x->ei = r->ei;
+        s3m_s3_req_free(r);
+        s3m_md5_cleanup(&k->md5);
+        free(k);
+        defer(x, 0, mpu_abort);
+    }
+}
+
 static void mpu_complete(struct s3m_xfer *x)
 {
     /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first. Each
@@ -595,7 +678,15 @@ static void mpu_complete(struct s3m_xfer *x)
         snprintf(x->note, sizeof(x->note), "no part size reproduces ETag %s: destination ETag "
                  "%s", x->etag, want);
         s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", x->src_key, x->note);
+        set_state(x, X_RECHECK);
+        recheck_part(x, 0);
+        return;
     }
+    mpu_send_complete(x);
+}
+
+static void mpu_send_complete(struct s3m_xfer *x)
+{
     set_state(x, X_COMPLETE);
     struct s3m_mpu_part *pp = s3m_calloc((size_t)x->nparts, sizeof(*pp));
     for (int i = 0; i < x->nparts; i++) {
