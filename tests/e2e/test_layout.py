@@ -164,5 +164,9 @@ class LayoutTest:
         self.assertIn("in the source's layout" if self.kind == "moto" else "read again has MD5",
                       p.stderr)
         src, dst = self.heads(self.src, self.sb), self.heads(self.dst, db)
-        self.assertEqual({k: v[1] for k, v in src.items()}, {k: v[1] for k, v in dst.items()})
+        for name in LAYOUTS:
+            if self.kind == "moto" or name in GUESSABLE:
+                self.assertEqual(dst[name][1], src[name][1])
+            else:
+                self.assertEqual(dst[name][3], src[name][1])
         self.assertEqual(self.dst.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
