@@ -2,7 +2,9 @@
  *
  * Between endpoints the bytes stream: a GET feeds a PUT (or UploadPart) through a bounded ring
  * buffer, each side paused while the other catches up, nothing on disk. A multipart source is
- * copied with its own part layout so the destination gets the same ETag; on the same endpoint
+ * copied with its own part layout so the destination gets the same ETag: each part's size is
+ * learned with HEAD ?partNumber=N where the server tells it, else guessed (and then the source
+ * ETag is recorded on the destination, S3M_XFER_SOURCE_ETAG_HEADER); on the same endpoint
  * with the same credentials the copy is server-side (CopyObject / UploadPartCopy).
  * Integrity: Content-MD5 from a plain source ETag; every streamed part's MD5 checked against
  * the ETag the server returns; the final multipart ETag compared with the source's before the
@@ -16,6 +18,10 @@
 #include "s3m/s3.h"
 
 struct s3m_xfer_pipe;
+
+/* Metadata a copy with a guessed part layout carries: the source's ETag at copy time, which
+ * the diff compares when the destination's own ETag cannot equal the source's (see diff.h). */
+#define S3M_XFER_SOURCE_ETAG_HEADER "x-amz-meta-s3mirror-source-etag"
 
 /* What all transfers of one job share. */
 struct s3m_xfer_ctx {
@@ -71,6 +77,10 @@ struct s3m_xfer {
     bool multipart;
     bool failing;
     bool layout_mismatch; /* no candidate part size gave the source ETag */
+    uint64_t *learned;    /* the source's part sizes as its server told them, or NULL */
+    int nlearned;
+    int head_part;        /* the HEAD in flight: 0 plain, N for ?partNumber=N */
+    char computed_etag[48]; /* the multipart ETag of the parts uploaded (before completing) */
     char note[256]; /* what was done (for the report) */
     struct s3m_errinfo ei;
     s3m_xfer_done_cb done;

@@ -1,11 +1,12 @@
 /* xfer.c - one object copy as an explicit state machine (see s3m/xfer.h for the contract).
  *
- * States: HEAD (multipart source: learn part size and metadata) -> SINGLE (one stream or one
+ * States: HEAD (multipart source: metadata, then each part's size) -> SINGLE (one stream or one
  * CopyObject) or CREATE -> PARTS -> COMPLETE; ABORT on any multipart failure; RETRY waits
  * before a whole-object attempt; DONE. A "pipe" is one GET streamed into one PUT/UploadPart. */
 #include "s3m/xfer.h"
 #include "s3m/diff.h"
 #include "s3m/hash.h"
+#include "s3m/layout.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
 
@@ -17,9 +18,9 @@
 #define MiB (1024ull * 1024ull)
 #define S3_MIN_PART (5 * MiB)
 
-enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORT, X_RETRY, X_DONE };
+enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORT, X_RETRY, X_DONE, X_RECHECK };
 static const char *const state_names[] = {"HEAD", "SINGLE", "CREATE", "PARTS",
-                                          "COMPLETE", "ABORT", "RETRY", "DONE"};
+                                          "COMPLETE", "ABORT", "RETRY", "DONE", "RECHECK"};
 
 static void set_state(struct s3m_xfer *x, int st)
 {
@@ -33,6 +34,7 @@ static void attempt_failed(struct s3m_xfer *x);
 static void parts_pump(struct s3m_xfer *x);
 static void part_finished(struct s3m_xfer *x, int idx, const struct s3m_errinfo *ei);
 static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei);
+static void head_done(struct s3m_s3_req *r, void *ud);
 
 /* ---- deferred calls (never call back from inside a start function) ---- */
 
@@ -120,7 +122,8 @@ static void meta_from(struct s3m_xfer *x, const struct s3m_s3_req *r)
     x->nmeta = 0;
     for (size_t i = 0; i < r->nresp_headers; i++) {
         const char *n = r->resp_headers[i].name;
-        bool take = strncasecmp(n, "x-amz-meta-", 11) == 0;
+        bool take = strncasecmp(n, "x-amz-meta-", 11) == 0 &&
+                    s3m_strcasecmp(n, S3M_XFER_SOURCE_ETAG_HEADER); /* ours is set anew */
         for (size_t k = 0; !take && k < S3M_ARRAY_LEN(keep); k++)
             take = !s3m_strcasecmp(n, keep[k]);
         if (!take)
@@ -532,10 +535,12 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
     struct s3m_xfer *x = ud;
     x->ei = r->ei;
     const char *etag = r->xml ? r->xml->single.etag : NULL;
-    /* radosgw answers an empty ETag here; the layout was already checked before completing */
-    if (!x->ei.err && etag && *etag && !x->layout_mismatch && s3m_strcasecmp(etag, x->etag))
-        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "completed upload has ETag %s, source %s", etag,
-                        x->etag);
+    /* radosgw answers an empty ETag here; the layout was already checked before completing.
+     * The destination must hold what we computed from the parts' MD5s (the source's ETag unless
+     * the layout could not be reproduced). */
+    if (!x->ei.err && etag && *etag && s3m_strcasecmp(etag, x->computed_etag))
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "completed upload has ETag %s, expected %s",
+                        etag, x->computed_etag);
     s3m_s3_req_free(r);
     if (x->ei.err) {
         mpu_abort(x);
@@ -547,27 +552,116 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
     x->done(x, x->ud);
 }
 
+/* ---- the fallback's second read ----
+ * No guess reproduced the source ETag: without the source's part boundaries its composite
+ * cannot be recomputed, so before the copy is completed (and recorded as this source ETag's)
+ * the source is read once more, part by part in our layout, pinned with If-Match, and each
+ * part's MD5 compared with the one stored: two independent reads must agree. */
+
+struct recheck {
+    struct s3m_xfer *x;
+    int idx;
+    struct s3m_md5_ctx md5;
+};
+
+static void mpu_send_complete(struct s3m_xfer *x);
+
+static size_t recheck_write(struct s3m_s3_req *r, const char *d, size_t n, void *ud)
+{
+    (void)r;
+    s3m_md5_update(&((struct recheck *)ud)->md5, d, n);
+    return n;
+}
+
+static void recheck_part(struct s3m_xfer *x, int idx);
+
+static void recheck_done(struct s3m_s3_req *r, void *ud)
+{
+    struct recheck *k = ud;
+    struct s3m_xfer *x = k->x;
+    int idx = k->idx;
+    uint8_t d[S3M_MD5_LEN];
+    char hex[33];
+    s3m_md5_final(&k->md5, d);
+    s3m_md5_cleanup(&k->md5);
+    free(k);
+    s3m_hex(d, sizeof(d), hex);
+    x->ei = r->ei;
+    s3m_s3_req_free(r);
+    if (!x->ei.err && x->ctx->stopping)
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
+    if (!x->ei.err && s3m_strcasecmp(hex, x->parts[idx].etag)) {
+        x->ctx->integrity_failures++;
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "part %d read again has MD5 %s, stored %s",
+                        x->parts[idx].number, hex, x->parts[idx].etag);
+    }
+    if (x->ei.err) {
+        mpu_abort(x);
+        return;
+    }
+    recheck_part(x, idx + 1);
+}
+
+static void recheck_part(struct s3m_xfer *x, int idx)
+{
+    for (; idx < x->nparts && !x->parts[idx].length; idx++) /* an empty part: nothing to read */
+        if (s3m_strcasecmp(x->parts[idx].etag, "d41d8cd98f00b204e9800998ecf8427e")) {
+            s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "empty part %d stored as %s",
+                            x->parts[idx].number, x->parts[idx].etag);
+            defer(x, 0, mpu_abort);
+            return;
+        }
+    if (idx == x->nparts) {
+        mpu_send_complete(x);
+        return;
+    }
+    const struct s3m_xfer_part *pt = &x->parts[idx];
+    char range[64];
+    snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, pt->offset,
+             pt->offset + pt->length - 1);
+    struct recheck *k = s3m_calloc(1, sizeof(*k));
+    k->x = x;
+    k->idx = idx;
+    s3m_md5_init(&k->md5);
+    struct s3m_s3_req *r = s3m_s3_get_object(x->ctx->src, x->src_bucket, x->src_key, range, 0,
+                                             x->etag);
+    r->write_cb = recheck_write;
+    if (s3m_s3_submit(r, recheck_done, k)) {
+        x->ei = r->ei;
+        s3m_s3_req_free(r);
+        s3m_md5_cleanup(&k->md5);
+        free(k);
+        defer(x, 0, mpu_abort);
+    }
+}
+
 static void mpu_complete(struct s3m_xfer *x)
 {
-    /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first */
-    struct s3m_md5_ctx m;
-    s3m_md5_init(&m);
-    for (int i = 0; i < x->nparts; i++) {
-        uint8_t b[S3M_MD5_LEN];
-        if (s3m_unhex16(x->parts[i].etag, b))
-            memset(b, 0, sizeof(b));
-        s3m_md5_update(&m, b, sizeof(b));
+    /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first. Each
+     * part's MD5 is that of the bytes streamed from the source (and stored: the server's part
+     * ETag matched it), so with the source's layout this verifies the whole object. */
+    const char **md5s = s3m_calloc((size_t)x->nparts, sizeof(*md5s));
+    for (int i = 0; i < x->nparts; i++)
+        md5s[i] = x->parts[i].etag;
+    char *want = x->computed_etag;
+    bool formed = s3m_layout_etag(md5s, x->nparts, want);
+    free(md5s);
+    if (!formed) {
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "a part ETag is not an MD5");
+        mpu_abort(x);
+        return;
     }
-    uint8_t d[S3M_MD5_LEN];
-    char want[80], hex[33];
-    s3m_md5_final(&m, d);
-    s3m_md5_cleanup(&m);
-    s3m_hex(d, sizeof(d), hex);
-    snprintf(want, sizeof(want), "%s-%d", hex, x->nparts);
     if (x->src_parts == 0) { /* a single-part source above --multipart-threshold */
         x->layout_mismatch = true;
         snprintf(x->note, sizeof(x->note), "%d parts: destination ETag %s (source %s is "
                  "single-part)", x->nparts, want, x->etag);
+    } else if (x->learned && s3m_strcasecmp(want, x->etag)) {
+        /* the source's own layout: the bytes read are not the source's */
+        x->ctx->integrity_failures++;
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "the parts read have ETag %s in the source's "
+                        "layout, source %s", want, x->etag);
+        mpu_abort(x);
+        return;
     } else if (s3m_strcasecmp(want, x->etag)) {
         s3m_errinfo_clear(&x->ei);
         if (x->candidate + 1 < x->ncandidates) {
@@ -577,13 +671,22 @@ static void mpu_complete(struct s3m_xfer *x)
             mpu_abort(x); /* x->ei clear: abort_done starts the next candidate */
             return;
         }
-        /* every part was verified by its MD5: the bytes are right, only the ETag will
-         * differ. Later runs see ETags that cannot be compared and fall back to size and time. */
+        /* every part was verified by its MD5, but without the source's part boundaries its
+         * ETag cannot be recomputed: the destination keeps the source ETag in its metadata
+         * (set at create time, guessed layouts only), which later runs compare instead. */
         x->layout_mismatch = true;
         snprintf(x->note, sizeof(x->note), "no part size reproduces ETag %s: destination ETag "
                  "%s", x->etag, want);
         s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", x->src_key, x->note);
+        set_state(x, X_RECHECK);
+        recheck_part(x, 0);
+        return;
     }
+    mpu_send_complete(x);
+}
+
+static void mpu_send_complete(struct s3m_xfer *x)
+{
     set_state(x, X_COMPLETE);
     struct s3m_mpu_part *pp = s3m_calloc((size_t)x->nparts, sizeof(*pp));
     for (int i = 0; i < x->nparts; i++) {
@@ -687,20 +790,32 @@ static void create_done(struct s3m_s3_req *r, void *ud)
         mpu_abort(x);
         return;
     }
-    /* lay the parts out for the current candidate part size */
+    /* lay the parts out: the source's own sizes when learned, else the current guess */
     uint64_t ps = x->candidates[x->candidate];
-    x->nparts = (int)((x->size + ps - 1) / ps);
     free(x->parts);
+    x->parts = NULL;
+    x->nparts = x->learned ? x->nlearned : s3m_layout_uniform(x->size, ps, NULL, 0);
+    if (x->nparts <= 0) /* candidates and learned layouts have 1..10000 parts */
+        abort();
     x->parts = s3m_calloc((size_t)x->nparts, sizeof(*x->parts));
+    uint64_t off = 0;
     for (int i = 0; i < x->nparts; i++) {
         x->parts[i].number = i + 1;
-        x->parts[i].offset = (uint64_t)i * ps;
-        x->parts[i].length = i + 1 < x->nparts ? ps : x->size - (uint64_t)i * ps;
+        x->parts[i].offset = off;
+        x->parts[i].length = x->learned ? x->learned[i]
+                             : i + 1 < x->nparts ? ps : x->size - (uint64_t)i * ps;
+        off += x->parts[i].length;
     }
+    if (off != x->size)
+        abort();
     x->next_part = x->active = x->parts_ok = 0;
     x->failing = false;
     x->part_size = ps;
-    snprintf(x->note, sizeof(x->note), "%d parts of %" PRIu64 " bytes", x->nparts, ps);
+    if (x->learned)
+        snprintf(x->note, sizeof(x->note), "%d parts as on the source (sizes told by the "
+                 "server)", x->nparts);
+    else
+        snprintf(x->note, sizeof(x->note), "%d parts of %" PRIu64 " bytes", x->nparts, ps);
     set_state(x, X_PARTS);
     parts_pump(x);
 }
@@ -710,11 +825,48 @@ static void mpu_create(struct s3m_xfer *x)
     set_state(x, X_CREATE);
     struct s3m_s3_req *r = s3m_s3_create_mpu(x->ctx->dst, x->dst_bucket, x->dst_key);
     add_meta(x, r);
+    if (x->src_parts > 0 && !x->learned) /* a guess may not reproduce the ETag: see diff.c */
+        s3m_s3_req_header(r, S3M_XFER_SOURCE_ETAG_HEADER, x->etag);
     if (s3m_s3_submit(r, create_done, x)) {
         x->ei = r->ei;
         s3m_s3_req_free(r);
         defer(x, 0, attempt_failed);
     }
+}
+
+static void head_submit(struct s3m_xfer *x, int part)
+{
+    x->head_part = part;
+    struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, part);
+    if (!part) /* plain HEAD: metadata, and If-Match: still the listed version. No If-Match on
+                * ?partNumber=: moto compares it with the part's own ETag */
+        s3m_s3_req_etag_header(r, "If-Match", x->etag);
+    if (s3m_s3_submit(r, head_done, x)) {
+        x->ei = r->ei;
+        s3m_s3_req_free(r);
+        defer(x, 0, attempt_failed);
+    }
+}
+
+/* One HEAD ?partNumber=N answered: true when it told part N's size (AWS S3 and moto send that
+ * part's Content-Length and x-amz-mp-parts-count; radosgw Pacific ignores partNumber and
+ * answers with the whole object and no parts count). */
+static bool part_size_told(struct s3m_xfer *x, const struct s3m_s3_req *r, uint64_t *len)
+{
+    const char *cl = s3m_s3_resp_header(r, "content-length");
+    const char *pc = s3m_s3_resp_header(r, "x-amz-mp-parts-count");
+    uint64_t count = 0;
+    return cl && pc && s3m_parse_u64(cl, len) && s3m_parse_u64(pc, &count) &&
+           count == (uint64_t)x->src_parts && *len > 0 && *len <= x->size;
+}
+
+static void layout_guess(struct s3m_xfer *x)
+{
+    free(x->learned);
+    x->learned = NULL;
+    x->nlearned = 0;
+    x->ncandidates = s3m_xfer_part_candidates(x->size, x->src_parts, x->candidates,
+                                              (int)S3M_ARRAY_LEN(x->candidates));
 }
 
 static void head_done(struct s3m_s3_req *r, void *ud)
@@ -728,29 +880,42 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         attempt_failed(x);
         return;
     }
-    if (!r->nquery) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
+    int part = x->head_part;
+    if (!part) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
         meta_from(x, r);
         s3m_s3_req_free(r);
-        r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 1);
-        if (s3m_s3_submit(r, head_done, x)) {
-            x->ei = r->ei;
-            s3m_s3_req_free(r);
-            attempt_failed(x);
-        }
+        free(x->learned);
+        x->learned = s3m_calloc((size_t)x->src_parts, sizeof(*x->learned));
+        x->nlearned = 0;
+        head_submit(x, 1);
         return;
     }
-    const char *cl = s3m_s3_resp_header(r, "content-length");
-    uint64_t part1 = 0;
-    if (cl && s3m_parse_u64(cl, &part1) && part1 >= S3_MIN_PART && part1 < x->size &&
-        (x->size + part1 - 1) / part1 == (uint64_t)x->src_parts) {
-        x->candidates[0] = part1; /* the server told us the layout */
-        x->ncandidates = 1;
-    } else {
-        /* e.g. radosgw Pacific answers ?partNumber=1 with the whole object: guess */
-        x->ncandidates = s3m_xfer_part_candidates(x->size, x->src_parts, x->candidates,
-                                                  (int)S3M_ARRAY_LEN(x->candidates));
-    }
+    uint64_t len = 0;
+    bool told = part_size_told(x, r, &len);
     s3m_s3_req_free(r);
+    if (told) {
+        x->learned[part - 1] = len;
+        x->nlearned = part;
+        if (part + 1 < x->src_parts) { /* each part's size, but the last: the rest of the object */
+            head_submit(x, part + 1);
+            return;
+        }
+        uint64_t sum = 0;
+        for (int i = 0; i < part; i++)
+            sum += x->learned[i];
+        if (part < x->src_parts && sum < x->size)
+            x->learned[x->nlearned++] = x->size - sum;
+    }
+    if (told && s3m_layout_check(x->size, x->learned, x->nlearned) &&
+        x->nlearned == x->src_parts) {
+        x->candidates[0] = x->learned[0]; /* the server told us the layout */
+        x->ncandidates = 1;
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source", x->src_key,
+                x->nlearned);
+    } else {
+        /* e.g. radosgw Pacific answers ?partNumber=N with the whole object: guess */
+        layout_guess(x);
+    }
     x->candidate = 0;
     if (!x->ncandidates) {
         snprintf(x->note, sizeof(x->note), "part layout of %s unknown: copied as one part",
@@ -812,15 +977,8 @@ static void attempt_start(struct s3m_xfer *x)
     }
     if (x->src_parts > 0) {
         set_state(x, X_HEAD);
-        /* first a plain HEAD (metadata, and If-Match: still the listed version), then
-         * ?partNumber=1 for the layout (no If-Match there: moto compares it with the part's) */
-        struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 0);
-        s3m_s3_req_etag_header(r, "If-Match", x->etag);
-        if (s3m_s3_submit(r, head_done, x)) {
-            x->ei = r->ei;
-            s3m_s3_req_free(r);
-            defer(x, 0, attempt_failed);
-        }
+        /* first a plain HEAD (metadata), then ?partNumber=1..N-1 for the layout */
+        head_submit(x, 0);
         return;
     }
     /* a single-part source above --multipart-threshold: parts of --multipart-chunk-size
@@ -866,6 +1024,7 @@ void s3m_xfer_free(struct s3m_xfer *x)
     }
     free(x->meta);
     free(x->parts);
+    free(x->learned);
     free(x->upload_id);
     free(x->src_bucket);
     free(x->src_key);
