@@ -530,11 +530,27 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     return err;
 }
 
+/* Test hook: S3MIRROR_TEST_FAIL_SUBMIT="OpName:N" makes the Nth submit of that operation (from
+ * 1, counted per process) fail at once, as a submit that cannot start does. The e2e tests use it
+ * for paths no server can provoke. */
+static bool injected_submit_failure(struct s3m_s3_req *r)
+{
+    static int seen[S3M_OP__COUNT];
+    const char *spec = getenv("S3MIRROR_TEST_FAIL_SUBMIT");
+    const char *name = s3m_s3_op_name(r->op);
+    size_t n = strlen(name);
+    if (!spec || strncmp(spec, name, n) || spec[n] != ':')
+        return false;
+    return ++seen[r->op] == atoi(spec + n + 1);
+}
+
 enum s3m_err s3m_s3_submit(struct s3m_s3_req *r, s3m_s3_done_cb done, void *ud)
 {
     r->done = done;
     r->ud = ud;
     r->attempt = 0;
+    if (injected_submit_failure(r))
+        return s3m_errinfo_set(&r->ei, S3M_ENET, "cannot start HTTP transfer (injected)");
     return start_attempt(r);
 }
 
