@@ -1,5 +1,8 @@
 /* client.c - S3 requests: addressing, SigV4 signing per attempt, response capture, S3 error
- * mapping and the retry policy (capped exponential backoff with full jitter, Retry-After).
+ * mapping, the retry policy (capped exponential backoff with full jitter, Retry-After: the one
+ * formula, s3m_s3_backoff_ms, also used by the transfers) and the endpoint's concurrency limit
+ * (AIMD: throttling halves the requests in flight, successes raise it; beyond it requests wait
+ * in a queue, in order).
  *
  * Each attempt is signed afresh (the signature covers the time). Replies are read as they
  * arrive: success XML goes straight into the streaming reader, error bodies into a bounded
@@ -143,6 +146,7 @@ static void reset_response(struct s3m_s3_req *r)
 }
 
 static void unqueue(struct s3m_s3_req *r);
+static void release(struct s3m_s3_req *r);
 
 struct retry_timer {
     uv_timer_t t;
@@ -166,10 +170,7 @@ void s3m_s3_req_free(struct s3m_s3_req *r)
     }
     if (r->queued)
         unqueue(r);
-    if (r->counted) {
-        r->counted = false;
-        r->c->inflight--;
-    }
+    release(r);
     reset_response(r);
     s3m_http_cleanup(&r->http);
     free(r->method);
@@ -533,11 +534,11 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
     struct s3m_s3_req *r = h->ud;
     struct s3m_s3 *c = r->c;
     r->status = h->status;
-    release(r);
-    if (!err && (r->status == 503 || r->status == 429))
+    if (!err && (r->status == 503 || r->status == 429)) /* r still counted: the cut sees it */
         aimd_throttled(c, r->status == 503 ? "HTTP 503" : "HTTP 429");
     else if (!err && success(r->status))
         aimd_success(c);
+    release(r);
     c->stats.bytes_sent += h->bytes_sent;
     c->stats.bytes_received += h->bytes_received;
     char cause[160];
@@ -741,10 +742,7 @@ void s3m_s3_cancel(struct s3m_s3_req *r)
     r->cancelled = true;
     if (r->queued)
         unqueue(r);
-    if (r->counted) { /* admitted from the queue, its start not yet run */
-        r->counted = false;
-        r->c->inflight--;
-    }
+    release(r); /* admitted from the queue, its start not yet run: its place goes on */
     s3m_errinfo_set(&r->ei, S3M_EABORTED, "cancelled (was waiting to retry or to start)");
     arm_timer(r, 0);
 }
