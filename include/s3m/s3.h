@@ -6,7 +6,10 @@
  * HTTP 500/502/503/504/429 and the S3 codes SlowDown, RequestTimeout, InternalError, with capped
  * exponential backoff and full jitter, honouring Retry-After. A request streaming a body from
  * or to the caller is never replayed here: it fails with `retryable` set and the caller
- * decides (it owns the other end of the stream). */
+ * decides (it owns the other end of the stream), waiting s3m_s3_backoff_ms like the client.
+ * Each client limits its requests in flight (AIMD): HTTP 503, 429 or SlowDown halves the limit,
+ * successes raise it again until it is lifted; a request beyond it waits, in order, and its
+ * submit still succeeds. Cancel reaches a request on the wire, in backoff or waiting. */
 #ifndef S3M_S3_H
 #define S3M_S3_H
 

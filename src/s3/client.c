@@ -371,8 +371,8 @@ static void on_retry_timer(uv_timer_t *t)
     if (!r)
         return; /* the request was freed while waiting */
     r->retry_timer = NULL;
-    if (r->cancelled || r->ei.err == S3M_EABORTED) {
-        finish(r); /* cancelled while waiting, or reported from the loop */
+    if (r->cancelled) {
+        finish(r); /* cancelled while waiting: reported from the loop */
         return;
     }
     if (r->counted) { /* admitted from the queue: its place is already held */
@@ -387,8 +387,8 @@ static void on_retry_timer(uv_timer_t *t)
         finish(r); /* could not even start: report the error from the loop */
 }
 
-/* Run on_retry_timer after ms: a retry after its backoff, or (with r->ei set to ABORTED) a
- * cancelled request's completion. */
+/* Run on_retry_timer after ms: a retry after its backoff, a start admitted from the queue, or
+ * (r->cancelled) a cancelled request's completion. */
 static void arm_timer(struct s3m_s3_req *r, uint64_t ms)
 {
     struct retry_timer *rt = r->retry_timer;
