@@ -8,7 +8,12 @@
  * with the same credentials the copy is server-side (CopyObject / UploadPartCopy).
  * Integrity: Content-MD5 from a plain source ETag; every streamed part's MD5 checked against
  * the ETag the server returns; the final multipart ETag compared with the source's before the
- * upload is completed. A failed multipart upload is aborted. Whole-object retries. */
+ * upload is completed. A failed multipart upload is aborted, once.
+ * Retries: a request whose body is in memory is retried by the client (--low-level-retries); a
+ * streamed PUT or part the client cannot replay is sent again here on its own, its source range
+ * read again with If-Match, after the client's one backoff (s3m_s3_backoff_ms), up to the same
+ * number of tries; only then does the object fail its attempt (--retries whole-object attempts,
+ * the same backoff between them). */
 #ifndef S3M_XFER_H
 #define S3M_XFER_H
 
@@ -18,6 +23,8 @@
 #include "s3m/s3.h"
 
 struct s3m_xfer_pipe;
+struct s3m_xfer_timer;
+struct s3m_xfer;
 
 /* Metadata a copy with a guessed part layout carries: the source's ETag at copy time, which
  * the diff compares when the destination's own ETag cannot equal the source's (see diff.h). */
@@ -35,6 +42,9 @@ struct s3m_xfer_ctx {
     uv_idle_t kick;          /* resumes paused streams outside curl callbacks */
     struct s3m_xfer_pipe *pending;
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
+    uint64_t stream_retries;     /* streamed PUTs / parts sent again on their own */
+    struct s3m_xfer_timer *timers; /* pending waits: a stop makes them fire at once */
+    struct s3m_xfer *xfers;      /* every live transfer, to stop their part copies */
     bool closed, close_done; /* the idle handle must be closed before the context goes */
     bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
     struct s3m_xfer_pipe *pipes; /* every live pipe, to stop them */
@@ -55,6 +65,8 @@ struct s3m_xfer_part {
     uint64_t offset, length;
     char etag[80];
     bool done;
+    int tries;               /* failed tries of this part in this upload */
+    struct s3m_s3_req *req;  /* its UploadPartCopy in flight (server-side), to cancel */
 };
 
 struct s3m_xfer {
@@ -64,7 +76,10 @@ struct s3m_xfer {
     char etag[80]; /* source ETag from the listing */
     int src_parts; /* 0: plain ETag */
     int attempt;
-    int state;
+    int state;               /* drives control; changed only through set_state (xfer.c) */
+    int single_tries;        /* failed tries of the single stream in this attempt */
+    long retry_after_ms;     /* the last failure's Retry-After, for the next attempt's wait */
+    struct s3m_xfer *all_next; /* ctx->xfers */
     struct s3m_kv *meta; /* headers to carry over */
     size_t nmeta;
     /* multipart */

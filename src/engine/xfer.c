@@ -1,8 +1,15 @@
 /* xfer.c - one object copy as an explicit state machine (see s3m/xfer.h for the contract).
  *
  * States: HEAD (multipart source: metadata, then each part's size) -> SINGLE (one stream or one
- * CopyObject) or CREATE -> PARTS -> COMPLETE; ABORT on any multipart failure; RETRY waits
- * before a whole-object attempt; DONE. A "pipe" is one GET streamed into one PUT/UploadPart. */
+ * CopyObject) or CREATE -> PARTS -> COMPLETE (after RECHECK where a guessed layout missed the
+ * source ETag); ABORTING on any multipart failure; RETRY waits before a whole-object attempt;
+ * DONE. A "pipe" is one GET streamed into one PUT/UploadPart.
+ *
+ * An upload is aborted exactly once: mpu_abort is the only way to ABORTING and does nothing in
+ * ABORTING; the parts phase ends only in parts_settle, when no part is in flight (so no part
+ * completion can arrive after the abort was sent). A streamed part or single PUT that failed
+ * with a retryable cause is sent again on its own (its source range read again with If-Match)
+ * after the client's backoff; waits are timers the context knows, so a stop ends them at once. */
 #include "s3m/xfer.h"
 #include "s3m/diff.h"
 #include "s3m/hash.h"
@@ -18,9 +25,9 @@
 #define MiB (1024ull * 1024ull)
 #define S3_MIN_PART (5 * MiB)
 
-enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORT, X_RETRY, X_DONE, X_RECHECK };
-static const char *const state_names[] = {"HEAD", "SINGLE", "CREATE", "PARTS",
-                                          "COMPLETE", "ABORT", "RETRY", "DONE", "RECHECK"};
+enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORTING, X_RETRY, X_DONE, X_RECHECK };
+static const char *const state_names[] = {"HEAD",     "SINGLE", "CREATE", "PARTS",  "COMPLETE",
+                                          "ABORTING", "RETRY",  "DONE",   "RECHECK"};
 
 static void set_state(struct s3m_xfer *x, int st)
 {
@@ -32,38 +39,69 @@ static void set_state(struct s3m_xfer *x, int st)
 static void attempt_start(struct s3m_xfer *x);
 static void attempt_failed(struct s3m_xfer *x);
 static void parts_pump(struct s3m_xfer *x);
-static void part_finished(struct s3m_xfer *x, int idx, const struct s3m_errinfo *ei);
-static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei);
+static void parts_settle(struct s3m_xfer *x);
+static void mpu_abort(struct s3m_xfer *x);
 static void head_done(struct s3m_s3_req *r, void *ud);
 
-/* ---- deferred calls (never call back from inside a start function) ---- */
+/* How a stream (part >= 0, or the single object) ended. */
+struct outcome {
+    struct s3m_errinfo ei;
+    bool retryable;      /* a cause worth sending it again (the client could not replay it) */
+    long retry_after_ms; /* the server's Retry-After on that failure */
+};
+static void part_finished(struct s3m_xfer *x, int idx, const struct outcome *o);
+static void single_finished(struct s3m_xfer *x, const struct outcome *o);
 
-struct deferred {
+/* ---- timers: deferred calls (never call back from inside a start function) and waits ---- */
+
+struct s3m_xfer_timer {
     uv_timer_t t;
     struct s3m_xfer *x;
+    int part;
     void (*fn)(struct s3m_xfer *x);
+    void (*part_fn)(struct s3m_xfer *x, int part);
+    struct s3m_xfer_timer *next; /* ctx->timers */
 };
 
-static void free_deferred(uv_handle_t *h)
+static void free_timer(uv_handle_t *h)
 {
     free(h->data);
 }
 
-static void on_deferred(uv_timer_t *t)
+static void on_timer(uv_timer_t *t)
 {
-    struct deferred *d = t->data;
-    d->fn(d->x);
-    uv_close((uv_handle_t *)t, free_deferred);
+    struct s3m_xfer_timer *d = t->data;
+    for (struct s3m_xfer_timer **pp = &d->x->ctx->timers; *pp; pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+    }
+    if (d->fn)
+        d->fn(d->x);
+    else
+        d->part_fn(d->x, d->part);
+    uv_close((uv_handle_t *)t, free_timer);
+}
+
+static void timer_start(struct s3m_xfer *x, uint64_t ms, void (*fn)(struct s3m_xfer *x),
+                        void (*part_fn)(struct s3m_xfer *x, int part), int part)
+{
+    struct s3m_xfer_timer *d = s3m_calloc(1, sizeof(*d));
+    d->x = x;
+    d->fn = fn;
+    d->part_fn = part_fn;
+    d->part = part;
+    d->next = x->ctx->timers;
+    x->ctx->timers = d;
+    uv_timer_init(&x->ctx->src->loop->uv, &d->t);
+    d->t.data = d;
+    uv_timer_start(&d->t, on_timer, ms, 0);
 }
 
 static void defer(struct s3m_xfer *x, uint64_t ms, void (*fn)(struct s3m_xfer *x))
 {
-    struct deferred *d = s3m_calloc(1, sizeof(*d));
-    d->x = x;
-    d->fn = fn;
-    uv_timer_init(&x->ctx->src->loop->uv, &d->t);
-    d->t.data = d;
-    uv_timer_start(&d->t, on_deferred, ms, 0);
+    timer_start(x, ms, fn, NULL, -1);
 }
 
 /* ---- pipes: one GET streamed into one PUT or UploadPart through a ring buffer ---- */
@@ -79,6 +117,8 @@ struct s3m_xfer_pipe {
     bool get_running, put_running, put_started, failed;
     bool resume_get, resume_put, queued, finish_queued, start_put;
     struct s3m_errinfo ei;
+    bool retryable;      /* the first failure was worth sending the stream again */
+    long retry_after_ms;
     struct s3m_xfer_pipe *next;
     struct s3m_xfer_pipe *all_next; /* ctx->pipes */
 };
@@ -109,6 +149,25 @@ static void pipe_fail(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei, con
     /* stop the other side (from the idle callback: we may be inside curl here) */
     p->resume_get = p->resume_put = true;
     kick(p);
+}
+
+/* A request of the pipe failed: keep whether the client found the cause worth a retry. */
+static void pipe_fail_req(struct s3m_xfer_pipe *p, struct s3m_s3_req *r, const char *side)
+{
+    if (p->failed)
+        return;
+    p->retryable = r->retryable;
+    p->retry_after_ms = r->retry_after_ms;
+    pipe_fail(p, &r->ei, side);
+}
+
+/* Bytes that did not add up (truncated, too many, wrong MD5): worth reading them again. */
+static void pipe_fail_bytes(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei,
+                            const char *side)
+{
+    if (!p->failed)
+        p->retryable = true;
+    pipe_fail(p, ei, side);
 }
 
 static void meta_from(struct s3m_xfer *x, const struct s3m_s3_req *r)
@@ -191,7 +250,7 @@ static void pipe_start_put(struct s3m_xfer_pipe *p)
     p->put_running = true;
     if (s3m_s3_submit(r, pipe_put_done, p)) {
         p->put_running = false;
-        pipe_fail(p, &r->ei, "writing destination");
+        pipe_fail_req(p, r, "writing destination");
     }
 }
 
@@ -212,7 +271,7 @@ static size_t pipe_write(struct s3m_s3_req *r, const char *data, size_t n, void 
         struct s3m_errinfo ei;
         s3m_errinfo_set(&ei, S3M_EINTEGRITY, "source sent more bytes than listed (%" PRIu64 ")",
                         p->expect);
-        pipe_fail(p, &ei, "reading source");
+        pipe_fail_bytes(p, &ei, "reading source");
         return S3M_HTTP_ABORT;
     }
     if (n > p->cap) { /* never expected (curl hands out at most 16 KiB), but stay correct */
@@ -255,18 +314,18 @@ static void pipe_finish(struct s3m_xfer_pipe *p)
         }
     }
     int part = p->part;
-    struct s3m_errinfo ei = p->ei;
+    struct outcome o = {p->ei, p->failed && p->retryable, p->retry_after_ms};
     if (!p->failed && !p->put_started)
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "no data stream");
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "no data stream");
     s3m_s3_req_free(p->get);
     s3m_s3_req_free(p->put);
     s3m_md5_cleanup(&p->md5);
     free(p->ring);
     free(p);
     if (part < 0)
-        single_finished(x, &ei);
+        single_finished(x, &o);
     else
-        part_finished(x, part, &ei);
+        part_finished(x, part, &o);
 }
 
 static void pipe_check(struct s3m_xfer_pipe *p)
@@ -280,12 +339,12 @@ static void pipe_get_done(struct s3m_s3_req *r, void *ud)
     struct s3m_xfer_pipe *p = ud;
     p->get_running = false;
     if (r->ei.err) {
-        pipe_fail(p, &r->ei, "reading source");
+        pipe_fail_req(p, r, "reading source");
     } else if (p->got != p->expect) {
         struct s3m_errinfo ei;
         s3m_errinfo_set(&ei, S3M_EINTEGRITY, "source sent %" PRIu64 " of %" PRIu64 " bytes",
                         p->got, p->expect);
-        pipe_fail(p, &ei, "reading source");
+        pipe_fail_bytes(p, &ei, "reading source");
     } else if (!p->put_started) {
         pipe_start_put(p); /* an empty body: nothing came through pipe_write */
     } else if (p->put_running) {
@@ -301,7 +360,7 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
     struct s3m_xfer *x = p->x;
     p->put_running = false;
     if (r->ei.err) {
-        pipe_fail(p, &r->ei, "writing destination");
+        pipe_fail_req(p, r, "writing destination");
     } else if (!p->failed) {
         uint8_t md5[S3M_MD5_LEN];
         char hex[33];
@@ -316,12 +375,12 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
         if (p->sent != p->expect) {
             s3m_errinfo_set(&ei, S3M_EINTEGRITY, "sent %" PRIu64 " of %" PRIu64 " bytes",
                             p->sent, p->expect);
-            pipe_fail(p, &ei, "writing destination");
+            pipe_fail_bytes(p, &ei, "writing destination");
         } else if (s3m_strcasecmp(got, hex)) {
             s3m_errinfo_set(&ei, S3M_EINTEGRITY, "destination ETag %s differs from the MD5 %s "
                             "of the bytes sent", got, hex);
             x->ctx->integrity_failures++;
-            pipe_fail(p, &ei, "verifying");
+            pipe_fail_bytes(p, &ei, "verifying");
         } else if (p->part >= 0) {
             snprintf(x->parts[p->part].etag, sizeof(x->parts[p->part].etag), "%s", hex);
         }
@@ -356,7 +415,7 @@ static void pipe_start(struct s3m_xfer *x, int part)
     p->get_running = true;
     if (s3m_s3_submit(p->get, pipe_get_done, p)) {
         p->get_running = false;
-        pipe_fail(p, &p->get->ei, "reading source");
+        pipe_fail_req(p, p->get, "reading source");
         p->finish_queued = true; /* finished from the idle callback, not from here */
         kick(p);
     }
@@ -424,6 +483,12 @@ void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c)
     s3m_errinfo_set(&ei, S3M_EABORTED, "interrupted");
     for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)
         pipe_fail(p, &ei, "stopping");
+    for (struct s3m_xfer *x = c->xfers; x; x = x->all_next) /* part copies in flight */
+        for (int i = 0; x->parts && i < x->nparts; i++)
+            if (x->parts[i].req)
+                s3m_s3_cancel(x->parts[i].req);
+    for (struct s3m_xfer_timer *d = c->timers; d; d = d->next) /* waits end now */
+        uv_timer_start(&d->t, on_timer, 0, 0);
 }
 
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c)
@@ -462,10 +527,52 @@ int s3m_xfer_part_candidates(uint64_t size, int parts, uint64_t *out, int max)
 
 /* ---- single object ---- */
 
-static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei)
+/* ---- one stream sent again on its own ---- */
+
+static void stream_again(struct s3m_xfer *x, int part)
 {
-    x->ei = *ei;
-    if (ei->err)
+    struct s3m_xfer_ctx *c = x->ctx;
+    if (c->stopping || (part >= 0 && x->failing)) {
+        struct outcome o = {.retryable = false};
+        s3m_errinfo_set(&o.ei, S3M_EABORTED, "interrupted");
+        if (part < 0)
+            single_finished(x, &o);
+        else
+            part_finished(x, part, &o);
+        return;
+    }
+    pipe_start(x, part); /* the source range read again, with If-Match */
+}
+
+/* A streamed part (or the single stream, part -1) failed: send it again after the client's
+ * backoff when the cause is worth it and its tries (--low-level-retries) are not used up. */
+static bool stream_retry(struct s3m_xfer *x, int part, const struct outcome *o)
+{
+    struct s3m_xfer_ctx *c = x->ctx;
+    int *tries = part < 0 ? &x->single_tries : &x->parts[part].tries;
+    if (!o->ei.err || !o->retryable || c->stopping || (part >= 0 && x->failing))
+        return false;
+    if (++*tries >= c->dst->opts.attempts)
+        return false;
+    long wait = s3m_s3_backoff_ms(c->dst, *tries, o->retry_after_ms);
+    char line[900], what[32] = "";
+    if (part >= 0)
+        snprintf(what, sizeof(what), " part %d", x->parts[part].number);
+    struct s3m_log_fields lf = {c->src->remote->name, x->src_bucket, x->src_key, &o->ei};
+    s3m_logf(S3M_LOG_INFO, "xfer", &lf, "%s%s: try %d failed (%s), again in %ld ms", x->src_key,
+             what, *tries, s3m_errinfo_str(&o->ei, line, sizeof(line)), wait);
+    c->stream_retries++;
+    timer_start(x, (uint64_t)wait, NULL, stream_again, part);
+    return true;
+}
+
+static void single_finished(struct s3m_xfer *x, const struct outcome *o)
+{
+    if (stream_retry(x, -1, o))
+        return;
+    x->ei = o->ei;
+    x->retry_after_ms = o->retry_after_ms;
+    if (o->ei.err)
         attempt_failed(x);
     else {
         set_state(x, X_DONE);
@@ -476,13 +583,13 @@ static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei)
 static void server_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
-    struct s3m_errinfo ei = r->ei;
-    if (!ei.err && r->xml && r->xml->single.etag && x->src_parts == 0 &&
+    struct outcome o = {r->ei, false, r->retry_after_ms}; /* the client retried it already */
+    if (!o.ei.err && r->xml && r->xml->single.etag && x->src_parts == 0 &&
         s3m_strcasecmp(r->xml->single.etag, x->etag))
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "server-side copy has ETag %s, source %s",
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "server-side copy has ETag %s, source %s",
                         r->xml->single.etag, x->etag);
     s3m_s3_req_free(r);
-    single_finished(x, &ei);
+    single_finished(x, &o);
 }
 
 static void start_single(struct s3m_xfer *x)
@@ -504,13 +611,9 @@ static void start_single(struct s3m_xfer *x)
 
 /* ---- multipart ---- */
 
-static void abort_done(struct s3m_s3_req *r, void *ud)
+/* The abort is over (sent and answered, or not even sent): the upload is gone from x. */
+static void abort_settled(struct s3m_xfer *x)
 {
-    struct s3m_xfer *x = ud;
-    if (r->ei.err)
-        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", x->dst_key,
-                x->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
-    s3m_s3_req_free(r);
     free(x->upload_id);
     x->upload_id = NULL;
     if (!x->ei.err && !x->ctx->stopping) { /* aborted only to try the next part-size candidate */
@@ -520,13 +623,35 @@ static void abort_done(struct s3m_s3_req *r, void *ud)
     attempt_failed(x);
 }
 
+static void abort_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer *x = ud;
+    if (r->ei.err)
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", x->dst_key,
+                x->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
+    s3m_s3_req_free(r);
+    abort_settled(x);
+}
+
+/* Every path that gives an upload up comes here; the state makes it happen once: ABORTING
+ * lasts until the abort is settled, and nothing else can start meanwhile. */
 static void mpu_abort(struct s3m_xfer *x)
 {
-    set_state(x, X_ABORT);
+    if (x->state == X_ABORTING || !x->upload_id) {
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: abort already under way", x->src_key);
+        return;
+    }
+    if (x->state == X_PARTS && x->active) { /* never with parts in flight: settle aborts */
+        x->failing = true;
+        return;
+    }
+    set_state(x, X_ABORTING);
     struct s3m_s3_req *r = s3m_s3_abort_mpu(x->ctx->dst, x->dst_bucket, x->dst_key, x->upload_id);
     if (s3m_s3_submit(r, abort_done, x)) {
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", x->dst_key,
+                x->upload_id, r->ei.message);
         s3m_s3_req_free(r);
-        defer(x, 0, attempt_failed);
+        defer(x, 0, abort_settled);
     }
 }
 
@@ -703,21 +828,32 @@ static void mpu_send_complete(struct s3m_xfer *x)
     }
 }
 
-static void part_finished(struct s3m_xfer *x, int idx, const struct s3m_errinfo *ei)
+/* A part ended (idx -1: its reply could not be matched to a part). */
+static void part_finished(struct s3m_xfer *x, int idx, const struct outcome *o)
 {
+    if (idx >= 0 && stream_retry(x, idx, o))
+        return; /* still in flight: it waits, then goes again */
     x->active--;
-    if (ei->err) {
-        if (!x->failing)
-            x->ei = *ei;
+    if (o->ei.err) {
+        if (!x->failing) {
+            x->ei = o->ei;
+            x->retry_after_ms = o->retry_after_ms;
+        }
         x->failing = true;
     } else {
         x->parts[idx].done = true;
         x->parts_ok++;
         x->ctx->parts_done++;
     }
-    if (!x->failing)
-        parts_pump(x);
-    if (x->active)
+    parts_pump(x);
+    parts_settle(x);
+}
+
+/* The parts phase ends here and only here: once no part is in flight, the upload is completed
+ * (every part done) or aborted (one failed, or a stop). */
+static void parts_settle(struct s3m_xfer *x)
+{
+    if (x->state != X_PARTS || x->active)
         return;
     if (x->failing)
         mpu_abort(x);
@@ -729,21 +865,26 @@ static void part_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
     int idx = -1;
-    for (int i = 0; i < x->nparts; i++) /* find the part by its number in the query */
-        if (r->nquery && atoi(r->query[0].value) == x->parts[i].number)
+    for (int i = 0; i < x->nparts; i++) /* find the part by its request */
+        if (x->parts[i].req == r)
             idx = i;
-    struct s3m_errinfo ei = r->ei;
-    if (!ei.err && idx >= 0 && r->xml && r->xml->single.etag)
+    if (idx >= 0)
+        x->parts[idx].req = NULL;
+    struct outcome o = {r->ei, false, r->retry_after_ms}; /* the client retried it already */
+    if (!o.ei.err && idx >= 0 && r->xml && r->xml->single.etag)
         snprintf(x->parts[idx].etag, sizeof(x->parts[idx].etag), "%s", r->xml->single.etag);
-    else if (!ei.err)
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "UploadPartCopy reply without ETag");
+    else if (!o.ei.err)
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "UploadPartCopy reply without ETag");
     s3m_s3_req_free(r);
-    part_finished(x, idx, &ei);
+    part_finished(x, idx, &o);
 }
 
+/* Start parts up to the concurrency; never ends the phase (parts_settle does). */
 static void parts_pump(struct s3m_xfer *x)
 {
     struct s3m_xfer_ctx *c = x->ctx;
+    if (x->state != X_PARTS)
+        return;
     if (c->stopping && !x->failing) {
         s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
         x->failing = true;
@@ -766,10 +907,10 @@ static void parts_pump(struct s3m_xfer *x)
             x->failing = true;
             x->active--;
             s3m_s3_req_free(r);
+        } else {
+            pt->req = r;
         }
     }
-    if (x->failing && !x->active)
-        defer(x, 0, mpu_abort);
 }
 
 static void create_done(struct s3m_s3_req *r, void *ud)
@@ -818,6 +959,7 @@ static void create_done(struct s3m_s3_req *r, void *ud)
         snprintf(x->note, sizeof(x->note), "%d parts of %" PRIu64 " bytes", x->nparts, ps);
     set_state(x, X_PARTS);
     parts_pump(x);
+    parts_settle(x); /* the first part could not even start */
 }
 
 static void mpu_create(struct s3m_xfer *x)
@@ -950,7 +1092,8 @@ static void attempt_failed(struct s3m_xfer *x)
                  x->attempt, s3m_errinfo_str(&x->ei, line, sizeof(line)));
         c->object_retries++;
         set_state(x, X_RETRY);
-        defer(x, 200ull * (uint64_t)x->attempt, attempt_start);
+        defer(x, (uint64_t)s3m_s3_backoff_ms(c->dst, x->attempt, x->retry_after_ms),
+              attempt_start);
         return;
     }
     set_state(x, X_DONE);
@@ -965,6 +1108,8 @@ static void attempt_start(struct s3m_xfer *x)
         return;
     }
     s3m_errinfo_clear(&x->ei);
+    x->single_tries = 0;
+    x->retry_after_ms = 0;
     if (x->state == X_RETRY || x->attempt == 0) /* a new part-size candidate is no new attempt */
         x->attempt++;
     if (x->src_parts <= 0 && x->size <= x->ctx->single_max) {
@@ -1010,6 +1155,8 @@ struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket,
     x->done = done;
     x->ud = ud;
     x->state = X_SINGLE;
+    x->all_next = c->xfers;
+    c->xfers = x;
     defer(x, 0, first_start); /* done never runs from inside this call */
     return x;
 }
@@ -1018,6 +1165,12 @@ void s3m_xfer_free(struct s3m_xfer *x)
 {
     if (!x)
         return;
+    for (struct s3m_xfer **pp = &x->ctx->xfers; *pp; pp = &(*pp)->all_next) {
+        if (*pp == x) {
+            *pp = x->all_next;
+            break;
+        }
+    }
     for (size_t i = 0; i < x->nmeta; i++) {
         free((char *)x->meta[i].name);
         free((char *)x->meta[i].value);
