@@ -76,9 +76,10 @@ bool s3m_filter_add(struct s3m_filter *f, bool include, const char *glob)
  * A backtracking matcher over bytes, but '?' and '[...]' take one character: a valid UTF-8
  * sequence, or else one byte (rclone matches characters). '{a,b}' tries each alternative, which
  * goes on with the rest of the pattern after the '}' (braces do not nest, so where an
- * alternative ends is known from its position). Backtracking on '*' can take exponential time ("*a*a*a*b" on "aaaa...c"), so
- * after a small budget of steps the match restarts with a table of (pattern position, key
- * position) pairs known to fail, which bounds it by pattern length x key length. */
+ * alternative ends is known from its position). Backtracking on '*' can take exponential time
+ * ("*a*a*a*b" on "aaaa...c"), so after a small budget of steps the match restarts with a table
+ * of (pattern position, key position) pairs known to fail, which bounds it by pattern length x
+ * key length (positions are bytes, however many a character takes). */
 
 struct glob {
     const char *pat, *pend, *key;

@@ -225,9 +225,12 @@ static void test_key_before(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_size_limits_at_zero),    cmocka_unit_test(test_age_limits_at_zero),
-        cmocka_unit_test(test_glob_utf8),              cmocka_unit_test(test_glob_utf8_pathological),
-        cmocka_unit_test(test_split_cuts_control_chars), cmocka_unit_test(test_key_before),
+        cmocka_unit_test(test_size_limits_at_zero),
+        cmocka_unit_test(test_age_limits_at_zero),
+        cmocka_unit_test(test_glob_utf8),
+        cmocka_unit_test(test_glob_utf8_pathological),
+        cmocka_unit_test(test_split_cuts_control_chars),
+        cmocka_unit_test(test_key_before),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
