@@ -63,8 +63,8 @@ struct s3m_filter {
     struct s3m_filter_rule *rules;
     size_t nrules;
     bool has_include;
-    uint64_t min_size, max_size; /* max_size 0 = no limit */
-    int64_t min_age, max_age;    /* seconds; 0 = no limit */
+    uint64_t min_size, max_size; /* max_size UINT64_MAX = no limit; 0 = empty objects only */
+    int64_t min_age, max_age;    /* seconds; -1 = no limit (0 is a limit, as in rclone) */
     int64_t now;
     uint32_t shard_index, shard_count; /* --shard without boundaries; count 0 = all keys */
 };
