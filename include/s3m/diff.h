@@ -39,10 +39,15 @@ bool s3m_compare_parse(const char *s, enum s3m_compare *out);
  * ("size differs", "ETag differs", ...). *unverified is set when the ETags cannot be compared
  * (different multipart layouts) and the decision fell back to size and time. With CHECKSUM a
  * pair whose ETags cannot prove equality gets S3M_ACT_UPDATE only if sizes differ; the caller
- * must otherwise verify by content (*needs_content). */
+ * must otherwise verify by content (*needs_content).
+ * Two multipart ETags with the same part count that differ (ETAG and CHECKSUM modes) give
+ * S3M_ACT_SKIP with *needs_head: the destination may be a copy whose source layout could not be
+ * reproduced, which carries the source's ETag in its metadata (S3M_XFER_SOURCE_ETAG_HEADER).
+ * The caller HEADs the destination: that value equal to the source ETag means the same object
+ * (skip), anything else an update. */
 enum s3m_action s3m_compare_entries(const struct s3m_entry *src, const struct s3m_entry *dst,
                                     enum s3m_compare mode, const char **why, bool *unverified,
-                                    bool *needs_content);
+                                    bool *needs_content, bool *needs_head);
 
 /* Number of parts of a multipart ETag ("md5-N"), 0 for a plain MD5 ETag, -1 if malformed. */
 int s3m_etag_parts(const char *etag);
@@ -58,8 +63,8 @@ struct s3m_filter {
     struct s3m_filter_rule *rules;
     size_t nrules;
     bool has_include;
-    uint64_t min_size, max_size; /* max_size 0 = no limit */
-    int64_t min_age, max_age;    /* seconds; 0 = no limit */
+    uint64_t min_size, max_size; /* max_size UINT64_MAX = no limit; 0 = empty objects only */
+    int64_t min_age, max_age;    /* seconds; -1 = no limit (0 is a limit, as in rclone) */
     int64_t now;
     uint32_t shard_index, shard_count; /* --shard without boundaries; count 0 = all keys */
 };
@@ -87,7 +92,7 @@ struct s3m_diff_item {
     enum s3m_action action;
     struct s3m_entry src, dst; /* valid per action (copy: src; delete: dst; update: both) */
     const char *why;
-    bool unverified, needs_content;
+    bool unverified, needs_content, needs_head;
     bool folder; /* SKIP of the key "" (src or dst set): the prefix's own folder marker */
 };
 

@@ -52,7 +52,9 @@ void s3m_lister_start_range(struct s3m_lister *l, struct s3m_s3 *c, const char *
                             const char *prefix, const char *lo, const char *hi, int max_keys,
                             s3m_lister_ready_cb ready, void *ud);
 /* A string just below s, for start-after to include s: s without its last UTF-8 character (so
- * the request stays valid UTF-8); keys in between are skipped by the lister. */
+ * the request stays valid UTF-8), or cut before its first control character (below 0x20: some
+ * servers echo start-after unescaped in the XML, where it is not allowed); keys in between are
+ * skipped by the lister. */
 char *s3m_key_before(const char *s);
 /* Next entry: ENTRY (with *obj valid until the next call), WAIT, END or ERROR (l->ei). */
 enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml_object **obj);

@@ -6,7 +6,10 @@
  * HTTP 500/502/503/504/429 and the S3 codes SlowDown, RequestTimeout, InternalError, with capped
  * exponential backoff and full jitter, honouring Retry-After. A request streaming a body from
  * or to the caller is never replayed here: it fails with `retryable` set and the caller
- * decides (it owns the other end of the stream). */
+ * decides (it owns the other end of the stream), waiting s3m_s3_backoff_ms like the client.
+ * Each client limits its requests in flight (AIMD): HTTP 503, 429 or SlowDown halves the limit,
+ * successes raise it again until it is lifted; a request beyond it waits, in order, and its
+ * submit still succeeds. Cancel reaches a request on the wire, in backoff or waiting. */
 #ifndef S3M_S3_H
 #define S3M_S3_H
 
@@ -62,6 +65,9 @@ struct s3m_s3_stats {
     uint64_t retries_by_status[6]; /* 429, 500, 502, 503, 504, other */
     uint64_t retries_transport;
     uint64_t bytes_sent, bytes_received;
+    /* AIMD: throttling (503, 429, SlowDown) halves the requests in flight, successes raise it */
+    uint64_t concurrency_lowered, concurrency_raised;
+    int concurrency_lowest; /* 0: never lowered */
 };
 
 /* A client for one remote. */
@@ -74,6 +80,12 @@ struct s3m_s3 {
     struct s3m_s3_opts opts;
     struct s3m_s3_stats stats;
     unsigned rng;
+    /* AIMD concurrency limit of this endpoint: requests beyond it wait in a queue */
+    int inflight;       /* requests on the wire (counted from start to HTTP completion) */
+    double window;      /* limit of inflight; 0 = none (never throttled, or recovered) */
+    int window_peak;    /* inflight when first throttled: reaching it again lifts the limit */
+    uint64_t last_cut_ms;
+    struct s3m_s3_req *queue, *queue_tail; /* admitted in order as requests finish */
 };
 
 enum s3m_err s3m_s3_init(struct s3m_s3 *c, struct s3m_loop *loop, const struct s3m_remote *r,
@@ -115,7 +127,12 @@ struct s3m_s3_req {
     s3m_s3_done_cb done;
     void *ud;
     struct s3m_http http;
-    void *retry_timer;
+    void *retry_timer;       /* waiting in backoff (or to report from the loop) */
+    bool cancelled;          /* s3m_s3_cancel while waiting: done runs with ABORTED */
+    bool counted;            /* holds one of c->inflight */
+    bool queued;             /* waiting in c->queue for the concurrency limit */
+    long retry_after_ms;     /* from the last failed reply's Retry-After (0: none) */
+    struct s3m_s3_req *queue_next;
 };
 
 /* Build a request. bucket/key may be NULL. */
@@ -141,7 +158,7 @@ enum s3m_err s3m_s3_run(struct s3m_s3_req *r);
 const char *s3m_s3_resp_header(const struct s3m_s3_req *r, const char *name);
 /* Resume a streamed request paused by its body callback. */
 void s3m_s3_resume(struct s3m_s3_req *r);
-/* Cancel a running request: done runs with ABORTED. */
+/* Cancel a request, running, waiting in backoff or queued: done runs with ABORTED, later. */
 void s3m_s3_cancel(struct s3m_s3_req *r);
 
 /* ---- operations (s3/ops.c): each returns a request ready to submit ---- */
@@ -183,6 +200,12 @@ struct s3m_s3_req *s3m_s3_list_mpu(struct s3m_s3 *c, const char *bucket, const c
 struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
                                          const char *const *keys, size_t n);
 struct s3m_s3_req *s3m_s3_delete_object(struct s3m_s3 *c, const char *bucket, const char *key);
+
+/* The retry policy's one wait (ms) after `attempt` (>= 1) failed tries: capped exponential
+ * backoff with full jitter (opts.backoff_base_ms doubling up to opts.backoff_cap_ms), and never
+ * less than retry_after_ms (a server's Retry-After, itself capped at 60 s). Used for requests
+ * retried here and for the streamed parts and objects the caller retries. */
+long s3m_s3_backoff_ms(struct s3m_s3 *c, int attempt, long retry_after_ms);
 
 /* Whether an S3 error code or status is worth a retry. */
 bool s3m_s3_retryable(int status, const char *code);

@@ -83,7 +83,9 @@ void s3m_sample_add(struct s3m_sample *s, const char *key);
 size_t s3m_sample_bounds(struct s3m_sample *s, size_t parts, bool distinct, char ***out);
 void s3m_sample_cleanup(struct s3m_sample *s);
 /* Sort keys (in place) and pick parts-1 of them that split them into parts of about equal
- * count, as s3m_sample_bounds does; *out and its strings are the caller's. */
+ * count, as s3m_sample_bounds does; *out and its strings are the caller's. Each is cut before
+ * its first control character (below 0x20), which servers may echo unescaped in XML; a key
+ * that starts with one is dropped when distinct, else kept whole. Never decreasing. */
 size_t s3m_keys_split(char **keys, size_t n, size_t parts, bool distinct, char ***out);
 
 #endif

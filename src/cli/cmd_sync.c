@@ -325,6 +325,11 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
                 cs->retries, cs->retries_transport, cs->retries_by_status[0],
                 cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
                 cs->bytes_received);
+        if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
+            s3m_log(S3M_LOG_INFO, "stats", "%s concurrency %s (lowest %d, lowered %" PRIu64
+                    " times, raised %" PRIu64 ")", side ? "destination" : "source",
+                    (side ? r->dst : r->src)->window > 0 ? "limited" : "unlimited",
+                    cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
         s3m_buf_cleanup(&b);
     }
     if (cache && !job->st.listing_failed && !job->aborted) {

@@ -119,6 +119,14 @@ static void pick_inside(struct s3m_bounds *cand, const char *lo, const char *hi,
     cand->n = n;
     out->n = s3m_keys_split(cand->keys, cand->n, want, true, &out->keys);
     s3m_bounds_free(cand);
+    /* the split may cut a key short (before a control character): still inside (lo, hi)? */
+    n = 0;
+    for (size_t i = 0; i < out->n; i++)
+        if (!lo || strcmp(out->keys[i], lo) > 0)
+            out->keys[n++] = out->keys[i];
+        else
+            free(out->keys[i]);
+    out->n = n;
 }
 
 /* ---- discovering boundaries: common prefixes under '/' ---- */

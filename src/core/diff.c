@@ -41,9 +41,9 @@ int s3m_etag_parts(const char *etag)
 
 enum s3m_action s3m_compare_entries(const struct s3m_entry *src, const struct s3m_entry *dst,
                                     enum s3m_compare mode, const char **why, bool *unverified,
-                                    bool *needs_content)
+                                    bool *needs_content, bool *needs_head)
 {
-    *unverified = *needs_content = false;
+    *unverified = *needs_content = *needs_head = false;
     if (src->size != dst->size) {
         *why = "size differs";
         return S3M_ACT_UPDATE;
@@ -63,6 +63,13 @@ enum s3m_action s3m_compare_entries(const struct s3m_entry *src, const struct s3
     int ps = s3m_etag_parts(src->etag), pd = s3m_etag_parts(dst->etag);
     bool comparable = ps >= 0 && ps == pd; /* same kind of ETag: equal ETags mean equal bytes */
     if (comparable) {
+        if (s3m_strcasecmp(src->etag, dst->etag) && ps > 0) {
+            /* maybe our own copy whose part layout could not be learned nor guessed: it carries
+             * the source ETag it was copied from in its metadata, which the caller reads */
+            *needs_head = true;
+            *why = "multipart ETag differs: source ETag recorded on the destination to be read";
+            return S3M_ACT_SKIP;
+        }
         if (s3m_strcasecmp(src->etag, dst->etag)) {
             *why = "ETag differs";
             return S3M_ACT_UPDATE;
@@ -205,7 +212,7 @@ enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
             it->why = "excluded by filter";
         } else {
             it->action = s3m_compare_entries(&s, &t, d->mode, &it->why, &it->unverified,
-                                             &it->needs_content);
+                                             &it->needs_content, &it->needs_head);
         }
         d->src.advance(d->src.ctx);
         d->dst.advance(d->dst.ctx);

@@ -11,6 +11,8 @@
 void s3m_filter_init(struct s3m_filter *f, int64_t now)
 {
     memset(f, 0, sizeof(*f));
+    f->max_size = UINT64_MAX;
+    f->min_age = f->max_age = -1;
     f->now = now;
 }
 
@@ -71,11 +73,13 @@ bool s3m_filter_add(struct s3m_filter *f, bool include, const char *glob)
 
 /* ---- matching ----
  *
- * A backtracking matcher over bytes. '{a,b}' tries each alternative, which goes on with the rest
- * of the pattern after the '}' (braces do not nest, so where an alternative ends is known from
- * its position). Backtracking on '*' can take exponential time ("*a*a*a*b" on "aaaa...c"), so
- * after a small budget of steps the match restarts with a table of (pattern position, key
- * position) pairs known to fail, which bounds it by pattern length x key length. */
+ * A backtracking matcher over bytes, but '?' and '[...]' take one character: a valid UTF-8
+ * sequence, or else one byte (rclone matches characters). '{a,b}' tries each alternative, which
+ * goes on with the rest of the pattern after the '}' (braces do not nest, so where an
+ * alternative ends is known from its position). Backtracking on '*' can take exponential time
+ * ("*a*a*a*b" on "aaaa...c"), so after a small budget of steps the match restarts with a table
+ * of (pattern position, key position) pairs known to fail, which bounds it by pattern length x
+ * key length (positions are bytes, however many a character takes). */
 
 struct glob {
     const char *pat, *pend, *key;
@@ -99,7 +103,42 @@ static const char *alt_end(const char *p)
     return p;
 }
 
-static bool match_class(const char *p, char c)
+/* One character at s: its length in bytes (1..4) and its code point. A valid UTF-8 sequence
+ * (no overlong form, no surrogate, at most U+10FFFF) is one character; any other byte is a
+ * character of its own, with a value above every code point. s is not at its NUL. */
+static size_t utf8_char(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t c = u[0], min;
+    size_t n;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xE0) == 0xC0) {
+        n = 2, c &= 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3, c &= 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4, c &= 0x07, min = 0x10000;
+    } else {
+        goto invalid;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((u[i] & 0xC0) != 0x80) /* the NUL stops it too */
+            goto invalid;
+        c = (c << 6) | (u[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        goto invalid;
+    *cp = c;
+    return n;
+invalid:
+    *cp = 0x110000 + u[0];
+    return 1;
+}
+
+/* p at '[': whether the character c is in the class; characters, as in keys, are UTF-8 */
+static bool match_class(const char *p, uint32_t c)
 {
     p++;
     bool neg = *p == '!' || *p == '^', hit = false;
@@ -107,14 +146,13 @@ static bool match_class(const char *p, char c)
         p++;
     const char *start = p;
     while (*p && (*p != ']' || p == start)) {
-        char lo = *p, hi = lo;
-        if (p[1] == '-' && p[2] && p[2] != ']') {
-            hi = p[2];
-            p += 2;
-        }
-        if ((unsigned char)c >= (unsigned char)lo && (unsigned char)c <= (unsigned char)hi)
+        uint32_t lo, hi;
+        p += utf8_char(p, &lo);
+        hi = lo;
+        if (p[0] == '-' && p[1] && p[1] != ']')
+            p += 1 + utf8_char(p + 1, &hi);
+        if (c >= lo && c <= hi)
             hit = true;
-        p++;
     }
     return hit != neg && c != '/';
 }
@@ -168,16 +206,24 @@ static bool match(struct glob *g, const char *p, const char *close, const char *
                 if (!*t || *t == '/' || g->over_budget)
                     return false;
             }
-        case '?':
+        case '?': { /* one character: a UTF-8 sequence, or any other byte */
+            uint32_t c;
             if (!*s || *s == '/')
                 return false;
-            p++, s++;
+            s += utf8_char(s, &c);
+            p++;
             break;
-        case '[':
-            if (!*s || !match_class(p, *s))
+        }
+        case '[': {
+            uint32_t c;
+            if (!*s)
                 return false;
-            p = class_end(p) + 1, s++;
+            size_t n = utf8_char(s, &c);
+            if (!match_class(p, c))
+                return false;
+            p = class_end(p) + 1, s += n;
             break;
+        }
         case '{': {
             const char *end = p;
             while (*end != '}')
@@ -253,12 +299,12 @@ bool s3m_filter_match_name(const struct s3m_filter *f, const char *key)
 
 bool s3m_filter_match(const struct s3m_filter *f, const char *key, uint64_t size, int64_t mtime)
 {
-    if (size < f->min_size || (f->max_size && size > f->max_size))
+    if (size < f->min_size || size > f->max_size)
         return false;
     int64_t age = f->now - mtime;
-    if (f->min_age && age < f->min_age)
+    if (f->min_age >= 0 && age < f->min_age)
         return false;
-    if (f->max_age && age > f->max_age)
+    if (f->max_age >= 0 && age > f->max_age)
         return false;
     return s3m_filter_match_name(f, key);
 }

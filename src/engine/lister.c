@@ -113,7 +113,11 @@ static void request_next(struct s3m_lister *l)
 
 char *s3m_key_before(const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = 0;
+    while (s[n] && (unsigned char)s[n] >= 0x20)
+        n++;
+    if (s[n]) /* a control character: cut before it (a prefix of s, so below it) */
+        return s3m_strndup(s, n);
     while (n > 0 && ((unsigned char)s[n - 1] & 0xC0) == 0x80) /* continuation bytes */
         n--;
     if (n > 0)

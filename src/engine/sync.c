@@ -246,13 +246,17 @@ static void start_copy(struct s3m_sync *s, const struct s3m_diff_item *it)
     free(dk);
 }
 
-/* --compare checksum: ETags that prove nothing are settled by reading both objects */
+/* --compare checksum: ETags that prove nothing are settled by reading both objects. A
+ * multipart pair whose ETags differ with the same part count is settled by one HEAD of the
+ * destination: the source ETag it recorded when we copied it (s3m/diff.h). */
 struct verify {
     size_t lane;
     struct s3m_sync *s;
     char *key;
     uint64_t size;
     char etag[80];
+    char dst_etag[80];
+    bool head; /* the destination's HEAD only */
     struct s3m_md5_ctx md5[2];
     struct s3m_s3_req *req[2];
     int running;
@@ -263,6 +267,20 @@ static size_t verify_write(struct s3m_s3_req *r, const char *d, size_t n, void *
     struct verify *v = ud;
     s3m_md5_update(&v->md5[r == v->req[1]], d, n);
     return n;
+}
+
+/* The destination's HEAD: still the object listed, and copied from the source's version. */
+static bool recorded_same(const struct verify *v)
+{
+    const char *et = s3m_s3_resp_header(v->req[0], "etag");
+    const char *rec = s3m_s3_resp_header(v->req[0], S3M_XFER_SOURCE_ETAG_HEADER);
+    if (!et || !rec)
+        return false;
+    size_t n = strlen(et);
+    if (n >= 2 && et[0] == '"' && et[n - 1] == '"')
+        et++, n -= 2;
+    return n == strlen(v->dst_etag) && !strncasecmp(et, v->dst_etag, n) &&
+           !s3m_strcasecmp(rec, v->etag);
 }
 
 static void verify_done(struct s3m_s3_req *r, void *ud)
@@ -278,7 +296,10 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
     uint8_t a[S3M_MD5_LEN], b[S3M_MD5_LEN];
     s3m_md5_final(&v->md5[0], a);
     s3m_md5_final(&v->md5[1], b);
-    const struct s3m_errinfo *e = v->req[0]->ei.err ? &v->req[0]->ei : &v->req[1]->ei;
+    const struct s3m_errinfo *e = v->req[0]->ei.err || v->head ? &v->req[0]->ei : &v->req[1]->ei;
+    bool differ = memcmp(a, b, sizeof(a)) != 0;
+    if (v->head && !e->err)
+        differ = !recorded_same(v);
     if (e->err) {
         char line[900];
         s->st.failed.n++;
@@ -286,8 +307,9 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
         struct s3m_log_fields lf = {s->src->remote->name, s->src_bucket, v->key, e};
         s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
                  s3m_errinfo_str(e, line, sizeof(line)));
-    } else if (memcmp(a, b, sizeof(a))) {
-        struct s3m_diff_item it = {.action = S3M_ACT_UPDATE, .why = "content differs (MD5)"};
+    } else if (differ) {
+        struct s3m_diff_item it = {.action = S3M_ACT_UPDATE,
+                                   .why = v->head ? "ETag differs" : "content differs (MD5)"};
         it.src = (struct s3m_entry){v->key, v->size, v->etag, 0};
         report(s, it.action, v->key, v->size, it.why);
         if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK)
@@ -297,7 +319,9 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
     } else {
         s->st.skip.n++;
         s->st.skip.bytes += v->size;
-        s3m_log(S3M_LOG_INFO, "sync", "%s: same content (MD5 of both read)", v->key);
+        s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key,
+                v->head ? "same source ETag as recorded at copy time (other part layout)"
+                        : "same content (MD5 of both read)");
     }
     for (int i = 0; i < 2; i++) {
         s3m_md5_cleanup(&v->md5[i]);
@@ -318,21 +342,29 @@ static void start_verify(struct s3m_sync *s, const struct s3m_diff_item *it)
     v->key = s3m_strdup(it->src.key);
     v->size = it->src.size;
     snprintf(v->etag, sizeof(v->etag), "%s", it->src.etag);
+    snprintf(v->dst_etag, sizeof(v->dst_etag), "%s", it->dst.etag);
+    v->head = it->needs_head;
     s->active++;
     char *sk = join(s->src_prefix, it->src.key), *dk = join(s->dst_prefix, it->src.key);
-    v->req[0] = s3m_s3_get_object(s->src, s->src_bucket, sk, NULL, 0, it->src.etag);
-    v->req[1] = s3m_s3_get_object(s->dst, s->dst_bucket, dk, NULL, 0, it->dst.etag);
+    if (v->head) {
+        v->req[0] = s3m_s3_head_object(s->dst, s->dst_bucket, dk, 0);
+    } else {
+        v->req[0] = s3m_s3_get_object(s->src, s->src_bucket, sk, NULL, 0, it->src.etag);
+        v->req[1] = s3m_s3_get_object(s->dst, s->dst_bucket, dk, NULL, 0, it->dst.etag);
+    }
     free(sk);
     free(dk);
+    int nreq = v->head ? 1 : 2;
     for (int i = 0; i < 2; i++) {
         s3m_md5_init(&v->md5[i]);
-        v->req[i]->write_cb = verify_write;
+        if (i < nreq)
+            v->req[i]->write_cb = verify_write;
     }
     /* a side that fails to start keeps its error in req->ei; verify_done reports it when the
      * other side ends. If neither starts (a broken endpoint), count the failure here: calling
      * verify_done from inside the pump would re-enter it. */
-    v->running = 2;
-    for (int i = 0; i < 2; i++)
+    v->running = nreq;
+    for (int i = 0; i < nreq; i++)
         if (s3m_s3_submit(v->req[i], verify_done, v))
             v->running--;
     if (!v->running) {
@@ -417,6 +449,10 @@ static void handle(struct s3m_sync *s, struct s3m_diff_item *it)
     default:
         if (it->folder) {
             folder_marker(s, it);
+            break;
+        }
+        if (it->needs_head) { /* one HEAD of the destination decides (even in a dry run) */
+            start_verify(s, it);
             break;
         }
         if (it->needs_content) { /* settled by reading both: identical or an update */

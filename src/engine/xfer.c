@@ -1,11 +1,19 @@
 /* xfer.c - one object copy as an explicit state machine (see s3m/xfer.h for the contract).
  *
- * States: HEAD (multipart source: learn part size and metadata) -> SINGLE (one stream or one
- * CopyObject) or CREATE -> PARTS -> COMPLETE; ABORT on any multipart failure; RETRY waits
- * before a whole-object attempt; DONE. A "pipe" is one GET streamed into one PUT/UploadPart. */
+ * States: HEAD (multipart source: metadata, then each part's size) -> SINGLE (one stream or one
+ * CopyObject) or CREATE -> PARTS -> COMPLETE (after RECHECK where a guessed layout missed the
+ * source ETag); ABORTING on any multipart failure; RETRY waits before a whole-object attempt;
+ * DONE. A "pipe" is one GET streamed into one PUT/UploadPart.
+ *
+ * An upload is aborted exactly once: mpu_abort is the only way to ABORTING and does nothing in
+ * ABORTING; the parts phase ends only in parts_settle, when no part is in flight (so no part
+ * completion can arrive after the abort was sent). A streamed part or single PUT that failed
+ * with a retryable cause is sent again on its own (its source range read again with If-Match)
+ * after the client's backoff; waits are timers the context knows, so a stop ends them at once. */
 #include "s3m/xfer.h"
 #include "s3m/diff.h"
 #include "s3m/hash.h"
+#include "s3m/layout.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
 
@@ -17,9 +25,9 @@
 #define MiB (1024ull * 1024ull)
 #define S3_MIN_PART (5 * MiB)
 
-enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORT, X_RETRY, X_DONE };
-static const char *const state_names[] = {"HEAD", "SINGLE", "CREATE", "PARTS",
-                                          "COMPLETE", "ABORT", "RETRY", "DONE"};
+enum { X_HEAD, X_SINGLE, X_CREATE, X_PARTS, X_COMPLETE, X_ABORTING, X_RETRY, X_DONE, X_RECHECK };
+static const char *const state_names[] = {"HEAD",     "SINGLE", "CREATE", "PARTS",  "COMPLETE",
+                                          "ABORTING", "RETRY",  "DONE",   "RECHECK"};
 
 static void set_state(struct s3m_xfer *x, int st)
 {
@@ -31,37 +39,69 @@ static void set_state(struct s3m_xfer *x, int st)
 static void attempt_start(struct s3m_xfer *x);
 static void attempt_failed(struct s3m_xfer *x);
 static void parts_pump(struct s3m_xfer *x);
-static void part_finished(struct s3m_xfer *x, int idx, const struct s3m_errinfo *ei);
-static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei);
+static void parts_settle(struct s3m_xfer *x);
+static void mpu_abort(struct s3m_xfer *x);
+static void head_done(struct s3m_s3_req *r, void *ud);
 
-/* ---- deferred calls (never call back from inside a start function) ---- */
+/* How a stream (part >= 0, or the single object) ended. */
+struct outcome {
+    struct s3m_errinfo ei;
+    bool retryable;      /* a cause worth sending it again (the client could not replay it) */
+    long retry_after_ms; /* the server's Retry-After on that failure */
+};
+static void part_finished(struct s3m_xfer *x, int idx, const struct outcome *o);
+static void single_finished(struct s3m_xfer *x, const struct outcome *o);
 
-struct deferred {
+/* ---- timers: deferred calls (never call back from inside a start function) and waits ---- */
+
+struct s3m_xfer_timer {
     uv_timer_t t;
     struct s3m_xfer *x;
+    int part;
     void (*fn)(struct s3m_xfer *x);
+    void (*part_fn)(struct s3m_xfer *x, int part);
+    struct s3m_xfer_timer *next; /* ctx->timers */
 };
 
-static void free_deferred(uv_handle_t *h)
+static void free_timer(uv_handle_t *h)
 {
     free(h->data);
 }
 
-static void on_deferred(uv_timer_t *t)
+static void on_timer(uv_timer_t *t)
 {
-    struct deferred *d = t->data;
-    d->fn(d->x);
-    uv_close((uv_handle_t *)t, free_deferred);
+    struct s3m_xfer_timer *d = t->data;
+    for (struct s3m_xfer_timer **pp = &d->x->ctx->timers; *pp; pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+    }
+    if (d->fn)
+        d->fn(d->x);
+    else
+        d->part_fn(d->x, d->part);
+    uv_close((uv_handle_t *)t, free_timer);
+}
+
+static void timer_start(struct s3m_xfer *x, uint64_t ms, void (*fn)(struct s3m_xfer *x),
+                        void (*part_fn)(struct s3m_xfer *x, int part), int part)
+{
+    struct s3m_xfer_timer *d = s3m_calloc(1, sizeof(*d));
+    d->x = x;
+    d->fn = fn;
+    d->part_fn = part_fn;
+    d->part = part;
+    d->next = x->ctx->timers;
+    x->ctx->timers = d;
+    uv_timer_init(&x->ctx->src->loop->uv, &d->t);
+    d->t.data = d;
+    uv_timer_start(&d->t, on_timer, ms, 0);
 }
 
 static void defer(struct s3m_xfer *x, uint64_t ms, void (*fn)(struct s3m_xfer *x))
 {
-    struct deferred *d = s3m_calloc(1, sizeof(*d));
-    d->x = x;
-    d->fn = fn;
-    uv_timer_init(&x->ctx->src->loop->uv, &d->t);
-    d->t.data = d;
-    uv_timer_start(&d->t, on_deferred, ms, 0);
+    timer_start(x, ms, fn, NULL, -1);
 }
 
 /* ---- pipes: one GET streamed into one PUT or UploadPart through a ring buffer ---- */
@@ -77,6 +117,8 @@ struct s3m_xfer_pipe {
     bool get_running, put_running, put_started, failed;
     bool resume_get, resume_put, queued, finish_queued, start_put;
     struct s3m_errinfo ei;
+    bool retryable;      /* the first failure was worth sending the stream again */
+    long retry_after_ms;
     struct s3m_xfer_pipe *next;
     struct s3m_xfer_pipe *all_next; /* ctx->pipes */
 };
@@ -109,6 +151,25 @@ static void pipe_fail(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei, con
     kick(p);
 }
 
+/* A request of the pipe failed: keep whether the client found the cause worth a retry. */
+static void pipe_fail_req(struct s3m_xfer_pipe *p, struct s3m_s3_req *r, const char *side)
+{
+    if (p->failed)
+        return;
+    p->retryable = r->retryable;
+    p->retry_after_ms = r->retry_after_ms;
+    pipe_fail(p, &r->ei, side);
+}
+
+/* Bytes that did not add up (truncated, too many, wrong MD5): worth reading them again. */
+static void pipe_fail_bytes(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei,
+                            const char *side)
+{
+    if (!p->failed)
+        p->retryable = true;
+    pipe_fail(p, ei, side);
+}
+
 static void meta_from(struct s3m_xfer *x, const struct s3m_s3_req *r)
 {
     static const char *const keep[] = {"content-type", "cache-control", "content-disposition",
@@ -120,7 +181,8 @@ static void meta_from(struct s3m_xfer *x, const struct s3m_s3_req *r)
     x->nmeta = 0;
     for (size_t i = 0; i < r->nresp_headers; i++) {
         const char *n = r->resp_headers[i].name;
-        bool take = strncasecmp(n, "x-amz-meta-", 11) == 0;
+        bool take = strncasecmp(n, "x-amz-meta-", 11) == 0 &&
+                    s3m_strcasecmp(n, S3M_XFER_SOURCE_ETAG_HEADER); /* ours is set anew */
         for (size_t k = 0; !take && k < S3M_ARRAY_LEN(keep); k++)
             take = !s3m_strcasecmp(n, keep[k]);
         if (!take)
@@ -188,7 +250,7 @@ static void pipe_start_put(struct s3m_xfer_pipe *p)
     p->put_running = true;
     if (s3m_s3_submit(r, pipe_put_done, p)) {
         p->put_running = false;
-        pipe_fail(p, &r->ei, "writing destination");
+        pipe_fail_req(p, r, "writing destination");
     }
 }
 
@@ -209,7 +271,7 @@ static size_t pipe_write(struct s3m_s3_req *r, const char *data, size_t n, void 
         struct s3m_errinfo ei;
         s3m_errinfo_set(&ei, S3M_EINTEGRITY, "source sent more bytes than listed (%" PRIu64 ")",
                         p->expect);
-        pipe_fail(p, &ei, "reading source");
+        pipe_fail_bytes(p, &ei, "reading source");
         return S3M_HTTP_ABORT;
     }
     if (n > p->cap) { /* never expected (curl hands out at most 16 KiB), but stay correct */
@@ -252,18 +314,18 @@ static void pipe_finish(struct s3m_xfer_pipe *p)
         }
     }
     int part = p->part;
-    struct s3m_errinfo ei = p->ei;
+    struct outcome o = {p->ei, p->failed && p->retryable, p->retry_after_ms};
     if (!p->failed && !p->put_started)
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "no data stream");
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "no data stream");
     s3m_s3_req_free(p->get);
     s3m_s3_req_free(p->put);
     s3m_md5_cleanup(&p->md5);
     free(p->ring);
     free(p);
     if (part < 0)
-        single_finished(x, &ei);
+        single_finished(x, &o);
     else
-        part_finished(x, part, &ei);
+        part_finished(x, part, &o);
 }
 
 static void pipe_check(struct s3m_xfer_pipe *p)
@@ -277,12 +339,12 @@ static void pipe_get_done(struct s3m_s3_req *r, void *ud)
     struct s3m_xfer_pipe *p = ud;
     p->get_running = false;
     if (r->ei.err) {
-        pipe_fail(p, &r->ei, "reading source");
+        pipe_fail_req(p, r, "reading source");
     } else if (p->got != p->expect) {
         struct s3m_errinfo ei;
         s3m_errinfo_set(&ei, S3M_EINTEGRITY, "source sent %" PRIu64 " of %" PRIu64 " bytes",
                         p->got, p->expect);
-        pipe_fail(p, &ei, "reading source");
+        pipe_fail_bytes(p, &ei, "reading source");
     } else if (!p->put_started) {
         pipe_start_put(p); /* an empty body: nothing came through pipe_write */
     } else if (p->put_running) {
@@ -298,7 +360,7 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
     struct s3m_xfer *x = p->x;
     p->put_running = false;
     if (r->ei.err) {
-        pipe_fail(p, &r->ei, "writing destination");
+        pipe_fail_req(p, r, "writing destination");
     } else if (!p->failed) {
         uint8_t md5[S3M_MD5_LEN];
         char hex[33];
@@ -313,12 +375,12 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
         if (p->sent != p->expect) {
             s3m_errinfo_set(&ei, S3M_EINTEGRITY, "sent %" PRIu64 " of %" PRIu64 " bytes",
                             p->sent, p->expect);
-            pipe_fail(p, &ei, "writing destination");
+            pipe_fail_bytes(p, &ei, "writing destination");
         } else if (s3m_strcasecmp(got, hex)) {
             s3m_errinfo_set(&ei, S3M_EINTEGRITY, "destination ETag %s differs from the MD5 %s "
                             "of the bytes sent", got, hex);
             x->ctx->integrity_failures++;
-            pipe_fail(p, &ei, "verifying");
+            pipe_fail_bytes(p, &ei, "verifying");
         } else if (p->part >= 0) {
             snprintf(x->parts[p->part].etag, sizeof(x->parts[p->part].etag), "%s", hex);
         }
@@ -353,7 +415,7 @@ static void pipe_start(struct s3m_xfer *x, int part)
     p->get_running = true;
     if (s3m_s3_submit(p->get, pipe_get_done, p)) {
         p->get_running = false;
-        pipe_fail(p, &p->get->ei, "reading source");
+        pipe_fail_req(p, p->get, "reading source");
         p->finish_queued = true; /* finished from the idle callback, not from here */
         kick(p);
     }
@@ -421,6 +483,12 @@ void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c)
     s3m_errinfo_set(&ei, S3M_EABORTED, "interrupted");
     for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)
         pipe_fail(p, &ei, "stopping");
+    for (struct s3m_xfer *x = c->xfers; x; x = x->all_next) /* part copies in flight */
+        for (int i = 0; x->parts && i < x->nparts; i++)
+            if (x->parts[i].req)
+                s3m_s3_cancel(x->parts[i].req);
+    for (struct s3m_xfer_timer *d = c->timers; d; d = d->next) /* waits end now */
+        uv_timer_start(&d->t, on_timer, 0, 0);
 }
 
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c)
@@ -459,10 +527,52 @@ int s3m_xfer_part_candidates(uint64_t size, int parts, uint64_t *out, int max)
 
 /* ---- single object ---- */
 
-static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei)
+/* ---- one stream sent again on its own ---- */
+
+static void stream_again(struct s3m_xfer *x, int part)
 {
-    x->ei = *ei;
-    if (ei->err)
+    struct s3m_xfer_ctx *c = x->ctx;
+    if (c->stopping || (part >= 0 && x->failing)) {
+        struct outcome o = {.retryable = false};
+        s3m_errinfo_set(&o.ei, S3M_EABORTED, "interrupted");
+        if (part < 0)
+            single_finished(x, &o);
+        else
+            part_finished(x, part, &o);
+        return;
+    }
+    pipe_start(x, part); /* the source range read again, with If-Match */
+}
+
+/* A streamed part (or the single stream, part -1) failed: send it again after the client's
+ * backoff when the cause is worth it and its tries (--low-level-retries) are not used up. */
+static bool stream_retry(struct s3m_xfer *x, int part, const struct outcome *o)
+{
+    struct s3m_xfer_ctx *c = x->ctx;
+    int *tries = part < 0 ? &x->single_tries : &x->parts[part].tries;
+    if (!o->ei.err || !o->retryable || c->stopping || (part >= 0 && x->failing))
+        return false;
+    if (++*tries >= c->dst->opts.attempts)
+        return false;
+    long wait = s3m_s3_backoff_ms(c->dst, *tries, o->retry_after_ms);
+    char line[900], what[32] = "";
+    if (part >= 0)
+        snprintf(what, sizeof(what), " part %d", x->parts[part].number);
+    struct s3m_log_fields lf = {c->src->remote->name, x->src_bucket, x->src_key, &o->ei};
+    s3m_logf(S3M_LOG_INFO, "xfer", &lf, "%s%s: try %d failed (%s), again in %ld ms", x->src_key,
+             what, *tries, s3m_errinfo_str(&o->ei, line, sizeof(line)), wait);
+    c->stream_retries++;
+    timer_start(x, (uint64_t)wait, NULL, stream_again, part);
+    return true;
+}
+
+static void single_finished(struct s3m_xfer *x, const struct outcome *o)
+{
+    if (stream_retry(x, -1, o))
+        return;
+    x->ei = o->ei;
+    x->retry_after_ms = o->retry_after_ms;
+    if (o->ei.err)
         attempt_failed(x);
     else {
         set_state(x, X_DONE);
@@ -473,13 +583,13 @@ static void single_finished(struct s3m_xfer *x, const struct s3m_errinfo *ei)
 static void server_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
-    struct s3m_errinfo ei = r->ei;
-    if (!ei.err && r->xml && r->xml->single.etag && x->src_parts == 0 &&
+    struct outcome o = {r->ei, false, r->retry_after_ms}; /* the client retried it already */
+    if (!o.ei.err && r->xml && r->xml->single.etag && x->src_parts == 0 &&
         s3m_strcasecmp(r->xml->single.etag, x->etag))
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "server-side copy has ETag %s, source %s",
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "server-side copy has ETag %s, source %s",
                         r->xml->single.etag, x->etag);
     s3m_s3_req_free(r);
-    single_finished(x, &ei);
+    single_finished(x, &o);
 }
 
 static void start_single(struct s3m_xfer *x)
@@ -501,13 +611,9 @@ static void start_single(struct s3m_xfer *x)
 
 /* ---- multipart ---- */
 
-static void abort_done(struct s3m_s3_req *r, void *ud)
+/* The abort is over (sent and answered, or not even sent): the upload is gone from x. */
+static void abort_settled(struct s3m_xfer *x)
 {
-    struct s3m_xfer *x = ud;
-    if (r->ei.err)
-        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", x->dst_key,
-                x->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
-    s3m_s3_req_free(r);
     free(x->upload_id);
     x->upload_id = NULL;
     if (!x->ei.err && !x->ctx->stopping) { /* aborted only to try the next part-size candidate */
@@ -517,13 +623,35 @@ static void abort_done(struct s3m_s3_req *r, void *ud)
     attempt_failed(x);
 }
 
+static void abort_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer *x = ud;
+    if (r->ei.err)
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", x->dst_key,
+                x->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
+    s3m_s3_req_free(r);
+    abort_settled(x);
+}
+
+/* Every path that gives an upload up comes here; the state makes it happen once: ABORTING
+ * lasts until the abort is settled, and nothing else can start meanwhile. */
 static void mpu_abort(struct s3m_xfer *x)
 {
-    set_state(x, X_ABORT);
+    if (x->state == X_ABORTING || !x->upload_id) {
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: abort already under way", x->src_key);
+        return;
+    }
+    if (x->state == X_PARTS && x->active) { /* never with parts in flight: settle aborts */
+        x->failing = true;
+        return;
+    }
+    set_state(x, X_ABORTING);
     struct s3m_s3_req *r = s3m_s3_abort_mpu(x->ctx->dst, x->dst_bucket, x->dst_key, x->upload_id);
     if (s3m_s3_submit(r, abort_done, x)) {
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", x->dst_key,
+                x->upload_id, r->ei.message);
         s3m_s3_req_free(r);
-        defer(x, 0, attempt_failed);
+        defer(x, 0, abort_settled);
     }
 }
 
@@ -532,10 +660,12 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
     struct s3m_xfer *x = ud;
     x->ei = r->ei;
     const char *etag = r->xml ? r->xml->single.etag : NULL;
-    /* radosgw answers an empty ETag here; the layout was already checked before completing */
-    if (!x->ei.err && etag && *etag && !x->layout_mismatch && s3m_strcasecmp(etag, x->etag))
-        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "completed upload has ETag %s, source %s", etag,
-                        x->etag);
+    /* radosgw answers an empty ETag here; the layout was already checked before completing.
+     * The destination must hold what we computed from the parts' MD5s (the source's ETag unless
+     * the layout could not be reproduced). */
+    if (!x->ei.err && etag && *etag && s3m_strcasecmp(etag, x->computed_etag))
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "completed upload has ETag %s, expected %s",
+                        etag, x->computed_etag);
     s3m_s3_req_free(r);
     if (x->ei.err) {
         mpu_abort(x);
@@ -547,27 +677,116 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
     x->done(x, x->ud);
 }
 
+/* ---- the fallback's second read ----
+ * No guess reproduced the source ETag: without the source's part boundaries its composite
+ * cannot be recomputed, so before the copy is completed (and recorded as this source ETag's)
+ * the source is read once more, part by part in our layout, pinned with If-Match, and each
+ * part's MD5 compared with the one stored: two independent reads must agree. */
+
+struct recheck {
+    struct s3m_xfer *x;
+    int idx;
+    struct s3m_md5_ctx md5;
+};
+
+static void mpu_send_complete(struct s3m_xfer *x);
+
+static size_t recheck_write(struct s3m_s3_req *r, const char *d, size_t n, void *ud)
+{
+    (void)r;
+    s3m_md5_update(&((struct recheck *)ud)->md5, d, n);
+    return n;
+}
+
+static void recheck_part(struct s3m_xfer *x, int idx);
+
+static void recheck_done(struct s3m_s3_req *r, void *ud)
+{
+    struct recheck *k = ud;
+    struct s3m_xfer *x = k->x;
+    int idx = k->idx;
+    uint8_t d[S3M_MD5_LEN];
+    char hex[33];
+    s3m_md5_final(&k->md5, d);
+    s3m_md5_cleanup(&k->md5);
+    free(k);
+    s3m_hex(d, sizeof(d), hex);
+    x->ei = r->ei;
+    s3m_s3_req_free(r);
+    if (!x->ei.err && x->ctx->stopping)
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
+    if (!x->ei.err && s3m_strcasecmp(hex, x->parts[idx].etag)) {
+        x->ctx->integrity_failures++;
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "part %d read again has MD5 %s, stored %s",
+                        x->parts[idx].number, hex, x->parts[idx].etag);
+    }
+    if (x->ei.err) {
+        mpu_abort(x);
+        return;
+    }
+    recheck_part(x, idx + 1);
+}
+
+static void recheck_part(struct s3m_xfer *x, int idx)
+{
+    for (; idx < x->nparts && !x->parts[idx].length; idx++) /* an empty part: nothing to read */
+        if (s3m_strcasecmp(x->parts[idx].etag, "d41d8cd98f00b204e9800998ecf8427e")) {
+            s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "empty part %d stored as %s",
+                            x->parts[idx].number, x->parts[idx].etag);
+            defer(x, 0, mpu_abort);
+            return;
+        }
+    if (idx == x->nparts) {
+        mpu_send_complete(x);
+        return;
+    }
+    const struct s3m_xfer_part *pt = &x->parts[idx];
+    char range[64];
+    snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, pt->offset,
+             pt->offset + pt->length - 1);
+    struct recheck *k = s3m_calloc(1, sizeof(*k));
+    k->x = x;
+    k->idx = idx;
+    s3m_md5_init(&k->md5);
+    struct s3m_s3_req *r = s3m_s3_get_object(x->ctx->src, x->src_bucket, x->src_key, range, 0,
+                                             x->etag);
+    r->write_cb = recheck_write;
+    if (s3m_s3_submit(r, recheck_done, k)) {
+        x->ei = r->ei;
+        s3m_s3_req_free(r);
+        s3m_md5_cleanup(&k->md5);
+        free(k);
+        defer(x, 0, mpu_abort);
+    }
+}
+
 static void mpu_complete(struct s3m_xfer *x)
 {
-    /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first */
-    struct s3m_md5_ctx m;
-    s3m_md5_init(&m);
-    for (int i = 0; i < x->nparts; i++) {
-        uint8_t b[S3M_MD5_LEN];
-        if (s3m_unhex16(x->parts[i].etag, b))
-            memset(b, 0, sizeof(b));
-        s3m_md5_update(&m, b, sizeof(b));
+    /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first. Each
+     * part's MD5 is that of the bytes streamed from the source (and stored: the server's part
+     * ETag matched it), so with the source's layout this verifies the whole object. */
+    const char **md5s = s3m_calloc((size_t)x->nparts, sizeof(*md5s));
+    for (int i = 0; i < x->nparts; i++)
+        md5s[i] = x->parts[i].etag;
+    char *want = x->computed_etag;
+    bool formed = s3m_layout_etag(md5s, x->nparts, want);
+    free(md5s);
+    if (!formed) {
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "a part ETag is not an MD5");
+        mpu_abort(x);
+        return;
     }
-    uint8_t d[S3M_MD5_LEN];
-    char want[80], hex[33];
-    s3m_md5_final(&m, d);
-    s3m_md5_cleanup(&m);
-    s3m_hex(d, sizeof(d), hex);
-    snprintf(want, sizeof(want), "%s-%d", hex, x->nparts);
     if (x->src_parts == 0) { /* a single-part source above --multipart-threshold */
         x->layout_mismatch = true;
         snprintf(x->note, sizeof(x->note), "%d parts: destination ETag %s (source %s is "
                  "single-part)", x->nparts, want, x->etag);
+    } else if (x->learned && s3m_strcasecmp(want, x->etag)) {
+        /* the source's own layout: the bytes read are not the source's */
+        x->ctx->integrity_failures++;
+        s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "the parts read have ETag %s in the source's "
+                        "layout, source %s", want, x->etag);
+        mpu_abort(x);
+        return;
     } else if (s3m_strcasecmp(want, x->etag)) {
         s3m_errinfo_clear(&x->ei);
         if (x->candidate + 1 < x->ncandidates) {
@@ -577,13 +796,22 @@ static void mpu_complete(struct s3m_xfer *x)
             mpu_abort(x); /* x->ei clear: abort_done starts the next candidate */
             return;
         }
-        /* every part was verified by its MD5: the bytes are right, only the ETag will
-         * differ. Later runs see ETags that cannot be compared and fall back to size and time. */
+        /* every part was verified by its MD5, but without the source's part boundaries its
+         * ETag cannot be recomputed: the destination keeps the source ETag in its metadata
+         * (set at create time, guessed layouts only), which later runs compare instead. */
         x->layout_mismatch = true;
         snprintf(x->note, sizeof(x->note), "no part size reproduces ETag %s: destination ETag "
                  "%s", x->etag, want);
         s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", x->src_key, x->note);
+        set_state(x, X_RECHECK);
+        recheck_part(x, 0);
+        return;
     }
+    mpu_send_complete(x);
+}
+
+static void mpu_send_complete(struct s3m_xfer *x)
+{
     set_state(x, X_COMPLETE);
     struct s3m_mpu_part *pp = s3m_calloc((size_t)x->nparts, sizeof(*pp));
     for (int i = 0; i < x->nparts; i++) {
@@ -600,21 +828,32 @@ static void mpu_complete(struct s3m_xfer *x)
     }
 }
 
-static void part_finished(struct s3m_xfer *x, int idx, const struct s3m_errinfo *ei)
+/* A part ended (idx -1: its reply could not be matched to a part). */
+static void part_finished(struct s3m_xfer *x, int idx, const struct outcome *o)
 {
+    if (idx >= 0 && stream_retry(x, idx, o))
+        return; /* still in flight: it waits, then goes again */
     x->active--;
-    if (ei->err) {
-        if (!x->failing)
-            x->ei = *ei;
+    if (o->ei.err) {
+        if (!x->failing) {
+            x->ei = o->ei;
+            x->retry_after_ms = o->retry_after_ms;
+        }
         x->failing = true;
     } else {
         x->parts[idx].done = true;
         x->parts_ok++;
         x->ctx->parts_done++;
     }
-    if (!x->failing)
-        parts_pump(x);
-    if (x->active)
+    parts_pump(x);
+    parts_settle(x);
+}
+
+/* The parts phase ends here and only here: once no part is in flight, the upload is completed
+ * (every part done) or aborted (one failed, or a stop). */
+static void parts_settle(struct s3m_xfer *x)
+{
+    if (x->state != X_PARTS || x->active)
         return;
     if (x->failing)
         mpu_abort(x);
@@ -626,21 +865,26 @@ static void part_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
     int idx = -1;
-    for (int i = 0; i < x->nparts; i++) /* find the part by its number in the query */
-        if (r->nquery && atoi(r->query[0].value) == x->parts[i].number)
+    for (int i = 0; i < x->nparts; i++) /* find the part by its request */
+        if (x->parts[i].req == r)
             idx = i;
-    struct s3m_errinfo ei = r->ei;
-    if (!ei.err && idx >= 0 && r->xml && r->xml->single.etag)
+    if (idx >= 0)
+        x->parts[idx].req = NULL;
+    struct outcome o = {r->ei, false, r->retry_after_ms}; /* the client retried it already */
+    if (!o.ei.err && idx >= 0 && r->xml && r->xml->single.etag)
         snprintf(x->parts[idx].etag, sizeof(x->parts[idx].etag), "%s", r->xml->single.etag);
-    else if (!ei.err)
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "UploadPartCopy reply without ETag");
+    else if (!o.ei.err)
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "UploadPartCopy reply without ETag");
     s3m_s3_req_free(r);
-    part_finished(x, idx, &ei);
+    part_finished(x, idx, &o);
 }
 
+/* Start parts up to the concurrency; never ends the phase (parts_settle does). */
 static void parts_pump(struct s3m_xfer *x)
 {
     struct s3m_xfer_ctx *c = x->ctx;
+    if (x->state != X_PARTS)
+        return;
     if (c->stopping && !x->failing) {
         s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
         x->failing = true;
@@ -663,10 +907,10 @@ static void parts_pump(struct s3m_xfer *x)
             x->failing = true;
             x->active--;
             s3m_s3_req_free(r);
+        } else {
+            pt->req = r;
         }
     }
-    if (x->failing && !x->active)
-        defer(x, 0, mpu_abort);
 }
 
 static void create_done(struct s3m_s3_req *r, void *ud)
@@ -687,22 +931,35 @@ static void create_done(struct s3m_s3_req *r, void *ud)
         mpu_abort(x);
         return;
     }
-    /* lay the parts out for the current candidate part size */
+    /* lay the parts out: the source's own sizes when learned, else the current guess */
     uint64_t ps = x->candidates[x->candidate];
-    x->nparts = (int)((x->size + ps - 1) / ps);
     free(x->parts);
+    x->parts = NULL;
+    x->nparts = x->learned ? x->nlearned : s3m_layout_uniform(x->size, ps, NULL, 0);
+    if (x->nparts <= 0) /* candidates and learned layouts have 1..10000 parts */
+        abort();
     x->parts = s3m_calloc((size_t)x->nparts, sizeof(*x->parts));
+    uint64_t off = 0;
     for (int i = 0; i < x->nparts; i++) {
         x->parts[i].number = i + 1;
-        x->parts[i].offset = (uint64_t)i * ps;
-        x->parts[i].length = i + 1 < x->nparts ? ps : x->size - (uint64_t)i * ps;
+        x->parts[i].offset = off;
+        x->parts[i].length = x->learned ? x->learned[i]
+                             : i + 1 < x->nparts ? ps : x->size - (uint64_t)i * ps;
+        off += x->parts[i].length;
     }
+    if (off != x->size)
+        abort();
     x->next_part = x->active = x->parts_ok = 0;
     x->failing = false;
     x->part_size = ps;
-    snprintf(x->note, sizeof(x->note), "%d parts of %" PRIu64 " bytes", x->nparts, ps);
+    if (x->learned)
+        snprintf(x->note, sizeof(x->note), "%d parts as on the source (sizes told by the "
+                 "server)", x->nparts);
+    else
+        snprintf(x->note, sizeof(x->note), "%d parts of %" PRIu64 " bytes", x->nparts, ps);
     set_state(x, X_PARTS);
     parts_pump(x);
+    parts_settle(x); /* the first part could not even start */
 }
 
 static void mpu_create(struct s3m_xfer *x)
@@ -710,11 +967,48 @@ static void mpu_create(struct s3m_xfer *x)
     set_state(x, X_CREATE);
     struct s3m_s3_req *r = s3m_s3_create_mpu(x->ctx->dst, x->dst_bucket, x->dst_key);
     add_meta(x, r);
+    if (x->src_parts > 0 && !x->learned) /* a guess may not reproduce the ETag: see diff.c */
+        s3m_s3_req_header(r, S3M_XFER_SOURCE_ETAG_HEADER, x->etag);
     if (s3m_s3_submit(r, create_done, x)) {
         x->ei = r->ei;
         s3m_s3_req_free(r);
         defer(x, 0, attempt_failed);
     }
+}
+
+static void head_submit(struct s3m_xfer *x, int part)
+{
+    x->head_part = part;
+    struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, part);
+    if (!part) /* plain HEAD: metadata, and If-Match: still the listed version. No If-Match on
+                * ?partNumber=: moto compares it with the part's own ETag */
+        s3m_s3_req_etag_header(r, "If-Match", x->etag);
+    if (s3m_s3_submit(r, head_done, x)) {
+        x->ei = r->ei;
+        s3m_s3_req_free(r);
+        defer(x, 0, attempt_failed);
+    }
+}
+
+/* One HEAD ?partNumber=N answered: true when it told part N's size (AWS S3 and moto send that
+ * part's Content-Length and x-amz-mp-parts-count; radosgw Pacific ignores partNumber and
+ * answers with the whole object and no parts count). */
+static bool part_size_told(struct s3m_xfer *x, const struct s3m_s3_req *r, uint64_t *len)
+{
+    const char *cl = s3m_s3_resp_header(r, "content-length");
+    const char *pc = s3m_s3_resp_header(r, "x-amz-mp-parts-count");
+    uint64_t count = 0;
+    return cl && pc && s3m_parse_u64(cl, len) && s3m_parse_u64(pc, &count) &&
+           count == (uint64_t)x->src_parts && *len > 0 && *len <= x->size;
+}
+
+static void layout_guess(struct s3m_xfer *x)
+{
+    free(x->learned);
+    x->learned = NULL;
+    x->nlearned = 0;
+    x->ncandidates = s3m_xfer_part_candidates(x->size, x->src_parts, x->candidates,
+                                              (int)S3M_ARRAY_LEN(x->candidates));
 }
 
 static void head_done(struct s3m_s3_req *r, void *ud)
@@ -728,29 +1022,42 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         attempt_failed(x);
         return;
     }
-    if (!r->nquery) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
+    int part = x->head_part;
+    if (!part) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
         meta_from(x, r);
         s3m_s3_req_free(r);
-        r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 1);
-        if (s3m_s3_submit(r, head_done, x)) {
-            x->ei = r->ei;
-            s3m_s3_req_free(r);
-            attempt_failed(x);
-        }
+        free(x->learned);
+        x->learned = s3m_calloc((size_t)x->src_parts, sizeof(*x->learned));
+        x->nlearned = 0;
+        head_submit(x, 1);
         return;
     }
-    const char *cl = s3m_s3_resp_header(r, "content-length");
-    uint64_t part1 = 0;
-    if (cl && s3m_parse_u64(cl, &part1) && part1 >= S3_MIN_PART && part1 < x->size &&
-        (x->size + part1 - 1) / part1 == (uint64_t)x->src_parts) {
-        x->candidates[0] = part1; /* the server told us the layout */
-        x->ncandidates = 1;
-    } else {
-        /* e.g. radosgw Pacific answers ?partNumber=1 with the whole object: guess */
-        x->ncandidates = s3m_xfer_part_candidates(x->size, x->src_parts, x->candidates,
-                                                  (int)S3M_ARRAY_LEN(x->candidates));
-    }
+    uint64_t len = 0;
+    bool told = part_size_told(x, r, &len);
     s3m_s3_req_free(r);
+    if (told) {
+        x->learned[part - 1] = len;
+        x->nlearned = part;
+        if (part + 1 < x->src_parts) { /* each part's size, but the last: the rest of the object */
+            head_submit(x, part + 1);
+            return;
+        }
+        uint64_t sum = 0;
+        for (int i = 0; i < part; i++)
+            sum += x->learned[i];
+        if (part < x->src_parts && sum < x->size)
+            x->learned[x->nlearned++] = x->size - sum;
+    }
+    if (told && s3m_layout_check(x->size, x->learned, x->nlearned) &&
+        x->nlearned == x->src_parts) {
+        x->candidates[0] = x->learned[0]; /* the server told us the layout */
+        x->ncandidates = 1;
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source", x->src_key,
+                x->nlearned);
+    } else {
+        /* e.g. radosgw Pacific answers ?partNumber=N with the whole object: guess */
+        layout_guess(x);
+    }
     x->candidate = 0;
     if (!x->ncandidates) {
         snprintf(x->note, sizeof(x->note), "part layout of %s unknown: copied as one part",
@@ -785,7 +1092,8 @@ static void attempt_failed(struct s3m_xfer *x)
                  x->attempt, s3m_errinfo_str(&x->ei, line, sizeof(line)));
         c->object_retries++;
         set_state(x, X_RETRY);
-        defer(x, 200ull * (uint64_t)x->attempt, attempt_start);
+        defer(x, (uint64_t)s3m_s3_backoff_ms(c->dst, x->attempt, x->retry_after_ms),
+              attempt_start);
         return;
     }
     set_state(x, X_DONE);
@@ -800,6 +1108,8 @@ static void attempt_start(struct s3m_xfer *x)
         return;
     }
     s3m_errinfo_clear(&x->ei);
+    x->single_tries = 0;
+    x->retry_after_ms = 0;
     if (x->state == X_RETRY || x->attempt == 0) /* a new part-size candidate is no new attempt */
         x->attempt++;
     if (x->src_parts <= 0 && x->size <= x->ctx->single_max) {
@@ -812,15 +1122,8 @@ static void attempt_start(struct s3m_xfer *x)
     }
     if (x->src_parts > 0) {
         set_state(x, X_HEAD);
-        /* first a plain HEAD (metadata, and If-Match: still the listed version), then
-         * ?partNumber=1 for the layout (no If-Match there: moto compares it with the part's) */
-        struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->src, x->src_bucket, x->src_key, 0);
-        s3m_s3_req_etag_header(r, "If-Match", x->etag);
-        if (s3m_s3_submit(r, head_done, x)) {
-            x->ei = r->ei;
-            s3m_s3_req_free(r);
-            defer(x, 0, attempt_failed);
-        }
+        /* first a plain HEAD (metadata), then ?partNumber=1..N-1 for the layout */
+        head_submit(x, 0);
         return;
     }
     /* a single-part source above --multipart-threshold: parts of --multipart-chunk-size
@@ -852,6 +1155,8 @@ struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket,
     x->done = done;
     x->ud = ud;
     x->state = X_SINGLE;
+    x->all_next = c->xfers;
+    c->xfers = x;
     defer(x, 0, first_start); /* done never runs from inside this call */
     return x;
 }
@@ -860,12 +1165,19 @@ void s3m_xfer_free(struct s3m_xfer *x)
 {
     if (!x)
         return;
+    for (struct s3m_xfer **pp = &x->ctx->xfers; *pp; pp = &(*pp)->all_next) {
+        if (*pp == x) {
+            *pp = x->all_next;
+            break;
+        }
+    }
     for (size_t i = 0; i < x->nmeta; i++) {
         free((char *)x->meta[i].name);
         free((char *)x->meta[i].value);
     }
     free(x->meta);
     free(x->parts);
+    free(x->learned);
     free(x->upload_id);
     free(x->src_bucket);
     free(x->src_key);

@@ -1,5 +1,8 @@
 /* client.c - S3 requests: addressing, SigV4 signing per attempt, response capture, S3 error
- * mapping and the retry policy (capped exponential backoff with full jitter, Retry-After).
+ * mapping, the retry policy (capped exponential backoff with full jitter, Retry-After: the one
+ * formula, s3m_s3_backoff_ms, also used by the transfers) and the endpoint's concurrency limit
+ * (AIMD: throttling halves the requests in flight, successes raise it; beyond it requests wait
+ * in a queue, in order).
  *
  * Each attempt is signed afresh (the signature covers the time). Replies are read as they
  * arrive: success XML goes straight into the streaming reader, error bodies into a bounded
@@ -142,10 +145,32 @@ static void reset_response(struct s3m_s3_req *r)
     s3m_errinfo_clear(&r->ei);
 }
 
+static void unqueue(struct s3m_s3_req *r);
+static void release(struct s3m_s3_req *r);
+
+struct retry_timer {
+    uv_timer_t t;
+    struct s3m_s3_req *r;
+};
+
+static void free_timer(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void s3m_s3_req_free(struct s3m_s3_req *r)
 {
     if (!r)
         return;
+    if (r->retry_timer) { /* freed while waiting: the timer closes itself */
+        struct retry_timer *rt = r->retry_timer;
+        rt->r = NULL;
+        uv_timer_stop(&rt->t);
+        uv_close((uv_handle_t *)&rt->t, free_timer);
+    }
+    if (r->queued)
+        unqueue(r);
+    release(r);
     reset_response(r);
     s3m_http_cleanup(&r->http);
     free(r->method);
@@ -311,46 +336,168 @@ static void error_from_body(struct s3m_s3_req *r)
     s3m_xml_result_free(x);
 }
 
-static long backoff_ms(struct s3m_s3_req *r)
+static long retry_after_ms(const struct s3m_s3_req *r)
 {
-    struct s3m_s3 *c = r->c;
+    const char *ra = s3m_s3_resp_header(r, "retry-after");
+    uint64_t secs;
+    if (!ra || !s3m_parse_u64(ra, &secs))
+        return 0;
+    return secs * 1000 > MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : (long)secs * 1000;
+}
+
+long s3m_s3_backoff_ms(struct s3m_s3 *c, int attempt, long retry_after)
+{
     long cap = c->opts.backoff_base_ms;
-    for (int i = 1; i < r->attempt && cap < c->opts.backoff_cap_ms; i++)
+    for (int i = 1; i < attempt && cap < c->opts.backoff_cap_ms; i++)
         cap *= 2;
     if (cap > c->opts.backoff_cap_ms)
         cap = c->opts.backoff_cap_ms;
     long wait = cap > 0 ? (long)(rand_r(&c->rng) % (unsigned)(cap + 1)) : 0; /* full jitter */
-    const char *ra = s3m_s3_resp_header(r, "retry-after");
-    uint64_t secs;
-    if (ra && s3m_parse_u64(ra, &secs)) {
-        long ms = secs * 1000 > MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : (long)secs * 1000;
-        if (ms > wait)
-            wait = ms;
-    }
-    return wait;
+    if (retry_after > MAX_RETRY_AFTER_MS)
+        retry_after = MAX_RETRY_AFTER_MS;
+    return retry_after > wait ? retry_after : wait;
 }
 
 static enum s3m_err start_attempt(struct s3m_s3_req *r);
 static void finish(struct s3m_s3_req *r);
 
-struct retry_timer {
-    uv_timer_t t;
-    struct s3m_s3_req *r;
-};
-
-static void free_timer(uv_handle_t *h)
-{
-    free(h->data);
-}
+static enum s3m_err admit(struct s3m_s3_req *r);
 
 static void on_retry_timer(uv_timer_t *t)
 {
     struct retry_timer *rt = t->data;
     struct s3m_s3_req *r = rt->r;
-    r->retry_timer = NULL;
     uv_close((uv_handle_t *)t, free_timer);
-    if (start_attempt(r))
+    if (!r)
+        return; /* the request was freed while waiting */
+    r->retry_timer = NULL;
+    if (r->cancelled) {
+        finish(r); /* cancelled while waiting: reported from the loop */
+        return;
+    }
+    if (r->counted) { /* admitted from the queue: its place is already held */
+        if (start_attempt(r)) {
+            r->counted = false;
+            r->c->inflight--;
+            finish(r);
+        }
+        return;
+    }
+    if (admit(r))
         finish(r); /* could not even start: report the error from the loop */
+}
+
+/* Run on_retry_timer after ms: a retry after its backoff, a start admitted from the queue, or
+ * (r->cancelled) a cancelled request's completion. */
+static void arm_timer(struct s3m_s3_req *r, uint64_t ms)
+{
+    struct retry_timer *rt = r->retry_timer;
+    if (!rt) {
+        rt = s3m_calloc(1, sizeof(*rt));
+        rt->r = r;
+        uv_timer_init(&r->c->loop->uv, &rt->t);
+        rt->t.data = rt;
+        r->retry_timer = rt;
+    }
+    uv_timer_start(&rt->t, on_retry_timer, ms, 0);
+}
+
+/* ---- the endpoint's concurrency (AIMD) ---- */
+
+static void aimd_throttled(struct s3m_s3 *c, const char *why)
+{
+    uint64_t now = s3m_loop_now(c->loop);
+    if (c->stats.concurrency_lowered && now - c->last_cut_ms < 1000)
+        return; /* one cut per burst: the replies of one window arrive together */
+    int base = c->window > 0 && (int)c->window < c->inflight ? (int)c->window : c->inflight;
+    if (!c->window_peak)
+        c->window_peak = c->inflight > 2 ? c->inflight : 2;
+    int w = base / 2 > 1 ? base / 2 : 1;
+    c->window = w;
+    c->last_cut_ms = now;
+    c->stats.concurrency_lowered++;
+    if (!c->stats.concurrency_lowest || w < c->stats.concurrency_lowest)
+        c->stats.concurrency_lowest = w;
+    s3m_log(S3M_LOG_NOTICE, "s3", "remote %s: %s: concurrency lowered to %d requests in flight",
+            c->remote->name, why, w);
+}
+
+static void aimd_success(struct s3m_s3 *c)
+{
+    if (c->window <= 0)
+        return;
+    int before = (int)c->window;
+    c->window += 1.0 / c->window; /* about one more per window of successes */
+    if ((int)c->window > before) {
+        c->stats.concurrency_raised++;
+        s3m_log(S3M_LOG_DEBUG, "s3", "remote %s: concurrency raised to %d", c->remote->name,
+                (int)c->window);
+    }
+    if (c->window >= c->window_peak) {
+        c->window = 0;
+        s3m_log(S3M_LOG_INFO, "s3", "remote %s: concurrency limit lifted (%d in flight without "
+                "throttling)", c->remote->name, c->window_peak);
+    }
+}
+
+/* Start r now if the limit allows, else queue it (started when a request finishes). */
+static enum s3m_err admit(struct s3m_s3_req *r)
+{
+    struct s3m_s3 *c = r->c;
+    if (c->window > 0 && c->inflight >= (int)c->window) {
+        r->queued = true;
+        r->queue_next = NULL;
+        if (c->queue_tail)
+            c->queue_tail->queue_next = r;
+        else
+            c->queue = r;
+        c->queue_tail = r;
+        return S3M_EOK;
+    }
+    c->inflight++;
+    r->counted = true;
+    enum s3m_err err = start_attempt(r);
+    if (err) {
+        c->inflight--;
+        r->counted = false;
+    }
+    return err;
+}
+
+static void unqueue(struct s3m_s3_req *r)
+{
+    struct s3m_s3 *c = r->c;
+    struct s3m_s3_req *prev = NULL;
+    for (struct s3m_s3_req *q = c->queue; q; prev = q, q = q->queue_next) {
+        if (q != r)
+            continue;
+        if (prev)
+            prev->queue_next = q->queue_next;
+        else
+            c->queue = q->queue_next;
+        if (c->queue_tail == q)
+            c->queue_tail = prev;
+        break;
+    }
+    r->queued = false;
+    r->queue_next = NULL;
+}
+
+/* r's transfer ended: give its place to the next queued request (started from the loop). */
+static void release(struct s3m_s3_req *r)
+{
+    struct s3m_s3 *c = r->c;
+    if (!r->counted)
+        return;
+    r->counted = false;
+    c->inflight--;
+    while (c->queue && (c->window <= 0 || c->inflight < (int)c->window)) {
+        struct s3m_s3_req *q = c->queue;
+        unqueue(q);
+        c->inflight++; /* held for it until its timer starts it */
+        q->counted = true;
+        arm_timer(q, 0);
+    }
 }
 
 static bool schedule_retry(struct s3m_s3_req *r, const char *cause)
@@ -363,17 +510,13 @@ static bool schedule_retry(struct s3m_s3_req *r, const char *cause)
         r->retryable = true;
         return false;
     }
-    long wait = backoff_ms(r);
+    r->retry_after_ms = retry_after_ms(r);
+    long wait = s3m_s3_backoff_ms(c, r->attempt, r->retry_after_ms);
     c->stats.retries++;
     s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: attempt %d failed (%s), retry in %ld ms",
             s3m_s3_op_name(r->op), r->bucket ? r->bucket : "", r->key ? r->key : "", r->attempt,
             cause, wait);
-    struct retry_timer *rt = s3m_calloc(1, sizeof(*rt));
-    rt->r = r;
-    uv_timer_init(&c->loop->uv, &rt->t);
-    rt->t.data = rt;
-    r->retry_timer = rt;
-    uv_timer_start(&rt->t, on_retry_timer, (uint64_t)wait, 0);
+    arm_timer(r, (uint64_t)wait);
     return true;
 }
 
@@ -391,6 +534,11 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
     struct s3m_s3_req *r = h->ud;
     struct s3m_s3 *c = r->c;
     r->status = h->status;
+    if (!err && (r->status == 503 || r->status == 429)) /* r still counted: the cut sees it */
+        aimd_throttled(c, r->status == 503 ? "HTTP 503" : "HTTP 429");
+    else if (!err && success(r->status))
+        aimd_success(c);
+    release(r);
     c->stats.bytes_sent += h->bytes_sent;
     c->stats.bytes_received += h->bytes_received;
     char cause[160];
@@ -406,6 +554,9 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
         }
     } else if (!success(r->status)) {
         error_from_body(r);
+        r->retry_after_ms = retry_after_ms(r);
+        if (r->status != 503 && r->status != 429 && !strcmp(r->ei.code, "SlowDown"))
+            aimd_throttled(c, "SlowDown");
         if (s3m_s3_retryable(r->status, r->ei.code)) {
             snprintf(cause, sizeof(cause), "HTTP %d %s", r->status, r->ei.code);
             count_retry_status(c, r->status);
@@ -475,6 +626,7 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
 {
     struct s3m_s3 *c = r->c;
     reset_response(r);
+    r->retry_after_ms = 0;
     r->attempt++;
     c->stats.requests[r->op]++;
     struct s3m_endpoint ep;
@@ -530,12 +682,30 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     return err;
 }
 
+/* Test hook: S3MIRROR_TEST_FAIL_SUBMIT="OpName:N" makes the Nth submit of that operation (from
+ * 1, counted per process) fail at once, as a submit that cannot start does. The e2e tests use it
+ * for paths no server can provoke. */
+static bool injected_submit_failure(struct s3m_s3_req *r)
+{
+    static int seen[S3M_OP__COUNT];
+    const char *spec = getenv("S3MIRROR_TEST_FAIL_SUBMIT");
+    const char *name = s3m_s3_op_name(r->op);
+    size_t n = strlen(name);
+    if (!spec || strncmp(spec, name, n) || spec[n] != ':')
+        return false;
+    return ++seen[r->op] == atoi(spec + n + 1);
+}
+
 enum s3m_err s3m_s3_submit(struct s3m_s3_req *r, s3m_s3_done_cb done, void *ud)
 {
     r->done = done;
     r->ud = ud;
     r->attempt = 0;
-    return start_attempt(r);
+    r->cancelled = false;
+    r->retry_after_ms = 0;
+    if (injected_submit_failure(r))
+        return s3m_errinfo_set(&r->ei, S3M_ENET, "cannot start HTTP transfer (injected)");
+    return admit(r);
 }
 
 static void run_done(struct s3m_s3_req *r, void *ud)
@@ -562,5 +732,17 @@ void s3m_s3_resume(struct s3m_s3_req *r)
 
 void s3m_s3_cancel(struct s3m_s3_req *r)
 {
-    s3m_http_cancel(&r->http);
+    if (r->http.running) {
+        s3m_http_cancel(&r->http);
+        return;
+    }
+    if (r->cancelled || (!r->retry_timer && !r->queued))
+        return; /* finished, or already on its way out */
+    /* waiting in backoff or in the queue: done runs from the loop, now */
+    r->cancelled = true;
+    if (r->queued)
+        unqueue(r);
+    release(r); /* admitted from the queue, its start not yet run: its place goes on */
+    s3m_errinfo_set(&r->ei, S3M_EABORTED, "cancelled (was waiting to retry or to start)");
+    arm_timer(r, 0);
 }

@@ -40,6 +40,19 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A boundary we choose ourselves is sent to servers as start-after, and some (moto) echo it in
+ * the listing's XML unescaped, where a control character makes the page unreadable. Any key
+ * makes a correct split, so cut it before its first byte below 0x20: the cut key is a prefix
+ * of the key, still in order (those bytes sort below every other), never more than the key.
+ * A key starting with one is left whole (cut, it would be empty); it sorts before the rest. */
+static char *bound_dup(const char *k)
+{
+    size_t n = 0;
+    while (k[n] && (unsigned char)k[n] >= 0x20)
+        n++;
+    return s3m_strndup(k, n ? n : strlen(k));
+}
+
 size_t s3m_keys_split(char **keys, size_t n, size_t parts, bool distinct, char ***out)
 {
     *out = NULL;
@@ -49,9 +62,11 @@ size_t s3m_keys_split(char **keys, size_t n, size_t parts, bool distinct, char *
     char **b = s3m_calloc(parts, sizeof(char *));
     size_t nb = 0;
     for (size_t i = 1; i < parts; i++) {
-        const char *k = keys[i * n / parts];
-        if (!distinct || !nb || strcmp(k, b[nb - 1]) > 0)
-            b[nb++] = s3m_strdup(k);
+        char *k = bound_dup(keys[i * n / parts]);
+        if (distinct && (!*k || (unsigned char)*k < 0x20 || (nb && strcmp(k, b[nb - 1]) <= 0)))
+            free(k); /* a repeat, or one that could not be cut: fewer ranges */
+        else
+            b[nb++] = k;
     }
     *out = b;
     return nb;

@@ -2,7 +2,9 @@
  *
  * Besides "no crash, no hang" (libFuzzer's -timeout), properties every key must satisfy:
  * the key with every byte escaped matches itself anchored, "**" and its anchored form match every
- * key, and a filter built from a well-formed pattern decides the same as the pattern. */
+ * key, a filter built from a well-formed pattern decides the same as the pattern, and a key
+ * without '/' of N characters (UTF-8 sequences, any other byte on its own) matches N '?' and
+ * not N+1. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,32 @@
 #include "s3m/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* characters in s, counted apart from the matcher: a well-formed UTF-8 sequence is one */
+static size_t utf8_chars(const unsigned char *s)
+{
+    size_t n = 0;
+    while (*s) {
+        size_t len = 1;
+        unsigned c = s[0];
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            len = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            len = 4;
+        bool ok = len > 1;
+        for (size_t i = 1; ok && i < len; i++)
+            ok = (s[i] & 0xC0) == 0x80;
+        if (ok && len == 3) /* overlong, surrogates */
+            ok = !(c == 0xE0 && s[1] < 0xA0) && !(c == 0xED && s[1] >= 0xA0);
+        if (ok && len == 4) /* overlong, above U+10FFFF */
+            ok = !(c == 0xF0 && s[1] < 0x90) && !(c == 0xF4 && s[1] >= 0x90);
+        s += ok ? len : 1;
+        n++;
+    }
+    return n;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,6 +75,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!s3m_glob_match("/**", key) || !s3m_glob_match("**", key))
         abort();
     free(lit);
+    if (!strchr(key, '/')) {
+        size_t n = utf8_chars((const unsigned char *)key);
+        char *qs = s3m_malloc(n + 3);
+        qs[0] = '/';
+        memset(qs + 1, '?', n + 1);
+        qs[n + 2] = 0;
+        if (s3m_glob_match(qs, key)) /* N+1 */
+            abort();
+        qs[n + 1] = 0;
+        if (!s3m_glob_match(qs, key)) /* N */
+            abort();
+        free(qs);
+    }
     free(in);
     return 0;
 }

@@ -123,6 +123,8 @@ class Proxy:
             if k.lower() not in HOP and k.lower() != "content-length":
                 h.send_header(k, v)
         declared = len(data)
+        if h.command == "HEAD":  # no body, but the length of what a GET would send (or a part's)
+            declared = int(resp.getheader("Content-Length") or 0)
         if rule and rule.action == "truncate":
             data = data[: rule.kw.get("keep", len(data) // 2)]
             h.send_header("Connection", "close")

@@ -115,18 +115,33 @@ static void test_compare_modes(void **state)
     (void)state;
     struct s3m_entry s = {"k", 10, E1, 500}, t = {"k", 10, E2, 400};
     const char *why;
-    bool unv, content;
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content), S3M_ACT_UPDATE);
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE, &why, &unv, &content), S3M_ACT_SKIP);
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content), S3M_ACT_UPDATE);
+    bool unv, content, head;
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content, &head), S3M_ACT_UPDATE);
     t.mtime = 600;
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content, &head), S3M_ACT_SKIP);
     t.etag = E1 "-2";
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content, &head), S3M_ACT_SKIP);
     assert_true(unv && content);
     s.mtime = 700; /* source changed after the destination was written */
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
     assert_true(unv);
+    /* multipart ETags of the same part count that differ: the destination's metadata decides */
+    s.etag = E1 "-3", t.etag = E2 "-3", s.mtime = 100;
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_true(head && !unv && !content);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_true(head && !unv && !content);
+    t.size = 11; /* a size that differs decides alone */
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_false(head);
+    t.size = 10, t.etag = E1 "-3"; /* equal ETags: no HEAD */
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_false(head);
+    s.etag = E1, t.etag = E2; /* plain ETags that differ: bytes differ, no HEAD */
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_false(head);
     assert_int_equal(s3m_etag_parts(E1), 0);
     assert_int_equal(s3m_etag_parts(E1 "-10000"), 10000);
     assert_int_equal(s3m_etag_parts(E1 "-0"), -1);
