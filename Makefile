@@ -3,8 +3,21 @@ PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
 PKGS = libcurl libcrypto libxml-2.0 libuv
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The Debian package that ships each pkg-config module (`make deps` installs them).
+DEB_libcurl = libcurl4-openssl-dev
+DEB_libcrypto = libssl-dev
+DEB_libxml-2.0 = libxml2-dev
+DEB_libuv = libuv1-dev
+# Flags are computed when a recipe first needs them (not when make starts), so `make demo` and
+# `make deps check` on a bare machine see the packages `deps` has just installed; a missing
+# module stops make with the package to install instead of a compiler error later on.
+pkg_missing = $(shell command -v pkg-config >/dev/null || echo pkg-config; \
+    for m in $(PKGS); do pkg-config --exists $$m 2>/dev/null || echo $$m; done)
+pkg_flags = $(if $(pkg_missing),$(error not found: $(pkg_missing); install the Debian packages \
+    $(sort $(foreach m,$(pkg_missing),$(or $(DEB_$(m)),$(m)))) (`make deps` does)), \
+    $(shell pkg-config $(1) $(PKGS)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_flags,--cflags))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(call pkg_flags,--libs))$(PKG_LIBS)
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
        -Wno-format-nonliteral
 ifdef WERROR
@@ -33,10 +46,15 @@ UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
            libcmocka-dev clang valgrind man-db groff-base openssl curl uuid-runtime \
-           ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox
+           ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox \
+           python3 python3-boto3 python3-yaml zsh
+# `make deps check` (or -j2): nothing is built before deps has installed the packages.
+ifneq ($(filter deps,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
 
 .PHONY: all deps check check-unit check-docs check-deploy check-e2e check-model fuzz-regress asan check-asan check-valgrind fuzz clean install \
-        demo bench bench-smoke format-check
+        demo bench bench-smoke format-check check-install check-fresh
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
 
@@ -79,7 +97,7 @@ check-unit: $(UNIT_BINS)
 	[ $$fail = 0 ] && echo "unit tests: all passed" || { echo "unit tests: FAILED"; exit 1; }
 
 check-e2e: $(BIN) $(BUILD)/bench/listsrv
-	tests/e2e/run.sh
+	tests/e2e/run.sh $(E2E_ARGS)
 
 check-docs: $(BIN)
 	S3MIRROR_BIN=$(BIN) tests/docs_test.sh
@@ -92,14 +110,16 @@ check-deploy:
 # regression cases, then CASES generated ones per server from SEED. `make check` runs a fixed set.
 CASES ?= 6
 SEED ?= 7
-SERVERS ?= moto,ceph
+comma := ,
+# moto where it is installed (it is no Debian package), Ceph always
+SERVERS ?= $(if $(shell command -v moto_server),moto$(comma))ceph
 RCLONE ?= 4
 check-model: $(BIN)
 	python3 tests/model/run.py --oracle-only
 	S3MIRROR_BIN=$(CURDIR)/$(BIN) python3 tests/model/run.py --cases $(CASES) --seed $(SEED) \
 	    --servers $(SERVERS) --rclone $(RCLONE)
 
-check: all check-unit fuzz-regress check-docs check-deploy check-e2e check-model
+check: all check-unit fuzz-regress check-docs check-install check-deploy check-e2e check-model
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
@@ -138,21 +158,39 @@ fuzz:
 	    echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$$t.log) in $(FUZZ_SECONDS)s, no crash"; \
 	done
 
+# Completions are printed by the binary from the option table that drives --help.
+BASH_COMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSH_COMPDIR = $(PREFIX)/share/zsh/site-functions
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(BASH_COMPDIR) $(DESTDIR)$(ZSH_COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/s3mirror
 	install -m 644 man/s3mirror.1 $(DESTDIR)$(PREFIX)/share/man/man1/s3mirror.1
+	$(BIN) completion bash >$(DESTDIR)$(BASH_COMPDIR)/s3mirror
+	$(BIN) completion zsh >$(DESTDIR)$(ZSH_COMPDIR)/_s3mirror
 
-demo: deps all
+# make install into a temporary PREFIX; the bash completion completes, the zsh one parses
+check-install: $(BIN)
+	tests/install_test.sh
+
+# deps first, then a make of its own: it computes the flags of the packages deps installed
+demo: deps
+	$(MAKE) all
 	tests/demo.sh
 
+# The README's promise on a fresh Debian 12 root (debootstrap, chroot): make demo, make deps check
+check-fresh:
+	tests/fresh/check-fresh.sh
+
 clean:
+	@! grep -qF " $(CURDIR)/build/" /proc/self/mountinfo || \
+	    { echo "clean: something is mounted under build/ (a check-fresh root?); not removing"; exit 1; }
 	rm -rf build build-asan build-fuzz s3mirror
 
 format-check:
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/fresh -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 $(BUILD)/tests/s3ops: tests/e2e/s3ops.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -174,13 +174,18 @@ class Containerfile(unittest.TestCase):
         pkgs = set()
         for m in re.finditer(r"apt-get install -y --no-install-recommends ([^&]+)", self.text):
             pkgs.update(m.group(1).split())
-        for lib in ("libcurl4-openssl-dev", "libssl-dev", "libxml2-dev", "libuv1-dev",
+        for lib in ("make", "pkg-config", "libcurl4-openssl-dev", "libssl-dev", "libxml2-dev", "libuv1-dev",
                     "libcurl4", "libssl3", "libxml2", "libuv1", "ca-certificates"):
             self.assertIn(lib, pkgs)
         if shutil.which("apt-cache"):
             p = subprocess.run(["apt-cache", "show"] + sorted(pkgs), capture_output=True, text=True)
             found = set(re.findall(r"(?m)^Package: (\S+)", p.stdout))
             self.assertEqual(sorted(pkgs - found), [])
+
+    def test_built_and_installed_by_make(self):
+        # the image gets what `make install` installs: binary, man page, completions
+        self.assertRegex(self.text, r"(?m)^RUN make WERROR=1 .*make install PREFIX=/usr/local DESTDIR=/out")
+        self.assertIn("COPY --from=build /out/usr/local /usr/local", self.text)
 
     def test_unprivileged(self):
         self.assertRegex(self.text, r"(?m)^USER 65532:65532$")

@@ -59,6 +59,8 @@ struct s3m_opts {
 /* Parse options (anywhere on the line) and collect positional args. Returns exit code or -1. */
 int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs);
 void s3m_cli_usage(FILE *out);
+/* Print the bash or zsh completion script (from the option table); returns an exit code. */
+int s3m_cli_completion(FILE *out, const char *shell);
 int s3m_cli_exit_code(enum s3m_err err);
 /* Same, from the details: S3 errors worth a retry (5xx, SlowDown...) are temporary (5). */
 int s3m_cli_exit_code_ei(const struct s3m_errinfo *ei);

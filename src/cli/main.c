@@ -31,6 +31,8 @@ int main(int argc, char **argv)
         rc = s3m_cmd_sync(&o, cmd, args + 1, nargs - 1);
     } else if (!strcmp(cmd, "shard-plan")) {
         rc = s3m_cmd_shard_plan(&o, args + 1, nargs - 1);
+    } else if (!strcmp(cmd, "completion")) {
+        rc = nargs == 2 ? s3m_cli_completion(stdout, args[1]) : s3m_cli_completion(stdout, NULL);
     } else if (!strcmp(cmd, "lsd")) {
         rc = s3m_cmd_lsd(&o, args + 1, nargs - 1);
     } else {

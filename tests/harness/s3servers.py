@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.config import Config
@@ -117,21 +118,26 @@ def sites(kinds, workdir=None):
     own = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="s3m-servers-")
     started = []
+
+    def start(kind, name):
+        t0 = time.time()
+        s = STARTERS[kind](name, workdir)
+        started.append(s)
+        print("[harness] %s %s at %s (%.1fs)" % (kind, name, s.endpoint, time.time() - t0),
+              file=sys.stderr)
+        return s
+
     try:
         out = {}
         for kind in kinds:
-            out[kind] = {}
-            for name in ("sto2", "osl1"):
-                t0 = time.time()
-                s = STARTERS[kind](name, workdir)
-                started.append(s)
-                out[kind][name] = s
-                print("[harness] %s %s at %s (%.1fs)" % (kind, name, s.endpoint,
-                                                        time.time() - t0), file=sys.stderr)
+            # the two sites of a kind start side by side (a Ceph cluster takes its time)
+            with ThreadPoolExecutor(2) as ex:
+                futs = {name: ex.submit(start, kind, name) for name in ("sto2", "osl1")}
+            out[kind] = {name: f.result() for name, f in futs.items()}
         yield out
     finally:
-        for s in reversed(started):
-            s.stop()
+        with ThreadPoolExecutor(4) as ex:
+            list(ex.map(lambda s: s.stop(), reversed(started)))
         if own:
             shutil.rmtree(workdir, ignore_errors=True)
 
