@@ -1,6 +1,10 @@
 """Hostile review of the deletion and safety paths (review1): each test is a reproduction of a
 defect found by the review and FAILS on the code it was written against. Checked with boto3."""
-from e2e import for_each_kind, snapshot
+import resource
+import subprocess
+
+from e2e import BIN, conf_with, for_each_kind, snapshot, unique
+from faultproxy import Proxy, keep_buckets
 from test_sync import body
 
 
@@ -36,3 +40,32 @@ class Review1Test:
                      "--max-delete", "50%", "--no-lock")
         self.assertEqual(len(snapshot(self.dst, self.db)), 100, p.stdout + p.stderr)
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+
+    def test_whole_remote_many_buckets_file_descriptors(self):
+        """REMOTE: keeps every job (and its open delete-list temp file) until the run's one
+        delete decision: one descriptor per bucket with deletions. 40 buckets under a limit of
+        48 descriptors: the later buckets' connections fail ("Couldn't connect to server", exit
+        5, a "temporary" error a later run cannot mend) and nothing is ever deleted. Under the
+        usual limit of 1024 a remote of ~1000 buckets is in the same place."""
+        names = [unique("fd%02d" % i) for i in range(40)]
+        for b in names:
+            self.src.create_bucket(Bucket=b)
+            self.dst.create_bucket(Bucket=b)
+            self.src.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.put_object(Bucket=b, Key="old", Body=b"o")
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("listing", method="GET", path="^/$", edit=keep_buckets(set(names)))
+        self.addCleanup(proxy.stop)
+        conf = conf_with(self.conf, "[flaky]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             self.sto2.access_key, self.sto2.secret_key, proxy.endpoint))
+
+        def few_fds():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+        p = subprocess.run([BIN, "--config", conf, "sync", "flaky:", "osl1:", "--no-lock",
+                            "--list-concurrency", "1", "--transfers", "4"],
+                           capture_output=True, text=True, timeout=300, preexec_fn=few_fds)
+        self.assertEqual(p.returncode, 0, p.stdout[-1500:] + p.stderr[-1500:])
+        self.assertEqual(sum(len(snapshot(self.dst, b)) for b in names), 40)
