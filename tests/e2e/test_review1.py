@@ -69,3 +69,36 @@ class Review1Test:
                            capture_output=True, text=True, timeout=300, preexec_fn=few_fds)
         self.assertEqual(p.returncode, 0, p.stdout[-1500:] + p.stderr[-1500:])
         self.assertEqual(sum(len(snapshot(self.dst, b)) for b in names), 40)
+
+    def test_sweep_waits_for_the_whole_run(self):
+        """The stale-upload sweep is a deletion on the destination (parts of an upload are
+        thrown away) and the man page ties it to a clean copy phase; with REMOTE: it still runs
+        per bucket at the end of that bucket's copies, before the run's one decision: bucket 1's
+        stale upload is aborted although bucket 2's copy failed and the run refused every
+        deletion."""
+        names = [unique("sw%d" % i) for i in range(2)]
+        for b in names:
+            self.src.create_bucket(Bucket=b)
+            self.dst.create_bucket(Bucket=b)
+            self.src.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.put_object(Bucket=b, Key="old", Body=b"o")
+        up = self.dst.create_multipart_upload(Bucket=names[0], Key="big")["UploadId"]
+        self.src.put_object(Bucket=names[1], Key="broken", Body=b"x" * 100)
+        import time
+        time.sleep(1.5)  # the upload is older than the run
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("listing", method="GET", path="^/$", edit=keep_buckets(set(names)))
+        proxy.add("status", method="GET", path="/%s/broken$" % names[1], status=403,
+                  code="AccessDenied")
+        self.addCleanup(proxy.stop)
+        conf = conf_with(self.conf, "[flaky]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             self.sto2.access_key, self.sto2.secret_key, proxy.endpoint))
+        p = self.s3m("sync", "flaky:", "osl1:", "--retries", "1", "--no-lock", conf=conf)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("deletions refused", p.stdout)
+        self.assertEqual(sum(len(snapshot(self.dst, b)) for b in names), 4)  # holds
+        ups = [u["UploadId"] for u in
+               self.dst.list_multipart_uploads(Bucket=names[0]).get("Uploads", [])]
+        self.assertEqual(ups, [up], p.stdout + p.stderr)
