@@ -102,3 +102,45 @@ class Review1Test:
         ups = [u["UploadId"] for u in
                self.dst.list_multipart_uploads(Bucket=names[0]).get("Uploads", [])]
         self.assertEqual(ups, [up], p.stdout + p.stderr)
+
+    def proxied_dst(self, rules):
+        proxy = Proxy(self.osl1.endpoint)
+        for action, kw in rules:
+            proxy.add(action, **kw)
+        self.addCleanup(proxy.stop)
+        return conf_with(self.conf, "[pdst]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint))
+
+    def test_delete_objects_retried_after_connection_closed(self):
+        """A server that closes a kept-alive connection without answering (the idle-timeout
+        race of every load balancer): curl must send the DeleteObjects body again on a new
+        connection, cannot rewind it (no seek callback), fails with CURLE_SEND_FAIL_REWIND (65),
+        which is not retried: exit 5 and nothing deleted, the summary saying "deleted 2"."""
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep", "d1", "d2"], body=body)
+        conf = self.proxied_dst([("stall", dict(method="POST", query="delete", times=1,
+                                                seconds=1))])
+        p = self.s3m("sync", "sto2:" + self.sb, "pdst:" + self.db, "--no-lock", conf=conf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(list(snapshot(self.dst, self.db)), ["keep"])
+
+    def test_summary_and_metrics_count_actual_deletions(self):
+        """DeleteObjects refused (AccessDenied): nothing is deleted, yet the summary line says
+        "deleted 2" and the metrics file s3mirror_last_run_objects{action="delete"} 2 (both print
+        the decided count, not the objects the server deleted). Same after SIGTERM during the
+        delete phase: "deleted 2500" with 1500 still there."""
+        import os
+        import re
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep", "d1", "d2"], body=body)
+        conf = self.proxied_dst([("status", dict(method="POST", query="delete", status=403,
+                                                 code="AccessDenied"))])
+        metrics = os.path.join(self.tmp, unique("r1.prom"))
+        p = self.s3m("sync", "sto2:" + self.sb, "pdst:" + self.db, "--no-lock",
+                     "--metrics-file", metrics, conf=conf)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(len(snapshot(self.dst, self.db)), 3)
+        self.assertNotRegex(p.stdout, r", deleted 2 ", p.stdout)
+        m = re.search(r'action="delete"\} (\d+)', open(metrics).read())
+        self.assertEqual(m.group(1), "0")
