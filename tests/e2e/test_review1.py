@@ -144,3 +144,16 @@ class Review1Test:
         self.assertNotRegex(p.stdout, r", deleted 2 ", p.stdout)
         m = re.search(r'action="delete"\} (\d+)', open(metrics).read())
         self.assertEqual(m.group(1), "0")
+
+    def test_max_delete_nan_is_refused(self):
+        """--max-delete is parsed with strtod: 'nan', 'nan%' and '-nan' pass the range checks
+        (every comparison with NaN is false) and turn the cap off without a word ((int64_t)NaN
+        is undefined behaviour besides); 'inf' and '0x10' are taken too. A cap the operator
+        believes set must not vanish: refuse the value (exit 1), delete nothing."""
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep"] + ["d%02d" % i for i in range(9)], body=body)
+        for v in ("nan%", "nan", "-nan"):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-delete", v,
+                         "--no-lock")
+            self.assertEqual(len(snapshot(self.dst, self.db)), 10, v + ": " + p.stdout)
+            self.assertEqual(p.returncode, 1, v + ": " + p.stdout + p.stderr)
