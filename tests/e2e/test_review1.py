@@ -157,3 +157,26 @@ class Review1Test:
                          "--no-lock")
             self.assertEqual(len(snapshot(self.dst, self.db)), 10, v + ": " + p.stdout)
             self.assertEqual(p.returncode, 1, v + ": " + p.stdout + p.stderr)
+
+    def test_shards_racing_to_create_the_destination_bucket(self):
+        """The shards of one job (the Kubernetes Indexed Job) start together on a destination
+        bucket that does not exist yet: each HEADs it (404), then creates it. The first create
+        wins; the others get BucketAlreadyOwnedByYou (AWS outside us-east-1, moto) and fail
+        the shard. Simulated: the HEAD answers 404 once, as it did before the other shard's
+        CreateBucket; the bucket is ours by then."""
+        constraint = "eu-west-1" if self.kind == "moto" else "default"
+        db = unique("race")
+        self.dst.create_bucket(Bucket=db, CreateBucketConfiguration={
+            "LocationConstraint": constraint})
+        self.put_many(self.src, self.sb, ["a", "b"], body=body)
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("status", method="HEAD", path="^/%s/?$" % db, times=1, status=404,
+                  code="NoSuchBucket")
+        self.addCleanup(proxy.stop)
+        conf = conf_with(self.conf, "[pdst]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\nlocation_constraint = %s\n\n" % (
+                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint,
+                             constraint))
+        p = self.s3m("sync", "sto2:" + self.sb, "pdst:" + db, "--shard", "0/2", "--no-lock",
+                     conf=conf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
