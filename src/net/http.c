@@ -220,7 +220,10 @@ void s3m__http_finished(struct s3m_http *h, CURLcode rc)
     if (h->cancelled)
         err = S3M_EABORTED;
     char msg[300];
-    if (err)
+    if (err && rc == CURLE_SEND_FAIL_REWIND) /* curl says "seek callback returned error 2" */
+        snprintf(msg, sizeof(msg), "connection closed unanswered; a streamed body cannot be "
+                 "sent again by this request");
+    else if (err)
         snprintf(msg, sizeof(msg), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
     else
         msg[0] = 0;
