@@ -33,6 +33,10 @@ typedef void (*s3m_http_header_cb)(struct s3m_http *h, const char *name, size_t 
 typedef size_t (*s3m_http_write_cb)(struct s3m_http *h, const char *data, size_t n);
 /* Request body: fill up to n bytes of buf; return count (0 = end), PAUSE or ABORT. */
 typedef size_t (*s3m_http_read_cb)(struct s3m_http *h, char *buf, size_t n);
+/* Request body: go back to byte offset (curl sends the body again on a new connection when a
+ * kept-alive one closed under it). Return true when done, false when the body cannot be read
+ * again (a stream): the transfer then fails with curl_code 65 (CURLE_SEND_FAIL_REWIND). */
+typedef bool (*s3m_http_seek_cb)(struct s3m_http *h, uint64_t offset);
 /* Transfer finished: err is OK when an HTTP response arrived whatever its status. */
 typedef void (*s3m_http_done_cb)(struct s3m_http *h, enum s3m_err err, const char *errmsg);
 
@@ -46,6 +50,7 @@ struct s3m_http {
     s3m_http_header_cb on_header;
     s3m_http_write_cb on_write;
     s3m_http_read_cb on_read;
+    s3m_http_seek_cb on_seek; /* NULL: the body cannot be rewound */
     s3m_http_done_cb on_done;
     void *ud;
     int curl_code; /* CURLcode of the finished transfer */

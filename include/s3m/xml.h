@@ -44,6 +44,9 @@ struct s3m_xml_object {
     const char *owner_id;
 };
 
+/* Under EncodingType=url keys, common prefixes and NextMarker are decoded (a bad escape fails
+ * the page); the echoes Prefix, Delimiter, StartAfter and Marker are decoded when they decode,
+ * else kept as sent (never used). Continuation tokens are never encoded. */
 struct s3m_xml_list {
     int version; /* 2 when any v2-only field appeared, else 1 */
     const char *name, *prefix, *delimiter, *encoding_type;

@@ -535,6 +535,18 @@ static void url_decode_field(struct s3m_xml_parser *p, const char **field)
     s3m_buf_cleanup(&b);
 }
 
+/* The same for a field we only echo back: a value that does not decode stays as it came. */
+static void echo_decode_field(struct s3m_xml_parser *p, const char **field)
+{
+    if (!*field || p->err)
+        return;
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    if (s3m_uri_decode(&b, *field, strlen(*field), true))
+        *field = s3m_arena_strndup(&p->res->arena, s3m_buf_str(&b), b.len);
+    s3m_buf_cleanup(&b);
+}
+
 static void finish_list(struct s3m_xml_parser *p)
 {
     struct s3m_xml_list *l = &p->res->list;
@@ -556,10 +568,12 @@ static void finish_list(struct s3m_xml_parser *p)
     }
     if (!url)
         return;
-    url_decode_field(p, &l->prefix);
-    url_decode_field(p, &l->delimiter);
-    url_decode_field(p, &l->start_after);
-    url_decode_field(p, &l->marker);
+    /* echoes of our own request, never used: decoded when they decode, else left as sent (moto
+     * echoes StartAfter unencoded); a bad one must not fail the page */
+    echo_decode_field(p, &l->prefix);
+    echo_decode_field(p, &l->delimiter);
+    echo_decode_field(p, &l->start_after);
+    echo_decode_field(p, &l->marker);
     url_decode_field(p, &l->next_marker);
     for (size_t i = 0; i < l->nprefixes; i++)
         url_decode_field(p, &l->common_prefixes[i]);

@@ -99,6 +99,14 @@ static size_t read_fn(char *buf, size_t size, size_t n, void *ud)
     return r;
 }
 
+static int seek_fn(void *ud, curl_off_t offset, int origin)
+{
+    struct s3m_http *h = ud;
+    if (origin != SEEK_SET || offset < 0 || !h->on_seek)
+        return CURL_SEEKFUNC_CANTSEEK;
+    return h->on_seek(h, (uint64_t)offset) ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK;
+}
+
 static int progress_fn(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     (void)dt, (void)dn, (void)ut, (void)un;
@@ -151,6 +159,10 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, read_fn);
         curl_easy_setopt(e, CURLOPT_READDATA, h);
+        /* a body sent on a kept-alive connection the server closed unanswered is sent again on
+         * a new one: curl rewinds it first (an in-memory body can, a stream cannot) */
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_fn);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, h);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(body_len < 0 ? 0 : body_len));
         if (!strcmp(method, "POST"))
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "POST");
@@ -208,7 +220,10 @@ void s3m__http_finished(struct s3m_http *h, CURLcode rc)
     if (h->cancelled)
         err = S3M_EABORTED;
     char msg[300];
-    if (err)
+    if (err && rc == CURLE_SEND_FAIL_REWIND) /* curl says "seek callback returned error 2" */
+        snprintf(msg, sizeof(msg), "connection closed unanswered; a streamed body cannot be "
+                 "sent again by this request");
+    else if (err)
         snprintf(msg, sizeof(msg), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
     else
         msg[0] = 0;

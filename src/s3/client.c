@@ -245,6 +245,18 @@ static size_t on_read(struct s3m_http *h, char *buf, size_t n)
     return n;
 }
 
+/* curl sends the body again (a kept-alive connection closed unanswered): an in-memory body
+ * goes back to offset; a stream (r->read_cb) cannot, and the transfer fails with curl code 65,
+ * retryable: the caller sends the part again from its source (see transport_retryable). */
+static bool on_seek(struct s3m_http *h, uint64_t offset)
+{
+    struct s3m_s3_req *r = h->ud;
+    if (r->read_cb || offset > r->body.len)
+        return false;
+    r->body_off = (size_t)offset;
+    return true;
+}
+
 /* ---- errors and retries ---- */
 
 bool s3m_s3_retryable(int status, const char *code)
@@ -264,6 +276,7 @@ static bool transport_retryable(int curl_code)
     case 52: /* GOT_NOTHING */
     case 55: /* SEND_ERROR */
     case 56: /* RECV_ERROR */
+    case 65: /* SEND_FAIL_REWIND: a stream curl had to send again; the caller replays it */
     case 16: /* HTTP2 */
     case 92: /* HTTP2_STREAM */
         return true;
@@ -554,6 +567,19 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
         }
     } else if (!success(r->status)) {
         error_from_body(r);
+        if (r->op == S3M_OP_CREATE_BUCKET && !strcmp(r->ei.code, "BucketAlreadyOwnedByYou")) {
+            /* created meanwhile by us (another shard of the job, or an attempt of this request
+             * whose answer was lost): the bucket is there and ours, which is what was asked */
+            s3m_log(S3M_LOG_INFO, "s3", "CreateBucket %s: already there and ours (%s)",
+                    r->bucket ? r->bucket : "", r->ei.code);
+            s3m_errinfo_clear(&r->ei);
+            finish(r);
+            return;
+        }
+        if (r->op == S3M_OP_CREATE_BUCKET && !strcmp(r->ei.code, "BucketAlreadyExists") &&
+            !r->ei.message[0])
+            snprintf(r->ei.message, sizeof(r->ei.message),
+                     "the bucket name is taken by another account");
         r->retry_after_ms = retry_after_ms(r);
         if (r->status != 503 && r->status != 429 && !strcmp(r->ei.code, "SlowDown"))
             aimd_throttled(c, "SlowDown");
@@ -651,6 +677,7 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     r->http.on_header = on_header;
     r->http.on_write = on_write;
     r->http.on_read = on_read;
+    r->http.on_seek = on_seek;
     r->http.on_done = on_done;
     for (size_t i = 0; i < r->nheaders; i++)
         s3m_http_add_header(&r->http, r->headers[i].name, r->headers[i].value);

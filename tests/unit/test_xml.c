@@ -401,6 +401,49 @@ static void test_list_empty_truncated_page(void **state)
     s3m_xml_result_free(r);
 }
 
+/* moto echoes StartAfter (and other request fields) unencoded under EncodingType=url: an echo
+ * that does not decode is kept as sent and the page parses; keys stay strictly decoded */
+static void test_list_undecodable_echoes(void **state)
+{
+    (void)state;
+    const char doc[] = "<ListBucketResult><Name>b</Name><Prefix>a%b/</Prefix>"
+                       "<StartAfter>a%b/c%zz</StartAfter><Marker>%</Marker>"
+                       "<Delimiter>%G</Delimiter><KeyCount>1</KeyCount>"
+                       "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+                       "<Contents><Key>a%25b%2Fd+e</Key><Size>1</Size></Contents>"
+                       "<CommonPrefixes><Prefix>a%25b%2Fs%2F</Prefix></CommonPrefixes>"
+                       "</ListBucketResult>";
+    for (size_t piece = 1; piece <= 4096; piece *= 64) {
+        struct s3m_xml_result *r;
+        struct s3m_errinfo ei;
+        assert_int_equal(parse_list(doc, piece, &r, &ei), S3M_EOK);
+        assert_string_equal(r->list.start_after, "a%b/c%zz");
+        assert_string_equal(r->list.prefix, "a%b/");
+        assert_string_equal(r->list.marker, "%");
+        assert_string_equal(r->list.delimiter, "%G");
+        assert_int_equal(r->list.nobjects, 1);
+        assert_string_equal(r->list.objects[0].key, "a%b/d e");
+        assert_int_equal(r->list.nprefixes, 1);
+        assert_string_equal(r->list.common_prefixes[0], "a%b/s/");
+        s3m_xml_result_free(r);
+    }
+    /* a key (or a common prefix, or NextMarker) that does not decode still fails the page */
+    static const char *const bad[] = {
+        "<Contents><Key>a%b</Key><Size>1</Size></Contents>",
+        "<CommonPrefixes><Prefix>a%b/</Prefix></CommonPrefixes>",
+        "<NextMarker>a%b</NextMarker>",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char d[512];
+        snprintf(d, sizeof(d), "<ListBucketResult><Name>b</Name><EncodingType>url</EncodingType>"
+                 "<IsTruncated>false</IsTruncated>%s</ListBucketResult>", bad[i]);
+        struct s3m_xml_result *r;
+        struct s3m_errinfo ei;
+        assert_int_equal(parse_list(d, 4096, &r, &ei), S3M_EXML);
+        assert_null(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_list_is_truncated_required),
         cmocka_unit_test(test_list_empty_truncated_page),
+        cmocka_unit_test(test_list_undecodable_echoes),
     };
     return cmocka_run_group_tests_name("xml", tests, NULL, NULL);
 }
