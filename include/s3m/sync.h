@@ -58,9 +58,10 @@ struct s3m_sync_counts {
 struct s3m_sync_stats {
     struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
     struct s3m_sync_counts planned; /* copies and updates decided so far */
-    uint64_t deleted;               /* deletions done (del counts those decided) */
+    uint64_t deleted, deleted_bytes; /* deletions done (del counts those decided) */
     uint64_t stale_uploads;         /* multipart uploads left by earlier runs, aborted */
     uint64_t src_keys, dst_keys;
+    uint64_t src_scope, dst_scope;  /* ... of them in scope: not excluded, this shard's own */
     uint64_t delete_errors;
     bool listing_failed, delete_refused;
     bool delete_list_failed;        /* the delete list could not be written or read back */
@@ -99,6 +100,7 @@ struct s3m_sync {
     int signal;        /* the first SIGINT/SIGTERM received, 0 = none */
     int handles_open;  /* signal handles still to be closed */
     char **del_batch;
+    uint64_t *del_sizes; /* of each key of del_batch */
     size_t del_n;
     int64_t started;   /* UNIX time the job began: uploads initiated before it are stale */
     bool swept;        /* the stale-upload sweep ran */
@@ -127,8 +129,8 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
  * run: interrupted, a listing incomplete, a copy failed, an empty source, or a delete list that
  * could not be written or does not read back exactly as written (count and bytes). */
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n);
-/* true (and why) when ndel deletions out of ndst destination objects (the whole run's) exceed
- * --max-delete N or P% */
+/* true (and why) when ndel deletions out of ndst destination objects in scope (the whole
+ * run's: not excluded by a filter, this shard's own) exceed --max-delete N or P% */
 bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n);
 /* No deletion for this job: marks it refused with why (logged). */

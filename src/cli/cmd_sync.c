@@ -23,7 +23,11 @@ static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
         b[i]->n += a[i]->n, b[i]->bytes += a[i]->bytes;
     t->src_keys += s->src_keys;
     t->dst_keys += s->dst_keys;
+    t->src_scope += s->src_scope;
+    t->dst_scope += s->dst_scope;
     t->delete_errors += s->delete_errors;
+    t->deleted += s->deleted;
+    t->deleted_bytes += s->deleted_bytes;
     t->stale_uploads += s->stale_uploads;
     t->listing_failed |= s->listing_failed;
     t->delete_list_failed |= s->delete_list_failed;
@@ -59,10 +63,18 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
                        s3m_cli_human(st->copy.bytes, a, 32),
                        o->dry_run ? "would update" : "updated",
                        st->update.n, s3m_cli_human(st->update.bytes, b, 32));
-        if (mode == S3M_MODE_SYNC)
+        /* a real run says what was deleted, not what was decided: the rest (refused, failed,
+         * interrupted) is "NOT deleted" */
+        if (mode == S3M_MODE_SYNC && (o->dry_run || st->delete_refused))
             s3m_buf_printf(&l, ", %s%s %" PRIu64 " (%s)",
                            o->dry_run && !st->delete_refused ? "would be " : "", del_word,
                            st->del.n, s3m_cli_human(st->del.bytes, c, 32));
+        else if (mode == S3M_MODE_SYNC) {
+            s3m_buf_printf(&l, ", deleted %" PRIu64 " (%s)", st->deleted,
+                           s3m_cli_human(st->deleted_bytes, c, 32));
+            if (st->deleted < st->del.n)
+                s3m_buf_printf(&l, ", NOT deleted %" PRIu64, st->del.n - st->deleted);
+        }
         s3m_buf_printf(&l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
                        ", %.1f s", st->skip.n, st->excluded.n,
                        st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
@@ -99,7 +111,7 @@ static int exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
     if (mode == S3M_MODE_CHECK)
         return st->copy.n || st->update.n || st->del.n ? S3M_EXIT_DIFFERS : S3M_EXIT_OK;
     if (o->error_on_no_transfer && !o->dry_run && !st->copy.n && !st->update.n &&
-        !(mode == S3M_MODE_SYNC && st->del.n))
+        !(mode == S3M_MODE_SYNC && st->deleted))
         return S3M_EXIT_NOTRANSFER;
     return S3M_EXIT_OK;
 }
@@ -110,6 +122,45 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     return S3M_EXIT_USAGE;
+}
+
+/* --max-delete N|P%: N decimal digits (at most 10^15), P decimal digits with an optional
+ * decimal fraction, at most 100. Nothing strtod would take besides (nan, inf, hex, exponents,
+ * signs, spaces): a cap that quietly meant no cap would be worse than an error. */
+static bool parse_max_delete(const char *s, struct s3m_sync_opts *so)
+{
+    size_t len = strlen(s);
+    bool pct = len && s[len - 1] == '%';
+    size_t n = pct ? len - 1 : len, i = 0, int_digits, frac_digits = 0;
+    uint64_t v = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (i >= 16)
+            return false; /* more than 10^15 */
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    int_digits = i;
+    if (!int_digits)
+        return false;
+    if (pct && i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            frac_digits++;
+        if (!frac_digits || frac_digits > 6)
+            return false;
+    }
+    if (i != n)
+        return false;
+    if (!pct) {
+        if (v > 1000000000000000ull)
+            return false;
+        so->max_delete = (int64_t)v;
+        return true;
+    }
+    char *end;
+    double d = strtod(s, &end); /* only digits and one '.' are left: a plain decimal */
+    if (end != s + n || !(d >= 0 && d <= 100))
+        return false;
+    so->max_delete_pct = d;
+    return true;
 }
 
 /* options -> filter and job options; returns an exit code or 0 */
@@ -157,17 +208,9 @@ static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_fi
         return usage_error("--min-age: '%s' is not a duration", o->min_age);
     if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
         return usage_error("--max-age: '%s' is not a duration", o->max_age);
-    if (o->max_delete) {
-        char *end;
-        double v = strtod(o->max_delete, &end);
-        bool pct = *end == '%';
-        if (end == o->max_delete || v < 0 || (pct ? end[1] != 0 || v > 100 : *end != 0))
-            return usage_error("--max-delete: '%s' is not a count or a percentage", o->max_delete);
-        if (pct)
-            so->max_delete_pct = v;
-        else
-            so->max_delete = (int64_t)v;
-    }
+    if (o->max_delete && !parse_max_delete(o->max_delete, so))
+        return usage_error("--max-delete: '%s' is not a count (decimal digits) nor a percentage "
+                           "from 0 to 100 (e.g. 12.5%%)", o->max_delete);
     so->filter = f;
     return 0;
 }
@@ -370,7 +413,7 @@ static void run_finish(struct run *r, const char *refuse)
                 snprintf(why, sizeof(why), "%s", w);
         }
         ndel += p->job.st.del.n;
-        ndst += p->job.st.dst_keys;
+        ndst += p->job.st.dst_scope; /* this run's own keys, not the excluded nor others' */
     }
     if (!refused && r->so.mode == S3M_MODE_SYNC)
         refused = s3m_sync_over_cap(&r->so, ndel, ndst, why, sizeof(why));
@@ -591,15 +634,14 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
             .start = (double)t_start.tv_sec + (double)t_start.tv_nsec / 1e9,
             .end = (double)t_end.tv_sec + (double)t_end.tv_nsec / 1e9,
             .exit_code = rc,
-            .objects = {r.total.copy.n, r.total.update.n, r.total.del.n, r.total.skip.n},
-            .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.del.bytes,
+            /* deletions done, not decided: refused, failed or interrupted ones are not */
+            .objects = {r.total.copy.n, r.total.update.n, r.total.deleted, r.total.skip.n},
+            .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.deleted_bytes,
                       r.total.skip.bytes},
             .errors = r.total.failed.n + r.total.delete_errors + (r.total.listing_failed ? 1 : 0) +
                       (r.total.delete_list_failed ? 1 : 0),
             .retries = cs.stats.retries + cd.stats.retries,
         };
-        if (r.total.delete_refused && !o->dry_run)
-            jr.objects[2] = jr.bytes[2] = 0; /* refused: nothing was deleted */
         int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst_spec, o->shard, &jr);
         if (!rc)
             rc = mrc;

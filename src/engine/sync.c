@@ -544,11 +544,19 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
                  s->del_n, s3m_errinfo_str(&r->ei, line, sizeof(line)));
     } else {
         s->st.deleted += s->del_n;
+        for (size_t i = 0; i < s->del_n; i++)
+            s->st.deleted_bytes += s->del_sizes[i];
     }
     if (!r->ei.err && r->xml && r->xml->kind == S3M_XML_DELETE) {
         s->st.deleted -= r->xml->del.nerrors;
         for (size_t i = 0; i < r->xml->del.nerrors; i++) {
             const struct s3m_xml_deleted *e = &r->xml->del.errors[i];
+            for (size_t k = 0; e->key && k < s->del_n; k++)
+                if (s->del_batch[k] && !strcmp(s->del_batch[k], e->key)) {
+                    s->st.deleted_bytes -= s->del_sizes[k];
+                    s->del_sizes[k] = 0; /* a key named twice is subtracted once */
+                    break;
+                }
             s->st.delete_errors++;
             struct s3m_errinfo ei;
             s3m_errinfo_clear(&ei);
@@ -610,10 +618,12 @@ static void delete_next(struct s3m_sync *s)
                 free(full);
                 break;
             }
+            s->del_sizes[s->del_n] = strtoull(s3m_buf_str(&size), NULL, 10);
             s->del_batch[s->del_n++] = full;
             single = true;
             break;
         }
+        s->del_sizes[s->del_n] = strtoull(s3m_buf_str(&size), NULL, 10);
         s->del_batch[s->del_n++] = full;
     }
     s3m_buf_cleanup(&size);
@@ -685,9 +695,10 @@ bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
         snprintf(why, n, "%" PRIu64 " object(s) failed to copy", s->st.failed.n);
     else if (s->st.delete_list_failed)
         snprintf(why, n, "the delete list could not be written");
-    else if (s->st.src_keys == 0 && s->st.dst_keys > 0 && !s->o.allow_empty_source)
-        snprintf(why, n, "the source listing is empty and the destination holds %" PRIu64
-                 " objects (use --allow-empty-source if that is meant)", s->st.dst_keys);
+    else if (s->st.src_scope == 0 && s->st.dst_scope > 0 && !s->o.allow_empty_source)
+        snprintf(why, n, "the source listing is empty (no object in scope) and the destination "
+                 "holds %" PRIu64 " objects in scope (use --allow-empty-source if that is meant)",
+                 s->st.dst_scope);
     else if (s->o.mode == S3M_MODE_SYNC && !s->o.dry_run && s->st.del.n &&
              !delete_list_reads_back(s, what, sizeof(what))) {
         s->st.delete_list_failed = true;
@@ -741,6 +752,7 @@ void s3m_sync_delete(struct s3m_sync *s)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     s->handles_open += 2;
     s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
+    s->del_sizes = s3m_calloc(DELETE_BATCH, sizeof(uint64_t));
     delete_next(s);
     while (!s->finished || s->handles_open)
         uv_run(&s->src->loop->uv, UV_RUN_ONCE);
@@ -893,6 +905,11 @@ static void sweep_step(struct s3m_sync *s)
 static void end_of_copies(struct s3m_sync *s)
 {
     s3m_sync_listed(s, &s->st.src_keys, &s->st.dst_keys);
+    s->st.src_scope = s->st.dst_scope = 0;
+    for (size_t i = 0; i < s->nlanes; i++) {
+        s->st.src_scope += s->lanes[i].diff.nsrc_scope;
+        s->st.dst_scope += s->lanes[i].diff.ndst_scope;
+    }
     if (!s->swept && s->o.mode == S3M_MODE_SYNC && !s->o.dst_absent && !s->aborted &&
         !s->st.listing_failed && !s->st.failed.n) {
         s->swept = s->sweeping = true;
@@ -1071,9 +1088,15 @@ static void on_signal(uv_signal_t *h, int signum)
         _exit(128 + signum);
     }
     s->signal = signum;
-    s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
-            "uploads aborted, nothing deleted); send it again to exit at once", s->label,
-            signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (s->del_phase)
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no further deletions; %"
+                PRIu64 " of %" PRIu64 " deleted so far, the batch in flight ends); send it "
+                "again to exit at once", s->label, signum == SIGINT ? "SIGINT" : "SIGTERM",
+                s->st.deleted, s->st.del.n);
+    else
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
+                "uploads aborted, nothing deleted); send it again to exit at once", s->label,
+                signum == SIGINT ? "SIGINT" : "SIGTERM");
     s3m_sync_abort(s);
 }
 
@@ -1083,6 +1106,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
     if (s->deletes)
         fclose(s->deletes);
     free(s->del_batch);
+    free(s->del_sizes);
     free(s->src_bucket);
     free(s->src_prefix);
     free(s->dst_bucket);

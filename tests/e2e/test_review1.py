@@ -152,11 +152,22 @@ class Review1Test:
         believes set must not vanish: refuse the value (exit 1), delete nothing."""
         self.put_many(self.src, self.sb, ["keep"], body=body)
         self.put_many(self.dst, self.db, ["keep"] + ["d%02d" % i for i in range(9)], body=body)
-        for v in ("nan%", "nan", "-nan"):
+        for v in ("nan%", "nan", "-nan", "inf", "inf%", "0x10", "1e3", " 5", "+5", "5.5",
+                  "9999999999999999999999", "100.5%", "12.%", "%", ""):
             p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-delete", v,
                          "--no-lock")
             self.assertEqual(len(snapshot(self.dst, self.db)), 10, v + ": " + p.stdout)
             self.assertEqual(p.returncode, 1, v + ": " + p.stdout + p.stderr)
+
+    def test_max_delete_strict_values_still_work(self):
+        """The strict parser keeps the documented forms: N digits and P% with a fraction."""
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep"] + ["d%02d" % i for i in range(3)], body=body)
+        for v, rc, left in (("2", 2, 4), ("12.5%", 2, 4), ("3", 0, 1)):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-delete", v,
+                         "--no-lock")
+            self.assertEqual(p.returncode, rc, v + ": " + p.stdout + p.stderr)
+            self.assertEqual(len(snapshot(self.dst, self.db)), left, v + ": " + p.stdout)
 
     def test_shards_racing_to_create_the_destination_bucket(self):
         """The shards of one job (the Kubernetes Indexed Job) start together on a destination
