@@ -106,6 +106,7 @@ struct s3m_sync {
     bool swept;        /* the stale-upload sweep ran */
     bool sweeping;     /* ... and is running */
     char *sweep_key_marker, *sweep_id_marker;
+    char *sweep_lo, *sweep_hi; /* the job's key range (relative), NULL = unbounded */
     struct s3m_s3_req *sweep_list;
     size_t sweep_next; /* next upload of sweep_list to look at */
 };
@@ -119,7 +120,7 @@ void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst);
 /* Bytes of copies and updates done so far, in-flight streams included. */
 uint64_t s3m_sync_bytes_done(const struct s3m_sync *s);
 
-/* Run one job's listings, copies (and the stale-upload sweep) to the end on the client's loop.
+/* Run one job's listings and copies to the end on the client's loop.
  * Deletions are decided and remembered, never carried out here: a run (one bucket, or every
  * bucket of a remote) makes one decision over all its jobs, then calls s3m_sync_delete. */
 void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
@@ -138,6 +139,10 @@ void s3m_sync_refuse(struct s3m_sync *s, const char *why);
 /* Carry out the job's remembered deletions (sync, not a dry run, not refused); only after
  * s3m_sync_refusal returned false for every job of the run and the cap allowed them. */
 void s3m_sync_delete(struct s3m_sync *s);
+/* The stale multipart-upload sweep of the job (a dry run lists them): only after the run's
+ * one decision allowed its deletions (sync, a clean copy phase, not refused, not interrupted),
+ * like s3m_sync_delete, which it follows. */
+void s3m_sync_sweep(struct s3m_sync *s);
 /* Free what the listings held (lanes, sample), keeping the counts and the delete list. */
 void s3m_sync_release(struct s3m_sync *s);
 void s3m_sync_cleanup(struct s3m_sync *s);

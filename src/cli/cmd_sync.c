@@ -423,10 +423,14 @@ static void run_finish(struct run *r, const char *refuse)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         if (r->signal && !refused) /* stopped during an earlier job's deletes */
             refused = true, snprintf(why, sizeof(why), "interrupted");
-        if (refused)
+        if (refused) {
             s3m_sync_refuse(&p->job, why);
-        else
+        } else {
             s3m_sync_delete(&p->job);
+            /* the stale-upload sweep throws parts away: the same decision as the deletes */
+            if (!p->job.signal)
+                s3m_sync_sweep(&p->job);
+        }
         if (p->job.signal)
             r->signal = p->job.signal;
         fflush(stdout);

@@ -523,6 +523,7 @@ static void on_progress(uv_timer_t *t)
 
 static void delete_next(struct s3m_sync *s);
 static void on_signal(uv_signal_t *h, int signum);
+static void start_signals(struct s3m_sync *s);
 
 static void free_batch(struct s3m_sync *s)
 {
@@ -746,11 +747,7 @@ void s3m_sync_delete(struct s3m_sync *s)
     assert(s->deletes && s->pending_deletes == s->st.del.n && !s->st.delete_list_failed);
     s->del_phase = s->deleting = true;
     s->finished = false;
-    uv_signal_init(&s->src->loop->uv, &s->sigint);
-    uv_signal_init(&s->src->loop->uv, &s->sigterm);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    s->handles_open += 2;
+    start_signals(s);
     s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
     s->del_sizes = s3m_calloc(DELETE_BATCH, sizeof(uint64_t));
     delete_next(s);
@@ -783,7 +780,6 @@ void s3m_sync_release(struct s3m_sync *s)
  * (see sweep_owns) that were initiated before this run began. A dry run lists them. Never after
  * a failed listing or copy, nor when interrupted: the same rules as deletions. */
 
-static void end_of_copies(struct s3m_sync *s);
 static void sweep_step(struct s3m_sync *s);
 
 static void sweep_finish(struct s3m_sync *s)
@@ -794,7 +790,7 @@ static void sweep_finish(struct s3m_sync *s)
     free(s->sweep_key_marker);
     free(s->sweep_id_marker);
     s->sweep_key_marker = s->sweep_id_marker = NULL;
-    end_of_copies(s);
+    finish(s);
 }
 
 static void sweep_failed(struct s3m_sync *s, const struct s3m_errinfo *ei)
@@ -845,9 +841,10 @@ static bool sweep_owns(const struct s3m_sync *s, const char *rel)
         return false;
     if (s->o.filter && !s3m_filter_match_name(s->o.filter, rel))
         return false;
-    if (s->o.nlanes && s->o.bounds[0] && strcmp(rel, s->o.bounds[0]) < 0)
+    /* the job's key range (the caller's bounds are gone by now: copies of its ends) */
+    if (s->sweep_lo && strcmp(rel, s->sweep_lo) < 0)
         return false;
-    if (s->o.nlanes && s->o.bounds[s->o.nlanes] && strcmp(rel, s->o.bounds[s->o.nlanes]) >= 0)
+    if (s->sweep_hi && strcmp(rel, s->sweep_hi) >= 0)
         return false;
     return true;
 }
@@ -910,15 +907,33 @@ static void end_of_copies(struct s3m_sync *s)
         s->st.src_scope += s->lanes[i].diff.nsrc_scope;
         s->st.dst_scope += s->lanes[i].diff.ndst_scope;
     }
-    if (!s->swept && s->o.mode == S3M_MODE_SYNC && !s->o.dst_absent && !s->aborted &&
-        !s->st.listing_failed && !s->st.failed.n) {
-        s->swept = s->sweeping = true;
-        sweep_step(s);
-        return;
-    }
-    /* deletions wait for the run's one decision (s3m_sync_refusal, s3m_sync_over_cap over
-     * every job of the run), then s3m_sync_delete */
+    /* deletions and the stale-upload sweep wait for the run's one decision (s3m_sync_refusal,
+     * s3m_sync_over_cap over every job of the run), then s3m_sync_delete and s3m_sync_sweep */
     finish(s);
+}
+
+static void start_signals(struct s3m_sync *s)
+{
+    uv_signal_init(&s->src->loop->uv, &s->sigint);
+    uv_signal_init(&s->src->loop->uv, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->handles_open += 2;
+}
+
+void s3m_sync_sweep(struct s3m_sync *s)
+{
+    if (s->swept || s->o.mode != S3M_MODE_SYNC || s->o.dst_absent || s->aborted ||
+        s->st.listing_failed || s->st.failed.n || s->st.delete_refused)
+        return;
+    s->del_phase = true; /* the copy phase is closed: finish() only closes the signals */
+    s->finished = false;
+    s->swept = s->sweeping = true;
+    start_signals(s);
+    sweep_step(s);
+    while (!s->finished || s->handles_open)
+        uv_run(&s->src->loop->uv, UV_RUN_ONCE);
 }
 
 /* ---- the pump ---- */
@@ -1023,6 +1038,10 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
     s->dst_prefix = s3m_strdup(dst_prefix);
     s->label = label;
     s->started = (int64_t)time(NULL);
+    if (o->nlanes && o->bounds[0])
+        s->sweep_lo = s3m_strdup(o->bounds[0]);
+    if (o->nlanes && o->bounds[o->nlanes])
+        s->sweep_hi = s3m_strdup(o->bounds[o->nlanes]);
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     uv_signal_init(&src->loop->uv, &s->sigint);
     uv_signal_init(&src->loop->uv, &s->sigterm);
@@ -1107,6 +1126,8 @@ void s3m_sync_cleanup(struct s3m_sync *s)
         fclose(s->deletes);
     free(s->del_batch);
     free(s->del_sizes);
+    free(s->sweep_lo);
+    free(s->sweep_hi);
     free(s->src_bucket);
     free(s->src_prefix);
     free(s->dst_bucket);
