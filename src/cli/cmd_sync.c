@@ -7,6 +7,7 @@
 #include "s3m/util.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,7 +263,68 @@ struct run {
     bool have_plan;                    /* --shard-boundaries */
     struct s3m_bounds plan;
     struct pair *pairs, **tail; /* the jobs run so far, waiting for the delete decision */
+    /* SIGINT and SIGTERM for the whole run: a job watches them while it runs, these between
+     * its phases too (the copies done, the decision, between buckets), when no job does */
+    uv_signal_t sig[2];
+    bool sig_on, in_job;
 };
+
+static void run_on_signal(uv_signal_t *h, int signum)
+{
+    struct run *r = h->data;
+    if (r->signal) {
+        fprintf(stderr, "s3mirror: second signal: exiting now\n");
+        _exit(128 + signum);
+    }
+    r->signal = signum;
+    if (!r->in_job) /* a running job says so itself, and stops */
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s received: stopping (nothing more deleted); send "
+                "it again to exit at once", signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void run_signals_start(struct run *r)
+{
+    int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(&r->src->loop->uv, &r->sig[i]);
+        r->sig[i].data = r;
+        uv_signal_start(&r->sig[i], run_on_signal, sigs[i]);
+        uv_unref((uv_handle_t *)&r->sig[i]); /* never keeps a loop run going */
+    }
+    r->sig_on = true;
+}
+
+/* A signal that came while no loop ran waits in libuv's pipe: take it now. */
+static void run_signals_poll(struct run *r)
+{
+    if (!r->sig_on)
+        return;
+    /* a loop with nothing referenced is not alive: uv_run would not even look */
+    for (int i = 0; i < 2; i++)
+        uv_ref((uv_handle_t *)&r->sig[i]);
+    uv_run(&r->src->loop->uv, UV_RUN_NOWAIT);
+    for (int i = 0; i < 2; i++)
+        uv_unref((uv_handle_t *)&r->sig[i]);
+}
+
+static void run_signals_stop(struct run *r)
+{
+    if (!r->sig_on)
+        return;
+    for (int i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&r->sig[i], NULL);
+    uv_run(&r->src->loop->uv, UV_RUN_NOWAIT);
+    r->sig_on = false;
+}
+
+/* Test hook: S3MIRROR_TEST_RAISE=decision raises SIGTERM just before the run's delete decision
+ * (the copies done, no job's handlers installed), to check that a signal there is handled. */
+static void test_raise(const char *point)
+{
+    const char *v = getenv("S3MIRROR_TEST_RAISE");
+    if (v && !strcmp(v, point))
+        raise(SIGTERM);
+}
 
 /* --list-concurrency: how many key ranges a job is cut into at most */
 static size_t list_want(const struct run *r)
@@ -343,7 +405,9 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
+    r->in_job = true;
     s3m_sync_run(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
+    r->in_job = false;
     if (job->st.listing_failed) {
         char line[900];
         s3m_errinfo_str(&job->st.first_error, line, sizeof(line));
@@ -400,6 +464,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
 static void run_finish(struct run *r, const char *refuse)
 {
     char why[1000] = "";
+    test_raise("decision");
+    run_signals_poll(r);
     bool refused = r->signal || refuse;
     snprintf(why, sizeof(why), "%s", refuse ? refuse : "interrupted");
     uint64_t ndel = 0, ndst = 0;
@@ -421,15 +487,19 @@ static void run_finish(struct run *r, const char *refuse)
         struct pair *p = r->pairs;
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (r->signal && !refused) /* stopped during an earlier job's deletes */
+        run_signals_poll(r);
+        if (r->signal && !refused) /* stopped during an earlier job's deletes, or between */
             refused = true, snprintf(why, sizeof(why), "interrupted");
         if (refused) {
             s3m_sync_refuse(&p->job, why);
         } else {
+            r->in_job = true;
             s3m_sync_delete(&p->job);
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
-            if (!p->job.signal)
+            run_signals_poll(r);
+            if (!p->job.signal && !r->signal)
                 s3m_sync_sweep(&p->job);
+            r->in_job = false;
         }
         if (p->job.signal)
             r->signal = p->job.signal;
@@ -492,6 +562,9 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         rc = s3m_cli_fail(ctx, &ld->ei);
     }
     for (size_t i = 0; !rc && i < ls->xml->buckets.nbuckets; i++) {
+        run_signals_poll(r);
+        if (r->signal) /* between buckets: no further bucket */
+            break;
         const char *b = ls->xml->buckets.buckets[i].name;
         bool exists = false;
         for (size_t k = 0; k < ld->xml->buckets.nbuckets; k++)
@@ -516,6 +589,7 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         /* dry run or check: nothing to list on a destination bucket that does not exist */
         r->so.dst_absent = !exists && (r->o->dry_run || r->so.mode == S3M_MODE_CHECK);
         run_pair(r, s, d, b, b);
+        run_signals_poll(r);
         if (r->signal)
             break;
     }
@@ -542,6 +616,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         s3m_spec_cleanup(&s);
         return s3m_cli_fail(cmd, &ei);
     }
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit: the delete list's write fails, and says so */
     struct run r;
     memset(&r, 0, sizeof(r));
     r.o = o;
@@ -619,14 +694,18 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     if (!rc) {
         r.src = &cs;
         r.dst = &cd;
+        run_signals_start(&r);
         if (*s.bucket) {
             if (!(rc = ensure_dst_bucket(&r, &s, &d))) {
-                run_pair(&r, &s, &d, s.bucket, d.bucket);
+                run_signals_poll(&r);
+                if (!r.signal)
+                    run_pair(&r, &s, &d, s.bucket, d.bucket);
                 run_finish(&r, NULL);
             }
         } else
             rc = run_all_buckets(&r, &s, &d);
-        if (!rc)
+        run_signals_poll(&r);
+        if (!rc || r.signal)
             rc = r.signal ? 128 + r.signal : exit_code(o, mode, &r.total);
     }
     if (plan)
@@ -650,6 +729,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         if (!rc)
             rc = mrc;
     }
+    run_signals_stop(&r);
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */
     if (have_src)
