@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "s3m/diff.h"
 #include "s3m/lister.h"
@@ -34,6 +35,10 @@ struct s3m_sync_opts {
     bool allow_empty_source;
     FILE *report;            /* dry-run / check lines (stdout) */
     FILE *plan;              /* --plan FILE: JSON lines, or NULL */
+    /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
+     * the caller closes it after the last job's cleanup), jobs run one after the other each
+     * writing a region of it; NULL: each job has its own. */
+    FILE **delete_list;
     int part_concurrency;
     size_t buffer_size;
     int attempts;
@@ -92,6 +97,8 @@ struct s3m_sync {
     bool listing_done, finished, deleting, aborted;
     bool del_phase;    /* s3m_sync_delete is running (the copy phase is closed) */
     FILE *deletes; /* keys to delete, NUL-terminated, in an unlinked temp file */
+    bool own_deletes;       /* ... its own (no o.delete_list): closed with the job */
+    off_t del_start, del_end; /* the job's region of it */
     uint64_t pending_deletes, pending_delete_bytes; /* entries written to it */
     struct s3m_sync_stats st;
     struct s3m_s3_req *del_req;

@@ -267,6 +267,7 @@ struct run {
      * its phases too (the copies done, the decision, between buckets), when no job does */
     uv_signal_t sig[2];
     bool sig_on, in_job;
+    FILE *delete_list; /* every job's deletions, one region each: one descriptor */
 };
 
 static void run_on_signal(uv_signal_t *h, int signum)
@@ -694,6 +695,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     if (!rc) {
         r.src = &cs;
         r.dst = &cd;
+        r.so.delete_list = &r.delete_list;
         run_signals_start(&r);
         if (*s.bucket) {
             if (!(rc = ensure_dst_bucket(&r, &s, &d))) {
@@ -730,6 +732,8 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
             rc = mrc;
     }
     run_signals_stop(&r);
+    if (r.delete_list)
+        fclose(r.delete_list);
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */
     if (have_src)

@@ -401,11 +401,25 @@ static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
     if (s->st.delete_list_failed)
         return;
     if (!s->deletes) {
-        s->deletes = tmpfile(); /* unlinked: gone with the process, whatever happens */
-        if (!s->deletes) {
+        /* the run's one list, each job's entries in a region of their own (the jobs run one
+         * after the other): one descriptor for any number of buckets */
+        FILE **shared = s->o.delete_list;
+        FILE *f = shared ? *shared : NULL;
+        if (!f)
+            f = tmpfile(); /* unlinked: gone with the process, whatever happens */
+        if (!f) {
             delete_list_broken(s, strerror(errno));
             return;
         }
+        if (shared)
+            *shared = f;
+        s->deletes = f;
+        s->own_deletes = !shared;
+        if (fseeko(f, 0, SEEK_END) || (s->del_start = ftello(f)) < 0) {
+            delete_list_broken(s, strerror(errno));
+            return;
+        }
+        s->del_end = s->del_start;
     }
     int n = fprintf(s->deletes, "%" PRIu64 "%c%s%c", e->size, 0, e->key, 0);
     if (n < 0 || ferror(s->deletes)) {
@@ -611,7 +625,8 @@ static void delete_next(struct s3m_sync *s)
     s3m_buf_init(&size);
     s3m_buf_init(&key);
     bool single = false;
-    while (s->del_n < DELETE_BATCH && read_entry(s->deletes, &size, &key)) {
+    while (s->del_n < DELETE_BATCH && ftello(s->deletes) < s->del_end &&
+           read_entry(s->deletes, &size, &key)) {
         char *full = join(s->dst_prefix, s3m_buf_str(&key));
         if (!xml_safe(full)) {
             if (s->del_n) { /* send the batch first, then this key on its own */
@@ -659,19 +674,36 @@ static bool delete_list_reads_back(struct s3m_sync *s, char *why, size_t n)
         snprintf(why, n, "writing it failed: %s", strerror(errno));
         return false;
     }
-    rewind(s->deletes);
+    if (fseeko(s->deletes, s->del_start, SEEK_SET)) {
+        snprintf(why, n, "seeking in it failed: %s", strerror(errno));
+        return false;
+    }
     struct s3m_buf size, key;
     s3m_buf_init(&size);
     s3m_buf_init(&key);
     uint64_t count = 0, bytes = 0;
     bool ok = true;
-    while (ok && read_entry(s->deletes, &size, &key)) {
+    for (;;) {
+        off_t pos = ftello(s->deletes);
+        if (pos < 0 || pos > s->del_end) {
+            ok = false;
+            break;
+        }
+        if (pos == s->del_end)
+            break;
+        if (!read_entry(s->deletes, &size, &key)) { /* an entry cut short */
+            ok = false;
+            break;
+        }
         const char *sz = s3m_buf_str(&size);
         ok = size.len && size.len < 21 && strspn(sz, "0123456789") == size.len;
         count++;
-        bytes += ok ? strtoull(sz, NULL, 10) : 0;
+        if (!ok)
+            break;
+        bytes += strtoull(sz, NULL, 10);
     }
-    ok = ok && !size.len && !key.len && !ferror(s->deletes); /* clean end, between entries */
+    /* a clean end, between entries, exactly where the job's region ends */
+    ok = ok && !ferror(s->deletes) && ftello(s->deletes) == s->del_end;
     s3m_buf_cleanup(&size);
     s3m_buf_cleanup(&key);
     if (!ok || count != s->pending_deletes || count != s->st.del.n ||
@@ -681,7 +713,10 @@ static bool delete_list_reads_back(struct s3m_sync *s, char *why, size_t n)
                  ok ? "" : ", malformed", s->st.del.n, s->st.del.bytes);
         return false;
     }
-    rewind(s->deletes);
+    if (fseeko(s->deletes, s->del_start, SEEK_SET)) {
+        snprintf(why, n, "seeking in it failed: %s", strerror(errno));
+        return false;
+    }
     return true;
 }
 
@@ -743,8 +778,15 @@ void s3m_sync_delete(struct s3m_sync *s)
 {
     if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
         return;
-    /* s3m_sync_refusal read the list back and left it rewound */
+    /* s3m_sync_refusal read the list back; the run's other jobs read theirs since */
     assert(s->deletes && s->pending_deletes == s->st.del.n && !s->st.delete_list_failed);
+    if (fseeko(s->deletes, s->del_start, SEEK_SET)) {
+        struct s3m_errinfo ei;
+        s3m_errinfo_set(&ei, S3M_EIO, "delete list (temporary file): %s", strerror(errno));
+        note_error(s, &ei);
+        s->st.delete_errors += s->st.del.n;
+        return;
+    }
     s->del_phase = s->deleting = true;
     s->finished = false;
     start_signals(s);
@@ -902,6 +944,8 @@ static void sweep_step(struct s3m_sync *s)
 static void end_of_copies(struct s3m_sync *s)
 {
     s3m_sync_listed(s, &s->st.src_keys, &s->st.dst_keys);
+    if (s->deletes && !s->st.delete_list_failed && (s->del_end = ftello(s->deletes)) < 0)
+        delete_list_broken(s, strerror(errno)); /* the region of this job ends here */
     s->st.src_scope = s->st.dst_scope = 0;
     for (size_t i = 0; i < s->nlanes; i++) {
         s->st.src_scope += s->lanes[i].diff.nsrc_scope;
@@ -1122,8 +1166,8 @@ static void on_signal(uv_signal_t *h, int signum)
 void s3m_sync_cleanup(struct s3m_sync *s)
 {
     s3m_sync_release(s);
-    if (s->deletes)
-        fclose(s->deletes);
+    if (s->deletes && s->own_deletes)
+        fclose(s->deletes); /* a shared one is the caller's */
     free(s->del_batch);
     free(s->del_sizes);
     free(s->sweep_lo);
