@@ -108,6 +108,7 @@ struct s3m_sync {
     int handles_open;  /* signal handles still to be closed */
     char **del_batch;
     uint64_t *del_sizes; /* of each key of del_batch */
+    bool *del_failed;    /* ... and whether the server said it could not delete it */
     size_t del_n;
     int64_t started;   /* UNIX time the job began: uploads initiated before it are stale */
     bool swept;        /* the stale-upload sweep ran */

@@ -131,7 +131,10 @@ static void advance_emit(struct s3m_sync *s, bool all)
 static void report_in(struct s3m_sync *s, enum s3m_action a, const char *bucket, const char *key,
                       uint64_t size, const char *why)
 {
-    FILE *plan = lane_out(s, s->o.plan, true);
+    /* a real sync's plan says the deletes it did, when done (plan_deleted): not those the
+     * decision refuses, nor those that fail */
+    bool later = a == S3M_ACT_DELETE && s->o.mode == S3M_MODE_SYNC && !s->o.dry_run;
+    FILE *plan = later ? NULL : lane_out(s, s->o.plan, true);
     if (plan && a != S3M_ACT_EXCLUDED) {
         fprintf(plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
         s3m_json_fput(plan, bucket);
@@ -541,8 +544,10 @@ static void start_signals(struct s3m_sync *s);
 
 static void free_batch(struct s3m_sync *s)
 {
-    for (size_t i = 0; i < s->del_n; i++)
+    for (size_t i = 0; i < s->del_n; i++) {
         free(s->del_batch[i]);
+        s->del_failed[i] = false;
+    }
     s->del_n = 0;
 }
 
@@ -567,9 +572,9 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
         for (size_t i = 0; i < r->xml->del.nerrors; i++) {
             const struct s3m_xml_deleted *e = &r->xml->del.errors[i];
             for (size_t k = 0; e->key && k < s->del_n; k++)
-                if (s->del_batch[k] && !strcmp(s->del_batch[k], e->key)) {
+                if (!s->del_failed[k] && !strcmp(s->del_batch[k], e->key)) {
                     s->st.deleted_bytes -= s->del_sizes[k];
-                    s->del_sizes[k] = 0; /* a key named twice is subtracted once */
+                    s->del_failed[k] = true; /* a key named twice is subtracted once */
                     break;
                 }
             s->st.delete_errors++;
@@ -584,6 +589,19 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
             s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: could not delete %s: %s %s", s->label,
                      e->key ? e->key : "?", ei.code, e->message ? e->message : "");
         }
+    }
+    if (!r->ei.err && s->o.plan) {
+        size_t plen = strlen(s->dst_prefix);
+        for (size_t k = 0; k < s->del_n; k++)
+            if (!s->del_failed[k]) {
+                fputs("{\"action\":\"delete\",\"bucket\":", s->o.plan);
+                s3m_json_fput(s->o.plan, s->dst_bucket);
+                fputs(",\"key\":", s->o.plan);
+                s3m_json_fput(s->o.plan, s->del_batch[k] + plen);
+                fprintf(s->o.plan, ",\"size\":%" PRIu64 ",\"why\":", s->del_sizes[k]);
+                s3m_json_fput(s->o.plan, "not on source");
+                fputs("}\n", s->o.plan);
+            }
     }
     s3m_s3_req_free(r);
     free_batch(s);
@@ -792,6 +810,7 @@ void s3m_sync_delete(struct s3m_sync *s)
     start_signals(s);
     s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
     s->del_sizes = s3m_calloc(DELETE_BATCH, sizeof(uint64_t));
+    s->del_failed = s3m_calloc(DELETE_BATCH, sizeof(bool));
     delete_next(s);
     while (!s->finished || s->handles_open)
         uv_run(&s->src->loop->uv, UV_RUN_ONCE);
@@ -1170,6 +1189,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
         fclose(s->deletes); /* a shared one is the caller's */
     free(s->del_batch);
     free(s->del_sizes);
+    free(s->del_failed);
     free(s->sweep_lo);
     free(s->sweep_hi);
     free(s->src_bucket);

@@ -209,6 +209,28 @@ class Review1Test:
         self.assertIn("deletions refused", p.stdout)
         self.assertEqual(len(snapshot(self.dst, self.db)), 301)
 
+    def test_plan_of_a_real_run_has_only_done_deletes(self):
+        """--plan in a real run wrote a delete line for every deletion decided, also those
+        --max-delete then refused: a plan that says a key was deleted while it is still there."""
+        import json
+        import os
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep", "d1", "d2"], body=body)
+        plan = os.path.join(self.tmp, unique("plan.jsonl"))
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-lock", "--max-delete",
+                     "1", "--plan", plan)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        lines = [json.loads(x) for x in open(plan)]
+        self.assertEqual([x for x in lines if x["action"] == "delete"], [], lines)
+        self.assertIn("NOT deleted 2", p.stdout)
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-lock", "--plan", plan,
+                     check=0)
+        lines = [json.loads(x) for x in open(plan)]
+        self.assertEqual(sorted(x["key"] for x in lines if x["action"] == "delete"),
+                         ["d1", "d2"], lines)
+        self.assertIn(", deleted 2 (", p.stdout)
+        self.assertEqual(list(snapshot(self.dst, self.db)), ["keep"])
+
     def test_shards_racing_to_create_the_destination_bucket(self):
         """The shards of one job (the Kubernetes Indexed Job) start together on a destination
         bucket that does not exist yet: each HEADs it (404), then creates it. The first create
