@@ -103,6 +103,9 @@ struct s3m_diff {
     bool src_done, dst_done;
     bool failed;
     uint64_t nsrc, ndst; /* entries seen per side */
+    /* ... of them in the job's scope: not excluded by a filter nor owned by another hash
+     * shard (what --max-delete P% and the empty-source rule look at) */
+    uint64_t nsrc_scope, ndst_scope;
 };
 
 void s3m_diff_init(struct s3m_diff *d, struct s3m_stream src, struct s3m_stream dst,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "s3m/diff.h"
 #include "s3m/lister.h"
@@ -34,6 +35,10 @@ struct s3m_sync_opts {
     bool allow_empty_source;
     FILE *report;            /* dry-run / check lines (stdout) */
     FILE *plan;              /* --plan FILE: JSON lines, or NULL */
+    /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
+     * the caller closes it after the last job's cleanup), jobs run one after the other each
+     * writing a region of it; NULL: each job has its own. */
+    FILE **delete_list;
     int part_concurrency;
     size_t buffer_size;
     int attempts;
@@ -58,9 +63,10 @@ struct s3m_sync_counts {
 struct s3m_sync_stats {
     struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
     struct s3m_sync_counts planned; /* copies and updates decided so far */
-    uint64_t deleted;               /* deletions done (del counts those decided) */
+    uint64_t deleted, deleted_bytes; /* deletions done (del counts those decided) */
     uint64_t stale_uploads;         /* multipart uploads left by earlier runs, aborted */
     uint64_t src_keys, dst_keys;
+    uint64_t src_scope, dst_scope;  /* ... of them in scope: not excluded, this shard's own */
     uint64_t delete_errors;
     bool listing_failed, delete_refused;
     bool delete_list_failed;        /* the delete list could not be written or read back */
@@ -91,6 +97,8 @@ struct s3m_sync {
     bool listing_done, finished, deleting, aborted;
     bool del_phase;    /* s3m_sync_delete is running (the copy phase is closed) */
     FILE *deletes; /* keys to delete, NUL-terminated, in an unlinked temp file */
+    bool own_deletes;       /* ... its own (no o.delete_list): closed with the job */
+    off_t del_start, del_end; /* the job's region of it */
     uint64_t pending_deletes, pending_delete_bytes; /* entries written to it */
     struct s3m_sync_stats st;
     struct s3m_s3_req *del_req;
@@ -99,11 +107,14 @@ struct s3m_sync {
     int signal;        /* the first SIGINT/SIGTERM received, 0 = none */
     int handles_open;  /* signal handles still to be closed */
     char **del_batch;
+    uint64_t *del_sizes; /* of each key of del_batch */
+    bool *del_failed;    /* ... and whether the server said it could not delete it */
     size_t del_n;
     int64_t started;   /* UNIX time the job began: uploads initiated before it are stale */
     bool swept;        /* the stale-upload sweep ran */
     bool sweeping;     /* ... and is running */
     char *sweep_key_marker, *sweep_id_marker;
+    char *sweep_lo, *sweep_hi; /* the job's key range (relative), NULL = unbounded */
     struct s3m_s3_req *sweep_list;
     size_t sweep_next; /* next upload of sweep_list to look at */
 };
@@ -117,7 +128,7 @@ void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst);
 /* Bytes of copies and updates done so far, in-flight streams included. */
 uint64_t s3m_sync_bytes_done(const struct s3m_sync *s);
 
-/* Run one job's listings, copies (and the stale-upload sweep) to the end on the client's loop.
+/* Run one job's listings and copies to the end on the client's loop.
  * Deletions are decided and remembered, never carried out here: a run (one bucket, or every
  * bucket of a remote) makes one decision over all its jobs, then calls s3m_sync_delete. */
 void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
@@ -127,8 +138,8 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
  * run: interrupted, a listing incomplete, a copy failed, an empty source, or a delete list that
  * could not be written or does not read back exactly as written (count and bytes). */
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n);
-/* true (and why) when ndel deletions out of ndst destination objects (the whole run's) exceed
- * --max-delete N or P% */
+/* true (and why) when ndel deletions out of ndst destination objects in scope (the whole
+ * run's: not excluded by a filter, this shard's own) exceed --max-delete N or P% */
 bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n);
 /* No deletion for this job: marks it refused with why (logged). */
@@ -136,6 +147,10 @@ void s3m_sync_refuse(struct s3m_sync *s, const char *why);
 /* Carry out the job's remembered deletions (sync, not a dry run, not refused); only after
  * s3m_sync_refusal returned false for every job of the run and the cap allowed them. */
 void s3m_sync_delete(struct s3m_sync *s);
+/* The stale multipart-upload sweep of the job (a dry run lists them): only after the run's
+ * one decision allowed its deletions (sync, a clean copy phase, not refused, not interrupted),
+ * like s3m_sync_delete, which it follows. */
+void s3m_sync_sweep(struct s3m_sync *s);
 /* Free what the listings held (lanes, sample), keeping the counts and the delete list. */
 void s3m_sync_release(struct s3m_sync *s);
 void s3m_sync_cleanup(struct s3m_sync *s);

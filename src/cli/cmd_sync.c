@@ -7,6 +7,7 @@
 #include "s3m/util.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,11 @@ static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
         b[i]->n += a[i]->n, b[i]->bytes += a[i]->bytes;
     t->src_keys += s->src_keys;
     t->dst_keys += s->dst_keys;
+    t->src_scope += s->src_scope;
+    t->dst_scope += s->dst_scope;
     t->delete_errors += s->delete_errors;
+    t->deleted += s->deleted;
+    t->deleted_bytes += s->deleted_bytes;
     t->stale_uploads += s->stale_uploads;
     t->listing_failed |= s->listing_failed;
     t->delete_list_failed |= s->delete_list_failed;
@@ -59,10 +64,18 @@ static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const cha
                        s3m_cli_human(st->copy.bytes, a, 32),
                        o->dry_run ? "would update" : "updated",
                        st->update.n, s3m_cli_human(st->update.bytes, b, 32));
-        if (mode == S3M_MODE_SYNC)
+        /* a real run says what was deleted, not what was decided: the rest (refused, failed,
+         * interrupted) is "NOT deleted" */
+        if (mode == S3M_MODE_SYNC && (o->dry_run || st->delete_refused))
             s3m_buf_printf(&l, ", %s%s %" PRIu64 " (%s)",
                            o->dry_run && !st->delete_refused ? "would be " : "", del_word,
                            st->del.n, s3m_cli_human(st->del.bytes, c, 32));
+        else if (mode == S3M_MODE_SYNC) {
+            s3m_buf_printf(&l, ", deleted %" PRIu64 " (%s)", st->deleted,
+                           s3m_cli_human(st->deleted_bytes, c, 32));
+            if (st->deleted < st->del.n)
+                s3m_buf_printf(&l, ", NOT deleted %" PRIu64, st->del.n - st->deleted);
+        }
         s3m_buf_printf(&l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
                        ", %.1f s", st->skip.n, st->excluded.n,
                        st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
@@ -99,7 +112,7 @@ static int exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
     if (mode == S3M_MODE_CHECK)
         return st->copy.n || st->update.n || st->del.n ? S3M_EXIT_DIFFERS : S3M_EXIT_OK;
     if (o->error_on_no_transfer && !o->dry_run && !st->copy.n && !st->update.n &&
-        !(mode == S3M_MODE_SYNC && st->del.n))
+        !(mode == S3M_MODE_SYNC && st->deleted))
         return S3M_EXIT_NOTRANSFER;
     return S3M_EXIT_OK;
 }
@@ -110,6 +123,45 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     return S3M_EXIT_USAGE;
+}
+
+/* --max-delete N|P%: N decimal digits (at most 10^15), P decimal digits with an optional
+ * decimal fraction, at most 100. Nothing strtod would take besides (nan, inf, hex, exponents,
+ * signs, spaces): a cap that quietly meant no cap would be worse than an error. */
+static bool parse_max_delete(const char *s, struct s3m_sync_opts *so)
+{
+    size_t len = strlen(s);
+    bool pct = len && s[len - 1] == '%';
+    size_t n = pct ? len - 1 : len, i = 0, int_digits, frac_digits = 0;
+    uint64_t v = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (i >= 16)
+            return false; /* more than 10^15 */
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    int_digits = i;
+    if (!int_digits)
+        return false;
+    if (pct && i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            frac_digits++;
+        if (!frac_digits || frac_digits > 6)
+            return false;
+    }
+    if (i != n)
+        return false;
+    if (!pct) {
+        if (v > 1000000000000000ull)
+            return false;
+        so->max_delete = (int64_t)v;
+        return true;
+    }
+    char *end;
+    double d = strtod(s, &end); /* only digits and one '.' are left: a plain decimal */
+    if (end != s + n || !(d >= 0 && d <= 100))
+        return false;
+    so->max_delete_pct = d;
+    return true;
 }
 
 /* options -> filter and job options; returns an exit code or 0 */
@@ -157,17 +209,9 @@ static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_fi
         return usage_error("--min-age: '%s' is not a duration", o->min_age);
     if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
         return usage_error("--max-age: '%s' is not a duration", o->max_age);
-    if (o->max_delete) {
-        char *end;
-        double v = strtod(o->max_delete, &end);
-        bool pct = *end == '%';
-        if (end == o->max_delete || v < 0 || (pct ? end[1] != 0 || v > 100 : *end != 0))
-            return usage_error("--max-delete: '%s' is not a count or a percentage", o->max_delete);
-        if (pct)
-            so->max_delete_pct = v;
-        else
-            so->max_delete = (int64_t)v;
-    }
+    if (o->max_delete && !parse_max_delete(o->max_delete, so))
+        return usage_error("--max-delete: '%s' is not a count (decimal digits) nor a percentage "
+                           "from 0 to 100 (e.g. 12.5%%)", o->max_delete);
     so->filter = f;
     return 0;
 }
@@ -219,7 +263,69 @@ struct run {
     bool have_plan;                    /* --shard-boundaries */
     struct s3m_bounds plan;
     struct pair *pairs, **tail; /* the jobs run so far, waiting for the delete decision */
+    /* SIGINT and SIGTERM for the whole run: a job watches them while it runs, these between
+     * its phases too (the copies done, the decision, between buckets), when no job does */
+    uv_signal_t sig[2];
+    bool sig_on, in_job;
+    FILE *delete_list; /* every job's deletions, one region each: one descriptor */
 };
+
+static void run_on_signal(uv_signal_t *h, int signum)
+{
+    struct run *r = h->data;
+    if (r->signal) {
+        fprintf(stderr, "s3mirror: second signal: exiting now\n");
+        _exit(128 + signum);
+    }
+    r->signal = signum;
+    if (!r->in_job) /* a running job says so itself, and stops */
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s received: stopping (nothing more deleted); send "
+                "it again to exit at once", signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void run_signals_start(struct run *r)
+{
+    int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(&r->src->loop->uv, &r->sig[i]);
+        r->sig[i].data = r;
+        uv_signal_start(&r->sig[i], run_on_signal, sigs[i]);
+        uv_unref((uv_handle_t *)&r->sig[i]); /* never keeps a loop run going */
+    }
+    r->sig_on = true;
+}
+
+/* A signal that came while no loop ran waits in libuv's pipe: take it now. */
+static void run_signals_poll(struct run *r)
+{
+    if (!r->sig_on)
+        return;
+    /* a loop with nothing referenced is not alive: uv_run would not even look */
+    for (int i = 0; i < 2; i++)
+        uv_ref((uv_handle_t *)&r->sig[i]);
+    uv_run(&r->src->loop->uv, UV_RUN_NOWAIT);
+    for (int i = 0; i < 2; i++)
+        uv_unref((uv_handle_t *)&r->sig[i]);
+}
+
+static void run_signals_stop(struct run *r)
+{
+    if (!r->sig_on)
+        return;
+    for (int i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&r->sig[i], NULL);
+    uv_run(&r->src->loop->uv, UV_RUN_NOWAIT);
+    r->sig_on = false;
+}
+
+/* Test hook: S3MIRROR_TEST_RAISE=decision raises SIGTERM just before the run's delete decision
+ * (the copies done, no job's handlers installed), to check that a signal there is handled. */
+static void test_raise(const char *point)
+{
+    const char *v = getenv("S3MIRROR_TEST_RAISE");
+    if (v && !strcmp(v, point))
+        raise(SIGTERM);
+}
 
 /* --list-concurrency: how many key ranges a job is cut into at most */
 static size_t list_want(const struct run *r)
@@ -300,7 +406,9 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
+    r->in_job = true;
     s3m_sync_run(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
+    r->in_job = false;
     if (job->st.listing_failed) {
         char line[900];
         s3m_errinfo_str(&job->st.first_error, line, sizeof(line));
@@ -357,6 +465,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
 static void run_finish(struct run *r, const char *refuse)
 {
     char why[1000] = "";
+    test_raise("decision");
+    run_signals_poll(r);
     bool refused = r->signal || refuse;
     snprintf(why, sizeof(why), "%s", refuse ? refuse : "interrupted");
     uint64_t ndel = 0, ndst = 0;
@@ -370,7 +480,7 @@ static void run_finish(struct run *r, const char *refuse)
                 snprintf(why, sizeof(why), "%s", w);
         }
         ndel += p->job.st.del.n;
-        ndst += p->job.st.dst_keys;
+        ndst += p->job.st.dst_scope; /* this run's own keys, not the excluded nor others' */
     }
     if (!refused && r->so.mode == S3M_MODE_SYNC)
         refused = s3m_sync_over_cap(&r->so, ndel, ndst, why, sizeof(why));
@@ -378,12 +488,20 @@ static void run_finish(struct run *r, const char *refuse)
         struct pair *p = r->pairs;
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (r->signal && !refused) /* stopped during an earlier job's deletes */
+        run_signals_poll(r);
+        if (r->signal && !refused) /* stopped during an earlier job's deletes, or between */
             refused = true, snprintf(why, sizeof(why), "interrupted");
-        if (refused)
+        if (refused) {
             s3m_sync_refuse(&p->job, why);
-        else
+        } else {
+            r->in_job = true;
             s3m_sync_delete(&p->job);
+            /* the stale-upload sweep throws parts away: the same decision as the deletes */
+            run_signals_poll(r);
+            if (!p->job.signal && !r->signal)
+                s3m_sync_sweep(&p->job);
+            r->in_job = false;
+        }
         if (p->job.signal)
             r->signal = p->job.signal;
         fflush(stdout);
@@ -445,6 +563,9 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         rc = s3m_cli_fail(ctx, &ld->ei);
     }
     for (size_t i = 0; !rc && i < ls->xml->buckets.nbuckets; i++) {
+        run_signals_poll(r);
+        if (r->signal) /* between buckets: no further bucket */
+            break;
         const char *b = ls->xml->buckets.buckets[i].name;
         bool exists = false;
         for (size_t k = 0; k < ld->xml->buckets.nbuckets; k++)
@@ -469,6 +590,7 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         /* dry run or check: nothing to list on a destination bucket that does not exist */
         r->so.dst_absent = !exists && (r->o->dry_run || r->so.mode == S3M_MODE_CHECK);
         run_pair(r, s, d, b, b);
+        run_signals_poll(r);
         if (r->signal)
             break;
     }
@@ -495,6 +617,7 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
         s3m_spec_cleanup(&s);
         return s3m_cli_fail(cmd, &ei);
     }
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit: the delete list's write fails, and says so */
     struct run r;
     memset(&r, 0, sizeof(r));
     r.o = o;
@@ -572,14 +695,19 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     if (!rc) {
         r.src = &cs;
         r.dst = &cd;
+        r.so.delete_list = &r.delete_list;
+        run_signals_start(&r);
         if (*s.bucket) {
             if (!(rc = ensure_dst_bucket(&r, &s, &d))) {
-                run_pair(&r, &s, &d, s.bucket, d.bucket);
+                run_signals_poll(&r);
+                if (!r.signal)
+                    run_pair(&r, &s, &d, s.bucket, d.bucket);
                 run_finish(&r, NULL);
             }
         } else
             rc = run_all_buckets(&r, &s, &d);
-        if (!rc)
+        run_signals_poll(&r);
+        if (!rc || r.signal)
             rc = r.signal ? 128 + r.signal : exit_code(o, mode, &r.total);
     }
     if (plan)
@@ -591,19 +719,21 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
             .start = (double)t_start.tv_sec + (double)t_start.tv_nsec / 1e9,
             .end = (double)t_end.tv_sec + (double)t_end.tv_nsec / 1e9,
             .exit_code = rc,
-            .objects = {r.total.copy.n, r.total.update.n, r.total.del.n, r.total.skip.n},
-            .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.del.bytes,
+            /* deletions done, not decided: refused, failed or interrupted ones are not */
+            .objects = {r.total.copy.n, r.total.update.n, r.total.deleted, r.total.skip.n},
+            .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.deleted_bytes,
                       r.total.skip.bytes},
             .errors = r.total.failed.n + r.total.delete_errors + (r.total.listing_failed ? 1 : 0) +
                       (r.total.delete_list_failed ? 1 : 0),
             .retries = cs.stats.retries + cd.stats.retries,
         };
-        if (r.total.delete_refused && !o->dry_run)
-            jr.objects[2] = jr.bytes[2] = 0; /* refused: nothing was deleted */
         int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst_spec, o->shard, &jr);
         if (!rc)
             rc = mrc;
     }
+    run_signals_stop(&r);
+    if (r.delete_list)
+        fclose(r.delete_list);
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */
     if (have_src)

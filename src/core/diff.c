@@ -198,12 +198,14 @@ enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
         it->why = it->action == S3M_ACT_COPY ? "not on destination" : "excluded by filter";
         d->src.advance(d->src.ctx);
         d->nsrc++;
+        d->nsrc_scope += it->action != S3M_ACT_EXCLUDED;
     } else if (c > 0) {
         it->dst = t;
         it->action = included(d, &t) ? S3M_ACT_DELETE : S3M_ACT_EXCLUDED;
         it->why = it->action == S3M_ACT_DELETE ? "not on source" : "excluded by filter";
         d->dst.advance(d->dst.ctx);
         d->ndst++;
+        d->ndst_scope += it->action != S3M_ACT_EXCLUDED;
     } else {
         it->src = s;
         it->dst = t;
@@ -218,6 +220,8 @@ enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
         d->dst.advance(d->dst.ctx);
         d->nsrc++;
         d->ndst++;
+        d->nsrc_scope += it->action != S3M_ACT_EXCLUDED;
+        d->ndst_scope += it->action != S3M_ACT_EXCLUDED;
     }
     return S3M_PULL_ENTRY;
 }

@@ -131,7 +131,10 @@ static void advance_emit(struct s3m_sync *s, bool all)
 static void report_in(struct s3m_sync *s, enum s3m_action a, const char *bucket, const char *key,
                       uint64_t size, const char *why)
 {
-    FILE *plan = lane_out(s, s->o.plan, true);
+    /* a real sync's plan says the deletes it did, when done (plan_deleted): not those the
+     * decision refuses, nor those that fail */
+    bool later = a == S3M_ACT_DELETE && s->o.mode == S3M_MODE_SYNC && !s->o.dry_run;
+    FILE *plan = later ? NULL : lane_out(s, s->o.plan, true);
     if (plan && a != S3M_ACT_EXCLUDED) {
         fprintf(plan, "{\"action\":\"%s\",\"bucket\":", action_name(a));
         s3m_json_fput(plan, bucket);
@@ -401,11 +404,25 @@ static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
     if (s->st.delete_list_failed)
         return;
     if (!s->deletes) {
-        s->deletes = tmpfile(); /* unlinked: gone with the process, whatever happens */
-        if (!s->deletes) {
+        /* the run's one list, each job's entries in a region of their own (the jobs run one
+         * after the other): one descriptor for any number of buckets */
+        FILE **shared = s->o.delete_list;
+        FILE *f = shared ? *shared : NULL;
+        if (!f)
+            f = tmpfile(); /* unlinked: gone with the process, whatever happens */
+        if (!f) {
             delete_list_broken(s, strerror(errno));
             return;
         }
+        if (shared)
+            *shared = f;
+        s->deletes = f;
+        s->own_deletes = !shared;
+        if (fseeko(f, 0, SEEK_END) || (s->del_start = ftello(f)) < 0) {
+            delete_list_broken(s, strerror(errno));
+            return;
+        }
+        s->del_end = s->del_start;
     }
     int n = fprintf(s->deletes, "%" PRIu64 "%c%s%c", e->size, 0, e->key, 0);
     if (n < 0 || ferror(s->deletes)) {
@@ -523,11 +540,14 @@ static void on_progress(uv_timer_t *t)
 
 static void delete_next(struct s3m_sync *s);
 static void on_signal(uv_signal_t *h, int signum);
+static void start_signals(struct s3m_sync *s);
 
 static void free_batch(struct s3m_sync *s)
 {
-    for (size_t i = 0; i < s->del_n; i++)
+    for (size_t i = 0; i < s->del_n; i++) {
         free(s->del_batch[i]);
+        s->del_failed[i] = false;
+    }
     s->del_n = 0;
 }
 
@@ -544,11 +564,19 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
                  s->del_n, s3m_errinfo_str(&r->ei, line, sizeof(line)));
     } else {
         s->st.deleted += s->del_n;
+        for (size_t i = 0; i < s->del_n; i++)
+            s->st.deleted_bytes += s->del_sizes[i];
     }
     if (!r->ei.err && r->xml && r->xml->kind == S3M_XML_DELETE) {
         s->st.deleted -= r->xml->del.nerrors;
         for (size_t i = 0; i < r->xml->del.nerrors; i++) {
             const struct s3m_xml_deleted *e = &r->xml->del.errors[i];
+            for (size_t k = 0; e->key && k < s->del_n; k++)
+                if (!s->del_failed[k] && !strcmp(s->del_batch[k], e->key)) {
+                    s->st.deleted_bytes -= s->del_sizes[k];
+                    s->del_failed[k] = true; /* a key named twice is subtracted once */
+                    break;
+                }
             s->st.delete_errors++;
             struct s3m_errinfo ei;
             s3m_errinfo_clear(&ei);
@@ -561,6 +589,19 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
             s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: could not delete %s: %s %s", s->label,
                      e->key ? e->key : "?", ei.code, e->message ? e->message : "");
         }
+    }
+    if (!r->ei.err && s->o.plan) {
+        size_t plen = strlen(s->dst_prefix);
+        for (size_t k = 0; k < s->del_n; k++)
+            if (!s->del_failed[k]) {
+                fputs("{\"action\":\"delete\",\"bucket\":", s->o.plan);
+                s3m_json_fput(s->o.plan, s->dst_bucket);
+                fputs(",\"key\":", s->o.plan);
+                s3m_json_fput(s->o.plan, s->del_batch[k] + plen);
+                fprintf(s->o.plan, ",\"size\":%" PRIu64 ",\"why\":", s->del_sizes[k]);
+                s3m_json_fput(s->o.plan, "not on source");
+                fputs("}\n", s->o.plan);
+            }
     }
     s3m_s3_req_free(r);
     free_batch(s);
@@ -602,7 +643,8 @@ static void delete_next(struct s3m_sync *s)
     s3m_buf_init(&size);
     s3m_buf_init(&key);
     bool single = false;
-    while (s->del_n < DELETE_BATCH && read_entry(s->deletes, &size, &key)) {
+    while (s->del_n < DELETE_BATCH && ftello(s->deletes) < s->del_end &&
+           read_entry(s->deletes, &size, &key)) {
         char *full = join(s->dst_prefix, s3m_buf_str(&key));
         if (!xml_safe(full)) {
             if (s->del_n) { /* send the batch first, then this key on its own */
@@ -610,10 +652,12 @@ static void delete_next(struct s3m_sync *s)
                 free(full);
                 break;
             }
+            s->del_sizes[s->del_n] = strtoull(s3m_buf_str(&size), NULL, 10);
             s->del_batch[s->del_n++] = full;
             single = true;
             break;
         }
+        s->del_sizes[s->del_n] = strtoull(s3m_buf_str(&size), NULL, 10);
         s->del_batch[s->del_n++] = full;
     }
     s3m_buf_cleanup(&size);
@@ -648,19 +692,36 @@ static bool delete_list_reads_back(struct s3m_sync *s, char *why, size_t n)
         snprintf(why, n, "writing it failed: %s", strerror(errno));
         return false;
     }
-    rewind(s->deletes);
+    if (fseeko(s->deletes, s->del_start, SEEK_SET)) {
+        snprintf(why, n, "seeking in it failed: %s", strerror(errno));
+        return false;
+    }
     struct s3m_buf size, key;
     s3m_buf_init(&size);
     s3m_buf_init(&key);
     uint64_t count = 0, bytes = 0;
     bool ok = true;
-    while (ok && read_entry(s->deletes, &size, &key)) {
+    for (;;) {
+        off_t pos = ftello(s->deletes);
+        if (pos < 0 || pos > s->del_end) {
+            ok = false;
+            break;
+        }
+        if (pos == s->del_end)
+            break;
+        if (!read_entry(s->deletes, &size, &key)) { /* an entry cut short */
+            ok = false;
+            break;
+        }
         const char *sz = s3m_buf_str(&size);
         ok = size.len && size.len < 21 && strspn(sz, "0123456789") == size.len;
         count++;
-        bytes += ok ? strtoull(sz, NULL, 10) : 0;
+        if (!ok)
+            break;
+        bytes += strtoull(sz, NULL, 10);
     }
-    ok = ok && !size.len && !key.len && !ferror(s->deletes); /* clean end, between entries */
+    /* a clean end, between entries, exactly where the job's region ends */
+    ok = ok && !ferror(s->deletes) && ftello(s->deletes) == s->del_end;
     s3m_buf_cleanup(&size);
     s3m_buf_cleanup(&key);
     if (!ok || count != s->pending_deletes || count != s->st.del.n ||
@@ -670,7 +731,10 @@ static bool delete_list_reads_back(struct s3m_sync *s, char *why, size_t n)
                  ok ? "" : ", malformed", s->st.del.n, s->st.del.bytes);
         return false;
     }
-    rewind(s->deletes);
+    if (fseeko(s->deletes, s->del_start, SEEK_SET)) {
+        snprintf(why, n, "seeking in it failed: %s", strerror(errno));
+        return false;
+    }
     return true;
 }
 
@@ -685,9 +749,10 @@ bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
         snprintf(why, n, "%" PRIu64 " object(s) failed to copy", s->st.failed.n);
     else if (s->st.delete_list_failed)
         snprintf(why, n, "the delete list could not be written");
-    else if (s->st.src_keys == 0 && s->st.dst_keys > 0 && !s->o.allow_empty_source)
-        snprintf(why, n, "the source listing is empty and the destination holds %" PRIu64
-                 " objects (use --allow-empty-source if that is meant)", s->st.dst_keys);
+    else if (s->st.src_scope == 0 && s->st.dst_scope > 0 && !s->o.allow_empty_source)
+        snprintf(why, n, "the source listing is empty (no object in scope) and the destination "
+                 "holds %" PRIu64 " objects in scope (use --allow-empty-source if that is meant)",
+                 s->st.dst_scope);
     else if (s->o.mode == S3M_MODE_SYNC && !s->o.dry_run && s->st.del.n &&
              !delete_list_reads_back(s, what, sizeof(what))) {
         s->st.delete_list_failed = true;
@@ -731,16 +796,21 @@ void s3m_sync_delete(struct s3m_sync *s)
 {
     if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
         return;
-    /* s3m_sync_refusal read the list back and left it rewound */
+    /* s3m_sync_refusal read the list back; the run's other jobs read theirs since */
     assert(s->deletes && s->pending_deletes == s->st.del.n && !s->st.delete_list_failed);
+    if (fseeko(s->deletes, s->del_start, SEEK_SET)) {
+        struct s3m_errinfo ei;
+        s3m_errinfo_set(&ei, S3M_EIO, "delete list (temporary file): %s", strerror(errno));
+        note_error(s, &ei);
+        s->st.delete_errors += s->st.del.n;
+        return;
+    }
     s->del_phase = s->deleting = true;
     s->finished = false;
-    uv_signal_init(&s->src->loop->uv, &s->sigint);
-    uv_signal_init(&s->src->loop->uv, &s->sigterm);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    s->handles_open += 2;
+    start_signals(s);
     s->del_batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
+    s->del_sizes = s3m_calloc(DELETE_BATCH, sizeof(uint64_t));
+    s->del_failed = s3m_calloc(DELETE_BATCH, sizeof(bool));
     delete_next(s);
     while (!s->finished || s->handles_open)
         uv_run(&s->src->loop->uv, UV_RUN_ONCE);
@@ -771,7 +841,6 @@ void s3m_sync_release(struct s3m_sync *s)
  * (see sweep_owns) that were initiated before this run began. A dry run lists them. Never after
  * a failed listing or copy, nor when interrupted: the same rules as deletions. */
 
-static void end_of_copies(struct s3m_sync *s);
 static void sweep_step(struct s3m_sync *s);
 
 static void sweep_finish(struct s3m_sync *s)
@@ -782,7 +851,7 @@ static void sweep_finish(struct s3m_sync *s)
     free(s->sweep_key_marker);
     free(s->sweep_id_marker);
     s->sweep_key_marker = s->sweep_id_marker = NULL;
-    end_of_copies(s);
+    finish(s);
 }
 
 static void sweep_failed(struct s3m_sync *s, const struct s3m_errinfo *ei)
@@ -833,9 +902,10 @@ static bool sweep_owns(const struct s3m_sync *s, const char *rel)
         return false;
     if (s->o.filter && !s3m_filter_match_name(s->o.filter, rel))
         return false;
-    if (s->o.nlanes && s->o.bounds[0] && strcmp(rel, s->o.bounds[0]) < 0)
+    /* the job's key range (the caller's bounds are gone by now: copies of its ends) */
+    if (s->sweep_lo && strcmp(rel, s->sweep_lo) < 0)
         return false;
-    if (s->o.nlanes && s->o.bounds[s->o.nlanes] && strcmp(rel, s->o.bounds[s->o.nlanes]) >= 0)
+    if (s->sweep_hi && strcmp(rel, s->sweep_hi) >= 0)
         return false;
     return true;
 }
@@ -893,15 +963,40 @@ static void sweep_step(struct s3m_sync *s)
 static void end_of_copies(struct s3m_sync *s)
 {
     s3m_sync_listed(s, &s->st.src_keys, &s->st.dst_keys);
-    if (!s->swept && s->o.mode == S3M_MODE_SYNC && !s->o.dst_absent && !s->aborted &&
-        !s->st.listing_failed && !s->st.failed.n) {
-        s->swept = s->sweeping = true;
-        sweep_step(s);
-        return;
+    if (s->deletes && !s->st.delete_list_failed && (s->del_end = ftello(s->deletes)) < 0)
+        delete_list_broken(s, strerror(errno)); /* the region of this job ends here */
+    s->st.src_scope = s->st.dst_scope = 0;
+    for (size_t i = 0; i < s->nlanes; i++) {
+        s->st.src_scope += s->lanes[i].diff.nsrc_scope;
+        s->st.dst_scope += s->lanes[i].diff.ndst_scope;
     }
-    /* deletions wait for the run's one decision (s3m_sync_refusal, s3m_sync_over_cap over
-     * every job of the run), then s3m_sync_delete */
+    /* deletions and the stale-upload sweep wait for the run's one decision (s3m_sync_refusal,
+     * s3m_sync_over_cap over every job of the run), then s3m_sync_delete and s3m_sync_sweep */
     finish(s);
+}
+
+static void start_signals(struct s3m_sync *s)
+{
+    uv_signal_init(&s->src->loop->uv, &s->sigint);
+    uv_signal_init(&s->src->loop->uv, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->handles_open += 2;
+}
+
+void s3m_sync_sweep(struct s3m_sync *s)
+{
+    if (s->swept || s->o.mode != S3M_MODE_SYNC || s->o.dst_absent || s->aborted ||
+        s->st.listing_failed || s->st.failed.n || s->st.delete_refused)
+        return;
+    s->del_phase = true; /* the copy phase is closed: finish() only closes the signals */
+    s->finished = false;
+    s->swept = s->sweeping = true;
+    start_signals(s);
+    sweep_step(s);
+    while (!s->finished || s->handles_open)
+        uv_run(&s->src->loop->uv, UV_RUN_ONCE);
 }
 
 /* ---- the pump ---- */
@@ -1006,6 +1101,10 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
     s->dst_prefix = s3m_strdup(dst_prefix);
     s->label = label;
     s->started = (int64_t)time(NULL);
+    if (o->nlanes && o->bounds[0])
+        s->sweep_lo = s3m_strdup(o->bounds[0]);
+    if (o->nlanes && o->bounds[o->nlanes])
+        s->sweep_hi = s3m_strdup(o->bounds[o->nlanes]);
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     uv_signal_init(&src->loop->uv, &s->sigint);
     uv_signal_init(&src->loop->uv, &s->sigterm);
@@ -1071,18 +1170,28 @@ static void on_signal(uv_signal_t *h, int signum)
         _exit(128 + signum);
     }
     s->signal = signum;
-    s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
-            "uploads aborted, nothing deleted); send it again to exit at once", s->label,
-            signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (s->del_phase)
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no further deletions; %"
+                PRIu64 " of %" PRIu64 " deleted so far, the batch in flight ends); send it "
+                "again to exit at once", s->label, signum == SIGINT ? "SIGINT" : "SIGTERM",
+                s->st.deleted, s->st.del.n);
+    else
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
+                "uploads aborted, nothing deleted); send it again to exit at once", s->label,
+                signum == SIGINT ? "SIGINT" : "SIGTERM");
     s3m_sync_abort(s);
 }
 
 void s3m_sync_cleanup(struct s3m_sync *s)
 {
     s3m_sync_release(s);
-    if (s->deletes)
-        fclose(s->deletes);
+    if (s->deletes && s->own_deletes)
+        fclose(s->deletes); /* a shared one is the caller's */
     free(s->del_batch);
+    free(s->del_sizes);
+    free(s->del_failed);
+    free(s->sweep_lo);
+    free(s->sweep_hi);
     free(s->src_bucket);
     free(s->src_prefix);
     free(s->dst_bucket);

@@ -152,11 +152,84 @@ class Review1Test:
         believes set must not vanish: refuse the value (exit 1), delete nothing."""
         self.put_many(self.src, self.sb, ["keep"], body=body)
         self.put_many(self.dst, self.db, ["keep"] + ["d%02d" % i for i in range(9)], body=body)
-        for v in ("nan%", "nan", "-nan"):
+        for v in ("nan%", "nan", "-nan", "inf", "inf%", "0x10", "1e3", " 5", "+5", "5.5",
+                  "9999999999999999999999", "100.5%", "12.%", "%", ""):
             p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-delete", v,
                          "--no-lock")
             self.assertEqual(len(snapshot(self.dst, self.db)), 10, v + ": " + p.stdout)
             self.assertEqual(p.returncode, 1, v + ": " + p.stdout + p.stderr)
+
+    def test_max_delete_strict_values_still_work(self):
+        """The strict parser keeps the documented forms: N digits and P% with a fraction."""
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep"] + ["d%02d" % i for i in range(3)], body=body)
+        for v, rc, left in (("2", 2, 4), ("12.5%", 2, 4), ("3", 0, 1)):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-delete", v,
+                         "--no-lock")
+            self.assertEqual(p.returncode, rc, v + ": " + p.stdout + p.stderr)
+            self.assertEqual(len(snapshot(self.dst, self.db)), left, v + ": " + p.stdout)
+
+    def test_signal_between_copies_and_deletes(self):
+        """A SIGTERM after the copy phase, before the run's delete decision (no job's handlers
+        are installed there): it used to kill the process with the default action (no summary,
+        no metrics). Now: nothing deleted, the summary, the metrics, exit 143. The hook raises
+        the signal at that point (the manual check: gdb, break s3m_sync_refusal, kill)."""
+        import os
+        import re
+        self.put_many(self.src, self.sb, ["keep", "new"], body=body)
+        self.put_many(self.dst, self.db, ["keep", "d1", "d2"], body=body)
+        metrics = os.path.join(self.tmp, unique("sig.prom"))
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-lock",
+                     "--metrics-file", metrics, env={"S3MIRROR_TEST_RAISE": "decision"})
+        self.assertEqual(p.returncode, 143, p.stdout + p.stderr)
+        self.assertIn("deletions refused: interrupted", p.stdout)
+        self.assertEqual(list(snapshot(self.dst, self.db)), ["d1", "d2", "keep", "new"])
+        m = open(metrics).read()
+        self.assertRegex(m, r"s3mirror_last_run_exit_code\{[^}]*\} 143")
+        self.assertEqual(re.search(r'action="delete"\} (\d+)', m).group(1), "0")
+
+    def test_file_size_limit_is_the_delete_list_error(self):
+        """RLIMIT_FSIZE with SIGXFSZ at its default action killed the process at the delete
+        list's first write past the limit; it is ignored now: the write fails (EFBIG), the
+        documented "delete list" error, nothing deleted, a summary."""
+        import signal
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        extra = ["extra/%s/%04d" % ("x" * 80, i) for i in range(300)]  # ~30 KB of list
+        self.put_many(self.dst, self.db, extra + ["keep"], body=lambda k: b"d")
+
+        def small_files():
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+        p = subprocess.run([BIN, "--config", self.conf, "sync", "sto2:" + self.sb,
+                            "osl1:" + self.db, "--no-lock"], capture_output=True, text=True,
+                           timeout=300, preexec_fn=small_files)
+        self.assertGreater(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("delete list", p.stderr)
+        self.assertIn("deletions refused", p.stdout)
+        self.assertEqual(len(snapshot(self.dst, self.db)), 301)
+
+    def test_plan_of_a_real_run_has_only_done_deletes(self):
+        """--plan in a real run wrote a delete line for every deletion decided, also those
+        --max-delete then refused: a plan that says a key was deleted while it is still there."""
+        import json
+        import os
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep", "d1", "d2"], body=body)
+        plan = os.path.join(self.tmp, unique("plan.jsonl"))
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-lock", "--max-delete",
+                     "1", "--plan", plan)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        lines = [json.loads(x) for x in open(plan)]
+        self.assertEqual([x for x in lines if x["action"] == "delete"], [], lines)
+        self.assertIn("NOT deleted 2", p.stdout)
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-lock", "--plan", plan,
+                     check=0)
+        lines = [json.loads(x) for x in open(plan)]
+        self.assertEqual(sorted(x["key"] for x in lines if x["action"] == "delete"),
+                         ["d1", "d2"], lines)
+        self.assertIn(", deleted 2 (", p.stdout)
+        self.assertEqual(list(snapshot(self.dst, self.db)), ["keep"])
 
     def test_shards_racing_to_create_the_destination_bucket(self):
         """The shards of one job (the Kubernetes Indexed Job) start together on a destination

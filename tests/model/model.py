@@ -236,10 +236,9 @@ def model(case, caps=None):
                 if cmd != "copy":
                     actions.append(("delete", db, r))
                     bucket_deletes.append((db, df + r))
+        # the empty-source rule counts keys in scope: a source whose keys are all excluded (or
+        # only the folder's marker) is empty
         if bucket_deletes and not s_rel_included(s_rel, opts) and not opts.get("allow_empty_source"):
-            marker_only = raw_src == 0 and any(relative(k, sf) == "" for k in src)
-            if raw_src > 0 or marker_only:
-                raise Ambiguous("source listing non-empty, nothing of it takes part")
             empty_refused = True
         deletes += bucket_deletes
     # --max-delete: the whole run, checked before the first delete
@@ -248,10 +247,8 @@ def model(case, caps=None):
     if md is not None and deletes and cmd == "sync":
         if md.endswith("%"):
             pct = float(md[:-1])
-            verdicts = {len(deletes) > pct * v / 100.0 for v in total_dst_objs.values()}
-            if len(verdicts) > 1:
-                raise Ambiguous("percentage of which objects")
-            over = verdicts.pop()
+            # of the destination objects in the run's scope (not excluded), every bucket's
+            over = len(deletes) > pct * total_dst_objs["scope"] / 100.0
         else:
             over = len(deletes) > int(md)
     if len(jobs(case)) > 1 and empty_refused:

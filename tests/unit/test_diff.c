@@ -238,6 +238,34 @@ static void test_filtered_merge_keeps_excluded(void **state)
     assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
     assert_int_equal(it.action, S3M_ACT_EXCLUDED); /* excluded keys are never deleted */
     assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    /* listed, but not in scope: --max-delete P% and the empty-source rule ignore them */
+    assert_int_equal(d.nsrc, 1);
+    assert_int_equal(d.ndst, 2);
+    assert_int_equal(d.nsrc_scope, 0);
+    assert_int_equal(d.ndst_scope, 0);
+    s3m_filter_cleanup(&f);
+}
+
+static void test_scope_counts(void **state)
+{
+    (void)state;
+    const struct s3m_entry src[] = {{"a.db", 1, E1, 1}, {"c.log", 1, E1, 1}};
+    const struct s3m_entry dst[] = {{"a.db", 1, E1, 1}, {"b.db", 1, E1, 1}, {"b.log", 1, E1, 1},
+                                    {"c.log", 1, E1, 1}};
+    struct arr a = {src, 2, 0, 0, false}, b = {dst, 4, 0, 0, false};
+    struct s3m_filter f;
+    s3m_filter_init(&f, 0);
+    s3m_filter_add(&f, true, "*.db");
+    struct s3m_diff d;
+    struct s3m_diff_item it;
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                  (struct s3m_stream){arr_peek, arr_advance, &b}, &f, S3M_CMP_ETAG);
+    while (s3m_diff_next(&d, &it) == S3M_PULL_ENTRY)
+        ;
+    assert_int_equal(d.nsrc, 2);
+    assert_int_equal(d.ndst, 4);
+    assert_int_equal(d.nsrc_scope, 1); /* a.db */
+    assert_int_equal(d.ndst_scope, 2); /* a.db, b.db */
     s3m_filter_cleanup(&f);
 }
 
@@ -374,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
         cmocka_unit_test(test_globs_pathological),
         cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),
+        cmocka_unit_test(test_scope_counts),
         cmocka_unit_test(test_folder_markers),
         cmocka_unit_test(test_time), cmocka_unit_test(test_sample_bounds),
     };
