@@ -203,8 +203,8 @@ def run_case(env, case, verbose=False, rclone=False):
             list(ex.map(lambda cb: drop_bucket(*cb), todo.values()))
 
 
-def _run_case(env, case, names, back, dclient, dremote, caps, made, verbose):
-    # setup: every source object first, then the destination's
+def setup(env, case, names, dclient):
+    """Create the case's buckets and objects: every source object first, then the destination's."""
     for side, client in (("src", env.src), ("dst", dclient)):
         jobs = []
         for b, objs in sorted(case[side].items()):
@@ -212,6 +212,10 @@ def _run_case(env, case, names, back, dclient, dremote, caps, made, verbose):
             jobs += [(names[b], k, o) for k, o in objs.items()]
         with ThreadPoolExecutor(8) as ex:
             list(ex.map(lambda j: put(client, *j), jobs))
+
+
+def _run_case(env, case, names, back, dclient, dremote, caps, made, verbose):
+    setup(env, case, names, dclient)
     before = {b: list_keys(dclient, names[b]) for b in case["dst"]}
     src_etags = {b: list_keys(env.src, names[b]) for b in case["src"]}
     # the model's own ETags agree with the servers' (else the test, not s3mirror, is wrong)
@@ -422,13 +426,7 @@ def rclone_check(env, case, want):
     dclient = env.src if same else env.dst
     dremote = "sto2" if same else "osl1"
     try:
-        for side, client in (("src", env.src), ("dst", dclient)):
-            jobs = []
-            for b, objs in sorted(case[side].items()):
-                client.create_bucket(Bucket=names[b])
-                jobs += [(names[b], k, o) for k, o in objs.items()]
-            with ThreadPoolExecutor(8) as ex:
-                list(ex.map(lambda j: put(client, *j), jobs))
+        setup(env, case, names, dclient)
         a = []
         for sign, g in (case.get("opts") or {}).get("filters") or []:
             a += ["--filter", "%s %s" % (sign, g)]
