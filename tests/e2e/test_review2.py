@@ -1,5 +1,6 @@
 """Hostile review (review2): defects found in the transfer engine and the client, each as a test
 that fails on the code as merged. Checked with boto3."""
+import os
 import random
 
 from e2e import conf_with, for_each_kind
@@ -67,3 +68,90 @@ class Review2Test:
         self.assertNotIn("runtime error", p.stderr)
         self.assertEqual(p.returncode, 0, p.stderr[-2000:])
         self.assertEqual(self.body(self.dst, db, "k"), b"x")
+
+    def upload_uneven(self, bucket):
+        mp = self.src.create_multipart_upload(Bucket=bucket, Key="uneven")
+        parts = []
+        for i, n in enumerate([6 * MiB, 5 * MiB, 1 * MiB]):
+            r = self.src.upload_part(Bucket=bucket, Key="uneven", UploadId=mp["UploadId"],
+                                     PartNumber=i + 1, Body=random.Random(i).randbytes(n))
+            parts.append({"PartNumber": i + 1, "ETag": r["ETag"]})
+        self.src.complete_multipart_upload(Bucket=bucket, Key="uneven", UploadId=mp["UploadId"],
+                                           MultipartUpload={"Parts": parts})
+
+    def stop_when(self, args, conf, trigger, deadline):
+        """Run s3mirror, SIGTERM it once stderr matches trigger; returns (rc, seconds from the
+        signal to the exit, stderr)."""
+        import re
+        import signal
+        import subprocess
+        import tempfile
+        import time
+        from e2e import BIN
+        err = tempfile.NamedTemporaryFile("w+", prefix="s3m-r2-", delete=False)
+        p = subprocess.Popen([BIN, "--config", conf] + args, stdout=subprocess.PIPE, stderr=err,
+                             text=True)
+        t0 = time.time()
+        while p.poll() is None and time.time() - t0 < 120:
+            with open(err.name) as f:
+                if re.search(trigger, f.read()):
+                    break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        self.assertIsNone(p.poll(), "ended before the signal")
+        t1 = time.time()
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.communicate(timeout=deadline + 20)  # then SIGKILL, as a pod grace period ends
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+        took = time.time() - t1
+        with open(err.name) as f:
+            log = f.read()
+        os.unlink(err.name)
+        return p.returncode, took, log
+
+    def test_sigterm_during_recheck_waiting_for_retry_after(self):
+        """No guessed part size reproduces the source ETag (6+5+1 MiB; on moto the parts count
+        is hidden from HEAD ?partNumber= so it guesses too): the second read of the source
+        (RECHECK) gets 503 + Retry-After: 60 on every try. A SIGTERM then must end the run at
+        once, as the man page says ("A stop also ends a request waiting to be retried"); the
+        RECHECK GET is not one the stop cancels, so the run waits out every Retry-After (4 x 60
+        s) while its multipart upload is open: past a 120 s grace period the SIGKILL leaves the
+        upload behind."""
+        sb = self.bucket(self.src, "r2src")
+        db = self.bucket(self.dst, "r2dst")
+        self.upload_uneven(sb)
+        proxy = Proxy(self.sto2.endpoint)
+        try:
+            proxy.add("headers", method="HEAD", query="partNumber",
+                      drop_headers=["x-amz-mp-parts-count"])
+            proxy.add("status", method="GET", path="/uneven$", after=3, status=503,
+                      retry_after=60)
+            rc, took, log = self.stop_when(
+                ["sync", "flaky:" + sb, "osl1:" + db, "--log-level", "debug"],
+                self.flaky_conf(proxy), r"PARTS -> RECHECK", 10)
+        finally:
+            proxy.stop()
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
+        self.assertEqual(rc, 143, log[-2000:])
+        self.assertLess(took, 10, "the stop waited %.0f s for the RECHECK read" % took)
+
+    def test_sigterm_during_part_size_heads_waiting_for_retry_after(self):
+        """HEAD ?partNumber=N (learning the source's layout) answered 503 + Retry-After: 60: a
+        SIGTERM during the wait must end the run at once; the HEAD is not cancelled by the
+        stop, so the run sits out every try."""
+        sb = self.bucket(self.src, "r2src")
+        db = self.bucket(self.dst, "r2dst")
+        self.upload_uneven(sb)
+        proxy = Proxy(self.sto2.endpoint)
+        try:
+            proxy.add("status", method="HEAD", query="partNumber", status=503, retry_after=60)
+            rc, took, log = self.stop_when(
+                ["sync", "flaky:" + sb, "osl1:" + db, "--log-level", "debug"],
+                self.flaky_conf(proxy), r"HEAD .*retry in", 10)
+        finally:
+            proxy.stop()
+        self.assertEqual(rc, 143, log[-2000:])
+        self.assertLess(took, 10, "the stop waited %.0f s for the part-size HEAD" % took)
