@@ -155,3 +155,33 @@ class Review2Test:
             proxy.stop()
         self.assertEqual(rc, 143, log[-2000:])
         self.assertLess(took, 10, "the stop waited %.0f s for the part-size HEAD" % took)
+
+    def sigterm_in_backoff(self, key, rule):
+        """Server-side (both sides through the proxy, one endpoint): the request matched by
+        rule answered 503 + Retry-After: 60 on every try; SIGTERM during the wait."""
+        sb = self.bucket(self.src, "r2src")
+        db = self.bucket(self.src, "r2dst")
+        if key == "uneven":
+            self.upload_uneven(sb)
+        else:
+            self.src.put_object(Bucket=sb, Key=key, Body=b"hello")
+        proxy = Proxy(self.sto2.endpoint)
+        try:
+            proxy.add("status", status=503, retry_after=60, **rule)
+            rc, took, log = self.stop_when(
+                ["sync", "flaky:" + sb, "flaky:" + db, "--log-level", "debug"],
+                self.flaky_conf(proxy), r"retry in", 10)
+        finally:
+            proxy.stop()
+        self.assertEqual(self.src.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
+        self.assertEqual(rc, 143, log[-2000:])
+        self.assertLess(took, 10, "the stop waited %.0f s" % took)
+
+    def test_sigterm_during_copyobject_waiting_for_retry_after(self):
+        """A server-side CopyObject (a single-part object within one endpoint) is not cancelled
+        by the stop: the run sits out every Retry-After."""
+        self.sigterm_in_backoff("small", dict(method="PUT", path="/small$"))
+
+    def test_sigterm_during_create_mpu_waiting_for_retry_after(self):
+        """CreateMultipartUpload waiting to be retried is not cancelled by the stop either."""
+        self.sigterm_in_backoff("uneven", dict(method="POST", query="uploads"))
