@@ -25,6 +25,7 @@
 struct s3m_xfer_pipe;
 struct s3m_xfer_timer;
 struct s3m_xfer;
+struct s3m_md5_ctx;
 
 /* Metadata a copy with a guessed part layout carries: the source's ETag at copy time, which
  * the diff compares when the destination's own ETag cannot equal the source's (see diff.h). */
@@ -96,6 +97,10 @@ struct s3m_xfer {
     int nlearned;
     int head_part;        /* the HEAD in flight: 0 plain, N for ?partNumber=N */
     char computed_etag[48]; /* the multipart ETag of the parts uploaded (before completing) */
+    struct s3m_md5_ctx *whole; /* RECHECK of a plain-ETag source: MD5 of the whole read */
+    /* the one request of a one-at-a-time phase in flight (HEAD, CreateMultipartUpload,
+     * CopyObject, a RECHECK GET, CompleteMultipartUpload), for a stop to cancel */
+    struct s3m_s3_req *cur;
     char note[256]; /* what was done (for the report) */
     struct s3m_errinfo ei;
     s3m_xfer_done_cb done;

@@ -483,10 +483,17 @@ void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c)
     s3m_errinfo_set(&ei, S3M_EABORTED, "interrupted");
     for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)
         pipe_fail(p, &ei, "stopping");
-    for (struct s3m_xfer *x = c->xfers; x; x = x->all_next) /* part copies in flight */
-        for (int i = 0; x->parts && i < x->nparts; i++)
+    for (struct s3m_xfer *x = c->xfers; x; x = x->all_next) {
+        for (int i = 0; x->parts && i < x->nparts; i++) /* part copies in flight */
             if (x->parts[i].req)
                 s3m_s3_cancel(x->parts[i].req);
+        /* the request of a one-at-a-time phase: its done callback sees the cancel and the
+         * transfer ends (an open upload aborted first). A CreateMultipartUpload already sent
+         * is let finish (it is short): cut off, it could leave an upload whose id we never
+         * learn; create_done aborts what it created. Waiting in backoff, it is cancelled. */
+        if (x->cur && !(x->state == X_CREATE && x->cur->http.running))
+            s3m_s3_cancel(x->cur);
+    }
     for (struct s3m_xfer_timer *d = c->timers; d; d = d->next) /* waits end now */
         uv_timer_start(&d->t, on_timer, 0, 0);
 }
@@ -583,6 +590,7 @@ static void single_finished(struct s3m_xfer *x, const struct outcome *o)
 static void server_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
+    x->cur = NULL;
     struct outcome o = {r->ei, false, r->retry_after_ms}; /* the client retried it already */
     if (!o.ei.err && r->xml && r->xml->single.etag && x->src_parts == 0 &&
         s3m_strcasecmp(r->xml->single.etag, x->etag))
@@ -602,7 +610,9 @@ static void start_single(struct s3m_xfer *x)
     }
     struct s3m_s3_req *r = s3m_s3_copy_object(c->dst, x->dst_bucket, x->dst_key, x->src_bucket,
                                               x->src_key, x->etag);
+    x->cur = r;
     if (s3m_s3_submit(r, server_copy_done, x)) {
+        x->cur = NULL;
         x->ei = r->ei;
         s3m_s3_req_free(r);
         defer(x, 0, attempt_failed);
@@ -658,6 +668,7 @@ static void mpu_abort(struct s3m_xfer *x)
 static void complete_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
+    x->cur = NULL;
     x->ei = r->ei;
     const char *etag = r->xml ? r->xml->single.etag : NULL;
     /* radosgw answers an empty ETag here; the layout was already checked before completing.
@@ -677,11 +688,13 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
     x->done(x, x->ud);
 }
 
-/* ---- the fallback's second read ----
- * No guess reproduced the source ETag: without the source's part boundaries its composite
- * cannot be recomputed, so before the copy is completed (and recorded as this source ETag's)
- * the source is read once more, part by part in our layout, pinned with If-Match, and each
- * part's MD5 compared with the one stored: two independent reads must agree. */
+/* ---- the second read (RECHECK) ----
+ * No guess reproduced the source ETag, or a single-part source was streamed in parts of
+ * --multipart-chunk-size: the parts' MD5s cannot give the source ETag, so before the copy is
+ * completed the source is read once more, part by part in our layout, pinned with If-Match,
+ * and each part's MD5 compared with the one stored: two independent reads must agree. The
+ * parts are read in order, so where the source ETag is a plain MD5 (a single-part source) the
+ * MD5 of the whole second read must also equal it: the bytes stored are the source's. */
 
 struct recheck {
     struct s3m_xfer *x;
@@ -694,8 +707,38 @@ static void mpu_send_complete(struct s3m_xfer *x);
 static size_t recheck_write(struct s3m_s3_req *r, const char *d, size_t n, void *ud)
 {
     (void)r;
-    s3m_md5_update(&((struct recheck *)ud)->md5, d, n);
+    struct recheck *k = ud;
+    s3m_md5_update(&k->md5, d, n);
+    if (k->x->whole)
+        s3m_md5_update(k->x->whole, d, n);
     return n;
+}
+
+static void whole_drop(struct s3m_xfer *x)
+{
+    if (!x->whole)
+        return;
+    s3m_md5_cleanup(x->whole);
+    free(x->whole);
+    x->whole = NULL;
+}
+
+/* After the last part: the whole second read against a plain source ETag. */
+static bool whole_matches(struct s3m_xfer *x)
+{
+    if (!x->whole)
+        return true;
+    uint8_t d[S3M_MD5_LEN];
+    char hex[33];
+    s3m_md5_final(x->whole, d);
+    whole_drop(x);
+    s3m_hex(d, sizeof(d), hex);
+    if (!s3m_strcasecmp(hex, x->etag))
+        return true;
+    x->ctx->integrity_failures++;
+    s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "the source read again has MD5 %s, source ETag %s",
+                    hex, x->etag);
+    return false;
 }
 
 static void recheck_part(struct s3m_xfer *x, int idx);
@@ -704,6 +747,7 @@ static void recheck_done(struct s3m_s3_req *r, void *ud)
 {
     struct recheck *k = ud;
     struct s3m_xfer *x = k->x;
+    x->cur = NULL;
     int idx = k->idx;
     uint8_t d[S3M_MD5_LEN];
     char hex[33];
@@ -721,6 +765,7 @@ static void recheck_done(struct s3m_s3_req *r, void *ud)
                         x->parts[idx].number, hex, x->parts[idx].etag);
     }
     if (x->ei.err) {
+        whole_drop(x);
         mpu_abort(x);
         return;
     }
@@ -733,10 +778,15 @@ static void recheck_part(struct s3m_xfer *x, int idx)
         if (s3m_strcasecmp(x->parts[idx].etag, "d41d8cd98f00b204e9800998ecf8427e")) {
             s3m_errinfo_set(&x->ei, S3M_EINTEGRITY, "empty part %d stored as %s",
                             x->parts[idx].number, x->parts[idx].etag);
+            whole_drop(x);
             defer(x, 0, mpu_abort);
             return;
         }
     if (idx == x->nparts) {
+        if (!whole_matches(x)) {
+            defer(x, 0, mpu_abort);
+            return;
+        }
         mpu_send_complete(x);
         return;
     }
@@ -751,13 +801,29 @@ static void recheck_part(struct s3m_xfer *x, int idx)
     struct s3m_s3_req *r = s3m_s3_get_object(x->ctx->src, x->src_bucket, x->src_key, range, 0,
                                              x->etag);
     r->write_cb = recheck_write;
+    x->cur = r;
     if (s3m_s3_submit(r, recheck_done, k)) {
+        x->cur = NULL;
         x->ei = r->ei;
         s3m_s3_req_free(r);
         s3m_md5_cleanup(&k->md5);
         free(k);
+        whole_drop(x);
         defer(x, 0, mpu_abort);
     }
+}
+
+/* Start the second read; the whole object's MD5 too where the source ETag is a plain MD5. */
+static void recheck_start(struct s3m_xfer *x)
+{
+    uint8_t d[S3M_MD5_LEN];
+    set_state(x, X_RECHECK);
+    whole_drop(x);
+    if (s3m_etag_parts(x->etag) == 0 && !s3m_unhex16(x->etag, d)) {
+        x->whole = s3m_calloc(1, sizeof(*x->whole));
+        s3m_md5_init(x->whole);
+    }
+    recheck_part(x, 0);
 }
 
 static void mpu_complete(struct s3m_xfer *x)
@@ -780,6 +846,13 @@ static void mpu_complete(struct s3m_xfer *x)
         x->layout_mismatch = true;
         snprintf(x->note, sizeof(x->note), "%d parts: destination ETag %s (source %s is "
                  "single-part)", x->nparts, want, x->etag);
+        if (!x->ctx->server_side) {
+            /* each part's MD5 is only that of the bytes sent: nothing yet says they are the
+             * source's. Read it again (RECHECK) and compare the whole with its ETag. Copied
+             * inside the server (UploadPartCopy) no byte passed through us. */
+            recheck_start(x);
+            return;
+        }
     } else if (x->learned && s3m_strcasecmp(want, x->etag)) {
         /* the source's own layout: the bytes read are not the source's */
         x->ctx->integrity_failures++;
@@ -803,8 +876,7 @@ static void mpu_complete(struct s3m_xfer *x)
         snprintf(x->note, sizeof(x->note), "no part size reproduces ETag %s: destination ETag "
                  "%s", x->etag, want);
         s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", x->src_key, x->note);
-        set_state(x, X_RECHECK);
-        recheck_part(x, 0);
+        recheck_start(x);
         return;
     }
     mpu_send_complete(x);
@@ -821,7 +893,9 @@ static void mpu_send_complete(struct s3m_xfer *x)
     struct s3m_s3_req *r = s3m_s3_complete_mpu(x->ctx->dst, x->dst_bucket, x->dst_key,
                                                x->upload_id, pp, (size_t)x->nparts);
     free(pp);
+    x->cur = r;
     if (s3m_s3_submit(r, complete_done, x)) {
+        x->cur = NULL;
         x->ei = r->ei;
         s3m_s3_req_free(r);
         mpu_abort(x);
@@ -916,6 +990,7 @@ static void parts_pump(struct s3m_xfer *x)
 static void create_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
+    x->cur = NULL;
     x->ei = r->ei;
     if (!x->ei.err && (!r->xml || !r->xml->single.upload_id || !*r->xml->single.upload_id))
         s3m_errinfo_set(&x->ei, S3M_ES3, "CreateMultipartUpload reply without UploadId");
@@ -969,7 +1044,9 @@ static void mpu_create(struct s3m_xfer *x)
     add_meta(x, r);
     if (x->src_parts > 0 && !x->learned) /* a guess may not reproduce the ETag: see diff.c */
         s3m_s3_req_header(r, S3M_XFER_SOURCE_ETAG_HEADER, x->etag);
+    x->cur = r;
     if (s3m_s3_submit(r, create_done, x)) {
+        x->cur = NULL;
         x->ei = r->ei;
         s3m_s3_req_free(r);
         defer(x, 0, attempt_failed);
@@ -983,7 +1060,9 @@ static void head_submit(struct s3m_xfer *x, int part)
     if (!part) /* plain HEAD: metadata, and If-Match: still the listed version. No If-Match on
                 * ?partNumber=: moto compares it with the part's own ETag */
         s3m_s3_req_etag_header(r, "If-Match", x->etag);
+    x->cur = r;
     if (s3m_s3_submit(r, head_done, x)) {
+        x->cur = NULL;
         x->ei = r->ei;
         s3m_s3_req_free(r);
         defer(x, 0, attempt_failed);
@@ -1014,6 +1093,7 @@ static void layout_guess(struct s3m_xfer *x)
 static void head_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
+    x->cur = NULL;
     x->ei = r->ei;
     if (!x->ei.err && x->ctx->stopping)
         s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted");
@@ -1176,6 +1256,7 @@ void s3m_xfer_free(struct s3m_xfer *x)
         free((char *)x->meta[i].value);
     }
     free(x->meta);
+    whole_drop(x);
     free(x->parts);
     free(x->learned);
     free(x->upload_id);

@@ -352,10 +352,17 @@ static void error_from_body(struct s3m_s3_req *r)
 static long retry_after_ms(const struct s3m_s3_req *r)
 {
     const char *ra = s3m_s3_resp_header(r, "retry-after");
-    uint64_t secs;
-    if (!ra || !s3m_parse_u64(ra, &secs))
+    if (!ra || !*ra)
         return 0;
-    return secs * 1000 > MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : (long)secs * 1000;
+    /* digits only; clamped while parsed, so no value (however long) wraps or overflows */
+    long secs = 0;
+    for (const char *s = ra; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        if (secs <= MAX_RETRY_AFTER_MS / 1000)
+            secs = secs * 10 + (*s - '0');
+    }
+    return secs > MAX_RETRY_AFTER_MS / 1000 ? MAX_RETRY_AFTER_MS : secs * 1000;
 }
 
 long s3m_s3_backoff_ms(struct s3m_s3 *c, int attempt, long retry_after)

@@ -119,12 +119,17 @@ class Proxy:
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
         h.send_response(resp.status, resp.reason)
+        drop = {k.lower() for k in (rule.kw.get("drop_headers", ()) if rule else ())}
         for k, v in resp.getheaders():
-            if k.lower() not in HOP and k.lower() != "content-length":
+            if k.lower() not in HOP and k.lower() != "content-length" and k.lower() not in drop:
                 h.send_header(k, v)
+        for k, v in (rule.kw.get("set_headers", {}) if rule else {}).items():
+            h.send_header(k, v)  # a header that lies (rule action "headers")
         declared = len(data)
         if h.command == "HEAD":  # no body, but the length of what a GET would send (or a part's)
             declared = int(resp.getheader("Content-Length") or 0)
+            if rule and "head_length" in rule.kw:
+                declared = rule.kw["head_length"]
         if rule and rule.action == "truncate":
             data = data[: rule.kw.get("keep", len(data) // 2)]
             h.send_header("Connection", "close")
