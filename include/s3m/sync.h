@@ -50,6 +50,8 @@ struct s3m_sync_opts {
     size_t nlanes;
     const char *const *bounds;
     bool learn;              /* sample the source keys for s3m_sync_learned_bounds */
+    bool stopped;            /* a signal came before the job began: it starts as if stopped
+                                at once (no copies; the caller refuses its deletions) */
     /* called every progress_ms while the job runs (0 = never), for a live line or stats lines */
     uint64_t progress_ms;
     void (*progress)(const struct s3m_sync *s, void *ud);

@@ -267,6 +267,7 @@ struct run {
      * its phases too (the copies done, the decision, between buckets), when no job does */
     uv_signal_t sig[2];
     bool sig_on, in_job;
+    struct s3m_sync *cur; /* the job between its phases (deletes, sweep), for run_on_signal */
     FILE *delete_list; /* every job's deletions, one region each: one descriptor */
 };
 
@@ -278,6 +279,11 @@ static void run_on_signal(uv_signal_t *h, int signum)
         _exit(128 + signum);
     }
     r->signal = signum;
+    /* libuv hands a signal only to the handles that exist when it comes: one that lands just
+     * before a job's own watchers start would reach only this one, so stop the job from here
+     * too (s3m_sync_abort does nothing a second time) */
+    if (r->cur)
+        s3m_sync_abort(r->cur);
     if (!r->in_job) /* a running job says so itself, and stops */
         s3m_log(S3M_LOG_NOTICE, "sync", "%s received: stopping (nothing more deleted); send "
                 "it again to exit at once", signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -406,6 +412,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
+    run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
+    r->so.stopped = r->signal != 0;
     r->in_job = true;
     s3m_sync_run(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
     r->in_job = false;
@@ -495,12 +503,14 @@ static void run_finish(struct run *r, const char *refuse)
             s3m_sync_refuse(&p->job, why);
         } else {
             r->in_job = true;
+            r->cur = &p->job;
             s3m_sync_delete(&p->job);
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
             run_signals_poll(r);
             if (!p->job.signal && !r->signal)
                 s3m_sync_sweep(&p->job);
             r->in_job = false;
+            r->cur = NULL;
         }
         if (p->job.signal)
             r->signal = p->job.signal;

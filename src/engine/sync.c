@@ -915,7 +915,7 @@ static void sweep_step(struct s3m_sync *s)
     struct s3m_s3_req *l = s->sweep_list;
     if (l) {
         const struct s3m_xml_uploads *u = &l->xml->uploads;
-        while (s->sweep_next < u->nuploads) {
+        while (s->sweep_next < u->nuploads && !s->aborted) { /* a stop ends the sweep */
             const struct s3m_xml_upload *up = &u->uploads[s->sweep_next++];
             int64_t t = up->initiated ? s3m_parse_time(up->initiated) : 0;
             if (!up->key || !up->upload_id || t <= 0 || t >= s->started)
@@ -1149,6 +1149,8 @@ void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_
                       dst_stream, o->filter, o->compare);
         free(slo), free(shi), free(dlo), free(dhi);
     }
+    if (o->stopped)
+        s3m_sync_abort(s);
     while (!s->finished || !s->xctx.close_done || s->handles_open || lanes_busy(s))
         uv_run(&src->loop->uv, UV_RUN_ONCE);
 }

@@ -253,3 +253,51 @@ class Review1Test:
         p = self.s3m("sync", "sto2:" + self.sb, "pdst:" + db, "--shard", "0/2", "--no-lock",
                      conf=conf)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def _conf_via(self, proxy, name="flaky", site=None):
+        site = site or self.sto2
+        return conf_with(self.conf, "[%s]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             name, site.access_key, site.secret_key, proxy.endpoint))
+
+    def test_sigterm_ends_the_stale_upload_sweep(self):
+        """(final review) A stop during the stale-upload sweep went on aborting every upload of
+        the page: SIGTERM at the first abort must leave the others (same rules as deletions)."""
+        import signal
+        import time
+        self.put_many(self.src, self.sb, ["keep"], body=body)
+        self.put_many(self.dst, self.db, ["keep"], body=body)
+        n = 60
+        for i in range(n):
+            self.dst.create_multipart_upload(Bucket=self.db, Key="stale%04d" % i)
+        time.sleep(2)  # initiated before the run began (whole seconds)
+        p = subprocess.Popen([BIN, "--config", self.conf, "-v", "--no-lock", "sync",
+                              "sto2:" + self.sb, "osl1:" + self.db],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in p.stderr:
+            if "aborting multipart upload" in line:
+                p.send_signal(signal.SIGTERM)
+                break
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 143, out + err)
+        left = len(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []))
+        self.assertGreaterEqual(left, n // 2, err[-2000:])
+
+    def test_sigterm_during_range_discovery_starts_no_copies(self):
+        """(final review) A stop while key ranges were being discovered (delimiter listings,
+        before the job's own signal watchers) was noted, then every object was copied."""
+        import signal
+        import time
+        from faultproxy import Proxy as P
+        self.put_many(self.src, self.sb, ["d%d/k%d" % (i % 4, i) for i in range(20)], body=body)
+        proxy = P(self.sto2.endpoint)
+        proxy.add("stall", query="delimiter", seconds=3)
+        self.addCleanup(proxy.stop)
+        p = subprocess.Popen([BIN, "--config", self._conf_via(proxy), "--no-lock", "sync",
+                              "flaky:" + self.sb, "osl1:" + self.db],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=200)
+        self.assertEqual(p.returncode, 143, out + err)
+        self.assertEqual(snapshot(self.dst, self.db), {}, out + err)
