@@ -568,11 +568,13 @@ static void delete_done(struct s3m_s3_req *r, void *ud)
             s->st.deleted_bytes += s->del_sizes[i];
     }
     if (!r->ei.err && r->xml && r->xml->kind == S3M_XML_DELETE) {
-        s->st.deleted -= r->xml->del.nerrors;
+        /* only keys of this batch, each once, come off the count (a server that names other
+         * keys, or one key twice, cannot make it wrap) */
         for (size_t i = 0; i < r->xml->del.nerrors; i++) {
             const struct s3m_xml_deleted *e = &r->xml->del.errors[i];
             for (size_t k = 0; e->key && k < s->del_n; k++)
                 if (!s->del_failed[k] && !strcmp(s->del_batch[k], e->key)) {
+                    s->st.deleted--;
                     s->st.deleted_bytes -= s->del_sizes[k];
                     s->del_failed[k] = true; /* a key named twice is subtracted once */
                     break;
