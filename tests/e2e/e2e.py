@@ -88,6 +88,18 @@ def snapshot(client, bucket, prefix="", content=False):
     return out
 
 
+def put_multipart(client, bucket, key, data, part):
+    """Upload data with boto3 as a multipart object of `part`-byte parts (the last the rest)."""
+    mp = client.create_multipart_upload(Bucket=bucket, Key=key)
+    parts = []
+    for i in range(0, len(data), part):
+        r = client.upload_part(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
+                               PartNumber=len(parts) + 1, Body=data[i:i + part])
+        parts.append({"PartNumber": len(parts) + 1, "ETag": r["ETag"]})
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
+                                     MultipartUpload={"Parts": parts})
+
+
 def conf_with(base_conf, extra):
     """A config file: base plus extra remote sections."""
     path = base_conf + ".%d" % next(_counter)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from e2e import BIN, conf_with, for_each_kind, snapshot
+from e2e import BIN, conf_with, for_each_kind, put_multipart, snapshot
 from faultproxy import Proxy
 from test_sync import MiB, body
 
@@ -23,17 +23,6 @@ class SlowPartCopyProxy(Proxy):
         if h.command == "PUT" and "partNumber" in h.path and h.headers.get("x-amz-copy-source"):
             time.sleep(self.delay)
         return super().handle(h)
-
-
-def put_multipart(client, bucket, key, data, part):
-    mp = client.create_multipart_upload(Bucket=bucket, Key=key)
-    parts = []
-    for i in range(0, len(data), part):
-        r = client.upload_part(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
-                               PartNumber=len(parts) + 1, Body=data[i:i + part])
-        parts.append({"PartNumber": len(parts) + 1, "ETag": r["ETag"]})
-    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
-                                     MultipartUpload={"Parts": parts})
 
 
 @for_each_kind

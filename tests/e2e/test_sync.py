@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 
-from e2e import conf_with, for_each_kind, s3servers, snapshot, unique
+from e2e import conf_with, for_each_kind, put_multipart, s3servers, snapshot, unique
 from faultproxy import Proxy, swap_first_keys
 from test_client import TRICKY
 
@@ -116,14 +116,7 @@ class SyncTest:
             self.assertEqual(h[k], v, k)
 
     def upload_parts(self, client, bucket, key, data, part):
-        mp = client.create_multipart_upload(Bucket=bucket, Key=key)
-        parts = []
-        for i in range(0, len(data), part):
-            r = client.upload_part(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
-                                   PartNumber=len(parts) + 1, Body=data[i:i + part])
-            parts.append({"PartNumber": len(parts) + 1, "ETag": r["ETag"]})
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
-                                         MultipartUpload={"Parts": parts})
+        put_multipart(client, bucket, key, data, part)
 
     def test_threshold_unverifiable_etags_and_checksum(self):
         data = body("plain", 12 * MiB)
