@@ -31,5 +31,27 @@ void s3m_loop_run(struct s3m_loop *l);
 void s3m_loop_cleanup(struct s3m_loop *l);
 /* Milliseconds since an arbitrary point, from the loop's clock. */
 uint64_t s3m_loop_now(struct s3m_loop *l);
+/* Run the loop until done(ud) is true (tested before each iteration). Returns false when the
+ * loop ran out of work first: nothing left that could make done() true (a bug in the caller). */
+bool s3m_loop_run_until(struct s3m_loop *l, bool (*done)(void *ud), void *ud);
+
+/* The thin handles the layers above get instead of libuv's. Each is a heap object owned by its
+ * creator, which must _free it (a no-op on NULL); after _free its callback never runs. */
+
+/* A timer: cb(ud) after ms, then every repeat_ms (0 = once). Restarting re-arms it. */
+struct s3m_timer;
+struct s3m_timer *s3m_timer_new(struct s3m_loop *l, void (*cb)(void *ud), void *ud);
+void s3m_timer_start(struct s3m_timer *t, uint64_t ms, uint64_t repeat_ms);
+void s3m_timer_stop(struct s3m_timer *t);
+bool s3m_timer_active(const struct s3m_timer *t);
+void s3m_timer_free(struct s3m_timer *t);
+
+/* A kick: cb(ud) once on the loop's next iteration, from outside any curl callback (curl
+ * refuses new transfers and cross-handle unpauses from inside its own). Arming an armed kick
+ * does nothing more; the loop does not block while one is armed. */
+struct s3m_kick;
+struct s3m_kick *s3m_kick_new(struct s3m_loop *l, void (*cb)(void *ud), void *ud);
+void s3m_kick_arm(struct s3m_kick *k);
+void s3m_kick_free(struct s3m_kick *k);
 
 #endif

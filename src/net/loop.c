@@ -149,6 +149,101 @@ uint64_t s3m_loop_now(struct s3m_loop *l)
     return uv_now(&l->uv);
 }
 
+bool s3m_loop_run_until(struct s3m_loop *l, bool (*done)(void *ud), void *ud)
+{
+    while (!done(ud))
+        if (uv_run(&l->uv, UV_RUN_ONCE) == 0 && !done(ud))
+            return false;
+    return true;
+}
+
+struct s3m_timer {
+    uv_timer_t h;
+    void (*cb)(void *ud);
+    void *ud;
+};
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void timer_fired(uv_timer_t *h)
+{
+    struct s3m_timer *t = h->data;
+    t->cb(t->ud);
+}
+
+struct s3m_timer *s3m_timer_new(struct s3m_loop *l, void (*cb)(void *ud), void *ud)
+{
+    struct s3m_timer *t = s3m_calloc(1, sizeof(*t));
+    uv_timer_init(&l->uv, &t->h);
+    t->h.data = t;
+    t->cb = cb;
+    t->ud = ud;
+    return t;
+}
+
+void s3m_timer_start(struct s3m_timer *t, uint64_t ms, uint64_t repeat_ms)
+{
+    uv_timer_start(&t->h, timer_fired, ms, repeat_ms);
+}
+
+void s3m_timer_stop(struct s3m_timer *t)
+{
+    uv_timer_stop(&t->h);
+}
+
+bool s3m_timer_active(const struct s3m_timer *t)
+{
+    return uv_is_active((const uv_handle_t *)&t->h);
+}
+
+void s3m_timer_free(struct s3m_timer *t)
+{
+    if (!t)
+        return;
+    uv_timer_stop(&t->h);
+    uv_close((uv_handle_t *)&t->h, free_handle);
+}
+
+struct s3m_kick {
+    uv_idle_t h;
+    void (*cb)(void *ud);
+    void *ud;
+};
+
+static void kick_fired(uv_idle_t *h)
+{
+    struct s3m_kick *k = h->data;
+    uv_idle_stop(h);
+    k->cb(k->ud);
+}
+
+struct s3m_kick *s3m_kick_new(struct s3m_loop *l, void (*cb)(void *ud), void *ud)
+{
+    struct s3m_kick *k = s3m_calloc(1, sizeof(*k));
+    uv_idle_init(&l->uv, &k->h);
+    k->h.data = k;
+    k->cb = cb;
+    k->ud = ud;
+    return k;
+}
+
+void s3m_kick_arm(struct s3m_kick *k)
+{
+    if (!uv_is_active((uv_handle_t *)&k->h))
+        uv_idle_start(&k->h, kick_fired);
+}
+
+void s3m_kick_free(struct s3m_kick *k)
+{
+    if (!k)
+        return;
+    uv_idle_stop(&k->h);
+    uv_close((uv_handle_t *)&k->h, free_handle);
+}
+
 static void walk_close(uv_handle_t *h, void *arg)
 {
     (void)arg;
