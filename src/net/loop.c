@@ -7,6 +7,7 @@
 #include "s3m/http.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
+#include "http_int.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -17,8 +18,6 @@ struct sock_ctx {
     curl_socket_t fd;
     struct s3m_loop *loop;
 };
-
-void s3m__http_finished(struct s3m_http *h, CURLcode rc);
 
 static void check_done(struct s3m_loop *l)
 {
