@@ -185,6 +185,7 @@ static double since(const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
+
 /* what this run learned of the source's keys, left for the next run's ranges */
 static void save_learned(struct run *r, struct s3m_sync *job, const char *cache)
 {
