@@ -201,7 +201,8 @@ void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefi
     memset(out, 0, sizeof(*out));
     if (want < 2)
         return;
-    struct discovery d = {.c = c, .bucket = bucket, .prefix = prefix, .sub = s3m_strdup("")};
+    struct discovery d = {.c = c, .bucket = bucket, .prefix = prefix, .state = DISC_LISTING,
+                          .sub = s3m_strdup("")};
     level_start(&d);
     /* every level's request ends (its callback runs once): the loop cannot run dry first */
     bool ran = s3m_loop_run_until(c->loop, disc_done, &d);
