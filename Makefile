@@ -76,8 +76,13 @@ $(BIN): $(CLI_OBJS) $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(UNIT_HELPERS) $(LIB) $(PKG_LIBS) -lcmocka -lm \
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(UNIT_HELPERS) $(UNIT_OBJS) $(LIB) $(PKG_LIBS) -lcmocka -lm \
 	    $(ALL_LDFLAGS) -o $@
+
+# Unit tests of the CLI's pure functions (test_shard) link its objects, all but main.o.
+CLI_TEST_OBJS = $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJS))
+$(BUILD)/tests/test_shard: $(CLI_TEST_OBJS)
+$(BUILD)/tests/test_shard: UNIT_OBJS = $(CLI_TEST_OBJS)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -54,4 +54,16 @@ struct s3m_kick *s3m_kick_new(struct s3m_loop *l, void (*cb)(void *ud), void *ud
 void s3m_kick_arm(struct s3m_kick *k);
 void s3m_kick_free(struct s3m_kick *k);
 
+/* A signal watcher: cb(signum, ud) from the loop when the process receives signum (the
+ * process's default action for it is replaced while the watcher exists). It never keeps the
+ * loop running: it answers while something else runs the loop, and a signal that comes while no
+ * loop runs waits until the next run or s3m_signal_poll. */
+struct s3m_signal;
+struct s3m_signal *s3m_signal_new(struct s3m_loop *l, int signum,
+                                  void (*cb)(int signum, void *ud), void *ud);
+/* Deliver now a signal that came while no loop ran: one look at the loop, without waiting
+ * (this runs whatever else of the loop is due as well, as any loop iteration does). */
+void s3m_signal_poll(struct s3m_signal *s);
+void s3m_signal_free(struct s3m_signal *s);
+
 #endif

@@ -88,4 +88,8 @@ void s3m_sample_cleanup(struct s3m_sample *s);
  * that starts with one is dropped when distinct, else kept whole. Never decreasing. */
 size_t s3m_keys_split(char **keys, size_t n, size_t parts, bool distinct, char ***out);
 
+/* Replace path by data atomically (a temporary file beside it, then rename); false with errno
+ * set on failure, the old file left as it was (file.c). */
+bool s3m_file_replace(const char *path, const void *data, size_t len);
+
 #endif

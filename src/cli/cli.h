@@ -8,6 +8,7 @@
 #include "s3m/config.h"
 #include "s3m/err.h"
 #include "s3m/loop.h"
+#include "s3m/ranges.h"
 #include "s3m/s3.h"
 
 /* rclone-compatible exit codes where they overlap */
@@ -97,32 +98,13 @@ bool s3m_progress_init(struct s3m_progress *p, const struct s3m_opts *o, bool st
 void s3m_progress_attach(struct s3m_progress *p, struct s3m_sync_opts *so);
 void s3m_progress_tick(const struct s3m_sync *s, void *ud);
 
-/* Key boundaries (relative to a prefix), strictly increasing except in a shard plan of a
- * bucket with fewer keys than shards. */
-struct s3m_bounds {
-    char **keys;
-    size_t n;
-};
-void s3m_bounds_free(struct s3m_bounds *b);
-/* "INDEX/COUNT"; returns an exit code (0 = ok), after printing the error. */
+/* "INDEX/COUNT" (decimal, 0 <= INDEX < COUNT <= 100000); returns an exit code (0 = ok), after
+ * printing the error. */
 int s3m_shard_parse(const char *spec, uint32_t *index, uint32_t *count);
-/* A shard-plan file; returns an exit code (0 = ok), after printing the error. */
+/* A shard-plan file (boundaries in key order, a repeat allowed); returns an exit code (0 = ok),
+ * after printing the error. */
 int s3m_bounds_read(const char *path, struct s3m_bounds *b);
-/* Up to want-1 boundaries inside (lo, hi) from the common prefixes under '/' of bucket/prefix
- * (a few requests); none when the keyspace shows no structure or a request fails. */
-void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefix,
-                         const char *lo, const char *hi, size_t want, struct s3m_bounds *out);
 int s3m_cmd_shard_plan(struct s3m_opts *o, char **args, int nargs);
-/* The file where runs of this source leave learned key ranges (NULL: no cache directory). */
-char *s3m_ranges_cache_path(const char *src_spec);
-/* Up to want-1 of its boundaries inside (lo, hi); none when absent or damaged. */
-void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
-                           struct s3m_bounds *out);
-void s3m_ranges_cache_save(const char *path, char **keys, size_t n);
-
-/* Replace path by data atomically (a temporary file beside it, then rename); false with errno
- * set on failure, the old file left as it was. */
-bool s3m_file_replace(const char *path, const void *data, size_t len);
 
 /* What --metrics-file records about one run. */
 struct s3m_job_result {

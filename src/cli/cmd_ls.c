@@ -139,6 +139,11 @@ static void ls_drain(struct s3m_lister *l, void *ud)
         st->finished = true;
 }
 
+static bool ls_finished(void *ud)
+{
+    return ((struct ls_state *)ud)->finished;
+}
+
 int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs)
 {
     struct s3m_errinfo ei;
@@ -162,8 +167,7 @@ int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs)
     if (!rc && !(rc = s3m_env_client(&env, spec.remote, &c))) {
         struct ls_state st = {.o = o};
         s3m_lister_start(&st.l, &c, spec.bucket, spec.prefix, o->max_keys, ls_drain, &st);
-        while (!st.finished)
-            uv_run(&env.loop.uv, UV_RUN_ONCE);
+        s3m_loop_run_until(&env.loop, ls_finished, &st);
         fflush(stdout);
         if (st.l.failed) {
             char ctx[1200];

@@ -1,220 +1,18 @@
-/* cmd_sync.c - `sync`, `copy` and `check`: argument checks, filters and safety options, the
- * whole-remote mode (every bucket, missing destination buckets created), the summary line and
- * the exit code. The work itself is s3m_sync_run (engine/sync.c). */
-#include "cli.h"
+/* cmd_sync.c - `sync`, `copy` and `check`: the command in four steps (parse the arguments, open
+ * the clients, lock and plan file, run, report), and the run: each bucket's job (its key ranges,
+ * s3m_sync_run), the one delete decision over all of them, the whole-remote mode (every bucket,
+ * missing destination buckets created) and the run's signal watchers. The options are
+ * sync_opts.c, the summary lines and exit code sync_report.c; the work is engine/sync.c. */
+#include "cmd_sync.h"
 #include "s3m/log.h"
-#include "s3m/sync.h"
 #include "s3m/util.h"
 
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void add_stats(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
-{
-    const struct s3m_sync_counts *a[] = {&s->copy, &s->update, &s->del, &s->skip,
-                                         &s->excluded, &s->failed, &s->unverified};
-    struct s3m_sync_counts *b[] = {&t->copy, &t->update, &t->del, &t->skip,
-                                   &t->excluded, &t->failed, &t->unverified};
-    for (size_t i = 0; i < S3M_ARRAY_LEN(a); i++)
-        b[i]->n += a[i]->n, b[i]->bytes += a[i]->bytes;
-    t->src_keys += s->src_keys;
-    t->dst_keys += s->dst_keys;
-    t->src_scope += s->src_scope;
-    t->dst_scope += s->dst_scope;
-    t->delete_errors += s->delete_errors;
-    t->deleted += s->deleted;
-    t->deleted_bytes += s->deleted_bytes;
-    t->stale_uploads += s->stale_uploads;
-    t->listing_failed |= s->listing_failed;
-    t->delete_list_failed |= s->delete_list_failed;
-    if (s->delete_refused && !t->delete_refused)
-        memcpy(t->refused_why, s->refused_why, sizeof(t->refused_why));
-    t->delete_refused |= s->delete_refused;
-    if (!t->first_error.err)
-        t->first_error = s->first_error;
-}
-
-static void summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
-                    const struct s3m_sync_stats *st, double secs)
-{
-    char a[32], b[32], c[32], d[32];
-    uint64_t moved = st->copy.bytes + st->update.bytes;
-    struct s3m_buf l;
-    s3m_buf_init(&l);
-    if (mode == S3M_MODE_CHECK) {
-        s3m_buf_printf(&l, "check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %"
-                       PRIu64 " only on destination (%s), %" PRIu64 " identical, %" PRIu64
-                       " not verifiable by ETag, %" PRIu64 " excluded, %.1f s",
-                       label, st->copy.n, s3m_cli_human(st->copy.bytes, a, 32), st->update.n,
-                       s3m_cli_human(st->update.bytes, b, 32), st->del.n,
-                       s3m_cli_human(st->del.bytes, c, 32),
-                       st->skip.n >= st->unverified.n ? st->skip.n - st->unverified.n : 0,
-                       st->unverified.n, st->excluded.n, secs);
-    } else {
-        const char *del_word = mode == S3M_MODE_COPY ? "" : st->delete_refused ? "NOT deleted"
-                                                                               : "deleted";
-        s3m_buf_printf(&l, "%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)",
-                       o->dry_run ? "dry run: " : "", mode == S3M_MODE_SYNC ? "sync" : "copy",
-                       label, o->dry_run ? "would copy" : "copied", st->copy.n,
-                       s3m_cli_human(st->copy.bytes, a, 32),
-                       o->dry_run ? "would update" : "updated",
-                       st->update.n, s3m_cli_human(st->update.bytes, b, 32));
-        /* a real run says what was deleted, not what was decided: the rest (refused, failed,
-         * interrupted) is "NOT deleted" */
-        if (mode == S3M_MODE_SYNC && (o->dry_run || st->delete_refused))
-            s3m_buf_printf(&l, ", %s%s %" PRIu64 " (%s)",
-                           o->dry_run && !st->delete_refused ? "would be " : "", del_word,
-                           st->del.n, s3m_cli_human(st->del.bytes, c, 32));
-        else if (mode == S3M_MODE_SYNC) {
-            s3m_buf_printf(&l, ", deleted %" PRIu64 " (%s)", st->deleted,
-                           s3m_cli_human(st->deleted_bytes, c, 32));
-            if (st->deleted < st->del.n)
-                s3m_buf_printf(&l, ", NOT deleted %" PRIu64, st->del.n - st->deleted);
-        }
-        s3m_buf_printf(&l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
-                       ", %.1f s", st->skip.n, st->excluded.n,
-                       st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
-                       (st->delete_list_failed ? 1 : 0), secs);
-        if (!o->dry_run)
-            s3m_buf_printf(&l, ", %s/s", s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs)
-                                                              : moved, d, 32));
-        if (st->stale_uploads)
-            s3m_buf_printf(&l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
-                           o->dry_run ? "would abort" : "aborted", st->stale_uploads);
-        if (st->delete_refused)
-            s3m_buf_printf(&l, "\ndeletions %s: %s", o->dry_run ? "would be refused" : "refused",
-                           st->refused_why);
-    }
-    printf("%s\n", s3m_buf_str(&l));
-    if (!s3m_log_to_stderr()) /* the log file tells the whole story */
-        s3m_log(S3M_LOG_NOTICE, "summary", "%s", s3m_buf_str(&l));
-    s3m_buf_cleanup(&l);
-}
-
-static int exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
-                     const struct s3m_sync_stats *st)
-{
-    if (st->listing_failed) {
-        int rc = s3m_cli_exit_code_ei(&st->first_error);
-        return rc == S3M_EXIT_USAGE || rc == S3M_EXIT_OK ? S3M_EXIT_ERROR : rc;
-    }
-    if (st->failed.n || st->delete_errors) {
-        int rc = s3m_cli_exit_code(st->first_error.err);
-        return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
-    }
-    if (st->delete_refused && !o->dry_run)
-        return S3M_EXIT_ERROR;
-    if (mode == S3M_MODE_CHECK)
-        return st->copy.n || st->update.n || st->del.n ? S3M_EXIT_DIFFERS : S3M_EXIT_OK;
-    if (o->error_on_no_transfer && !o->dry_run && !st->copy.n && !st->update.n &&
-        !(mode == S3M_MODE_SYNC && st->deleted))
-        return S3M_EXIT_NOTRANSFER;
-    return S3M_EXIT_OK;
-}
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "s3mirror: error: ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return S3M_EXIT_USAGE;
-}
-
-/* --max-delete N|P%: N decimal digits (at most 10^15), P decimal digits with an optional
- * decimal fraction, at most 100. Nothing strtod would take besides (nan, inf, hex, exponents,
- * signs, spaces): a cap that quietly meant no cap would be worse than an error. */
-static bool parse_max_delete(const char *s, struct s3m_sync_opts *so)
-{
-    size_t len = strlen(s);
-    bool pct = len && s[len - 1] == '%';
-    size_t n = pct ? len - 1 : len, i = 0, int_digits, frac_digits = 0;
-    uint64_t v = 0;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (i >= 16)
-            return false; /* more than 10^15 */
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    int_digits = i;
-    if (!int_digits)
-        return false;
-    if (pct && i < n && s[i] == '.') {
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            frac_digits++;
-        if (!frac_digits || frac_digits > 6)
-            return false;
-    }
-    if (i != n)
-        return false;
-    if (!pct) {
-        if (v > 1000000000000000ull)
-            return false;
-        so->max_delete = (int64_t)v;
-        return true;
-    }
-    char *end;
-    double d = strtod(s, &end); /* only digits and one '.' are left: a plain decimal */
-    if (end != s + n || !(d >= 0 && d <= 100))
-        return false;
-    so->max_delete_pct = d;
-    return true;
-}
-
-/* options -> filter and job options; returns an exit code or 0 */
-static int build_opts(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,
-                      struct s3m_sync_opts *so)
-{
-    memset(so, 0, sizeof(*so));
-    s3m_filter_init(f, (int64_t)time(NULL));
-    so->mode = mode;
-    if (o->multipart_threshold && (!s3m_parse_size(o->multipart_threshold, &so->multipart_threshold) ||
-                                   so->multipart_threshold < 5 * 1024 * 1024 ||
-                                   so->multipart_threshold > 5ull << 30))
-        return usage_error("--multipart-threshold: '%s' is not a size from 5M to 5G",
-                           o->multipart_threshold);
-    if (o->multipart_chunk_size && (!s3m_parse_size(o->multipart_chunk_size, &so->chunk_size) ||
-                                    so->chunk_size < 5 * 1024 * 1024 || so->chunk_size > 5ull << 30))
-        return usage_error("--multipart-chunk-size: '%s' is not a size from 5M to 5G",
-                           o->multipart_chunk_size);
-    so->dry_run = o->dry_run;
-    so->transfers = o->transfers ? (int)o->transfers : 32;
-    so->max_keys = o->max_keys;
-    so->report = stdout;
-    so->part_concurrency = (int)o->multipart_concurrency;
-    so->attempts = (int)o->retries;
-    so->allow_empty_source = o->allow_empty_source;
-    so->max_delete = -1;
-    so->max_delete_pct = -1;
-    if (o->compare && !s3m_compare_parse(o->compare, &so->compare))
-        return usage_error("--compare: '%s' is not etag, size, size-mtime or checksum", o->compare);
-    uint64_t sz;
-    if (o->multipart_chunk_buffer) {
-        if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))
-            return usage_error("--buffer-size: '%s' is not a size from 64k to 1G",
-                               o->multipart_chunk_buffer);
-        so->buffer_size = (size_t)sz;
-    }
-    for (int i = 0; i < o->nrules; i++)
-        if (!s3m_filter_add(f, o->rules[i].include, o->rules[i].glob))
-            return usage_error("malformed glob '%s'", o->rules[i].glob);
-    if (o->min_size && !s3m_parse_size(o->min_size, &f->min_size))
-        return usage_error("--min-size: '%s' is not a size", o->min_size);
-    if (o->max_size && !s3m_parse_size(o->max_size, &f->max_size))
-        return usage_error("--max-size: '%s' is not a size", o->max_size);
-    if (o->min_age && !s3m_parse_duration(o->min_age, &f->min_age))
-        return usage_error("--min-age: '%s' is not a duration", o->min_age);
-    if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
-        return usage_error("--max-age: '%s' is not a duration", o->max_age);
-    if (o->max_delete && !parse_max_delete(o->max_delete, so))
-        return usage_error("--max-delete: '%s' is not a count (decimal digits) nor a percentage "
-                           "from 0 to 100 (e.g. 12.5%%)", o->max_delete);
-    so->filter = f;
-    return 0;
-}
 
 /* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics: the parsed spec, so that
  * "b/x", "b/x/" and "remote:/b/x" name one job (no trailing '/', as most people write it). */
@@ -255,7 +53,7 @@ struct pair {
 struct run {
     struct s3m_opts *o;
     struct s3m_sync_opts so;
-    struct s3m_s3 *src, *dst;
+    struct s3m_s3 *src, *dst; /* &cs, &cd once each client is set up */
     struct s3m_sync_stats total;
     int signal;
     struct s3m_progress progress;
@@ -265,15 +63,24 @@ struct run {
     struct pair *pairs, **tail; /* the jobs run so far, waiting for the delete decision */
     /* SIGINT and SIGTERM for the whole run: a job watches them while it runs, these between
      * its phases too (the copies done, the decision, between buckets), when no job does */
-    uv_signal_t sig[2];
-    bool sig_on, in_job;
+    struct s3m_signal *sig[2];
+    bool in_job;
     struct s3m_sync *cur; /* the job between its phases (deletes, sweep), for run_on_signal */
     FILE *delete_list; /* every job's deletions, one region each: one descriptor */
+    /* the command's own resources, released at its one exit (sync_close) */
+    struct s3m_spec s, d;
+    struct s3m_filter f;
+    struct s3m_env env;
+    struct s3m_s3 cs, cd;
+    char job_src[2048], job_dst[2048]; /* the job's names for its lock and metrics */
+    int lock_fd;
+    struct timespec t_start;
+    bool write_metrics;
 };
 
-static void run_on_signal(uv_signal_t *h, int signum)
+static void run_on_signal(int signum, void *ud)
 {
-    struct run *r = h->data;
+    struct run *r = ud;
     if (r->signal) {
         fprintf(stderr, "s3mirror: second signal: exiting now\n");
         _exit(128 + signum);
@@ -292,36 +99,24 @@ static void run_on_signal(uv_signal_t *h, int signum)
 static void run_signals_start(struct run *r)
 {
     int sigs[2] = {SIGINT, SIGTERM};
-    for (int i = 0; i < 2; i++) {
-        uv_signal_init(&r->src->loop->uv, &r->sig[i]);
-        r->sig[i].data = r;
-        uv_signal_start(&r->sig[i], run_on_signal, sigs[i]);
-        uv_unref((uv_handle_t *)&r->sig[i]); /* never keeps a loop run going */
-    }
-    r->sig_on = true;
+    for (int i = 0; i < 2; i++) /* they never keep a loop run going */
+        r->sig[i] = s3m_signal_new(r->src->loop, sigs[i], run_on_signal, r);
 }
 
-/* A signal that came while no loop ran waits in libuv's pipe: take it now. */
+/* A signal that came while no loop ran waits in the loop: take it now. */
 static void run_signals_poll(struct run *r)
 {
-    if (!r->sig_on)
-        return;
-    /* a loop with nothing referenced is not alive: uv_run would not even look */
     for (int i = 0; i < 2; i++)
-        uv_ref((uv_handle_t *)&r->sig[i]);
-    uv_run(&r->src->loop->uv, UV_RUN_NOWAIT);
-    for (int i = 0; i < 2; i++)
-        uv_unref((uv_handle_t *)&r->sig[i]);
+        if (r->sig[i])
+            s3m_signal_poll(r->sig[i]);
 }
 
 static void run_signals_stop(struct run *r)
 {
-    if (!r->sig_on)
-        return;
-    for (int i = 0; i < 2; i++)
-        uv_close((uv_handle_t *)&r->sig[i], NULL);
-    uv_run(&r->src->loop->uv, UV_RUN_NOWAIT);
-    r->sig_on = false;
+    for (int i = 0; i < 2; i++) {
+        s3m_signal_free(r->sig[i]);
+        r->sig[i] = NULL;
+    }
 }
 
 /* Test hook: S3MIRROR_TEST_RAISE=decision raises SIGTERM just before the run's delete decision
@@ -391,6 +186,18 @@ static double since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* what this run learned of the source's keys, left for the next run's ranges */
+static void save_learned(struct run *r, struct s3m_sync *job, const char *cache)
+{
+    char **learned;
+    size_t n = s3m_sync_learned_bounds(job, list_want(r), &learned);
+    if (n)
+        s3m_ranges_cache_save(cache, learned, n);
+    for (size_t i = 0; i < n; i++)
+        free(learned[i]);
+    free(learned);
+}
+
 /* one job's listings and copies; its deletions wait for run_finish */
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
@@ -417,46 +224,11 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->in_job = true;
     s3m_sync_run(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
     r->in_job = false;
-    if (job->st.listing_failed) {
-        char line[900];
-        s3m_errinfo_str(&job->st.first_error, line, sizeof(line));
-        fprintf(stderr, "s3mirror: error: %s: listing failed, nothing deleted: %s\n", label, line);
-        if (!s3m_log_to_stderr()) {
-            struct s3m_log_fields lf = {NULL, NULL, NULL, &job->st.first_error};
-            s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: listing failed, nothing deleted: %s",
-                     label, line);
-        }
-    }
-    for (int side = 0; side < 2; side++) {
-        const struct s3m_s3_stats *cs = side ? &r->dst->stats : &r->src->stats;
-        struct s3m_buf b;
-        s3m_buf_init(&b);
-        for (int op = 0; op < S3M_OP__COUNT; op++)
-            if (cs->requests[op])
-                s3m_buf_printf(&b, " %s=%" PRIu64, s3m_s3_op_name((enum s3m_s3_op)op),
-                               cs->requests[op]);
-        s3m_log(S3M_LOG_INFO, "stats", "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64
-                ", 429 %" PRIu64 ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64
-                " B, received %" PRIu64 " B", side ? "destination" : "source", s3m_buf_str(&b),
-                cs->retries, cs->retries_transport, cs->retries_by_status[0],
-                cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
-                cs->bytes_received);
-        if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
-            s3m_log(S3M_LOG_INFO, "stats", "%s concurrency %s (lowest %d, lowered %" PRIu64
-                    " times, raised %" PRIu64 ")", side ? "destination" : "source",
-                    (side ? r->dst : r->src)->window > 0 ? "limited" : "unlimited",
-                    cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
-        s3m_buf_cleanup(&b);
-    }
-    if (cache && !job->st.listing_failed && !job->aborted) {
-        char **learned;
-        size_t n = s3m_sync_learned_bounds(job, list_want(r), &learned);
-        if (n)
-            s3m_ranges_cache_save(cache, learned, n);
-        for (size_t i = 0; i < n; i++)
-            free(learned[i]);
-        free(learned);
-    }
+    if (job->st.listing_failed)
+        s3m__listing_failed(label, &job->st);
+    s3m__requests_log(r->src, r->dst);
+    if (cache && !job->st.listing_failed && !job->aborted)
+        save_learned(r, job, cache);
     free(cache);
     free(bounds);
     s3m_bounds_free(&found);
@@ -464,6 +236,30 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
         r->signal = job->signal;
     s3m_sync_release(job); /* memory held until the deletes: counts and the delete list */
     p->secs = since(&t0);
+}
+
+/* The run's one delete decision (see run_finish): true when deletions are refused, why
+ * then saying why. */
+static bool run_decide(struct run *r, const char *refuse, char *why, size_t nwhy)
+{
+    bool refused = r->signal || refuse;
+    snprintf(why, nwhy, "%s", refuse ? refuse : "interrupted");
+    uint64_t ndel = 0, ndst = 0;
+    for (struct pair *p = r->pairs; p && r->so.mode == S3M_MODE_SYNC; p = p->next) {
+        char w[520];
+        if (!refused && s3m_sync_refusal(&p->job, w, sizeof(w))) {
+            refused = true;
+            if (r->pairs->next) /* say which bucket forbids the others' deletes */
+                snprintf(why, nwhy, "%.400s: %.520s", p->label, w);
+            else
+                snprintf(why, nwhy, "%s", w);
+        }
+        ndel += p->job.st.del.n;
+        ndst += p->job.st.dst_scope; /* this run's own keys, not the excluded nor others' */
+    }
+    if (!refused && r->so.mode == S3M_MODE_SYNC)
+        refused = s3m_sync_over_cap(&r->so, ndel, ndst, why, nwhy);
+    return refused;
 }
 
 /* The run's one delete decision, taken after every job's listings and copies: any job that
@@ -475,23 +271,7 @@ static void run_finish(struct run *r, const char *refuse)
     char why[1000] = "";
     test_raise("decision");
     run_signals_poll(r);
-    bool refused = r->signal || refuse;
-    snprintf(why, sizeof(why), "%s", refuse ? refuse : "interrupted");
-    uint64_t ndel = 0, ndst = 0;
-    for (struct pair *p = r->pairs; p && r->so.mode == S3M_MODE_SYNC; p = p->next) {
-        char w[520];
-        if (!refused && s3m_sync_refusal(&p->job, w, sizeof(w))) {
-            refused = true;
-            if (r->pairs->next) /* say which bucket forbids the others' deletes */
-                snprintf(why, sizeof(why), "%.400s: %.520s", p->label, w);
-            else
-                snprintf(why, sizeof(why), "%s", w);
-        }
-        ndel += p->job.st.del.n;
-        ndst += p->job.st.dst_scope; /* this run's own keys, not the excluded nor others' */
-    }
-    if (!refused && r->so.mode == S3M_MODE_SYNC)
-        refused = s3m_sync_over_cap(&r->so, ndel, ndst, why, sizeof(why));
+    bool refused = run_decide(r, refuse, why, sizeof(why));
     while (r->pairs) {
         struct pair *p = r->pairs;
         struct timespec t0;
@@ -515,8 +295,8 @@ static void run_finish(struct run *r, const char *refuse)
         if (p->job.signal)
             r->signal = p->job.signal;
         fflush(stdout);
-        summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0));
-        add_stats(&r->total, &p->job.st);
+        s3m__summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0));
+        s3m__stats_add(&r->total, &p->job.st);
         s3m_sync_cleanup(&p->job);
         r->pairs = p->next;
         free(p);
@@ -609,8 +389,37 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
     s3m_s3_req_free(ld);
     return rc;
 }
+/* ---- the command: parse -> open -> run -> report, one exit ---- */
 
-int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
+/* --shard and --shard-boundaries; returns an exit code */
+static int parse_shard(struct run *r)
+{
+    struct s3m_opts *o = r->o;
+    int rc;
+    if (o->shard && s3m_shard_parse(o->shard, &r->shard_index, &r->shard_count))
+        return S3M_EXIT_USAGE;
+    if (o->shard_boundaries) {
+        if ((rc = s3m_bounds_read(o->shard_boundaries, &r->plan)))
+            return rc;
+        r->have_plan = true;
+        if (!*r->s.bucket)
+            return s3m__usage_error("%s", "--shard-boundaries: a plan is for one bucket, not a "
+                                    "whole remote");
+        if (r->shard_count && r->shard_count != r->plan.n + 1) {
+            fprintf(stderr, "s3mirror: error: --shard %s: %s holds the boundaries of %zu shards\n",
+                    o->shard, o->shard_boundaries, r->plan.n + 1);
+            return S3M_EXIT_USAGE;
+        }
+    }
+    if (r->shard_count > 1 && !r->have_plan) { /* a hash of the key decides */
+        r->f.shard_index = r->shard_index;
+        r->f.shard_count = r->shard_count;
+    }
+    return 0;
+}
+
+/* The arguments and options, checked before anything is opened; returns an exit code. */
+static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
 {
     enum s3m_sync_mode mode = !strcmp(cmd, "sync") ? S3M_MODE_SYNC
                               : !strcmp(cmd, "copy") ? S3M_MODE_COPY : S3M_MODE_CHECK;
@@ -620,140 +429,146 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     }
     struct s3m_errinfo ei;
     s3m_errinfo_clear(&ei);
-    struct s3m_spec s, d;
-    if (s3m_spec_parse(args[0], &s, &ei))
+    if (s3m_spec_parse(args[0], &r->s, &ei) || s3m_spec_parse(args[1], &r->d, &ei))
         return s3m_cli_fail(cmd, &ei);
-    if (s3m_spec_parse(args[1], &d, &ei)) {
-        s3m_spec_cleanup(&s);
-        return s3m_cli_fail(cmd, &ei);
-    }
+    int rc = s3m__sync_opts_build(r->o, mode, &r->f, &r->so);
+    if (!rc && !s3m_progress_init(&r->progress, r->o, r->o->dry_run || mode == S3M_MODE_CHECK))
+        rc = s3m__usage_error("--stats: '%s' is not a duration (e.g. 30s, 5m, 0 for none)",
+                              r->o->stats);
+    if (!rc)
+        rc = parse_shard(r);
+    if (!rc && !*r->s.bucket != !*r->d.bucket)
+        rc = s3m__usage_error("%s", "SRC and DST must both name a bucket, or both be a whole "
+                              "remote (REMOTE:)");
+    return rc;
+}
+
+/* A job that changes the destination takes its lock; shards of one sync are separate jobs,
+ * each with its own. Returns an exit code. */
+static int open_lock(struct run *r)
+{
+    struct s3m_opts *o = r->o;
+    if (r->so.mode == S3M_MODE_CHECK || o->no_lock || o->dry_run)
+        return 0;
+    char job_dst[2300];
+    snprintf(job_dst, sizeof(job_dst), "%s%s%s", r->job_dst, o->shard ? "\nshard " : "",
+             o->shard ? o->shard : "");
+    return s3m_job_lock(o->lock_file, r->job_src, job_dst, &r->lock_fd);
+}
+
+/* --plan's file, and the two sides as places: one server copies server-side (same
+ * credentials), and a side inside the other is refused. Returns an exit code. */
+static int open_places(struct run *r)
+{
+    struct s3m_opts *o = r->o;
+    if (o->plan && !(r->so.plan = fopen(o->plan, "w")))
+        return s3m__usage_error("--plan: cannot write '%s'", o->plan);
+    bool same = same_place(&r->cs, &r->cd);
+    r->so.server_side = same && !o->no_server_side &&
+                        !strcmp(r->cs.remote->access_key_id ? r->cs.remote->access_key_id : "",
+                                r->cd.remote->access_key_id ? r->cd.remote->access_key_id : "");
+    size_t ls = strlen(r->s.prefix), ld = strlen(r->d.prefix);
+    bool overlap = same && (!*r->s.bucket || !strcmp(r->s.bucket, r->d.bucket)) &&
+                   !strncmp(r->s.prefix, r->d.prefix, ls < ld ? ls : ld);
+    if (overlap)
+        return s3m__usage_error("%s", "source and destination are the same place or one "
+                                "contains the other: refusing to sync it into itself");
+    return 0;
+}
+
+/* The environment and both clients, the job's lock, the plan file; returns an exit code. */
+static int sync_open(struct run *r)
+{
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit: the delete list's write fails, and says so */
+    int rc = s3m_env_init(&r->env, r->o);
+    if (!rc && !(rc = s3m_env_client(&r->env, r->s.remote, &r->cs)))
+        r->src = &r->cs;
+    if (!rc && !(rc = s3m_env_client(&r->env, r->d.remote, &r->cd)))
+        r->dst = &r->cd;
+    if (rc)
+        return rc;
+    /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
+    job_name(&r->s, r->job_src, sizeof(r->job_src));
+    job_name(&r->d, r->job_dst, sizeof(r->job_dst));
+    clock_gettime(CLOCK_REALTIME, &r->t_start);
+    rc = open_lock(r);
+    /* the metrics file describes the real job: a dry run, or a run turned away by the lock
+     * (the job holding it writes its own), leaves its series as they are */
+    r->write_metrics = r->o->metrics_file && !r->o->dry_run && rc != S3M_EXIT_LOCKED;
+    return rc ? rc : open_places(r);
+}
+
+/* The run: one bucket, or every bucket of a whole remote; returns the exit code. */
+static int sync_run(struct run *r)
+{
+    int rc;
+    r->so.delete_list = &r->delete_list;
+    run_signals_start(r);
+    if (*r->s.bucket) {
+        if (!(rc = ensure_dst_bucket(r, &r->s, &r->d))) {
+            run_signals_poll(r);
+            if (!r->signal)
+                run_pair(r, &r->s, &r->d, r->s.bucket, r->d.bucket);
+            run_finish(r, NULL);
+        }
+    } else {
+        rc = run_all_buckets(r, &r->s, &r->d);
+    }
+    run_signals_poll(r);
+    if (!rc || r->signal)
+        rc = r->signal ? 128 + r->signal : s3m__exit_code(r->o, r->so.mode, &r->total);
+    return rc;
+}
+
+/* What the command leaves besides the jobs' summary lines: the plan file complete, the
+ * metrics record (even of a run that failed once both clients were set up). Returns the exit
+ * code. */
+static int sync_report(struct run *r, int rc)
+{
+    if (r->so.plan)
+        fclose(r->so.plan);
+    r->so.plan = NULL;
+    if (r->write_metrics)
+        rc = s3m__metrics_write(r->o, r->job_src, r->job_dst, &r->t_start, rc, &r->total,
+                                r->cs.stats.retries + r->cd.stats.retries);
+    return rc;
+}
+
+/* everything the steps set up, whichever step stopped (each part knows if it is set up) */
+static void sync_close(struct run *r)
+{
+    run_signals_stop(r);
+    if (r->delete_list)
+        fclose(r->delete_list);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd); /* releases the flock */
+    if (r->src)
+        s3m_s3_cleanup(&r->cs);
+    if (r->dst)
+        s3m_s3_cleanup(&r->cd);
+    s3m_env_cleanup(&r->env);
+    s3m_filter_cleanup(&r->f);
+    s3m_bounds_free(&r->plan);
+    s3m_spec_cleanup(&r->s);
+    s3m_spec_cleanup(&r->d);
+}
+
+int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
+{
     struct run r;
     memset(&r, 0, sizeof(r));
     r.o = o;
     r.tail = &r.pairs;
-    struct s3m_filter f;
-    struct s3m_env env;
-    struct s3m_s3 cs, cd;
-    bool have_src = false, have_dst = false;
-    int rc = build_opts(o, mode, &f, &r.so);
-    if (!rc && !s3m_progress_init(&r.progress, o, o->dry_run || mode == S3M_MODE_CHECK))
-        rc = usage_error("--stats: '%s' is not a duration (e.g. 30s, 5m, 0 for none)", o->stats);
-    if (!rc && o->shard && s3m_shard_parse(o->shard, &r.shard_index, &r.shard_count))
-        rc = S3M_EXIT_USAGE;
-    if (!rc && o->shard_boundaries) {
-        if (!(rc = s3m_bounds_read(o->shard_boundaries, &r.plan)))
-            r.have_plan = true;
-        if (!rc && !*s.bucket)
-            rc = usage_error("%s", "--shard-boundaries: a plan is for one bucket, not a whole "
-                             "remote");
-        if (!rc && r.shard_count && r.shard_count != r.plan.n + 1) {
-            fprintf(stderr, "s3mirror: error: --shard %s: %s holds the boundaries of %zu shards\n",
-                    o->shard, o->shard_boundaries, r.plan.n + 1);
-            rc = S3M_EXIT_USAGE;
-        }
-    }
-    if (!rc && r.shard_count > 1 && !r.have_plan) { /* a hash of the key decides */
-        f.shard_index = r.shard_index;
-        f.shard_count = r.shard_count;
-    }
-    if (!rc && !*s.bucket != !*d.bucket)
-        rc = usage_error("%s", "SRC and DST must both name a bucket, or both be a whole remote "
-                         "(REMOTE:)");
-    if (!rc)
-        rc = s3m_env_init(&env, o);
-    else
-        memset(&env, 0, sizeof(env)), s3m_config_init(&env.cfg);
-    if (!rc && !(rc = s3m_env_client(&env, s.remote, &cs)))
-        have_src = true;
-    if (!rc && !(rc = s3m_env_client(&env, d.remote, &cd)))
-        have_dst = true;
-    /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
-    char job_src[2048], job_dst_spec[2048];
-    job_name(&s, job_src, sizeof(job_src));
-    job_name(&d, job_dst_spec, sizeof(job_dst_spec));
-    int lock_fd = -1;
-    struct timespec t_start;
-    clock_gettime(CLOCK_REALTIME, &t_start);
-    if (!rc && mode != S3M_MODE_CHECK && !o->no_lock && !o->dry_run) {
-        /* shards of one sync are separate jobs, each with its own lock */
-        char job_dst[2300];
-        snprintf(job_dst, sizeof(job_dst), "%s%s%s", job_dst_spec, o->shard ? "\nshard " : "",
-                 o->shard ? o->shard : "");
-        rc = s3m_job_lock(o->lock_file, job_src, job_dst, &lock_fd);
-    }
-    /* the metrics file describes the real job: a dry run, or a run turned away by the lock
-     * (the job holding it writes its own), leaves its series as they are */
-    bool metrics = o->metrics_file && have_src && have_dst && !o->dry_run &&
-                   rc != S3M_EXIT_LOCKED;
-    FILE *plan = NULL;
-    if (!rc && o->plan && !(plan = fopen(o->plan, "w")))
-        rc = usage_error("--plan: cannot write '%s'", o->plan);
-    r.so.plan = plan;
-    if (!rc) {
-        bool same = same_place(&cs, &cd);
-        r.so.server_side = same && !o->no_server_side &&
-                           !strcmp(cs.remote->access_key_id ? cs.remote->access_key_id : "",
-                                   cd.remote->access_key_id ? cd.remote->access_key_id : "");
-        size_t ls = strlen(s.prefix), ld = strlen(d.prefix);
-        bool overlap = same && (!*s.bucket || !strcmp(s.bucket, d.bucket)) &&
-                       !strncmp(s.prefix, d.prefix, ls < ld ? ls : ld);
-        if (overlap)
-            rc = usage_error("%s", "source and destination are the same place or one contains "
-                             "the other: refusing to sync it into itself");
-    }
-    if (!rc) {
-        r.src = &cs;
-        r.dst = &cd;
-        r.so.delete_list = &r.delete_list;
-        run_signals_start(&r);
-        if (*s.bucket) {
-            if (!(rc = ensure_dst_bucket(&r, &s, &d))) {
-                run_signals_poll(&r);
-                if (!r.signal)
-                    run_pair(&r, &s, &d, s.bucket, d.bucket);
-                run_finish(&r, NULL);
-            }
-        } else
-            rc = run_all_buckets(&r, &s, &d);
-        run_signals_poll(&r);
-        if (!rc || r.signal)
-            rc = r.signal ? 128 + r.signal : exit_code(o, mode, &r.total);
-    }
-    if (plan)
-        fclose(plan);
-    if (metrics) {
-        struct timespec t_end;
-        clock_gettime(CLOCK_REALTIME, &t_end);
-        struct s3m_job_result jr = {
-            .start = (double)t_start.tv_sec + (double)t_start.tv_nsec / 1e9,
-            .end = (double)t_end.tv_sec + (double)t_end.tv_nsec / 1e9,
-            .exit_code = rc,
-            /* deletions done, not decided: refused, failed or interrupted ones are not */
-            .objects = {r.total.copy.n, r.total.update.n, r.total.deleted, r.total.skip.n},
-            .bytes = {r.total.copy.bytes, r.total.update.bytes, r.total.deleted_bytes,
-                      r.total.skip.bytes},
-            .errors = r.total.failed.n + r.total.delete_errors + (r.total.listing_failed ? 1 : 0) +
-                      (r.total.delete_list_failed ? 1 : 0),
-            .retries = cs.stats.retries + cd.stats.retries,
-        };
-        int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst_spec, o->shard, &jr);
-        if (!rc)
-            rc = mrc;
-    }
-    run_signals_stop(&r);
-    if (r.delete_list)
-        fclose(r.delete_list);
-    if (lock_fd >= 0)
-        close(lock_fd); /* releases the flock */
-    if (have_src)
-        s3m_s3_cleanup(&cs);
-    if (have_dst)
-        s3m_s3_cleanup(&cd);
-    s3m_env_cleanup(&env);
-    s3m_filter_cleanup(&f);
-    s3m_bounds_free(&r.plan);
-    s3m_spec_cleanup(&s);
-    s3m_spec_cleanup(&d);
+    r.lock_fd = -1;
+    int rc = sync_parse(&r, cmd, args, nargs);
+    if (rc)
+        goto out;
+    rc = sync_open(&r);
+    if (rc)
+        goto out;
+    rc = sync_run(&r);
+out:
+    rc = sync_report(&r, rc);
+    sync_close(&r);
     return rc;
 }

@@ -92,23 +92,6 @@ static void label_value(struct s3m_buf *b, const char *v)
     }
 }
 
-bool s3m_file_replace(const char *path, const void *data, size_t len)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return false;
-    bool ok = fwrite(data, 1, len, f) == len;
-    ok = !fclose(f) && ok;
-    if (ok && !rename(tmp, path))
-        return true;
-    int e = errno;
-    unlink(tmp);
-    errno = e;
-    return false;
-}
-
 int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r)
 {

@@ -10,6 +10,13 @@
 
 static void request_next(struct s3m_lister *l);
 
+/* A page request's user data: the lister it reads for, or NULL once the lister is gone
+ * (s3m_lister_cleanup while it was in flight): the request then only frees itself. The lister
+ * is not the user data itself because it may be freed before the request ends. */
+struct page_req {
+    struct s3m_lister *l;
+};
+
 static void fail_list(struct s3m_lister *l, const struct s3m_errinfo *ei)
 {
     l->failed = true;
@@ -43,54 +50,71 @@ static bool check_page(struct s3m_lister *l, const struct s3m_xml_list *page)
     return true;
 }
 
+/* The page's continuation: whether there is more, and a server that would not progress. */
+static void take_continuation(struct s3m_lister *l, const struct s3m_xml_list *page)
+{
+    const char *next = page->next_continuation_token && *page->next_continuation_token
+                           ? page->next_continuation_token : NULL;
+    /* an empty truncated page: the same token again would ask the same question
+     * forever; a run of new ones is bounded */
+    bool same = next && l->token && !strcmp(next, l->token);
+    l->empty_pages = page->nobjects ? 0 : l->empty_pages + 1;
+    free(l->token);
+    l->token = next ? s3m_strdup(next) : NULL;
+    l->more = page->is_truncated;
+    if (l->hi && page->nobjects && strcmp(page->objects[page->nobjects - 1].key, l->hi) >= 0)
+        l->more = false; /* the range ends in this page */
+    if (l->more && !l->token && !page->nobjects) {
+        s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page with neither "
+                        "keys nor continuation token", l->bucket);
+        fail_list(l, NULL);
+    } else if (l->more && !page->nobjects && same) {
+        s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page without keys "
+                        "and with the continuation token it was asked with; refusing "
+                        "to loop", l->bucket);
+        fail_list(l, NULL);
+    } else if (l->more && l->empty_pages >= S3M_LIST_MAX_EMPTY_PAGES) {
+        s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: %d truncated pages in a row "
+                        "without keys; giving up", l->bucket, S3M_LIST_MAX_EMPTY_PAGES);
+        fail_list(l, NULL);
+    }
+}
+
+/* A page arrived: checked, kept (to be consumed now, or read ahead), the next one asked for. */
+static void take_page(struct s3m_lister *l, struct s3m_xml_result *x)
+{
+    const struct s3m_xml_list *page = &x->list;
+    l->pages_done++;
+    if (!check_page(l, page)) { /* check_page filled l->ei */
+        fail_list(l, NULL);
+        s3m_xml_result_free(x);
+        return;
+    }
+    take_continuation(l, page);
+    if (l->pages[0])
+        l->pages[1] = x;
+    else
+        l->pages[0] = x, l->pos = 0;
+    if (l->more && !l->pages[1])
+        request_next(l); /* read ahead while the consumer works */
+}
+
 static void on_page(struct s3m_s3_req *r, void *ud)
 {
-    struct s3m_lister *l = ud;
+    struct page_req *pr = ud;
+    struct s3m_lister *l = pr->l;
+    free(pr);
+    if (!l) { /* orphaned: nobody waits for this page */
+        s3m_s3_req_free(r);
+        return;
+    }
     l->inflight = NULL;
     if (r->ei.err) {
         fail_list(l, &r->ei);
     } else {
         struct s3m_xml_result *x = r->xml;
         r->xml = NULL;
-        const struct s3m_xml_list *page = &x->list;
-        l->pages_done++;
-        if (!check_page(l, page)) { /* check_page filled l->ei */
-            fail_list(l, NULL);
-            s3m_xml_result_free(x);
-        } else {
-            const char *next = page->next_continuation_token && *page->next_continuation_token
-                                   ? page->next_continuation_token : NULL;
-            /* an empty truncated page: the same token again would ask the same question
-             * forever; a run of new ones is bounded */
-            bool same = next && l->token && !strcmp(next, l->token);
-            l->empty_pages = page->nobjects ? 0 : l->empty_pages + 1;
-            free(l->token);
-            l->token = next ? s3m_strdup(next) : NULL;
-            l->more = page->is_truncated;
-            if (l->hi && page->nobjects &&
-                strcmp(page->objects[page->nobjects - 1].key, l->hi) >= 0)
-                l->more = false; /* the range ends in this page */
-            if (l->more && !l->token && !page->nobjects) {
-                s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page with neither "
-                                "keys nor continuation token", l->bucket);
-                fail_list(l, NULL);
-            } else if (l->more && !page->nobjects && same) {
-                s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page without keys "
-                                "and with the continuation token it was asked with; refusing "
-                                "to loop", l->bucket);
-                fail_list(l, NULL);
-            } else if (l->more && l->empty_pages >= S3M_LIST_MAX_EMPTY_PAGES) {
-                s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: %d truncated pages in a row "
-                                "without keys; giving up", l->bucket, S3M_LIST_MAX_EMPTY_PAGES);
-                fail_list(l, NULL);
-            }
-            if (l->pages[0])
-                l->pages[1] = x;
-            else
-                l->pages[0] = x, l->pos = 0;
-            if (l->more && !l->pages[1])
-                request_next(l); /* read ahead while the consumer works */
-        }
+        take_page(l, x);
     }
     s3m_s3_req_free(r);
     if (l->ready)
@@ -103,8 +127,11 @@ static void request_next(struct s3m_lister *l)
     const char *start_after = l->token ? NULL : l->last_key ? l->last_key : l->start_after;
     struct s3m_s3_req *r = s3m_s3_list_objects(l->c, l->bucket, l->prefix, l->token, start_after,
                                                NULL, l->max_keys);
+    struct page_req *pr = s3m_calloc(1, sizeof(*pr));
+    pr->l = l;
     l->inflight = r;
-    if (s3m_s3_submit(r, on_page, l)) {
+    if (s3m_s3_submit(r, on_page, pr)) { /* done never runs */
+        free(pr);
         fail_list(l, &r->ei);
         l->inflight = NULL;
         s3m_s3_req_free(r);
@@ -204,16 +231,10 @@ enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml
     return st;
 }
 
-static void orphan_done(struct s3m_s3_req *r, void *ud)
-{
-    (void)ud;
-    s3m_s3_req_free(r);
-}
-
 void s3m_lister_cleanup(struct s3m_lister *l)
 {
     if (l->inflight) { /* let it finish on its own and free itself */
-        l->inflight->done = orphan_done;
+        ((struct page_req *)l->inflight->ud)->l = NULL; /* the ud this lister submitted it with */
         s3m_s3_cancel(l->inflight);
     }
     s3m_xml_result_free(l->pages[0]);

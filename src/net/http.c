@@ -3,6 +3,7 @@
  * streaming body callbacks with pause/resume, and the single completion callback. */
 #include "s3m/http.h"
 #include "s3m/util.h"
+#include "http_int.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -211,7 +212,6 @@ static enum s3m_err map_curl(CURLcode rc)
     }
 }
 
-void s3m__http_finished(struct s3m_http *h, CURLcode rc);
 void s3m__http_finished(struct s3m_http *h, CURLcode rc)
 {
     h->running = false;

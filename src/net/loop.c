@@ -7,6 +7,7 @@
 #include "s3m/http.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
+#include "http_int.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -17,8 +18,6 @@ struct sock_ctx {
     curl_socket_t fd;
     struct s3m_loop *loop;
 };
-
-void s3m__http_finished(struct s3m_http *h, CURLcode rc);
 
 static void check_done(struct s3m_loop *l)
 {
@@ -242,6 +241,48 @@ void s3m_kick_free(struct s3m_kick *k)
         return;
     uv_idle_stop(&k->h);
     uv_close((uv_handle_t *)&k->h, free_handle);
+}
+
+struct s3m_signal {
+    uv_signal_t h;
+    void (*cb)(int signum, void *ud);
+    void *ud;
+};
+
+static void signal_fired(uv_signal_t *h, int signum)
+{
+    struct s3m_signal *s = h->data;
+    s->cb(signum, s->ud);
+}
+
+struct s3m_signal *s3m_signal_new(struct s3m_loop *l, int signum,
+                                  void (*cb)(int signum, void *ud), void *ud)
+{
+    struct s3m_signal *s = s3m_calloc(1, sizeof(*s));
+    uv_signal_init(&l->uv, &s->h);
+    s->h.data = s;
+    s->cb = cb;
+    s->ud = ud;
+    uv_signal_start(&s->h, signal_fired, signum);
+    uv_unref((uv_handle_t *)&s->h); /* a watcher alone is no work: it never keeps a run going */
+    return s;
+}
+
+void s3m_signal_poll(struct s3m_signal *s)
+{
+    /* libuv keeps a signal that came between runs in its pipe; but a loop with nothing
+     * referenced is not alive and uv_run would not even look: referenced for one look */
+    uv_ref((uv_handle_t *)&s->h);
+    uv_run(s->h.loop, UV_RUN_NOWAIT);
+    uv_unref((uv_handle_t *)&s->h);
+}
+
+void s3m_signal_free(struct s3m_signal *s)
+{
+    if (!s)
+        return;
+    uv_signal_stop(&s->h);
+    uv_close((uv_handle_t *)&s->h, free_handle);
 }
 
 static void walk_close(uv_handle_t *h, void *arg)

@@ -1,0 +1,108 @@
+/* sync_opts.c - the options of `sync`, `copy` and `check` turned into a filter and the job's
+ * options, each checked: a malformed size, duration, glob or --max-delete is a usage error, never
+ * a quiet default. */
+#include "cmd_sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int s3m__usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "s3mirror: error: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return S3M_EXIT_USAGE;
+}
+
+/* --max-delete N|P%: N decimal digits (at most 10^15), P decimal digits with an optional
+ * decimal fraction, at most 100. Nothing strtod would take besides (nan, inf, hex, exponents,
+ * signs, spaces): a cap that quietly meant no cap would be worse than an error. */
+static bool parse_max_delete(const char *s, struct s3m_sync_opts *so)
+{
+    size_t len = strlen(s);
+    bool pct = len && s[len - 1] == '%';
+    size_t n = pct ? len - 1 : len, i = 0, int_digits, frac_digits = 0;
+    uint64_t v = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (i >= 16)
+            return false; /* more than 10^15 */
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    int_digits = i;
+    if (!int_digits)
+        return false;
+    if (pct && i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            frac_digits++;
+        if (!frac_digits || frac_digits > 6)
+            return false;
+    }
+    if (i != n)
+        return false;
+    if (!pct) {
+        if (v > 1000000000000000ull)
+            return false;
+        so->max_delete = (int64_t)v;
+        return true;
+    }
+    char *end;
+    double d = strtod(s, &end); /* only digits and one '.' are left: a plain decimal */
+    if (end != s + n || !(d >= 0 && d <= 100))
+        return false;
+    so->max_delete_pct = d;
+    return true;
+}
+
+/* options -> filter and job options; returns an exit code or 0 */
+int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,
+                         struct s3m_sync_opts *so)
+{
+    memset(so, 0, sizeof(*so));
+    s3m_filter_init(f, (int64_t)time(NULL));
+    so->mode = mode;
+    if (o->multipart_threshold && (!s3m_parse_size(o->multipart_threshold, &so->multipart_threshold) ||
+                                   so->multipart_threshold < 5 * 1024 * 1024 ||
+                                   so->multipart_threshold > 5ull << 30))
+        return s3m__usage_error("--multipart-threshold: '%s' is not a size from 5M to 5G",
+                           o->multipart_threshold);
+    if (o->multipart_chunk_size && (!s3m_parse_size(o->multipart_chunk_size, &so->chunk_size) ||
+                                    so->chunk_size < 5 * 1024 * 1024 || so->chunk_size > 5ull << 30))
+        return s3m__usage_error("--multipart-chunk-size: '%s' is not a size from 5M to 5G",
+                           o->multipart_chunk_size);
+    so->dry_run = o->dry_run;
+    so->transfers = o->transfers ? (int)o->transfers : 32;
+    so->max_keys = o->max_keys;
+    so->report = stdout;
+    so->part_concurrency = (int)o->multipart_concurrency;
+    so->attempts = (int)o->retries;
+    so->allow_empty_source = o->allow_empty_source;
+    so->max_delete = -1;
+    so->max_delete_pct = -1;
+    if (o->compare && !s3m_compare_parse(o->compare, &so->compare))
+        return s3m__usage_error("--compare: '%s' is not etag, size, size-mtime or checksum", o->compare);
+    uint64_t sz;
+    if (o->multipart_chunk_buffer) {
+        if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))
+            return s3m__usage_error("--buffer-size: '%s' is not a size from 64k to 1G",
+                               o->multipart_chunk_buffer);
+        so->buffer_size = (size_t)sz;
+    }
+    for (int i = 0; i < o->nrules; i++)
+        if (!s3m_filter_add(f, o->rules[i].include, o->rules[i].glob))
+            return s3m__usage_error("malformed glob '%s'", o->rules[i].glob);
+    if (o->min_size && !s3m_parse_size(o->min_size, &f->min_size))
+        return s3m__usage_error("--min-size: '%s' is not a size", o->min_size);
+    if (o->max_size && !s3m_parse_size(o->max_size, &f->max_size))
+        return s3m__usage_error("--max-size: '%s' is not a size", o->max_size);
+    if (o->min_age && !s3m_parse_duration(o->min_age, &f->min_age))
+        return s3m__usage_error("--min-age: '%s' is not a duration", o->min_age);
+    if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
+        return s3m__usage_error("--max-age: '%s' is not a duration", o->max_age);
+    if (o->max_delete && !parse_max_delete(o->max_delete, so))
+        return s3m__usage_error("--max-delete: '%s' is not a count (decimal digits) nor a percentage "
+                           "from 0 to 100 (e.g. 12.5%%)", o->max_delete);
+    so->filter = f;
+    return 0;
+}

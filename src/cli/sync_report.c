@@ -1,0 +1,190 @@
+/* sync_report.c - what `sync`, `copy` and `check` tell: each job's summary line and, when its
+ * listing failed, the error; the requests each endpoint served; the run's exit code and its
+ * --metrics-file record. Nothing here decides anything: it reads the jobs' counts. */
+#include "cmd_sync.h"
+#include "s3m/log.h"
+#include "s3m/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
+{
+    const struct s3m_sync_counts *a[] = {&s->copy, &s->update, &s->del, &s->skip,
+                                         &s->excluded, &s->failed, &s->unverified};
+    struct s3m_sync_counts *b[] = {&t->copy, &t->update, &t->del, &t->skip,
+                                   &t->excluded, &t->failed, &t->unverified};
+    for (size_t i = 0; i < S3M_ARRAY_LEN(a); i++)
+        b[i]->n += a[i]->n, b[i]->bytes += a[i]->bytes;
+    t->src_keys += s->src_keys;
+    t->dst_keys += s->dst_keys;
+    t->src_scope += s->src_scope;
+    t->dst_scope += s->dst_scope;
+    t->delete_errors += s->delete_errors;
+    t->deleted += s->deleted;
+    t->deleted_bytes += s->deleted_bytes;
+    t->stale_uploads += s->stale_uploads;
+    t->listing_failed |= s->listing_failed;
+    t->delete_list_failed |= s->delete_list_failed;
+    if (s->delete_refused && !t->delete_refused)
+        memcpy(t->refused_why, s->refused_why, sizeof(t->refused_why));
+    t->delete_refused |= s->delete_refused;
+    if (!t->first_error.err)
+        t->first_error = s->first_error;
+}
+
+static void summary_check(struct s3m_buf *l, const char *label, const struct s3m_sync_stats *st,
+                          double secs)
+{
+    char a[32], b[32], c[32];
+    s3m_buf_printf(l, "check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %"
+                   PRIu64 " only on destination (%s), %" PRIu64 " identical, %" PRIu64
+                   " not verifiable by ETag, %" PRIu64 " excluded, %.1f s",
+                   label, st->copy.n, s3m_cli_human(st->copy.bytes, a, 32), st->update.n,
+                   s3m_cli_human(st->update.bytes, b, 32), st->del.n,
+                   s3m_cli_human(st->del.bytes, c, 32),
+                   st->skip.n >= st->unverified.n ? st->skip.n - st->unverified.n : 0,
+                   st->unverified.n, st->excluded.n, secs);
+}
+
+/* sync's deletions: a real run says what was deleted, not what was decided: the rest
+ * (refused, failed, interrupted) is "NOT deleted" */
+static void summary_deletes(struct s3m_buf *l, const struct s3m_opts *o,
+                            const struct s3m_sync_stats *st)
+{
+    char c[32];
+    if (o->dry_run || st->delete_refused) {
+        s3m_buf_printf(l, ", %s%s %" PRIu64 " (%s)",
+                       o->dry_run && !st->delete_refused ? "would be " : "",
+                       st->delete_refused ? "NOT deleted" : "deleted", st->del.n,
+                       s3m_cli_human(st->del.bytes, c, 32));
+        return;
+    }
+    s3m_buf_printf(l, ", deleted %" PRIu64 " (%s)", st->deleted,
+                   s3m_cli_human(st->deleted_bytes, c, 32));
+    if (st->deleted < st->del.n)
+        s3m_buf_printf(l, ", NOT deleted %" PRIu64, st->del.n - st->deleted);
+}
+
+static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_sync_mode mode,
+                         const char *label, const struct s3m_sync_stats *st, double secs)
+{
+    char a[32], b[32], d[32];
+    uint64_t moved = st->copy.bytes + st->update.bytes;
+    s3m_buf_printf(l, "%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)",
+                   o->dry_run ? "dry run: " : "", mode == S3M_MODE_SYNC ? "sync" : "copy",
+                   label, o->dry_run ? "would copy" : "copied", st->copy.n,
+                   s3m_cli_human(st->copy.bytes, a, 32), o->dry_run ? "would update" : "updated",
+                   st->update.n, s3m_cli_human(st->update.bytes, b, 32));
+    if (mode == S3M_MODE_SYNC)
+        summary_deletes(l, o, st);
+    s3m_buf_printf(l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
+                   ", %.1f s", st->skip.n, st->excluded.n,
+                   st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
+                   (st->delete_list_failed ? 1 : 0), secs);
+    if (!o->dry_run)
+        s3m_buf_printf(l, ", %s/s", s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs)
+                                                          : moved, d, 32));
+    if (st->stale_uploads)
+        s3m_buf_printf(l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
+                       o->dry_run ? "would abort" : "aborted", st->stale_uploads);
+    if (st->delete_refused)
+        s3m_buf_printf(l, "\ndeletions %s: %s", o->dry_run ? "would be refused" : "refused",
+                       st->refused_why);
+}
+
+void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
+                  const struct s3m_sync_stats *st, double secs)
+{
+    struct s3m_buf l;
+    s3m_buf_init(&l);
+    if (mode == S3M_MODE_CHECK)
+        summary_check(&l, label, st, secs);
+    else
+        summary_copy(&l, o, mode, label, st, secs);
+    printf("%s\n", s3m_buf_str(&l));
+    if (!s3m_log_to_stderr()) /* the log file tells the whole story */
+        s3m_log(S3M_LOG_NOTICE, "summary", "%s", s3m_buf_str(&l));
+    s3m_buf_cleanup(&l);
+}
+
+int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
+                   const struct s3m_sync_stats *st)
+{
+    if (st->listing_failed) {
+        int rc = s3m_cli_exit_code_ei(&st->first_error);
+        return rc == S3M_EXIT_USAGE || rc == S3M_EXIT_OK ? S3M_EXIT_ERROR : rc;
+    }
+    if (st->failed.n || st->delete_errors) {
+        int rc = s3m_cli_exit_code(st->first_error.err);
+        return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
+    }
+    if (st->delete_refused && !o->dry_run)
+        return S3M_EXIT_ERROR;
+    if (mode == S3M_MODE_CHECK)
+        return st->copy.n || st->update.n || st->del.n ? S3M_EXIT_DIFFERS : S3M_EXIT_OK;
+    if (o->error_on_no_transfer && !o->dry_run && !st->copy.n && !st->update.n &&
+        !(mode == S3M_MODE_SYNC && st->deleted))
+        return S3M_EXIT_NOTRANSFER;
+    return S3M_EXIT_OK;
+}
+
+void s3m__listing_failed(const char *label, const struct s3m_sync_stats *st)
+{
+    char line[900];
+    s3m_errinfo_str(&st->first_error, line, sizeof(line));
+    fprintf(stderr, "s3mirror: error: %s: listing failed, nothing deleted: %s\n", label, line);
+    if (!s3m_log_to_stderr()) {
+        struct s3m_log_fields lf = {NULL, NULL, NULL, &st->first_error};
+        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: listing failed, nothing deleted: %s", label,
+                 line);
+    }
+}
+
+void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
+{
+    for (int side = 0; side < 2; side++) {
+        const struct s3m_s3_stats *cs = side ? &dst->stats : &src->stats;
+        struct s3m_buf b;
+        s3m_buf_init(&b);
+        for (int op = 0; op < S3M_OP__COUNT; op++)
+            if (cs->requests[op])
+                s3m_buf_printf(&b, " %s=%" PRIu64, s3m_s3_op_name((enum s3m_s3_op)op),
+                               cs->requests[op]);
+        s3m_log(S3M_LOG_INFO, "stats", "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64
+                ", 429 %" PRIu64 ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64
+                " B, received %" PRIu64 " B", side ? "destination" : "source", s3m_buf_str(&b),
+                cs->retries, cs->retries_transport, cs->retries_by_status[0],
+                cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
+                cs->bytes_received);
+        if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
+            s3m_log(S3M_LOG_INFO, "stats", "%s concurrency %s (lowest %d, lowered %" PRIu64
+                    " times, raised %" PRIu64 ")", side ? "destination" : "source",
+                    (side ? dst : src)->window > 0 ? "limited" : "unlimited",
+                    cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
+        s3m_buf_cleanup(&b);
+    }
+}
+
+int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char *job_dst,
+                       const struct timespec *t_start, int rc, const struct s3m_sync_stats *total,
+                       uint64_t retries)
+{
+    struct timespec t_end;
+    clock_gettime(CLOCK_REALTIME, &t_end);
+    struct s3m_job_result jr = {
+        .start = (double)t_start->tv_sec + (double)t_start->tv_nsec / 1e9,
+        .end = (double)t_end.tv_sec + (double)t_end.tv_nsec / 1e9,
+        .exit_code = rc,
+        /* deletions done, not decided: refused, failed or interrupted ones are not */
+        .objects = {total->copy.n, total->update.n, total->deleted, total->skip.n},
+        .bytes = {total->copy.bytes, total->update.bytes, total->deleted_bytes,
+                  total->skip.bytes},
+        .errors = total->failed.n + total->delete_errors + (total->listing_failed ? 1 : 0) +
+                  (total->delete_list_failed ? 1 : 0),
+        .retries = retries,
+    };
+    int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr);
+    return rc ? rc : mrc;
+}
