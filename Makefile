@@ -54,7 +54,7 @@ ifneq ($(filter deps,$(MAKECMDGOALS)),)
 endif
 
 .PHONY: all deps check check-unit check-docs check-deploy check-e2e check-model fuzz-regress asan check-asan check-valgrind fuzz clean install \
-        demo bench bench-smoke format-check check-install check-fresh
+        demo bench bench-smoke format-check check-install check-fresh check-layers check-layers-selftest
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
 
@@ -102,6 +102,15 @@ check-e2e: $(BIN) $(BUILD)/bench/listsrv
 check-docs: $(BIN)
 	S3MIRROR_BIN=$(BIN) tests/docs_test.sh
 
+# The shape rules of STYLE.md: includes only down the layers, libuv/curl only in net/, files
+# <= 600 lines, functions <= 60 (scripts/check-layers.sh; --longest 10 lists the biggest).
+check-layers:
+	scripts/check-layers.sh
+
+# check-layers.sh itself against tiny fake trees that must pass or fail each rule
+check-layers-selftest:
+	tests/layers_test.sh
+
 # deploy/: rendered Kubernetes manifests parse and say what they should; systemd units verify
 check-deploy:
 	python3 -W ignore tests/deploy_test.py
@@ -119,7 +128,7 @@ check-model: $(BIN)
 	S3MIRROR_BIN=$(CURDIR)/$(BIN) python3 tests/model/run.py --cases $(CASES) --seed $(SEED) \
 	    --servers $(SERVERS) --rclone $(RCLONE)
 
-check: all check-unit fuzz-regress check-docs check-install check-deploy check-e2e check-model
+check: all check-unit check-layers-selftest fuzz-regress check-docs check-install check-deploy check-e2e check-model
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
