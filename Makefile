@@ -99,8 +99,11 @@ check-unit: $(UNIT_BINS)
 check-e2e: $(BIN) $(BUILD)/bench/listsrv
 	tests/e2e/run.sh $(E2E_ARGS)
 
+# + the state-machine table of docs/internals/README.md against the enums of the code
 check-docs: $(BIN)
 	S3MIRROR_BIN=$(BIN) tests/docs_test.sh
+	scripts/check-internals.sh
+	tests/internals_test.sh
 
 # The shape rules of STYLE.md: includes only down the layers, libuv/curl only in net/, files
 # <= 600 lines, functions <= 60 (scripts/check-layers.sh; --longest 10 lists the biggest).
