@@ -63,9 +63,9 @@ void *calloc(size_t n, size_t size);
 void *realloc(void *p, size_t n);
 void free(void *p);
 
-static int tracking;       /* record the blocks handed out (their frees are always seen) */
+static int tracking;        /* record the blocks handed out (their frees are always seen) */
 static long calls, fail_at; /* count allocation calls; the fail_at-th fails (0: none) */
-static long live;          /* tracked blocks not freed yet */
+static long live;           /* tracked blocks not freed yet */
 #define TRACK_SLOTS (1 << 17)
 static void *slot[TRACK_SLOTS];
 static void *caller[TRACK_SLOTS]; /* who allocated it: named when it leaks */
@@ -94,7 +94,8 @@ static bool untrack(void *p)
 {
     if (!p || !live)
         return false;
-    for (size_t i = hash_ptr(p), k = 0; k < TRACK_SLOTS && slot[i]; i = (i + 1) & (TRACK_SLOTS - 1), k++)
+    for (size_t i = hash_ptr(p), k = 0; k < TRACK_SLOTS && slot[i];
+         i = (i + 1) & (TRACK_SLOTS - 1), k++)
         if (slot[i] == p) {
             slot[i] = TOMB;
             live--;
@@ -153,9 +154,9 @@ void free(void *p)
 #define SUMMARY 512
 struct scenario {
     const char *name;
-    void (*setup)(void);            /* load inputs (not counted) */
-    bool (*run)(char *summary);     /* true: success */
-    void (*cleanup)(void);          /* the caller's cleanup after run, success or not */
+    void (*setup)(void);        /* load inputs (not counted) */
+    bool (*run)(char *summary); /* true: success */
+    void (*cleanup)(void);      /* the caller's cleanup after run, success or not */
 };
 
 static char *doc;
@@ -174,9 +175,10 @@ static void load(const char *rel)
 static void xml_summary(const struct s3m_xml_result *r, char *s)
 {
     const struct s3m_xml_list *l = &r->list;
-    snprintf(s, SUMMARY, "kind %d root %s: %zu objects (%s..%s), %zu prefixes, %zu buckets, "
-             "error %s, %zu deleted, %zu uploads, upload id %s", (int)r->kind, r->root,
-             l->nobjects, l->nobjects ? l->objects[0].key : "-",
+    snprintf(s, SUMMARY,
+             "kind %d root %s: %zu objects (%s..%s), %zu prefixes, %zu buckets, "
+             "error %s, %zu deleted, %zu uploads, upload id %s",
+             (int)r->kind, r->root, l->nobjects, l->nobjects ? l->objects[0].key : "-",
              l->nobjects ? l->objects[l->nobjects - 1].etag : "-", l->nprefixes,
              r->buckets.nbuckets, r->error.code ? r->error.code : "-", r->del.ndeleted,
              r->uploads.nuploads, r->single.upload_id ? r->single.upload_id : "-");
@@ -221,11 +223,11 @@ static void xml_cleanup(void)
     xmlResetLastError(); /* libxml2 keeps a copy of its last error: not the call's to free */
 }
 
-#define XML_SETUP(fn, file, kinds)                                                                \
-    static void fn(void)                                                                          \
-    {                                                                                             \
-        load(file);                                                                               \
-        doc_accept = kinds;                                                                       \
+#define XML_SETUP(fn, file, kinds)                                                                 \
+    static void fn(void)                                                                           \
+    {                                                                                              \
+        load(file);                                                                                \
+        doc_accept = kinds;                                                                        \
     }
 XML_SETUP(setup_listv2, "s3-xml/aws-docs/listv2-example1-listing-keys.xml", S3M_XML_LIST)
 XML_SETUP(setup_listv1, "s3-xml/moto/listv1-delimiter-truncated.xml", S3M_XML_LIST)
@@ -300,7 +302,7 @@ static void config_cleanup(void)
 
 /* filter: rclone-style rules, then keys matched against them */
 static struct s3m_filter flt;
-static const char *const filter_keys[] = {"a.jpg", "photos/2024/x.JPG", "tmp/1", "b/c/d.txt",
+static const char *const filter_keys[] = {"a.jpg",  "photos/2024/x.JPG",   "tmp/1", "b/c/d.txt",
                                           "[x].md", "sub/dir/file.tar.gz", "z"};
 
 static bool filter_run(char *s)
@@ -312,7 +314,8 @@ static bool filter_run(char *s)
             return snprintf(s, SUMMARY, "error rule %zu", i), false;
     size_t n = 0;
     for (size_t i = 0; i < S3M_ARRAY_LEN(filter_keys); i++)
-        n += (size_t)snprintf(s + n, SUMMARY - n, "%d", s3m_filter_match(&flt, filter_keys[i], 10, 0));
+        n += (size_t)snprintf(s + n, SUMMARY - n, "%d",
+                              s3m_filter_match(&flt, filter_keys[i], 10, 0));
     return true;
 }
 
@@ -343,16 +346,16 @@ static void arr_advance(void *ctx)
 
 static bool diff_run(char *s)
 {
-    static const struct s3m_entry src[] = {
-        {"a", 1, "0cc175b9c0f1b6a831c399e269772661", 1},
-        {"b", 2, "92eb5ffee6ae2fec3ad71c777531578f", 1},
-        {"big", 20 << 20, "9b2cf535f27731c974343645a3985328-4", 1},
-        {"c", 3, "4a8a08f09d37b73795649038408b5f33", 1}};
-    static const struct s3m_entry dst[] = {
-        {"b", 2, "92eb5ffee6ae2fec3ad71c777531578f", 1},
-        {"big", 20 << 20, "aaaaf535f27731c974343645a3985328-4", 1},
-        {"c", 4, "ffff08f09d37b73795649038408b5f33", 1},
-        {"d", 1, "8277e0910d750195b448797616e091ad", 1}};
+    static const struct s3m_entry src[] = {{"a", 1, "0cc175b9c0f1b6a831c399e269772661", 1},
+                                           {"b", 2, "92eb5ffee6ae2fec3ad71c777531578f", 1},
+                                           {"big", 20 << 20, "9b2cf535f27731c974343645a3985328-4",
+                                            1},
+                                           {"c", 3, "4a8a08f09d37b73795649038408b5f33", 1}};
+    static const struct s3m_entry dst[] = {{"b", 2, "92eb5ffee6ae2fec3ad71c777531578f", 1},
+                                           {"big", 20 << 20, "aaaaf535f27731c974343645a3985328-4",
+                                            1},
+                                           {"c", 4, "ffff08f09d37b73795649038408b5f33", 1},
+                                           {"d", 1, "8277e0910d750195b448797616e091ad", 1}};
     struct arr a = {src, S3M_ARRAY_LEN(src), 0}, b = {dst, S3M_ARRAY_LEN(dst), 0};
     struct s3m_diff d;
     s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
@@ -361,8 +364,8 @@ static bool diff_run(char *s)
     size_t n = 0;
     enum s3m_pull p;
     while ((p = s3m_diff_next(&d, &it)) == S3M_PULL_ENTRY)
-        n += (size_t)snprintf(s + n, SUMMARY - n, "%s:%d%d ",
-                              it.src.key ? it.src.key : it.dst.key, (int)it.action, it.needs_head);
+        n += (size_t)snprintf(s + n, SUMMARY - n, "%s:%d%d ", it.src.key ? it.src.key : it.dst.key,
+                              (int)it.action, it.needs_head);
     return p == S3M_PULL_END;
 }
 
@@ -374,10 +377,15 @@ static bool sigv4_run(char *s)
 {
     struct s3m_kv range = {"Range", "bytes=0-9"};
     struct s3m_sigv4_req r = {
-        .method = "GET", .host = "examplebucket.s3.amazonaws.com", .path = "/test.txt",
-        .headers = &range, .nheaders = 1,
+        .method = "GET",
+        .host = "examplebucket.s3.amazonaws.com",
+        .path = "/test.txt",
+        .headers = &range,
+        .nheaders = 1,
         .payload_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        .amz_date = "20130524T000000Z", .region = "us-east-1", .service = "s3",
+        .amz_date = "20130524T000000Z",
+        .region = "us-east-1",
+        .service = "s3",
         .add_content_sha256 = true};
     s3m_signer_init(&signer, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
                     NULL);
@@ -385,7 +393,8 @@ static bool sigv4_run(char *s)
     s3m_sigv4_sign(&signer, &r, &sig);
     snprintf(s, SUMMARY, "%s", sig.signature);
     /* the value the AWS document gives (s3-signing/aws-docs-header-auth.json) */
-    return !strcmp(sig.signature, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    return !strcmp(sig.signature,
+                   "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
 
 static void sigv4_cleanup(void)
