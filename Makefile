@@ -79,6 +79,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(UNIT_HELPERS) $(LIB) $(PKG_LIBS) -lcmocka -lm \
 	    $(ALL_LDFLAGS) -o $@
 
+# the allocation-failure run alone gets the failing allocator (it replaces malloc for the binary)
+$(BUILD)/tests/test_allocfail: tests/unit/test_allocfail.c tests/unit/failalloc.c $(UNIT_HELPERS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< tests/unit/failalloc.c $(UNIT_HELPERS) $(LIB) $(PKG_LIBS) \
+	    -lcmocka -lm -ldl $(ALL_LDFLAGS) -o $@
+
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \

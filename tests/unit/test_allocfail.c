@@ -1,8 +1,8 @@
 /* test_allocfail.c - an allocation-failure run over the pure modules: for each entry point, with
  * realistic input (tests/data), the Nth allocation fails, N = 1, 2, ... until none is left.
  *
- * This binary replaces malloc/calloc/realloc/free (glibc allows it; they call __libc_*), so the
- * failures reach libxml2, OpenSSL and libc as well as our own s3m_malloc. Each N runs in a forked
+ * failalloc.c replaces malloc & co. in this binary, so the failures reach libxml2, OpenSSL and libc
+ * as well as our own s3m_malloc. Each N runs in a forked
  * child and ends one of these ways, and only the first three are right:
  *   error  the entry point returned an error (libxml2 reports its out-of-memory), nothing leaked
  *   abort  SIGABRT after "s3mirror: out of memory" (s3m_malloc & co. abort by design, STYLE.md)
@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -38,6 +37,7 @@
 #include "s3m/sigv4.h"
 #include "s3m/uri.h"
 #include "s3m/xml.h"
+#include "failalloc.h"
 #include "tjson.h"
 
 #include <libxml/xmlerror.h>
@@ -51,103 +51,6 @@
 #endif
 
 #ifndef NO_INTERPOSE
-/* ---- the failing allocator ---- */
-
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t n);
-void __libc_free(void *p);
-
-void *malloc(size_t n);
-void *calloc(size_t n, size_t size);
-void *realloc(void *p, size_t n);
-void free(void *p);
-
-static int tracking;        /* record the blocks handed out (their frees are always seen) */
-static long calls, fail_at; /* count allocation calls; the fail_at-th fails (0: none) */
-static long live;           /* tracked blocks not freed yet */
-#define TRACK_SLOTS (1 << 17)
-static void *slot[TRACK_SLOTS];
-static void *caller[TRACK_SLOTS]; /* who allocated it: named when it leaks */
-#define TOMB ((void *)1)
-
-static size_t hash_ptr(void *p)
-{
-    return (size_t)(((uintptr_t)p >> 4) * 2654435761u) & (TRACK_SLOTS - 1);
-}
-
-static void track(void *p, void *by)
-{
-    if (!tracking || !p)
-        return;
-    for (size_t i = hash_ptr(p), k = 0; k < TRACK_SLOTS; i = (i + 1) & (TRACK_SLOTS - 1), k++)
-        if (!slot[i] || slot[i] == TOMB) {
-            slot[i] = p;
-            caller[i] = by;
-            live++;
-            return;
-        }
-    abort(); /* the table is full: make it larger */
-}
-
-static bool untrack(void *p)
-{
-    if (!p || !live)
-        return false;
-    for (size_t i = hash_ptr(p), k = 0; k < TRACK_SLOTS && slot[i];
-         i = (i + 1) & (TRACK_SLOTS - 1), k++)
-        if (slot[i] == p) {
-            slot[i] = TOMB;
-            live--;
-            return true;
-        }
-    return false;
-}
-
-static bool should_fail(void)
-{
-    if (!fail_at)
-        return false;
-    return ++calls == fail_at;
-}
-
-void *malloc(size_t n)
-{
-    if (should_fail())
-        return NULL;
-    void *p = __libc_malloc(n);
-    track(p, __builtin_return_address(0));
-    return p;
-}
-
-void *calloc(size_t n, size_t size)
-{
-    if (should_fail())
-        return NULL;
-    void *p = __libc_calloc(n, size);
-    track(p, __builtin_return_address(0));
-    return p;
-}
-
-void *realloc(void *p, size_t n)
-{
-    if (should_fail())
-        return NULL;
-    void *q = __libc_realloc(p, n);
-    if (q || !n) {
-        bool was = untrack(p);
-        if (q && (was || !p))
-            track(q, __builtin_return_address(0));
-    }
-    return q;
-}
-
-void free(void *p)
-{
-    untrack(p);
-    __libc_free(p);
-}
-
 /* ---- scenarios: run() calls the entry point into *st and says error or not and what came
  * out (summary, no allocation); cleanup() frees what run() left ---- */
 
@@ -477,41 +380,27 @@ static char expected[SUMMARY];
 static void child(const struct scenario *sc, long n)
 {
     char got[SUMMARY] = "";
-    memset(slot, 0, sizeof(slot));
-    live = 0;
-    tracking = 1;
-    calls = 0;
-    fail_at = n;
+    failalloc_start(n);
     bool ok = sc->run(got);
-    long ncalls = calls;
-    fail_at = 0;
+    long ncalls = failalloc_stop_failing();
     if (sc->cleanup)
         sc->cleanup();
-    tracking = 0;
+    long left = failalloc_stop_tracking();
     if (ncalls < n)
         _exit(O_END);
-    if (live) {
-        bool ours = false;
-        fprintf(stderr, "%ld block(s) left (%s), allocated by", live, got);
-        for (size_t i = 0; i < TRACK_SLOTS; i++)
-            if (slot[i] && slot[i] != TOMB) {
-                Dl_info di;
-                bool found = dladdr(caller[i], &di);
-                const char *obj = found && di.dli_fname ? strrchr(di.dli_fname, '/') : NULL;
-                ours |= !obj || !strstr(obj, ".so");
-                fprintf(stderr, " %s in %s", found && di.dli_sname ? di.dli_sname : "?",
-                        obj ? obj + 1 : "?");
-            }
+    if (left) {
+        fprintf(stderr, "%ld block(s) left (%s), allocated by", left, got);
+        bool ours = failalloc_print_live(stderr);
         fprintf(stderr, "\n");
-        long left = live;
-        tracking = 1;
+        failalloc_track_again();
         for (int i = 0; i < 3; i++) { /* does it grow call after call? */
             char again[SUMMARY];
             sc->run(again);
             if (sc->cleanup)
                 sc->cleanup();
         }
-        _exit(!ours && live == left && ok && !strcmp(got, expected) ? O_KEPT : O_LEAK);
+        _exit(!ours && failalloc_stop_tracking() == left && ok && !strcmp(got, expected) ? O_KEPT
+                                                                                         : O_LEAK);
     }
     if (!ok)
         _exit(O_ERROR);
