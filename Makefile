@@ -45,7 +45,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
-           libcmocka-dev clang valgrind man-db groff-base openssl curl uuid-runtime \
+           libcmocka-dev clang clang-format valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox \
            python3 python3-boto3 python3-yaml zsh
 # `make deps check` (or -j2): nothing is built before deps has installed the packages.
@@ -54,7 +54,7 @@ ifneq ($(filter deps,$(MAKECMDGOALS)),)
 endif
 
 .PHONY: all deps check check-unit check-docs check-deploy check-e2e check-model fuzz-regress asan check-asan check-valgrind fuzz clean install \
-        demo bench bench-smoke format-check check-install check-fresh
+        demo bench bench-smoke format-check check-install check-fresh check-layers check-layers-selftest
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
 
@@ -84,6 +84,12 @@ CLI_TEST_OBJS = $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJS))
 $(BUILD)/tests/test_shard: $(CLI_TEST_OBJS)
 $(BUILD)/tests/test_shard: UNIT_OBJS = $(CLI_TEST_OBJS)
 
+# the allocation-failure run alone gets the failing allocator (it replaces malloc for the binary)
+$(BUILD)/tests/test_allocfail: tests/unit/test_allocfail.c tests/unit/failalloc.c $(UNIT_HELPERS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< tests/unit/failalloc.c $(UNIT_HELPERS) $(LIB) $(PKG_LIBS) \
+	    -lcmocka -lm -ldl $(ALL_LDFLAGS) -o $@
+
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
@@ -104,8 +110,20 @@ check-unit: $(UNIT_BINS)
 check-e2e: $(BIN) $(BUILD)/bench/listsrv
 	tests/e2e/run.sh $(E2E_ARGS)
 
+# + the state-machine table of docs/internals/README.md against the enums of the code
 check-docs: $(BIN)
 	S3MIRROR_BIN=$(BIN) tests/docs_test.sh
+	scripts/check-internals.sh
+	tests/internals_test.sh
+
+# The shape rules of STYLE.md: includes only down the layers, libuv/curl only in net/, files
+# <= 600 lines, functions <= 60 (scripts/check-layers.sh; --longest 10 lists the biggest).
+check-layers:
+	scripts/check-layers.sh
+
+# check-layers.sh itself against tiny fake trees that must pass or fail each rule
+check-layers-selftest:
+	tests/layers_test.sh
 
 # deploy/: rendered Kubernetes manifests parse and say what they should; systemd units verify
 check-deploy:
@@ -124,7 +142,7 @@ check-model: $(BIN)
 	S3MIRROR_BIN=$(CURDIR)/$(BIN) python3 tests/model/run.py --cases $(CASES) --seed $(SEED) \
 	    --servers $(SERVERS) --rclone $(RCLONE)
 
-check: all check-unit fuzz-regress check-docs check-install check-deploy check-e2e check-model
+check: all check-unit check-layers-selftest fuzz-regress check-docs check-install check-deploy check-e2e check-model
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
@@ -192,8 +210,11 @@ clean:
 	    { echo "clean: something is mounted under build/ (a check-fresh root?); not removing"; exit 1; }
 	rm -rf build build-asan build-fuzz s3mirror
 
+# Layout per the committed .clang-format (scripts/format-apply.sh applies it, and --count says
+# how far the tree is from it).
+FORMAT_SRCS = $(wildcard src/*/*.c src/*/*.h include/s3m/*.h tests/unit/*.c tests/unit/*.h)
 format-check:
-	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS)
+	clang-format --dry-run --Werror --style=file $(FORMAT_SRCS)
 
 -include $(shell find $(BUILD) -path $(BUILD)/fresh -prune -o -name '*.d' -type f -print 2>/dev/null)
 
