@@ -296,7 +296,13 @@ class Review1Test:
         p = subprocess.Popen([BIN, "--config", self._conf_via(proxy), "--no-lock", "sync",
                               "flaky:" + self.sb, "osl1:" + self.db],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
+        # signal once discovery is under way (its delimiter request is held by the proxy), not
+        # after a fixed sleep: a slow start (ASan, a loaded machine) would be signalled before
+        # any watcher exists, and die by the default action instead
+        deadline = time.time() + 60
+        while proxy.count(query="delimiter") == 0 and time.time() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        self.assertGreater(proxy.count(query="delimiter"), 0, "no discovery request seen")
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=200)
         self.assertEqual(p.returncode, 143, out + err)
