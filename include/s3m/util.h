@@ -14,6 +14,8 @@
 void *s3m_malloc(size_t n);
 void *s3m_calloc(size_t n, size_t size);
 void *s3m_realloc(void *p, size_t n);
+/* A library's allocation failed (OpenSSL, libxml2): says so, as s3m_malloc does, and aborts. */
+_Noreturn void s3m_oom(const char *what);
 char *s3m_strdup(const char *s);
 char *s3m_strndup(const char *s, size_t n);
 /* Overwrite n bytes with zeros in a way the compiler keeps (for secrets). */

@@ -12,7 +12,7 @@ static void digest(const EVP_MD *md, const void *data, size_t len, uint8_t *out)
 {
     unsigned int n = 0;
     if (!EVP_Digest(data, len, out, &n, md, NULL))
-        abort();
+        s3m_oom("OpenSSL digest"); /* cannot fail on valid input but for memory */
 }
 
 void s3m_sha256(const void *data, size_t len, uint8_t out[S3M_SHA256_LEN])
@@ -30,7 +30,7 @@ void s3m_hmac_sha256(const void *key, size_t keylen, const void *data, size_t le
 {
     unsigned int n = 0;
     if (!HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n))
-        abort();
+        s3m_oom("OpenSSL HMAC");
 }
 
 void s3m_hex(const uint8_t *in, size_t n, char *out)
@@ -70,7 +70,7 @@ void s3m_md5_init(struct s3m_md5_ctx *c)
 {
     c->evp = EVP_MD_CTX_new();
     if (!c->evp || !EVP_DigestInit_ex(c->evp, EVP_md5(), NULL))
-        abort();
+        s3m_oom("OpenSSL MD5 context");
 }
 
 void s3m_md5_update(struct s3m_md5_ctx *c, const void *data, size_t len)

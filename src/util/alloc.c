@@ -15,6 +15,12 @@ static void oom(size_t n)
     abort();
 }
 
+_Noreturn void s3m_oom(const char *what)
+{
+    fprintf(stderr, "s3mirror: out of memory (%s)\n", what);
+    abort();
+}
+
 void *s3m_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);

@@ -361,8 +361,6 @@ static const struct {
     enum outcome o;
     const char *why;
 } KNOWN[] = {
-    {"layout+hash", O_BARE, "core/hash.c:15,33,73: an OpenSSL failure ends in a bare abort()"},
-    {"sigv4", O_BARE, "core/hash.c:15,33,73: an OpenSSL failure ends in a bare abort()"},
     {"xml", O_BARE, "core/xml.c:493: xmlCreatePushParserCtxt's NULL ends in a bare abort()"},
 };
 
