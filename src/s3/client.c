@@ -1,6 +1,6 @@
 /* client.c - S3 requests: addressing, SigV4 signing per attempt, response capture, S3 error
- * mapping, the retry policy (capped exponential backoff with full jitter, Retry-After: the one
- * formula, s3m_s3_backoff_ms, also used by the transfers) and the endpoint's concurrency limit
+ * mapping, the retry policy (the one backoff formula of net/retry.c with this client's settings,
+ * s3m_s3_backoff_ms, also used by the transfers) and the endpoint's concurrency limit
  * (AIMD: throttling halves the requests in flight, successes raise it; beyond it requests wait
  * in a queue, in order).
  *
@@ -10,6 +10,7 @@
 #include "s3m/s3.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
+#include "s3m/retry.h"
 #include "s3m/uri.h"
 #include "s3m/util.h"
 
@@ -20,7 +21,7 @@
 #include <unistd.h>
 
 #define MAX_ERR_BODY 65536
-#define MAX_RETRY_AFTER_MS 60000
+#define MAX_RETRY_AFTER_MS S3M_RETRY_AFTER_MAX_MS
 
 static const char *const op_names[] = {
 #define S3M_XX(id, name) name,
@@ -148,26 +149,11 @@ static void reset_response(struct s3m_s3_req *r)
 static void unqueue(struct s3m_s3_req *r);
 static void release(struct s3m_s3_req *r);
 
-struct retry_timer {
-    uv_timer_t t;
-    struct s3m_s3_req *r;
-};
-
-static void free_timer(uv_handle_t *h)
-{
-    free(h->data);
-}
-
 void s3m_s3_req_free(struct s3m_s3_req *r)
 {
     if (!r)
         return;
-    if (r->retry_timer) { /* freed while waiting: the timer closes itself */
-        struct retry_timer *rt = r->retry_timer;
-        rt->r = NULL;
-        uv_timer_stop(&rt->t);
-        uv_close((uv_handle_t *)&rt->t, free_timer);
-    }
+    s3m_timer_free(r->retry_timer); /* freed while waiting: its callback never runs */
     if (r->queued)
         unqueue(r);
     release(r);
@@ -365,17 +351,15 @@ static long retry_after_ms(const struct s3m_s3_req *r)
     return secs > MAX_RETRY_AFTER_MS / 1000 ? MAX_RETRY_AFTER_MS : secs * 1000;
 }
 
+static unsigned client_rand(void *ud)
+{
+    return (unsigned)rand_r(ud);
+}
+
 long s3m_s3_backoff_ms(struct s3m_s3 *c, int attempt, long retry_after)
 {
-    long cap = c->opts.backoff_base_ms;
-    for (int i = 1; i < attempt && cap < c->opts.backoff_cap_ms; i++)
-        cap *= 2;
-    if (cap > c->opts.backoff_cap_ms)
-        cap = c->opts.backoff_cap_ms;
-    long wait = cap > 0 ? (long)(rand_r(&c->rng) % (unsigned)(cap + 1)) : 0; /* full jitter */
-    if (retry_after > MAX_RETRY_AFTER_MS)
-        retry_after = MAX_RETRY_AFTER_MS;
-    return retry_after > wait ? retry_after : wait;
+    struct s3m_retry_policy p = {c->opts.backoff_base_ms, c->opts.backoff_cap_ms};
+    return s3m_retry_backoff_ms(&p, attempt, retry_after, client_rand, &c->rng);
 }
 
 static enum s3m_err start_attempt(struct s3m_s3_req *r);
@@ -383,13 +367,10 @@ static void finish(struct s3m_s3_req *r);
 
 static enum s3m_err admit(struct s3m_s3_req *r);
 
-static void on_retry_timer(uv_timer_t *t)
+static void on_retry_timer(void *ud)
 {
-    struct retry_timer *rt = t->data;
-    struct s3m_s3_req *r = rt->r;
-    uv_close((uv_handle_t *)t, free_timer);
-    if (!r)
-        return; /* the request was freed while waiting */
+    struct s3m_s3_req *r = ud;
+    s3m_timer_free(r->retry_timer);
     r->retry_timer = NULL;
     if (r->cancelled) {
         finish(r); /* cancelled while waiting: reported from the loop */
@@ -411,15 +392,9 @@ static void on_retry_timer(uv_timer_t *t)
  * (r->cancelled) a cancelled request's completion. */
 static void arm_timer(struct s3m_s3_req *r, uint64_t ms)
 {
-    struct retry_timer *rt = r->retry_timer;
-    if (!rt) {
-        rt = s3m_calloc(1, sizeof(*rt));
-        rt->r = r;
-        uv_timer_init(&r->c->loop->uv, &rt->t);
-        rt->t.data = rt;
-        r->retry_timer = rt;
-    }
-    uv_timer_start(&rt->t, on_retry_timer, ms, 0);
+    if (!r->retry_timer)
+        r->retry_timer = s3m_timer_new(r->c->loop, on_retry_timer, r);
+    s3m_timer_start(r->retry_timer, ms, 0);
 }
 
 /* ---- the endpoint's concurrency (AIMD) ---- */
@@ -748,14 +723,19 @@ static void run_done(struct s3m_s3_req *r, void *ud)
     *(bool *)ud = true;
 }
 
+static bool run_finished(void *ud)
+{
+    return *(bool *)ud;
+}
+
 enum s3m_err s3m_s3_run(struct s3m_s3_req *r)
 {
     bool done = false;
     enum s3m_err err = s3m_s3_submit(r, run_done, &done);
     if (err)
         return err;
-    while (!done)
-        uv_run(&r->c->loop->uv, UV_RUN_ONCE);
+    if (!s3m_loop_run_until(r->c->loop, run_finished, &done))
+        abort(); /* a submitted request always ends: its done callback is owed */
     return r->ei.err;
 }
 
