@@ -150,7 +150,8 @@ void s3m__s3_set_error(struct s3m_s3_req *r, const struct s3m_xml_error *x)
     snprintf(ei->code, sizeof(ei->code), "%s", code);
     snprintf(ei->message, sizeof(ei->message), "%s",
              x && x->message && *x->message ? x->message : "");
-    const char *rid = x && x->request_id ? x->request_id : s3m_s3_resp_header(r, "x-amz-request-id");
+    const char *rid =
+        x && x->request_id ? x->request_id : s3m_s3_resp_header(r, "x-amz-request-id");
     snprintf(ei->request_id, sizeof(ei->request_id), "%s", rid ? rid : "");
 }
 
