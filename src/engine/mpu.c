@@ -200,9 +200,9 @@ static void mpu_send_complete(struct s3m_xfer_mpu *m)
 static void recheck_ended(void *ud, const struct s3m_errinfo *ei)
 {
     struct s3m_xfer_mpu *m = ud;
+    m->ei = *ei; /* ei is the check's: copied before the check goes */
     s3m__recheck_free(m->recheck);
     m->recheck = NULL;
-    m->ei = *ei;
     if (m->ei.err)
         mpu_abort(m);
     else
@@ -492,9 +492,9 @@ static void layout_decided(struct s3m_xfer_mpu *m)
 static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n)
 {
     struct s3m_xfer_mpu *m = ud;
+    m->ei = *ei; /* ei is the job's: copied before the job goes */
     s3m__learn_free(m->learn);
     m->learn = NULL;
-    m->ei = *ei;
     if (m->ei.err) {
         fail(m);
         return;
