@@ -86,9 +86,9 @@ bool s3m_s3_retryable(int status, const char *code)
                     !strcmp(code, "InternalError") || !strcmp(code, "ServiceUnavailable"));
 }
 
-bool s3m__s3_transport_retryable(int curl_code)
+bool s3m__s3_transport_retryable(int transport_code)
 {
-    switch (curl_code) {
+    switch (transport_code) {
     case 7:  /* COULDNT_CONNECT */
     case 18: /* PARTIAL_FILE */
     case 28: /* OPERATION_TIMEDOUT */
