@@ -72,4 +72,10 @@ void s3m_http_resume(struct s3m_http *h);
 /* Stop a running transfer now; done runs with ABORTED. */
 void s3m_http_cancel(struct s3m_http *h);
 
+/* The two directions of a transfer's body. */
+enum s3m_http_dir { S3M_HTTP_RECV, S3M_HTTP_SEND };
+/* Whether a running transfer is paused in that direction (its callback returned PAUSE and
+ * nothing resumed it since), so a caller need not mirror curl's pause state. */
+bool s3m_http_paused(const struct s3m_http *h, enum s3m_http_dir dir);
+
 #endif

@@ -127,7 +127,7 @@ struct s3m_s3_req {
     s3m_s3_done_cb done;
     void *ud;
     struct s3m_http http;
-    void *retry_timer;       /* waiting in backoff (or to report from the loop) */
+    struct s3m_timer *retry_timer; /* waiting in backoff (or to report from the loop) */
     bool cancelled;          /* s3m_s3_cancel while waiting: done runs with ABORTED */
     bool counted;            /* holds one of c->inflight */
     bool queued;             /* waiting in c->queue for the concurrency limit */
@@ -201,10 +201,9 @@ struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
                                          const char *const *keys, size_t n);
 struct s3m_s3_req *s3m_s3_delete_object(struct s3m_s3 *c, const char *bucket, const char *key);
 
-/* The retry policy's one wait (ms) after `attempt` (>= 1) failed tries: capped exponential
- * backoff with full jitter (opts.backoff_base_ms doubling up to opts.backoff_cap_ms), and never
- * less than retry_after_ms (a server's Retry-After, itself capped at 60 s). Used for requests
- * retried here and for the streamed parts and objects the caller retries. */
+/* The retry policy's one wait (ms) after `attempt` (>= 1) failed tries: s3m_retry_backoff_ms
+ * (s3m/retry.h) with this client's opts.backoff_base_ms / backoff_cap_ms and random state.
+ * Used for requests retried here and for the streamed parts and objects the caller retries. */
 long s3m_s3_backoff_ms(struct s3m_s3 *c, int attempt, long retry_after_ms);
 
 /* Whether an S3 error code or status is worth a retry. */

@@ -10,10 +10,12 @@
  * the ETag the server returns; the final multipart ETag compared with the source's before the
  * upload is completed. A failed multipart upload is aborted, once.
  * Retries: a request whose body is in memory is retried by the client (--low-level-retries); a
- * streamed PUT or part the client cannot replay is sent again here on its own, its source range
- * read again with If-Match, after the client's one backoff (s3m_s3_backoff_ms), up to the same
- * number of tries; only then does the object fail its attempt (--retries whole-object attempts,
- * the same backoff between them). */
+ * streamed PUT or part the client cannot replay is sent again on its own, its source range
+ * read again with If-Match, after the client's one backoff (s3m_s3_backoff_ms, s3m/retry.h),
+ * up to the same number of tries; only then does the object fail its attempt (--retries
+ * whole-object attempts, the same backoff between them).
+ * Inside: engine/xfer.c (attempts), pipe.c (streams), mpu.c (multipart uploads, with learn.c
+ * and recheck.c), sharing engine/xfer_int.h. */
 #ifndef S3M_XFER_H
 #define S3M_XFER_H
 
@@ -23,9 +25,8 @@
 #include "s3m/s3.h"
 
 struct s3m_xfer_pipe;
-struct s3m_xfer_timer;
+struct s3m_xfer_mpu;
 struct s3m_xfer;
-struct s3m_md5_ctx;
 
 /* Metadata a copy with a guessed part layout carries: the source's ETag at copy time, which
  * the diff compares when the destination's own ETag cannot equal the source's (see diff.h). */
@@ -40,69 +41,51 @@ struct s3m_xfer_ctx {
     int attempts;            /* whole-object attempts */
     uint64_t single_max;     /* single-part sources up to this go as one PUT (S3 limit: 5 GiB) */
     uint64_t chunk_size;     /* part size for single-part sources above single_max */
-    uv_idle_t kick;          /* resumes paused streams outside curl callbacks */
-    struct s3m_xfer_pipe *pending;
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
     uint64_t stream_retries;     /* streamed PUTs / parts sent again on their own */
-    struct s3m_xfer_timer *timers; /* pending waits: a stop makes them fire at once */
-    struct s3m_xfer *xfers;      /* every live transfer, to stop their part copies */
-    bool closed, close_done; /* the idle handle must be closed before the context goes */
-    bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
-    struct s3m_xfer_pipe *pipes; /* every live pipe, to stop them */
+    bool close_done;             /* closed: the context may be freed */
+    bool stopping;               /* interrupted: no new work, no retries, uploads aborted */
+    /* private to engine/xfer.c, pipe.c, mpu.c */
+    struct s3m_kick *kick;         /* resumes paused streams outside curl callbacks */
+    struct s3m_xfer_pipe *pending; /* the streams that asked for the kick */
+    struct s3m_xfer_pipe *pipes;   /* every live stream, to stop them */
+    struct s3m_xfer *xfers;        /* every live transfer, to stop their requests */
 };
 
 void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3 *dst);
 /* Interrupt: every stream fails, multipart uploads are aborted, nothing is retried or started;
  * each transfer still ends through its done callback. */
 void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c);
-/* Close the context's handle; the loop must run until c->close_done before c is freed. */
+/* Release the context's handle (no transfer may be live); c->close_done tells when c may be
+ * freed (at once, today). */
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c);
 
-struct s3m_xfer;
 typedef void (*s3m_xfer_done_cb)(struct s3m_xfer *x, void *ud);
 
-struct s3m_xfer_part {
-    int number;
-    uint64_t offset, length;
-    char etag[80];
-    bool done;
-    int tries;               /* failed tries of this part in this upload */
-    struct s3m_s3_req *req;  /* its UploadPartCopy in flight (server-side), to cancel */
+/* Headers carried over from the source to the destination. */
+struct s3m_xfer_meta {
+    struct s3m_kv *kv; /* owned strings */
+    size_t n;
 };
 
 struct s3m_xfer {
     struct s3m_xfer_ctx *ctx;
     char *src_bucket, *src_key, *dst_bucket, *dst_key;
     uint64_t size;
-    char etag[80]; /* source ETag from the listing */
-    int src_parts; /* 0: plain ETag */
-    int attempt;
-    int state;               /* drives control; changed only through set_state (xfer.c) */
-    int single_tries;        /* failed tries of the single stream in this attempt */
-    long retry_after_ms;     /* the last failure's Retry-After, for the next attempt's wait */
-    struct s3m_xfer *all_next; /* ctx->xfers */
-    struct s3m_kv *meta; /* headers to carry over */
-    size_t nmeta;
-    /* multipart */
-    char *upload_id;
-    uint64_t part_size;
-    uint64_t candidates[24];
-    int ncandidates, candidate;
-    struct s3m_xfer_part *parts;
-    int nparts, next_part, active, parts_ok;
-    bool multipart;
-    bool failing;
-    bool layout_mismatch; /* no candidate part size gave the source ETag */
-    uint64_t *learned;    /* the source's part sizes as its server told them, or NULL */
-    int nlearned;
-    int head_part;        /* the HEAD in flight: 0 plain, N for ?partNumber=N */
-    char computed_etag[48]; /* the multipart ETag of the parts uploaded (before completing) */
-    struct s3m_md5_ctx *whole; /* RECHECK of a plain-ETag source: MD5 of the whole read */
-    /* the one request of a one-at-a-time phase in flight (HEAD, CreateMultipartUpload,
-     * CopyObject, a RECHECK GET, CompleteMultipartUpload), for a stop to cancel */
-    struct s3m_s3_req *cur;
+    char etag[80];  /* source ETag from the listing */
     char note[256]; /* what was done (for the report) */
-    struct s3m_errinfo ei;
+    struct s3m_errinfo ei; /* the outcome, when done runs */
+    /* private to engine/xfer.c */
+    int kind;                /* what the source ETag says: plain MD5, multipart, or opaque */
+    int state;               /* drives control; changed only through set_state */
+    int attempt;
+    long retry_after_ms;     /* the last failure's Retry-After, for the next attempt's wait */
+    struct s3m_xfer_meta meta;
+    struct s3m_xfer_mpu *mpu; /* the multipart upload, kept across attempts (its layout) */
+    int mpu_mode;
+    struct s3m_s3_req *cur;  /* a CopyObject in flight, for a stop to cancel */
+    struct s3m_timer *timer; /* the first start, the wait between attempts, a failed start */
+    struct s3m_xfer *all_next; /* ctx->xfers */
     s3m_xfer_done_cb done;
     void *ud;
 };

@@ -194,6 +194,11 @@ void s3m_http_cancel(struct s3m_http *h)
     s3m_http_resume(h);
 }
 
+bool s3m_http_paused(const struct s3m_http *h, enum s3m_http_dir dir)
+{
+    return dir == S3M_HTTP_RECV ? h->paused_recv : h->paused_send;
+}
+
 static enum s3m_err map_curl(CURLcode rc)
 {
     switch (rc) {

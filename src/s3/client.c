@@ -1,15 +1,16 @@
-/* client.c - S3 requests: addressing, SigV4 signing per attempt, response capture, S3 error
- * mapping, the retry policy (capped exponential backoff with full jitter, Retry-After: the one
- * formula, s3m_s3_backoff_ms, also used by the transfers) and the endpoint's concurrency limit
+/* client.c - sending S3 requests: addressing, SigV4 signing per attempt, response capture, the
+ * retry policy (the one backoff formula of net/retry.c with this client's settings,
+ * s3m_s3_backoff_ms, also used by the transfers) and the endpoint's concurrency limit
  * (AIMD: throttling halves the requests in flight, successes raise it; beyond it requests wait
- * in a queue, in order).
+ * in a queue, in order). Building a request and reading what its reply means: message.c.
  *
  * Each attempt is signed afresh (the signature covers the time). Replies are read as they
  * arrive: success XML goes straight into the streaming reader, error bodies into a bounded
  * buffer, object bodies to the caller's sink. */
-#include "s3m/s3.h"
+#include "client_int.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
+#include "s3m/retry.h"
 #include "s3m/uri.h"
 #include "s3m/util.h"
 
@@ -20,7 +21,6 @@
 #include <unistd.h>
 
 #define MAX_ERR_BODY 65536
-#define MAX_RETRY_AFTER_MS 60000
 
 static const char *const op_names[] = {
 #define S3M_XX(id, name) name,
@@ -75,59 +75,6 @@ void s3m_s3_cleanup(struct s3m_s3 *c)
 
 /* ---- request building ---- */
 
-struct s3m_s3_req *s3m_s3_req_new(struct s3m_s3 *c, enum s3m_s3_op op, const char *method,
-                                  const char *bucket, const char *key)
-{
-    struct s3m_s3_req *r = s3m_calloc(1, sizeof(*r));
-    r->c = c;
-    r->op = op;
-    r->method = s3m_strdup(method);
-    r->bucket = bucket && *bucket ? s3m_strdup(bucket) : NULL;
-    r->key = key ? s3m_strdup(key) : NULL;
-    s3m_http_init(&r->http, c->loop);
-    return r;
-}
-
-static void kv_add(struct s3m_kv **arr, size_t *n, const char *name, const char *value)
-{
-    *arr = s3m_realloc(*arr, (*n + 1) * sizeof(**arr));
-    (*arr)[*n].name = s3m_strdup(name);
-    (*arr)[*n].value = value ? s3m_strdup(value) : NULL;
-    (*n)++;
-}
-
-static void kv_free(struct s3m_kv *arr, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free((char *)arr[i].name);
-        free((char *)arr[i].value);
-    }
-    free(arr);
-}
-
-void s3m_s3_req_query(struct s3m_s3_req *r, const char *name, const char *value)
-{
-    kv_add(&r->query, &r->nquery, name, value);
-}
-
-void s3m_s3_req_header(struct s3m_s3_req *r, const char *name, const char *value)
-{
-    kv_add(&r->headers, &r->nheaders, name, value ? value : "");
-}
-
-void s3m_s3_req_body(struct s3m_s3_req *r, const void *data, size_t len)
-{
-    s3m_buf_reset(&r->body);
-    s3m_buf_add(&r->body, data, len);
-    r->has_body = true;
-}
-
-void s3m_s3_req_stream(struct s3m_s3_req *r, int64_t len, s3m_s3_read_cb cb)
-{
-    r->read_cb = cb;
-    r->stream_len = len;
-}
-
 static void reset_response(struct s3m_s3_req *r)
 {
     s3m_xml_free(r->xp);
@@ -135,7 +82,7 @@ static void reset_response(struct s3m_s3_req *r)
     s3m_xml_result_free(r->xml);
     r->xml = NULL;
     s3m_buf_reset(&r->errbody);
-    kv_free(r->resp_headers, r->nresp_headers);
+    s3m__kv_free(r->resp_headers, r->nresp_headers);
     r->resp_headers = NULL;
     r->nresp_headers = r->cap_resp_headers = 0;
     r->status = 0;
@@ -148,26 +95,11 @@ static void reset_response(struct s3m_s3_req *r)
 static void unqueue(struct s3m_s3_req *r);
 static void release(struct s3m_s3_req *r);
 
-struct retry_timer {
-    uv_timer_t t;
-    struct s3m_s3_req *r;
-};
-
-static void free_timer(uv_handle_t *h)
-{
-    free(h->data);
-}
-
 void s3m_s3_req_free(struct s3m_s3_req *r)
 {
     if (!r)
         return;
-    if (r->retry_timer) { /* freed while waiting: the timer closes itself */
-        struct retry_timer *rt = r->retry_timer;
-        rt->r = NULL;
-        uv_timer_stop(&rt->t);
-        uv_close((uv_handle_t *)&rt->t, free_timer);
-    }
+    s3m_timer_free(r->retry_timer); /* freed while waiting: its callback never runs */
     if (r->queued)
         unqueue(r);
     release(r);
@@ -176,19 +108,11 @@ void s3m_s3_req_free(struct s3m_s3_req *r)
     free(r->method);
     free(r->bucket);
     free(r->key);
-    kv_free(r->query, r->nquery);
-    kv_free(r->headers, r->nheaders);
+    s3m__kv_free(r->query, r->nquery);
+    s3m__kv_free(r->headers, r->nheaders);
     s3m_buf_cleanup(&r->body);
     s3m_buf_cleanup(&r->errbody);
     free(r);
-}
-
-const char *s3m_s3_resp_header(const struct s3m_s3_req *r, const char *name)
-{
-    for (size_t i = 0; i < r->nresp_headers; i++)
-        if (!s3m_strcasecmp(r->resp_headers[i].name, name))
-            return r->resp_headers[i].value;
-    return NULL;
 }
 
 /* ---- HTTP callbacks ---- */
@@ -259,123 +183,15 @@ static bool on_seek(struct s3m_http *h, uint64_t offset)
 
 /* ---- errors and retries ---- */
 
-bool s3m_s3_retryable(int status, const char *code)
+static unsigned client_rand(void *ud)
 {
-    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
-        return true;
-    return code && (!strcmp(code, "SlowDown") || !strcmp(code, "RequestTimeout") ||
-                    !strcmp(code, "InternalError") || !strcmp(code, "ServiceUnavailable"));
-}
-
-static bool transport_retryable(int curl_code)
-{
-    switch (curl_code) {
-    case 7:  /* COULDNT_CONNECT */
-    case 18: /* PARTIAL_FILE */
-    case 28: /* OPERATION_TIMEDOUT */
-    case 52: /* GOT_NOTHING */
-    case 55: /* SEND_ERROR */
-    case 56: /* RECV_ERROR */
-    case 65: /* SEND_FAIL_REWIND: a stream curl had to send again; the caller replays it */
-    case 16: /* HTTP2 */
-    case 92: /* HTTP2_STREAM */
-        return true;
-    default:
-        return false;
-    }
-}
-
-static enum s3m_err err_of(int status, const char *code)
-{
-    if (code) {
-        if (!strcmp(code, "NoSuchBucket") || !strcmp(code, "NoSuchKey") ||
-            !strcmp(code, "NoSuchUpload") || !strcmp(code, "NotFound"))
-            return S3M_ENOTFOUND;
-        if (!strcmp(code, "AccessDenied") || !strcmp(code, "InvalidAccessKeyId") ||
-            !strcmp(code, "SignatureDoesNotMatch") || !strcmp(code, "Forbidden"))
-            return S3M_EAUTH;
-    }
-    if (status == 404)
-        return S3M_ENOTFOUND;
-    if (status == 403)
-        return S3M_EAUTH;
-    return S3M_ES3;
-}
-
-static const char *status_code_name(int status)
-{
-    switch (status) {
-    case 301: return "PermanentRedirect";
-    case 304: return "NotModified";
-    case 400: return "BadRequest";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 412: return "PreconditionFailed";
-    case 416: return "InvalidRange";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 502: return "BadGateway";
-    case 503: return "ServiceUnavailable";
-    case 504: return "GatewayTimeout";
-    default: return "HTTPError";
-    }
-}
-
-/* Fill r->ei from an S3 <Error> document (or the status alone). */
-static void set_s3_error(struct s3m_s3_req *r, const struct s3m_xml_error *x)
-{
-    struct s3m_errinfo *ei = &r->ei;
-    const char *code = x && x->code ? x->code : status_code_name(r->status);
-    ei->err = err_of(r->status, code);
-    ei->http_status = r->status;
-    snprintf(ei->code, sizeof(ei->code), "%s", code);
-    snprintf(ei->message, sizeof(ei->message), "%s",
-             x && x->message && *x->message ? x->message : "");
-    const char *rid = x && x->request_id ? x->request_id : s3m_s3_resp_header(r, "x-amz-request-id");
-    snprintf(ei->request_id, sizeof(ei->request_id), "%s", rid ? rid : "");
-}
-
-static void error_from_body(struct s3m_s3_req *r)
-{
-    struct s3m_xml_result *x = NULL;
-    struct s3m_errinfo tmp;
-    if (r->errbody.len &&
-        !s3m_xml_parse(r->errbody.data, r->errbody.len, S3M_XML_ERROR, &x, &tmp) &&
-        x->kind == S3M_XML_ERROR) {
-        set_s3_error(r, &x->error);
-    } else {
-        set_s3_error(r, NULL);
-    }
-    s3m_xml_result_free(x);
-}
-
-static long retry_after_ms(const struct s3m_s3_req *r)
-{
-    const char *ra = s3m_s3_resp_header(r, "retry-after");
-    if (!ra || !*ra)
-        return 0;
-    /* digits only; clamped while parsed, so no value (however long) wraps or overflows */
-    long secs = 0;
-    for (const char *s = ra; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        if (secs <= MAX_RETRY_AFTER_MS / 1000)
-            secs = secs * 10 + (*s - '0');
-    }
-    return secs > MAX_RETRY_AFTER_MS / 1000 ? MAX_RETRY_AFTER_MS : secs * 1000;
+    return (unsigned)rand_r(ud);
 }
 
 long s3m_s3_backoff_ms(struct s3m_s3 *c, int attempt, long retry_after)
 {
-    long cap = c->opts.backoff_base_ms;
-    for (int i = 1; i < attempt && cap < c->opts.backoff_cap_ms; i++)
-        cap *= 2;
-    if (cap > c->opts.backoff_cap_ms)
-        cap = c->opts.backoff_cap_ms;
-    long wait = cap > 0 ? (long)(rand_r(&c->rng) % (unsigned)(cap + 1)) : 0; /* full jitter */
-    if (retry_after > MAX_RETRY_AFTER_MS)
-        retry_after = MAX_RETRY_AFTER_MS;
-    return retry_after > wait ? retry_after : wait;
+    struct s3m_retry_policy p = {c->opts.backoff_base_ms, c->opts.backoff_cap_ms};
+    return s3m_retry_backoff_ms(&p, attempt, retry_after, client_rand, &c->rng);
 }
 
 static enum s3m_err start_attempt(struct s3m_s3_req *r);
@@ -383,13 +199,10 @@ static void finish(struct s3m_s3_req *r);
 
 static enum s3m_err admit(struct s3m_s3_req *r);
 
-static void on_retry_timer(uv_timer_t *t)
+static void on_retry_timer(void *ud)
 {
-    struct retry_timer *rt = t->data;
-    struct s3m_s3_req *r = rt->r;
-    uv_close((uv_handle_t *)t, free_timer);
-    if (!r)
-        return; /* the request was freed while waiting */
+    struct s3m_s3_req *r = ud;
+    s3m_timer_free(r->retry_timer);
     r->retry_timer = NULL;
     if (r->cancelled) {
         finish(r); /* cancelled while waiting: reported from the loop */
@@ -411,15 +224,9 @@ static void on_retry_timer(uv_timer_t *t)
  * (r->cancelled) a cancelled request's completion. */
 static void arm_timer(struct s3m_s3_req *r, uint64_t ms)
 {
-    struct retry_timer *rt = r->retry_timer;
-    if (!rt) {
-        rt = s3m_calloc(1, sizeof(*rt));
-        rt->r = r;
-        uv_timer_init(&r->c->loop->uv, &rt->t);
-        rt->t.data = rt;
-        r->retry_timer = rt;
-    }
-    uv_timer_start(&rt->t, on_retry_timer, ms, 0);
+    if (!r->retry_timer)
+        r->retry_timer = s3m_timer_new(r->c->loop, on_retry_timer, r);
+    s3m_timer_start(r->retry_timer, ms, 0);
 }
 
 /* ---- the endpoint's concurrency (AIMD) ---- */
@@ -530,7 +337,7 @@ static bool schedule_retry(struct s3m_s3_req *r, const char *cause)
         r->retryable = true;
         return false;
     }
-    r->retry_after_ms = retry_after_ms(r);
+    r->retry_after_ms = s3m__s3_retry_after_ms(r);
     long wait = s3m_s3_backoff_ms(c, r->attempt, r->retry_after_ms);
     c->stats.retries++;
     s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: attempt %d failed (%s), retry in %ld ms",
@@ -566,28 +373,19 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
         /* our own reader refused the body (r->ei already says why) */
     } else if (err) {
         s3m_errinfo_set(&r->ei, err, "%s", msg);
-        if (!h->cancelled && transport_retryable(h->curl_code)) {
+        if (!h->cancelled && s3m__s3_transport_retryable(h->curl_code)) {
             snprintf(cause, sizeof(cause), "%s", msg);
             c->stats.retries_transport++;
             if (schedule_retry(r, cause))
                 return;
         }
     } else if (!success(r->status)) {
-        error_from_body(r);
-        if (r->op == S3M_OP_CREATE_BUCKET && !strcmp(r->ei.code, "BucketAlreadyOwnedByYou")) {
-            /* created meanwhile by us (another shard of the job, or an attempt of this request
-             * whose answer was lost): the bucket is there and ours, which is what was asked */
-            s3m_log(S3M_LOG_INFO, "s3", "CreateBucket %s: already there and ours (%s)",
-                    r->bucket ? r->bucket : "", r->ei.code);
-            s3m_errinfo_clear(&r->ei);
+        s3m__s3_error_from_body(r);
+        if (s3m__s3_bucket_is_ours(r)) {
             finish(r);
             return;
         }
-        if (r->op == S3M_OP_CREATE_BUCKET && !strcmp(r->ei.code, "BucketAlreadyExists") &&
-            !r->ei.message[0])
-            snprintf(r->ei.message, sizeof(r->ei.message),
-                     "the bucket name is taken by another account");
-        r->retry_after_ms = retry_after_ms(r);
+        r->retry_after_ms = s3m__s3_retry_after_ms(r);
         if (r->status != 503 && r->status != 429 && !strcmp(r->ei.code, "SlowDown"))
             aimd_throttled(c, "SlowDown");
         if (s3m_s3_retryable(r->status, r->ei.code)) {
@@ -601,7 +399,7 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
         r->xp = NULL;
         if (!s3m_xml_finish(p, &r->xml, &r->ei) && r->xml->kind == S3M_XML_ERROR) {
             /* an <Error> under HTTP 200 (CompleteMultipartUpload, CopyObject) */
-            set_s3_error(r, &r->xml->error);
+            s3m__s3_set_error(r, &r->xml->error);
             if (s3m_s3_retryable(0, r->ei.code) && schedule_retry(r, r->ei.code)) {
                 s3m_xml_free(p);
                 return;
@@ -748,14 +546,19 @@ static void run_done(struct s3m_s3_req *r, void *ud)
     *(bool *)ud = true;
 }
 
+static bool run_finished(void *ud)
+{
+    return *(bool *)ud;
+}
+
 enum s3m_err s3m_s3_run(struct s3m_s3_req *r)
 {
     bool done = false;
     enum s3m_err err = s3m_s3_submit(r, run_done, &done);
     if (err)
         return err;
-    while (!done)
-        uv_run(&r->c->loop->uv, UV_RUN_ONCE);
+    if (!s3m_loop_run_until(r->c->loop, run_finished, &done))
+        abort(); /* a submitted request always ends: its done callback is owed */
     return r->ei.err;
 }
 

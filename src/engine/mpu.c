@@ -1,0 +1,566 @@
+/* mpu.c - one multipart upload as an explicit state machine: HEAD (a multipart source's
+ * metadata, then each part's size) -> CREATE -> PARTS -> (RECHECK) -> COMPLETE, or ABORTING.
+ * The state drives control and changes only in set_state; what a request is about (which part,
+ * which HEAD) travels as its user data. Its owner (xfer.c) hears the end through its callback.
+ *
+ * An upload is aborted exactly once: mpu_abort is the only way to ABORTING and does nothing
+ * there; the parts phase ends only in parts_settle, when no part is in flight (so no part
+ * completion can arrive after the abort was sent). */
+#include "xfer_int.h"
+#include "s3m/diff.h"
+#include "s3m/layout.h"
+#include "s3m/log.h"
+#include "s3m/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S3_MIN_PART (5 * S3M__MIB)
+
+enum mstate { M_IDLE, M_HEAD, M_CREATE, M_PARTS, M_RECHECK, M_COMPLETE, M_ABORTING, M_DONE,
+              M_FAILED };
+static const char *const state_names[] = {"IDLE",     "HEAD",     "CREATE", "PARTS",  "RECHECK",
+                                          "COMPLETE", "ABORTING", "DONE",   "FAILED"};
+
+enum { MF_FAILING = 1 << 0 }; /* a part failed or a stop came: no new part, abort at settle */
+
+struct mpu_part {
+    struct s3m_xfer_mpu *m; /* a part is its requests' user data */
+    int number;
+    uint64_t offset, length;
+    char etag[80];
+    struct s3m_s3_req *req; /* its UploadPartCopy in flight (server-side), to cancel */
+};
+
+struct s3m_xfer_mpu {
+    struct s3m_xfer_ctx *c;
+    struct s3m__object o;
+    enum s3m__mpu_mode mode;
+    enum mstate state;
+    unsigned flags;
+    s3m__mpu_done_cb done;
+    void *ud;
+    struct s3m_timer *step; /* a step run from the loop: FAILED reports, ABORTING settles */
+    int src_parts;          /* parts of the source's ETag (SOURCE mode) */
+    uint64_t *learned;      /* the source's part sizes as its server told them, or NULL */
+    int nlearned;
+    uint64_t candidates[24];
+    int ncandidates, candidate;
+    char *upload_id;
+    struct mpu_part *parts;
+    int nparts, next_part, active, parts_ok;
+    char computed_etag[48]; /* the multipart ETag of the parts uploaded (before completing) */
+    struct s3m__learn *learn;     /* the HEADs, in HEAD */
+    struct s3m__recheck *recheck; /* the second read, in RECHECK */
+    /* CreateMultipartUpload or CompleteMultipartUpload in flight, for a stop to cancel */
+    struct s3m_s3_req *cur;
+    struct s3m_errinfo ei;
+    long retry_after_ms;
+    char note[256];
+};
+
+static void set_state(struct s3m_xfer_mpu *m, enum mstate st)
+{
+    s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %s -> %s", m->o.src_key, state_names[m->state],
+            state_names[st]);
+    m->state = st;
+}
+
+static void mpu_create(struct s3m_xfer_mpu *m);
+static void mpu_abort(struct s3m_xfer_mpu *m);
+static void mpu_send_complete(struct s3m_xfer_mpu *m);
+
+/* ---- ends ---- */
+
+static void report(struct s3m_xfer_mpu *m, enum s3m__mpu_end end)
+{
+    struct s3m__outcome o = {m->ei, false, m->retry_after_ms, ""};
+    m->done(m->ud, end, &o, m->note);
+}
+
+static void fail(struct s3m_xfer_mpu *m)
+{
+    set_state(m, M_FAILED);
+    report(m, S3M__MPU_FAILED);
+}
+
+/* A CreateMultipartUpload could not start: the failure is reported from the loop (never
+ * from inside s3m__mpu_run). */
+static void fail_later(struct s3m_xfer_mpu *m, struct s3m_s3_req *r)
+{
+    m->cur = NULL;
+    m->ei = r->ei;
+    s3m_s3_req_free(r);
+    set_state(m, M_FAILED);
+    s3m_timer_start(m->step, 0, 0);
+}
+
+/* The abort is over (sent and answered, or not even sent): the upload is gone. */
+static void abort_settled(struct s3m_xfer_mpu *m)
+{
+    free(m->upload_id);
+    m->upload_id = NULL;
+    if (!m->ei.err && !m->c->stopping) { /* aborted only to try the next part-size candidate */
+        m->retry_after_ms = 0;
+        mpu_create(m);
+        return;
+    }
+    fail(m);
+}
+
+static void on_step(void *ud)
+{
+    struct s3m_xfer_mpu *m = ud;
+    if (m->state == M_FAILED)
+        report(m, S3M__MPU_FAILED);
+    else if (m->state == M_ABORTING) /* the abort could not be sent */
+        abort_settled(m);
+}
+
+static void abort_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer_mpu *m = ud;
+    if (r->ei.err)
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s",
+                m->o.dst_key, m->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
+    s3m_s3_req_free(r);
+    abort_settled(m);
+}
+
+/* Every path that gives an upload up comes here; the state makes it happen once: ABORTING
+ * lasts until the abort is settled, and nothing else can start meanwhile. */
+static void mpu_abort(struct s3m_xfer_mpu *m)
+{
+    if (m->state == M_ABORTING || !m->upload_id) {
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: abort already under way", m->o.src_key);
+        return;
+    }
+    if (m->state == M_PARTS && m->active) { /* never with parts in flight: settle aborts */
+        m->flags |= MF_FAILING;
+        return;
+    }
+    set_state(m, M_ABORTING);
+    struct s3m_s3_req *r = s3m_s3_abort_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key,
+                                            m->upload_id);
+    if (s3m_s3_submit(r, abort_done, m)) {
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s",
+                m->o.dst_key, m->upload_id, r->ei.message);
+        s3m_s3_req_free(r);
+        s3m_timer_start(m->step, 0, 0);
+    }
+}
+
+static void complete_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer_mpu *m = ud;
+    m->cur = NULL;
+    m->ei = r->ei;
+    const char *etag = r->xml ? r->xml->single.etag : NULL;
+    /* radosgw answers an empty ETag here; the layout was already checked before completing.
+     * The destination must hold what we computed from the parts' MD5s (the source's ETag unless
+     * the layout could not be reproduced). */
+    if (!m->ei.err && etag && *etag && s3m_strcasecmp(etag, m->computed_etag))
+        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "completed upload has ETag %s, expected %s",
+                        etag, m->computed_etag);
+    s3m_s3_req_free(r);
+    if (m->ei.err) {
+        mpu_abort(m);
+        return;
+    }
+    free(m->upload_id);
+    m->upload_id = NULL;
+    set_state(m, M_DONE);
+    report(m, S3M__MPU_DONE);
+}
+
+static void mpu_send_complete(struct s3m_xfer_mpu *m)
+{
+    set_state(m, M_COMPLETE);
+    struct s3m_mpu_part *pp = s3m_calloc((size_t)m->nparts, sizeof(*pp));
+    for (int i = 0; i < m->nparts; i++) {
+        pp[i].number = m->parts[i].number;
+        snprintf(pp[i].etag, sizeof(pp[i].etag), "%s", m->parts[i].etag);
+    }
+    struct s3m_s3_req *r = s3m_s3_complete_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key,
+                                               m->upload_id, pp, (size_t)m->nparts);
+    free(pp);
+    m->cur = r;
+    if (s3m_s3_submit(r, complete_done, m)) {
+        m->cur = NULL;
+        m->ei = r->ei;
+        s3m_s3_req_free(r);
+        mpu_abort(m);
+    }
+}
+
+/* ---- RECHECK: the source read a second time (recheck.c) ---- */
+
+static void recheck_ended(void *ud, const struct s3m_errinfo *ei)
+{
+    struct s3m_xfer_mpu *m = ud;
+    m->ei = *ei; /* ei is the check's: copied before the check goes */
+    s3m__recheck_free(m->recheck);
+    m->recheck = NULL;
+    if (m->ei.err)
+        mpu_abort(m);
+    else
+        mpu_send_complete(m);
+}
+
+static void recheck_start(struct s3m_xfer_mpu *m)
+{
+    set_state(m, M_RECHECK);
+    struct s3m__recheck_part *rp = s3m_calloc((size_t)m->nparts, sizeof(*rp));
+    for (int i = 0; i < m->nparts; i++)
+        rp[i] = (struct s3m__recheck_part){m->parts[i].offset, m->parts[i].length,
+                                           m->parts[i].etag, m->parts[i].number};
+    m->recheck = s3m__recheck_start(m->c, &m->o, rp, m->nparts, recheck_ended, m);
+}
+
+/* ---- the end of the parts: check the layout's ETag, then COMPLETE, RECHECK or abort ---- */
+
+/* The guessed layout missed the source ETag (want): the next guess, or a second read. */
+static void guess_missed(struct s3m_xfer_mpu *m, const char *want)
+{
+    s3m_errinfo_clear(&m->ei);
+    if (m->candidate + 1 < m->ncandidates) {
+        m->candidate++;
+        s3m_log(S3M_LOG_INFO, "xfer", "%s: part size guess gives ETag %s, not %s; trying "
+                "%" PRIu64 " bytes", m->o.src_key, want, m->o.etag, m->candidates[m->candidate]);
+        mpu_abort(m); /* m->ei clear: abort_settled starts the next candidate */
+        return;
+    }
+    /* every part was verified by its MD5, but without the source's part boundaries its
+     * ETag cannot be recomputed: the destination keeps the source ETag in its metadata
+     * (set at create time, guessed layouts only), which later runs compare instead. */
+    snprintf(m->note, sizeof(m->note), "no part size reproduces ETag %s: destination ETag "
+             "%s", m->o.etag, want);
+    s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", m->o.src_key, m->note);
+    recheck_start(m);
+}
+
+static void mpu_complete(struct s3m_xfer_mpu *m)
+{
+    /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first. Each
+     * part's MD5 is that of the bytes streamed from the source (and stored: the server's part
+     * ETag matched it), so with the source's layout this verifies the whole object. */
+    const char **md5s = s3m_calloc((size_t)m->nparts, sizeof(*md5s));
+    for (int i = 0; i < m->nparts; i++)
+        md5s[i] = m->parts[i].etag;
+    char *want = m->computed_etag;
+    bool formed = s3m_layout_etag(md5s, m->nparts, want);
+    free(md5s);
+    if (!formed) {
+        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "a part ETag is not an MD5");
+        mpu_abort(m);
+    } else if (m->mode == S3M__MPU_CHUNKED) {
+        snprintf(m->note, sizeof(m->note), "%d parts: destination ETag %s (source %s is "
+                 "single-part)", m->nparts, want, m->o.etag);
+        /* each part's MD5 is only that of the bytes sent: nothing yet says they are the
+         * source's. Read it again (RECHECK) and compare the whole with its ETag. Copied
+         * inside the server (UploadPartCopy) no byte passed through us. */
+        if (!m->c->server_side)
+            recheck_start(m);
+        else
+            mpu_send_complete(m);
+    } else if (m->learned && s3m_strcasecmp(want, m->o.etag)) {
+        /* the source's own layout: the bytes read are not the source's */
+        m->c->integrity_failures++;
+        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "the parts read have ETag %s in the source's "
+                        "layout, source %s", want, m->o.etag);
+        mpu_abort(m);
+    } else if (s3m_strcasecmp(want, m->o.etag)) {
+        guess_missed(m, want);
+    } else {
+        mpu_send_complete(m);
+    }
+}
+
+/* ---- PARTS ---- */
+
+/* The parts phase ends here and only here: once no part is in flight, the upload is completed
+ * (every part done) or aborted (one failed, or a stop). */
+static void parts_settle(struct s3m_xfer_mpu *m)
+{
+    if (m->state != M_PARTS || m->active)
+        return;
+    if (m->flags & MF_FAILING)
+        mpu_abort(m);
+    else if (m->parts_ok == m->nparts)
+        mpu_complete(m);
+}
+
+static void parts_pump(struct s3m_xfer_mpu *m);
+
+static void part_finished(struct mpu_part *pt, const struct s3m__outcome *o)
+{
+    struct s3m_xfer_mpu *m = pt->m;
+    m->active--;
+    if (o->ei.err) {
+        if (!(m->flags & MF_FAILING)) {
+            m->ei = o->ei;
+            m->retry_after_ms = o->retry_after_ms;
+        }
+        m->flags |= MF_FAILING;
+    } else {
+        m->parts_ok++;
+        m->c->parts_done++;
+    }
+    parts_pump(m);
+    parts_settle(m);
+}
+
+/* A streamed part (pipe.c) */
+static struct s3m_s3_req *part_put(void *ud, const struct s3m_s3_req *get)
+{
+    (void)get;
+    struct mpu_part *pt = ud;
+    struct s3m_xfer_mpu *m = pt->m;
+    return s3m_s3_upload_part(m->c->dst, m->o.dst_bucket, m->o.dst_key, m->upload_id,
+                              pt->number);
+}
+
+static bool part_may_retry(void *ud)
+{
+    return !(((struct mpu_part *)ud)->m->flags & MF_FAILING);
+}
+
+static void part_streamed(void *ud, const struct s3m__outcome *o)
+{
+    struct mpu_part *pt = ud;
+    if (!o->ei.err)
+        snprintf(pt->etag, sizeof(pt->etag), "%s", o->md5);
+    part_finished(pt, o);
+}
+
+static const struct s3m__pipe_cbs part_cbs = {part_put, part_may_retry, part_streamed};
+
+/* A part copied inside the server (UploadPartCopy); the client retried it already. */
+static void part_copy_done(struct s3m_s3_req *r, void *ud)
+{
+    struct mpu_part *pt = ud;
+    pt->req = NULL;
+    struct s3m__outcome o = {r->ei, false, r->retry_after_ms, ""};
+    if (!o.ei.err && r->xml && r->xml->single.etag)
+        snprintf(pt->etag, sizeof(pt->etag), "%s", r->xml->single.etag);
+    else if (!o.ei.err)
+        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "UploadPartCopy reply without ETag");
+    s3m_s3_req_free(r);
+    part_finished(pt, &o);
+}
+
+static void part_start(struct s3m_xfer_mpu *m, struct mpu_part *pt)
+{
+    struct s3m_xfer_ctx *c = m->c;
+    if (!c->server_side) {
+        struct s3m__pipe_src src = {m->o.src_bucket, m->o.src_key, m->o.etag, pt->offset,
+                                    pt->length, true, pt->number};
+        s3m__pipe_start(c, &src, &part_cbs, pt);
+        return;
+    }
+    struct s3m_s3_req *r = s3m_s3_upload_part_copy(c->dst, m->o.dst_bucket, m->o.dst_key,
+                                                   m->upload_id, pt->number, m->o.src_bucket,
+                                                   m->o.src_key, pt->offset,
+                                                   pt->offset + pt->length - 1);
+    s3m_s3_req_etag_header(r, "x-amz-copy-source-if-match", m->o.etag);
+    if (s3m_s3_submit(r, part_copy_done, pt)) {
+        m->ei = r->ei;
+        m->flags |= MF_FAILING;
+        m->active--;
+        s3m_s3_req_free(r);
+    } else {
+        pt->req = r;
+    }
+}
+
+/* Start parts up to the concurrency; never ends the phase (parts_settle does). */
+static void parts_pump(struct s3m_xfer_mpu *m)
+{
+    struct s3m_xfer_ctx *c = m->c;
+    if (m->state != M_PARTS)
+        return;
+    if (c->stopping && !(m->flags & MF_FAILING)) {
+        s3m_errinfo_set(&m->ei, S3M_EABORTED, "interrupted");
+        m->flags |= MF_FAILING;
+    }
+    while (!(m->flags & MF_FAILING) && m->active < c->part_concurrency &&
+           m->next_part < m->nparts) {
+        m->active++;
+        part_start(m, &m->parts[m->next_part++]);
+    }
+}
+
+/* ---- CREATE ---- */
+
+/* Lay the parts out: the source's own sizes when learned, else the current guess. */
+static void parts_layout(struct s3m_xfer_mpu *m)
+{
+    uint64_t ps = m->candidates[m->candidate];
+    free(m->parts);
+    m->nparts = m->learned ? m->nlearned : s3m_layout_uniform(m->o.size, ps, NULL, 0);
+    if (m->nparts <= 0) /* candidates and learned layouts have 1..10000 parts */
+        abort();
+    m->parts = s3m_calloc((size_t)m->nparts, sizeof(*m->parts));
+    uint64_t off = 0;
+    for (int i = 0; i < m->nparts; i++) {
+        m->parts[i].m = m;
+        m->parts[i].number = i + 1;
+        m->parts[i].offset = off;
+        m->parts[i].length = m->learned ? m->learned[i]
+                             : i + 1 < m->nparts ? ps : m->o.size - (uint64_t)i * ps;
+        off += m->parts[i].length;
+    }
+    if (off != m->o.size)
+        abort();
+    if (m->learned)
+        snprintf(m->note, sizeof(m->note), "%d parts as on the source (sizes told by the "
+                 "server)", m->nparts);
+    else
+        snprintf(m->note, sizeof(m->note), "%d parts of %" PRIu64 " bytes", m->nparts, ps);
+}
+
+static void create_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer_mpu *m = ud;
+    m->cur = NULL;
+    m->ei = r->ei;
+    if (!m->ei.err && (!r->xml || !r->xml->single.upload_id || !*r->xml->single.upload_id))
+        s3m_errinfo_set(&m->ei, S3M_ES3, "CreateMultipartUpload reply without UploadId");
+    if (m->ei.err) {
+        s3m_s3_req_free(r);
+        fail(m);
+        return;
+    }
+    m->upload_id = s3m_strdup(r->xml->single.upload_id);
+    s3m_s3_req_free(r);
+    if (m->c->stopping) { /* created while stopping: abort it at once */
+        s3m_errinfo_set(&m->ei, S3M_EABORTED, "interrupted");
+        mpu_abort(m);
+        return;
+    }
+    parts_layout(m);
+    m->next_part = m->active = m->parts_ok = 0;
+    m->flags &= ~(unsigned)MF_FAILING;
+    set_state(m, M_PARTS);
+    parts_pump(m);
+    parts_settle(m); /* the first part could not even start */
+}
+
+static void mpu_create(struct s3m_xfer_mpu *m)
+{
+    set_state(m, M_CREATE);
+    struct s3m_s3_req *r = s3m_s3_create_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key);
+    s3m__meta_add(m->o.meta, r);
+    /* a guess may not reproduce the ETag: see diff.c */
+    if (m->mode == S3M__MPU_SOURCE && !m->learned)
+        s3m_s3_req_header(r, S3M_XFER_SOURCE_ETAG_HEADER, m->o.etag);
+    m->cur = r;
+    if (s3m_s3_submit(r, create_done, m))
+        fail_later(m, r);
+}
+
+/* ---- HEAD: the metadata, then each part's size (learn.c) ---- */
+
+/* The layout is as learned, or guessed; CREATE, or (no guess at all) copied whole. */
+static void layout_decided(struct s3m_xfer_mpu *m)
+{
+    if (s3m_layout_check(m->o.size, m->learned, m->nlearned) && m->nlearned == m->src_parts) {
+        m->candidates[0] = m->learned[0]; /* the server told us the layout */
+        m->ncandidates = 1;
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source",
+                m->o.src_key, m->nlearned);
+    } else { /* e.g. radosgw Pacific answers ?partNumber=N with the whole object: guess */
+        free(m->learned);
+        m->learned = NULL;
+        m->nlearned = 0;
+        m->ncandidates = s3m_xfer_part_candidates(m->o.size, m->src_parts, m->candidates,
+                                                  (int)S3M_ARRAY_LEN(m->candidates));
+    }
+    m->candidate = 0;
+    if (m->ncandidates) {
+        mpu_create(m);
+        return;
+    }
+    snprintf(m->note, sizeof(m->note), "part layout of %s unknown: copied as one part",
+             m->o.etag);
+    set_state(m, M_DONE);
+    report(m, S3M__MPU_NO_LAYOUT);
+}
+
+static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n)
+{
+    struct s3m_xfer_mpu *m = ud;
+    m->ei = *ei; /* ei is the job's: copied before the job goes */
+    s3m__learn_free(m->learn);
+    m->learn = NULL;
+    if (m->ei.err) {
+        fail(m);
+        return;
+    }
+    free(m->learned);
+    m->learned = sizes; /* NULL: not told */
+    m->nlearned = n;
+    layout_decided(m);
+}
+
+/* ---- the upload's life ---- */
+
+struct s3m_xfer_mpu *s3m__mpu_new(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
+                                  enum s3m__mpu_mode mode, s3m__mpu_done_cb done, void *ud)
+{
+    struct s3m_xfer_mpu *m = s3m_calloc(1, sizeof(*m));
+    m->c = c;
+    m->o = *obj;
+    m->mode = mode;
+    m->src_parts = mode == S3M__MPU_SOURCE ? s3m_etag_parts(obj->etag) : 0;
+    m->done = done;
+    m->ud = ud;
+    m->step = s3m_timer_new(c->src->loop, on_step, m);
+    return m;
+}
+
+void s3m__mpu_run(struct s3m_xfer_mpu *m)
+{
+    s3m_errinfo_clear(&m->ei);
+    m->retry_after_ms = 0;
+    if (m->mode == S3M__MPU_CHUNKED) { /* parts of --multipart-chunk-size */
+        m->candidates[0] = m->c->chunk_size;
+        m->ncandidates = 1;
+    }
+    if (m->ncandidates) { /* the layout known (or being guessed) since an earlier attempt */
+        mpu_create(m);
+        return;
+    }
+    set_state(m, M_HEAD);
+    m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, learned, m);
+}
+
+void s3m__mpu_stop(struct s3m_xfer_mpu *m)
+{
+    for (int i = 0; m->parts && i < m->nparts; i++) /* part copies in flight */
+        if (m->parts[i].req)
+            s3m_s3_cancel(m->parts[i].req);
+    /* the request of a one-at-a-time phase: its done callback sees the cancel and the upload
+     * ends (aborted first when open). A CreateMultipartUpload already sent is let finish (it
+     * is short): cut off, it could leave an upload whose id we never learn; create_done
+     * aborts what it created. Waiting in backoff, it is cancelled. */
+    if (m->cur && !(m->state == M_CREATE && m->cur->http.running))
+        s3m_s3_cancel(m->cur);
+    s3m__learn_stop(m->learn);     /* its HEAD */
+    s3m__recheck_stop(m->recheck); /* its GET */
+}
+
+void s3m__mpu_free(struct s3m_xfer_mpu *m)
+{
+    if (!m)
+        return;
+    s3m_timer_free(m->step);
+    s3m__recheck_free(m->recheck);
+    s3m__learn_free(m->learn);
+    free(m->parts);
+    free(m->learned);
+    free(m->upload_id);
+    free(m);
+}

@@ -1,0 +1,131 @@
+/* xfer_int.h - what the three parts of an object copy share inside the engine (not for callers;
+ * the public side is s3m/xfer.h). xfer.c runs the attempts of one copy and owns the other two:
+ * pipe.c streams one GET into one PUT or UploadPart, mpu.c runs one multipart upload. Each
+ * reports to its owner through the callbacks it was handed and never calls its owner by name. */
+#ifndef S3M_XFER_INT_H
+#define S3M_XFER_INT_H
+
+#include "s3m/xfer.h"
+
+#define S3M__MIB (1024ull * 1024ull)
+
+/* How one stream, or one multipart upload, ended. */
+struct s3m__outcome {
+    struct s3m_errinfo ei;
+    bool retryable;      /* a cause worth sending it again (the client could not replay it) */
+    long retry_after_ms; /* the server's Retry-After on that failure */
+    char md5[33];        /* a stream sent: the hex MD5 of its bytes (the stored part's ETag) */
+};
+
+/* ---- metadata carried from the source's reply to the destination (pipe.c) ---- */
+
+/* Keep r's headers worth carrying (x-amz-meta-*, Content-Type, ...; not our source-ETag
+ * header, which is set anew), replacing what m held. */
+void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r);
+/* Add them to a PutObject or CreateMultipartUpload. */
+void s3m__meta_add(const struct s3m_xfer_meta *m, struct s3m_s3_req *r);
+void s3m__meta_clear(struct s3m_xfer_meta *m);
+
+/* ---- pipe.c: one GET streamed into one PUT or UploadPart through a ring buffer ---- */
+
+/* What the pipe reads: the object (If-Match its listed ETag), whole or one byte range. */
+struct s3m__pipe_src {
+    const char *bucket, *key, *etag; /* the owner's strings: they outlive the pipe */
+    uint64_t offset, length;
+    bool ranged; /* false: the whole object, length bytes */
+    int part;    /* the part number, for the logs; 0: the whole object */
+};
+
+struct s3m__pipe_cbs {
+    /* Build the destination request (PutObject or UploadPart; the pipe streams its body and
+     * submits it) once the source's reply headers are in: get carries them. */
+    struct s3m_s3_req *(*make_put)(void *ud, const struct s3m_s3_req *get);
+    /* Asked before a failed stream is sent again (NULL: always yes). */
+    bool (*may_retry)(void *ud);
+    /* The stream ended for good: sent, or failed past its tries. Runs once, from the loop;
+     * the pipe is already gone. */
+    void (*done)(void *ud, const struct s3m__outcome *o);
+};
+
+/* Start a stream. A stream that fails with a cause worth it (the client could not replay it)
+ * is sent again on its own, its source range read again with If-Match, after the one backoff,
+ * up to the destination client's tries; a stop ends the wait at once. */
+void s3m__pipe_start(struct s3m_xfer_ctx *c, const struct s3m__pipe_src *src,
+                     const struct s3m__pipe_cbs *cbs, void *ud);
+/* The context's kick (ud: the context): resumes, starts and stops the pipes that asked for it
+ * from outside curl's callbacks. */
+void s3m__pipe_on_kick(void *ud);
+/* A stop: every stream fails, a wait for the next try ends now. */
+void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
+
+/* ---- learn.c: a multipart source's metadata and part sizes (HEADs) ---- */
+
+/* The end: ei set when a HEAD failed; else sizes (handed over) holds all n part sizes when the
+ * server told them, NULL when it did not (the layout is then guessed). Runs once, from the
+ * loop; the owner then frees the job. */
+typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes,
+                                   int n);
+
+struct s3m__object;
+/* HEAD the source (If-Match its listed ETag) into obj->meta, then ?partNumber=1..N-1. */
+struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
+                                    int src_parts, s3m__learn_done_cb done, void *ud);
+/* A stop: cancel the HEAD in flight (its end follows). No-op on NULL. */
+void s3m__learn_stop(struct s3m__learn *l);
+void s3m__learn_free(struct s3m__learn *l);
+
+/* ---- recheck.c: the second read of a multipart copy's source, before completing ---- */
+
+struct s3m__recheck_part {
+    uint64_t offset, length;
+    const char *md5; /* the MD5 stored for it (its ETag); the owner's string */
+    int number;
+};
+
+/* The check's end: ei clear when every part (and, for a plain source ETag, the whole) read
+ * back as stored. Runs once, from the loop; the owner then frees the check. */
+typedef void (*s3m__recheck_done_cb)(void *ud, const struct s3m_errinfo *ei);
+
+/* Read obj's source again in parts (handed over: freed by the check). */
+struct s3m__recheck *s3m__recheck_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
+                                        struct s3m__recheck_part *parts, int nparts,
+                                        s3m__recheck_done_cb done, void *ud);
+/* A stop: cancel the GET in flight (its end follows). No-op on NULL. */
+void s3m__recheck_stop(struct s3m__recheck *k);
+void s3m__recheck_free(struct s3m__recheck *k);
+
+/* ---- mpu.c: one multipart upload ---- */
+
+enum s3m__mpu_mode {
+    S3M__MPU_SOURCE,  /* a multipart source: its own layout, learned (HEAD) or guessed */
+    S3M__MPU_CHUNKED, /* a single-part source above the threshold: parts of chunk_size */
+};
+
+enum s3m__mpu_end {
+    S3M__MPU_DONE,      /* completed */
+    S3M__MPU_FAILED,    /* failed (o->ei), the upload aborted: the owner may try again */
+    S3M__MPU_NO_LAYOUT, /* the source's layout is neither told nor guessable: copy it whole */
+};
+
+/* Called once per s3m__mpu_run, from the loop; note says what was done (for the report). */
+typedef void (*s3m__mpu_done_cb)(void *ud, enum s3m__mpu_end end, const struct s3m__outcome *o,
+                                 const char *note);
+
+/* The object an upload copies: the owner's strings and metadata, which outlive the upload. */
+struct s3m__object {
+    const char *src_bucket, *src_key, *dst_bucket, *dst_key, *etag;
+    uint64_t size;
+    struct s3m_xfer_meta *meta; /* filled by the plain HEAD, sent with CreateMultipartUpload */
+};
+
+struct s3m_xfer_mpu *s3m__mpu_new(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
+                                  enum s3m__mpu_mode mode, s3m__mpu_done_cb done, void *ud);
+/* One attempt: HEAD (unless the layout is known from an earlier one) -> CREATE -> PARTS ->
+ * (RECHECK) -> COMPLETE, or ABORTING; done runs once, later. */
+void s3m__mpu_run(struct s3m_xfer_mpu *m);
+/* A stop: cancel the requests in flight (not a CreateMultipartUpload on the wire); waits end. */
+void s3m__mpu_stop(struct s3m_xfer_mpu *m);
+/* Free an upload that is not running (no-op on NULL). */
+void s3m__mpu_free(struct s3m_xfer_mpu *m);
+
+#endif
