@@ -35,7 +35,7 @@ typedef size_t (*s3m_http_write_cb)(struct s3m_http *h, const char *data, size_t
 typedef size_t (*s3m_http_read_cb)(struct s3m_http *h, char *buf, size_t n);
 /* Request body: go back to byte offset (curl sends the body again on a new connection when a
  * kept-alive one closed under it). Return true when done, false when the body cannot be read
- * again (a stream): the transfer then fails with curl_code 65 (CURLE_SEND_FAIL_REWIND). */
+ * again (a stream): the transfer then fails, transport-retryable (CURLE_SEND_FAIL_REWIND). */
 typedef bool (*s3m_http_seek_cb)(struct s3m_http *h, uint64_t offset);
 /* Transfer finished: err is OK when an HTTP response arrived whatever its status. */
 typedef void (*s3m_http_done_cb)(struct s3m_http *h, enum s3m_err err, const char *errmsg);
@@ -53,9 +53,13 @@ struct s3m_http {
     s3m_http_seek_cb on_seek; /* NULL: the body cannot be rewound */
     s3m_http_done_cb on_done;
     void *ud;
-    int curl_code; /* CURLcode of the finished transfer */
+    int transport_code; /* the transport library's code of the finished transfer, 0 = none */
     char errbuf[256];
 };
+
+/* The finished transfer failed in transport (connection refused, reset, timed out, nothing
+ * received, a stream that had to be sent again): worth trying again. */
+bool s3m_http_transport_retryable(const struct s3m_http *h);
 
 /* Prepare h for a new request (also after a previous one finished). */
 void s3m_http_init(struct s3m_http *h, struct s3m_loop *loop);

@@ -217,10 +217,28 @@ static enum s3m_err map_curl(CURLcode rc)
     }
 }
 
+bool s3m_http_transport_retryable(const struct s3m_http *h)
+{
+    switch ((CURLcode)h->transport_code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_FAIL_REWIND: /* a stream curl had to send again; the caller replays it */
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void s3m__http_finished(struct s3m_http *h, CURLcode rc)
 {
     h->running = false;
-    h->curl_code = (int)rc;
+    h->transport_code = (int)rc;
     enum s3m_err err = map_curl(rc);
     if (h->cancelled)
         err = S3M_EABORTED;

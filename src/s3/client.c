@@ -171,7 +171,7 @@ static size_t on_read(struct s3m_http *h, char *buf, size_t n)
 
 /* curl sends the body again (a kept-alive connection closed unanswered): an in-memory body
  * goes back to offset; a stream (r->read_cb) cannot, and the transfer fails with curl code 65,
- * retryable: the caller sends the part again from its source (see transport_retryable). */
+ * retryable: the caller sends the part again from its source (see s3m_http_transport_retryable). */
 static bool on_seek(struct s3m_http *h, uint64_t offset)
 {
     struct s3m_s3_req *r = h->ud;
@@ -373,7 +373,7 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
         /* our own reader refused the body (r->ei already says why) */
     } else if (err) {
         s3m_errinfo_set(&r->ei, err, "%s", msg);
-        if (!h->cancelled && s3m__s3_transport_retryable(h->curl_code)) {
+        if (!h->cancelled && s3m_http_transport_retryable(h)) {
             snprintf(cause, sizeof(cause), "%s", msg);
             c->stats.retries_transport++;
             if (schedule_retry(r, cause))

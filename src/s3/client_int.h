@@ -7,8 +7,6 @@
 
 /* Free n owned name/value pairs and the array. */
 void s3m__kv_free(struct s3m_kv *arr, size_t n);
-/* Whether a transport failure (its numeric code from the HTTP layer) is worth a retry. */
-bool s3m__s3_transport_retryable(int transport_code);
 /* Fill r->ei from an S3 <Error> document (NULL: from the status alone). */
 void s3m__s3_set_error(struct s3m_s3_req *r, const struct s3m_xml_error *x);
 /* Fill r->ei from the error body read (or the status alone). */

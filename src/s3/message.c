@@ -86,24 +86,6 @@ bool s3m_s3_retryable(int status, const char *code)
                     !strcmp(code, "InternalError") || !strcmp(code, "ServiceUnavailable"));
 }
 
-bool s3m__s3_transport_retryable(int transport_code)
-{
-    switch (transport_code) {
-    case 7:  /* COULDNT_CONNECT */
-    case 18: /* PARTIAL_FILE */
-    case 28: /* OPERATION_TIMEDOUT */
-    case 52: /* GOT_NOTHING */
-    case 55: /* SEND_ERROR */
-    case 56: /* RECV_ERROR */
-    case 65: /* SEND_FAIL_REWIND: a stream curl had to send again; the caller replays it */
-    case 16: /* HTTP2 */
-    case 92: /* HTTP2_STREAM */
-        return true;
-    default:
-        return false;
-    }
-}
-
 static enum s3m_err err_of(int status, const char *code)
 {
     if (code) {
