@@ -132,9 +132,12 @@ static void test_glob_utf8_pathological(void **state)
     }
     pat[m++] = 'b';
     pat[m] = 0;
+    /* without the memo this is 30 stars over 1,023 characters: far beyond any lifetime. With
+     * it, a millisecond (a second under valgrind): the bound only needs to tell those apart, and
+     * must not fail on a loaded machine, so it is wide */
     clock_t t0 = clock();
     assert_false(s3m_glob_match(pat, key));
-    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 60.0);
 }
 
 static void check_bounds(char **b, size_t nb, bool distinct)
