@@ -107,6 +107,8 @@ static void abort_settled(struct s3m_xfer_mpu *m)
         mpu_create(m);
         return;
     }
+    if (!m->ei.err) /* a stop came while it was aborted for the next guess: not copied */
+        s3m_errinfo_set(&m->ei, S3M_EABORTED, "interrupted");
     fail(m);
 }
 
