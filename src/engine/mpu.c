@@ -19,8 +19,8 @@
 
 #define S3_MIN_PART (5 * S3M__MIB)
 
-enum mstate { M_IDLE, M_HEAD, M_CREATE, M_PARTS, M_RECHECK, M_COMPLETE, M_ABORTING, M_DONE,
-              M_FAILED };
+enum mpu_state { M_IDLE, M_HEAD, M_CREATE, M_PARTS, M_RECHECK, M_COMPLETE, M_ABORTING, M_DONE,
+                M_FAILED };
 static const char *const state_names[] = {"IDLE",     "HEAD",     "CREATE", "PARTS",  "RECHECK",
                                           "COMPLETE", "ABORTING", "DONE",   "FAILED"};
 
@@ -38,7 +38,7 @@ struct s3m_xfer_mpu {
     struct s3m_xfer_ctx *c;
     struct s3m__object o;
     enum s3m__mpu_mode mode;
-    enum mstate state;
+    enum mpu_state state;
     unsigned flags;
     s3m__mpu_done_cb done;
     void *ud;
@@ -61,7 +61,7 @@ struct s3m_xfer_mpu {
     char note[256];
 };
 
-static void set_state(struct s3m_xfer_mpu *m, enum mstate st)
+static void set_state(struct s3m_xfer_mpu *m, enum mpu_state st)
 {
     s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %s -> %s", m->o.src_key, state_names[m->state],
             state_names[st]);

@@ -14,7 +14,7 @@
 
 #define S3_MIN_PART (5 * S3M__MIB)
 
-enum xstate {
+enum xfer_state {
     X_NEW,       /* started; the first attempt runs from the loop */
     X_SINGLE,    /* one stream or one CopyObject */
     X_MULTIPART, /* the upload (mpu.c) runs */
@@ -32,7 +32,7 @@ enum {
     K_OPAQUE, /* neither, or a multipart layout that could not be learned nor guessed */
 };
 
-static void set_state(struct s3m_xfer *x, enum xstate st)
+static void set_state(struct s3m_xfer *x, enum xfer_state st)
 {
     s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %s -> %s", x->src_key, state_names[x->state],
             state_names[st]);
