@@ -424,6 +424,32 @@ static double since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* what the job's requests cost on each side, for the log */
+static void log_client_stats(const struct run *r)
+{
+    for (int side = 0; side < 2; side++) {
+        const struct s3m_s3_stats *cs = side ? &r->dst->stats : &r->src->stats;
+        struct s3m_buf b;
+        s3m_buf_init(&b);
+        for (int op = 0; op < S3M_OP__COUNT; op++)
+            if (cs->requests[op])
+                s3m_buf_printf(&b, " %s=%" PRIu64, s3m_s3_op_name((enum s3m_s3_op)op),
+                               cs->requests[op]);
+        s3m_log(S3M_LOG_INFO, "stats", "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64
+                ", 429 %" PRIu64 ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64
+                " B, received %" PRIu64 " B", side ? "destination" : "source", s3m_buf_str(&b),
+                cs->retries, cs->retries_transport, cs->retries_by_status[0],
+                cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
+                cs->bytes_received);
+        if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
+            s3m_log(S3M_LOG_INFO, "stats", "%s concurrency %s (lowest %d, lowered %" PRIu64
+                    " times, raised %" PRIu64 ")", side ? "destination" : "source",
+                    (side ? r->dst : r->src)->window > 0 ? "limited" : "unlimited",
+                    cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
+        s3m_buf_cleanup(&b);
+    }
+}
+
 /* one job's listings and copies; its deletions wait for run_finish */
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
@@ -465,27 +491,7 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
                      label, line);
         }
     }
-    for (int side = 0; side < 2; side++) {
-        const struct s3m_s3_stats *cs = side ? &r->dst->stats : &r->src->stats;
-        struct s3m_buf b;
-        s3m_buf_init(&b);
-        for (int op = 0; op < S3M_OP__COUNT; op++)
-            if (cs->requests[op])
-                s3m_buf_printf(&b, " %s=%" PRIu64, s3m_s3_op_name((enum s3m_s3_op)op),
-                               cs->requests[op]);
-        s3m_log(S3M_LOG_INFO, "stats", "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64
-                ", 429 %" PRIu64 ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64
-                " B, received %" PRIu64 " B", side ? "destination" : "source", s3m_buf_str(&b),
-                cs->retries, cs->retries_transport, cs->retries_by_status[0],
-                cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
-                cs->bytes_received);
-        if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
-            s3m_log(S3M_LOG_INFO, "stats", "%s concurrency %s (lowest %d, lowered %" PRIu64
-                    " times, raised %" PRIu64 ")", side ? "destination" : "source",
-                    (side ? r->dst : r->src)->window > 0 ? "limited" : "unlimited",
-                    cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
-        s3m_buf_cleanup(&b);
-    }
+    log_client_stats(r);
     if (cache && !job->st.listing_failed && !s3m_sync_stopped(job)) {
         char **learned;
         size_t n = s3m_sync_learned_bounds(job, list_want(r), &learned);

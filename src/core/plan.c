@@ -57,6 +57,7 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
         a->act = S3M_PLAN_EXCLUDE;
         a->dst_side = it->src.key == NULL;
         a->key = a->dst_side ? it->dst.key : it->src.key;
+        a->size = a->dst_side ? it->dst.size : it->src.size;
         break;
     default:
         decide_skip(it, a);
