@@ -60,6 +60,10 @@ char *s3m_key_before(const char *s);
 enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml_object **obj);
 /* Peek at the next entry without consuming it (same answers as next). */
 enum s3m_lister_state s3m_lister_peek(struct s3m_lister *l, const struct s3m_xml_object **obj);
+/* A page request is out (a stopped job waits for it to come back before it is released). */
+bool s3m_lister_busy(const struct s3m_lister *l);
+/* Cancel the page request out, if any: it comes back soon, as failed; the listing stays. */
+void s3m_lister_stop(struct s3m_lister *l);
 /* Stop and free; an in-flight request is cancelled and freed when it finishes. */
 void s3m_lister_cleanup(struct s3m_lister *l);
 

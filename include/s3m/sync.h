@@ -15,10 +15,9 @@
 
 #include "s3m/diff.h"
 #include "s3m/lister.h"
+#include "s3m/plan.h"
 #include "s3m/s3.h"
 #include "s3m/xfer.h"
-
-enum s3m_sync_mode { S3M_MODE_SYNC, S3M_MODE_COPY, S3M_MODE_CHECK };
 
 struct s3m_sync;
 
@@ -58,67 +57,53 @@ struct s3m_sync_opts {
     void *progress_ud;
 };
 
-struct s3m_sync_counts {
-    uint64_t n, bytes;
+/* One job's phases, in order; the phase drives control and changes only in job.c's
+ * set_phase(), which logs it. COPIED, DELETED and DONE are resting phases: the job waits for
+ * the run (its one delete decision, then the deletes, then the stale-upload sweep). */
+enum s3m_sync_phase {
+    S3M_SYNC_LISTING,  /* listings and copies: decisions pulled while there is room */
+    S3M_SYNC_DRAINING, /* listings over (or failed, or stopped): the copies in flight end */
+    S3M_SYNC_COPIED,   /* the copy phase is over: waiting for the run's decision */
+    S3M_SYNC_DELETING, /* the delete queue runs (s3m_sync_delete) */
+    S3M_SYNC_DELETED,  /* ... and is through */
+    S3M_SYNC_SWEEPING, /* the stale-upload sweep runs (s3m_sync_sweep) */
+    S3M_SYNC_DONE,
 };
 
-struct s3m_sync_stats {
-    struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
-    struct s3m_sync_counts planned; /* copies and updates decided so far */
-    uint64_t deleted, deleted_bytes; /* deletions done (del counts those decided) */
-    uint64_t stale_uploads;         /* multipart uploads left by earlier runs, aborted */
-    uint64_t src_keys, dst_keys;
-    uint64_t src_scope, dst_scope;  /* ... of them in scope: not excluded, this shard's own */
-    uint64_t delete_errors;
-    bool listing_failed, delete_refused;
-    bool delete_list_failed;        /* the delete list could not be written or read back */
-    char refused_why[512];
-    struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
-};
+/* A phase is over (COPIED, DELETED or DONE reached); called from the loop, never from inside
+ * the call that started the phase. */
+typedef void (*s3m_sync_done_cb)(struct s3m_sync *s, void *ud);
 
-struct s3m_sync_lane {
-    struct s3m_lister lsrc, ldst;
-    struct s3m_diff diff;
-    bool done;
-    int verifies;                     /* --compare checksum reads still out */
-    FILE *spill_report, *spill_plan;  /* its lines, until the lanes before it are through */
-};
+struct s3m_lanes;  /* engine/lanes_int.h */
+struct s3m_delq;   /* engine/delete_int.h */
+struct s3m_sweep;  /* engine/sweep_int.h */
+struct s3m_timer;
+struct s3m_kick;
+
+#define S3M_SYNC_F_ABORTED 1u /* stopped: no new work, no deletes */
+#define S3M_SYNC_F_LISTED 2u  /* every listing ended (or one failed): what the progress says */
 
 struct s3m_sync {
     struct s3m_sync_opts o;
+    struct s3m_plan_opts po; /* what the planner looks at, from o */
     struct s3m_s3 *src, *dst;
     char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
     const char *label; /* "sto2:a -> osl1:b" */
-    struct s3m_sync_lane *lanes;
-    size_t nlanes, lane_next, lanes_done;
-    size_t cur_lane;  /* the lane whose decision is being handled */
-    struct s3m_sample sample; /* of the source keys (relative), for the next run's ranges */
-    size_t emit_lane; /* lanes before it are reported; its lines go straight out */
+    enum s3m_sync_phase phase; /* set only through set_phase (job.c) */
+    unsigned flags;            /* S3M_SYNC_F_* */
+    struct s3m_lanes *lanes;   /* the key ranges' listers and merges, NULL once released */
+    struct s3m_sample sample;  /* of the source keys (relative), for the next run's ranges */
     struct s3m_xfer_ctx xctx;
-    int active;
-    bool listing_done, finished, deleting, aborted;
-    bool del_phase;    /* s3m_sync_delete is running (the copy phase is closed) */
-    FILE *deletes; /* keys to delete, NUL-terminated, in an unlinked temp file */
-    bool own_deletes;       /* ... its own (no o.delete_list): closed with the job */
-    off_t del_start, del_end; /* the job's region of it */
-    uint64_t pending_deletes, pending_delete_bytes; /* entries written to it */
+    int active;                /* transfers and verifications in flight */
+    struct s3m_delq *delq;     /* the job's deletions, remembered on disk */
+    struct s3m_sweep *sweep;
     struct s3m_sync_stats st;
-    struct s3m_s3_req *del_req;
-    uv_signal_t sigint, sigterm;
-    uv_timer_t progress_timer;
-    int signal;        /* the first SIGINT/SIGTERM received, 0 = none */
-    int handles_open;  /* signal handles still to be closed */
-    char **del_batch;
-    uint64_t *del_sizes; /* of each key of del_batch */
-    bool *del_failed;    /* ... and whether the server said it could not delete it */
-    size_t del_n;
+    struct s3m_timer *progress_timer;
+    struct s3m_kick *kick;     /* calls done from the loop */
+    s3m_sync_done_cb done;
+    void *done_ud;
     int64_t started;   /* UNIX time the job began: uploads initiated before it are stale */
-    bool swept;        /* the stale-upload sweep ran */
-    bool sweeping;     /* ... and is running */
-    char *sweep_key_marker, *sweep_id_marker;
-    char *sweep_lo, *sweep_hi; /* the job's key range (relative), NULL = unbounded */
-    struct s3m_s3_req *sweep_list;
-    size_t sweep_next; /* next upload of sweep_list to look at */
+    char *lo, *hi;     /* the job's key range (relative), NULL = unbounded */
 };
 
 /* After a run whose listings completed: up to want-1 source keys (relative to the prefix) that
@@ -130,13 +115,24 @@ void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst);
 /* Bytes of copies and updates done so far, in-flight streams included. */
 uint64_t s3m_sync_bytes_done(const struct s3m_sync *s);
 
-/* Run one job's listings and copies to the end on the client's loop.
+/* Start one job's listings and copies on the client's loop; the caller runs the loop
+ * (s3m_loop_run_until) until done has been called and s3m_sync_settled is true.
  * Deletions are decided and remembered, never carried out here: a run (one bucket, or every
  * bucket of a remote) makes one decision over all its jobs, then calls s3m_sync_delete. */
-void s3m_sync_run(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
-                  const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
-                  const char *dst_bucket, const char *dst_prefix, const char *label);
-/* After s3m_sync_run: true (and why) when this job's own state forbids any deletion in the
+void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
+                    const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
+                    const char *dst_bucket, const char *dst_prefix, const char *label,
+                    s3m_sync_done_cb done, void *ud);
+/* The job rests (COPIED, DELETED or DONE) and nothing it started is still out (transfer
+ * context closed, listing requests back): the loop may stop, the job may be released. */
+bool s3m_sync_settled(const struct s3m_sync *s);
+/* The job's phase (for the notice a signal prints). */
+enum s3m_sync_phase s3m_sync_phase(const struct s3m_sync *s);
+/* Every listing of the job ended, or one failed (a stop leaves them unfinished). */
+bool s3m_sync_listing_done(const struct s3m_sync *s);
+/* The job was stopped (s3m_sync_abort, or started stopped). */
+bool s3m_sync_stopped(const struct s3m_sync *s);
+/* After the copy phase: true (and why) when this job's own state forbids any deletion in the
  * run: interrupted, a listing incomplete, a copy failed, an empty source, or a delete list that
  * could not be written or does not read back exactly as written (count and bytes). */
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n);
@@ -147,17 +143,20 @@ bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t nd
 /* No deletion for this job: marks it refused with why (logged). */
 void s3m_sync_refuse(struct s3m_sync *s, const char *why);
 /* Carry out the job's remembered deletions (sync, not a dry run, not refused); only after
- * s3m_sync_refusal returned false for every job of the run and the cap allowed them. */
-void s3m_sync_delete(struct s3m_sync *s);
+ * s3m_sync_refusal returned false for every job of the run and the cap allowed them. Returns
+ * false when there is nothing to do (done is not called); else done comes when DELETED. */
+bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud);
 /* The stale multipart-upload sweep of the job (a dry run lists them): only after the run's
  * one decision allowed its deletions (sync, a clean copy phase, not refused, not interrupted),
- * like s3m_sync_delete, which it follows. */
-void s3m_sync_sweep(struct s3m_sync *s);
+ * like s3m_sync_delete, which it follows. Returns false when it does not run (done is not
+ * called); else done comes when DONE. Its aborts are report / plan lines ("abort-upload"). */
+bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud);
 /* Free what the listings held (lanes, sample), keeping the counts and the delete list. */
 void s3m_sync_release(struct s3m_sync *s);
 void s3m_sync_cleanup(struct s3m_sync *s);
-/* Stop: no new work, in-flight streams fail, multipart uploads are aborted, no deletes.
- * SIGINT and SIGTERM do this; a second signal exits at once. */
+/* Stop: no new work, in-flight streams fail, multipart uploads are aborted, no deletes (a
+ * running delete queue or sweep ends after the request in flight). Nothing in a resting
+ * phase. The CLI calls it on SIGINT / SIGTERM. */
 void s3m_sync_abort(struct s3m_sync *s);
 
 #endif

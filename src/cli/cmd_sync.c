@@ -1,12 +1,13 @@
 /* cmd_sync.c - `sync`, `copy` and `check`: the command in four steps (parse the arguments, open
  * the clients, lock and plan file, run, report), and the run: each bucket's job (its key ranges,
- * s3m_sync_run), the one delete decision over all of them, the whole-remote mode (every bucket,
- * missing destination buckets created) and the run's signal watchers. The options are
- * sync_opts.c, the summary lines and exit code sync_report.c; the work is engine/sync.c. */
+ * s3m_sync_start of engine/job.c), the one delete decision over all of them, the whole-remote
+ * mode (every bucket, missing destination buckets created) and the run's signal watchers. The
+ * options are sync_opts.c, the summary lines and exit code sync_report.c. */
 #include "cmd_sync.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ struct pair {
     struct s3m_sync job;
     char label[1024];
     double secs;
+    bool phase_done; /* the job's done callback came (the phase it was in is over) */
     struct pair *next;
 };
 
@@ -61,11 +63,11 @@ struct run {
     bool have_plan;                    /* --shard-boundaries */
     struct s3m_bounds plan;
     struct pair *pairs, **tail; /* the jobs run so far, waiting for the delete decision */
-    /* SIGINT and SIGTERM for the whole run: a job watches them while it runs, these between
-     * its phases too (the copies done, the decision, between buckets), when no job does */
+    /* SIGINT and SIGTERM for the whole run: while a job runs and between its phases (the
+     * copies done, the decision, between buckets) */
     struct s3m_signal *sig[2];
     bool in_job;
-    struct s3m_sync *cur; /* the job between its phases (deletes, sweep), for run_on_signal */
+    struct s3m_sync *cur; /* the job running (copies, deletes, sweep), for run_on_signal */
     FILE *delete_list; /* every job's deletions, one region each: one descriptor */
     /* the command's own resources, released at its one exit (sync_close) */
     struct s3m_spec s, d;
@@ -86,14 +88,23 @@ static void run_on_signal(int signum, void *ud)
         _exit(128 + signum);
     }
     r->signal = signum;
-    /* libuv hands a signal only to the handles that exist when it comes: one that lands just
-     * before a job's own watchers start would reach only this one, so stop the job from here
-     * too (s3m_sync_abort does nothing a second time) */
-    if (r->cur)
-        s3m_sync_abort(r->cur);
-    if (!r->in_job) /* a running job says so itself, and stops */
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+    enum s3m_sync_phase ph = r->cur ? s3m_sync_phase(r->cur) : S3M_SYNC_DONE;
+    /* what stops depends on where the job is: its copies, or its deletes (and sweep) */
+    if (r->cur && (ph == S3M_SYNC_LISTING || ph == S3M_SYNC_DRAINING))
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
+                "uploads aborted, nothing deleted); send it again to exit at once",
+                r->cur->label, name);
+    else if (r->cur && (ph == S3M_SYNC_DELETING || ph == S3M_SYNC_SWEEPING))
+        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no further deletions; %"
+                PRIu64 " of %" PRIu64 " deleted so far, the batch in flight ends); send it "
+                "again to exit at once", r->cur->label, name, r->cur->st.deleted,
+                r->cur->st.del.n);
+    else if (!r->in_job) /* between jobs, or before the decision */
         s3m_log(S3M_LOG_NOTICE, "sync", "%s received: stopping (nothing more deleted); send "
-                "it again to exit at once", signum == SIGINT ? "SIGINT" : "SIGTERM");
+                "it again to exit at once", name);
+    if (r->cur) /* nothing in a phase at rest: the run's refusal sees r->signal */
+        s3m_sync_abort(r->cur);
 }
 
 static void run_signals_start(struct run *r)
@@ -179,6 +190,29 @@ static size_t job_lanes(struct run *r, const struct s3m_spec *spec, const char *
     return found->n + 1;
 }
 
+static void pair_done(struct s3m_sync *s, void *ud)
+{
+    struct pair *p = ud;
+    (void)s;
+    p->phase_done = true;
+}
+
+static bool pair_settled(void *ud)
+{
+    struct pair *p = ud;
+    return p->phase_done && s3m_sync_settled(&p->job);
+}
+
+/* run the loop until the job's phase is over and nothing it started is out */
+static void run_job(struct run *r, struct pair *p)
+{
+    if (!s3m_loop_run_until(r->src->loop, pair_settled, p)) {
+        s3m_log(S3M_LOG_ERROR, "sync", "%s: the loop ran out of work in the middle of a job "
+                "(a bug)", p->label);
+        abort();
+    }
+}
+
 static double since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -222,18 +256,21 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
     r->so.stopped = r->signal != 0;
     r->in_job = true;
-    s3m_sync_run(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label);
+    r->cur = job;
+    p->phase_done = false;
+    s3m_sync_start(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label, pair_done,
+                   p);
+    run_job(r, p);
+    r->cur = NULL;
     r->in_job = false;
     if (job->st.listing_failed)
         s3m__listing_failed(label, &job->st);
     s3m__requests_log(r->src, r->dst);
-    if (cache && !job->st.listing_failed && !job->aborted)
+    if (cache && !job->st.listing_failed && !s3m_sync_stopped(job))
         save_learned(r, job, cache);
     free(cache);
     free(bounds);
     s3m_bounds_free(&found);
-    if (job->signal)
-        r->signal = job->signal;
     s3m_sync_release(job); /* memory held until the deletes: counts and the delete list */
     p->secs = since(&t0);
 }
@@ -284,16 +321,17 @@ static void run_finish(struct run *r, const char *refuse)
         } else {
             r->in_job = true;
             r->cur = &p->job;
-            s3m_sync_delete(&p->job);
+            p->phase_done = false;
+            if (s3m_sync_delete(&p->job, pair_done, p))
+                run_job(r, p);
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
             run_signals_poll(r);
-            if (!p->job.signal && !r->signal)
-                s3m_sync_sweep(&p->job);
+            p->phase_done = false;
+            if (!r->signal && s3m_sync_sweep(&p->job, pair_done, p))
+                run_job(r, p);
             r->in_job = false;
             r->cur = NULL;
         }
-        if (p->job.signal)
-            r->signal = p->job.signal;
         fflush(stdout);
         s3m__summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0));
         s3m__stats_add(&r->total, &p->job.st);

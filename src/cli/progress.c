@@ -78,7 +78,7 @@ static void format_line(const struct s3m_progress *p, const struct s3m_sync *s, 
                         struct s3m_buf *line)
 {
     const struct s3m_sync_stats *st = &s->st;
-    bool listed = s->listing_done;
+    bool listed = s3m_sync_listing_done(s);
     const char *more = listed ? "" : "+";
     uint64_t done = s3m_sync_bytes_done(s), total = st->planned.bytes;
     if (done > total)
@@ -111,10 +111,11 @@ void s3m_progress_tick(const struct s3m_sync *s, void *ud)
     struct s3m_progress *p = ud;
     double t = now_s();
     uint64_t bytes = s3m_sync_bytes_done(s);
+    bool over = s3m_sync_phase(s) >= S3M_SYNC_COPIED; /* the last tick */
     struct s3m_buf line;
     s3m_buf_init(&line);
     if (p->live) {
-        if (s->finished) { /* the summary follows: take the line away */
+        if (over) { /* the summary follows: take the line away */
             fputs("\r\033[K", stderr);
             s3m_log_set_status_line(false);
         } else {
@@ -132,7 +133,7 @@ void s3m_progress_tick(const struct s3m_sync *s, void *ud)
             s3m_log_set_status_line(true);
         }
     }
-    if (p->stats_s > 0 && !s->finished && t - p->last_stats >= p->stats_s - 0.01) {
+    if (p->stats_s > 0 && !over && t - p->last_stats >= p->stats_s - 0.01) {
         double rate = (double)(bytes - p->stats_bytes) / (t - p->last_stats);
         p->last_stats = t;
         p->stats_bytes = bytes;

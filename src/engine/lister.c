@@ -231,6 +231,17 @@ enum s3m_lister_state s3m_lister_next(struct s3m_lister *l, const struct s3m_xml
     return st;
 }
 
+bool s3m_lister_busy(const struct s3m_lister *l)
+{
+    return l->inflight != NULL;
+}
+
+void s3m_lister_stop(struct s3m_lister *l)
+{
+    if (l->inflight)
+        s3m_s3_cancel(l->inflight);
+}
+
 void s3m_lister_cleanup(struct s3m_lister *l)
 {
     if (l->inflight) { /* let it finish on its own and free itself */

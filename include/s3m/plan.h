@@ -1,0 +1,140 @@
+/* s3m/plan.h - the planner: what a sync, copy or check does with one key, and why. Pure code
+ * (no I/O of its own: the lines are written to a FILE the caller owns).
+ *
+ * A diff item (s3m/diff.h) and the job's options give an action record; the counters of a job
+ * and their updates; the safety rules that decide whether a run may delete (the refusal from a
+ * job's own state, --max-delete over the whole run); the text lines of the dry-run / check
+ * report and the JSON lines of --plan. The engine executes the actions (engine/job.c). */
+#ifndef S3M_PLAN_H
+#define S3M_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "s3m/diff.h"
+#include "s3m/err.h"
+
+enum s3m_sync_mode { S3M_MODE_SYNC, S3M_MODE_COPY, S3M_MODE_CHECK };
+
+struct s3m_sync_counts {
+    uint64_t n, bytes;
+};
+
+struct s3m_sync_stats {
+    struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
+    struct s3m_sync_counts planned; /* copies and updates decided so far */
+    uint64_t deleted, deleted_bytes; /* deletions done (del counts those decided) */
+    uint64_t stale_uploads;         /* multipart uploads left by earlier runs, aborted */
+    uint64_t src_keys, dst_keys;
+    uint64_t src_scope, dst_scope;  /* ... of them in scope: not excluded, this shard's own */
+    uint64_t delete_errors;
+    bool listing_failed, delete_refused;
+    bool delete_list_failed;        /* the delete list could not be written or read back */
+    char refused_why[512];
+    struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
+};
+
+/* What the planner looks at. */
+struct s3m_plan_opts {
+    enum s3m_sync_mode mode;
+    bool dry_run;
+    bool allow_empty_source;
+    int64_t max_delete;    /* -1 = no cap */
+    double max_delete_pct; /* < 0 = no cap */
+};
+
+/* What to do with one key. */
+enum s3m_plan_act {
+    S3M_PLAN_NONE,         /* nothing to say (copy's extra destination object: a plain skip) */
+    S3M_PLAN_COPY,         /* only on the source */
+    S3M_PLAN_UPDATE,       /* on both sides, different */
+    S3M_PLAN_DELETE,       /* only on the destination (sync, check) */
+    S3M_PLAN_SKIP,         /* the same on both sides */
+    S3M_PLAN_EXCLUDE,      /* a filter or another shard's: left alone on both sides */
+    S3M_PLAN_UNVERIFIABLE, /* skipped, equality resting on size and time only */
+    S3M_PLAN_VERIFY,       /* the engine reads (or HEADs) to settle it: then update or skip */
+    S3M_PLAN_FOLDER,       /* the prefix's own folder marker: skipped, never copied/deleted */
+    S3M_PLAN_ABORT_UPLOAD, /* a multipart upload left by an earlier run (the sweep) */
+};
+
+/* An action record: the action, the key (relative to the side's prefix: the destination's for a
+ * delete and a folder marker found there, else the source's), its size and the reason. */
+struct s3m_plan_action {
+    enum s3m_plan_act act;
+    bool dst_side;  /* the key is the destination's */
+    bool execute;   /* copy / update: start a transfer; delete: remember it (a real sync) */
+    bool verified;  /* decided by a --compare verification, not by the listing */
+    const char *key;
+    uint64_t size;
+    const char *why;
+};
+
+/* Decide what the job does with a diff item. The record points into the item. */
+void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *it,
+                     struct s3m_plan_action *a);
+/* The action after a --compare verification: an update (differ) or a skip; why from head (one
+ * HEAD of the destination settled it) or from reading both. */
+void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, const char *key,
+                       uint64_t size, struct s3m_plan_action *a);
+/* The reason of a folder-marker line: "source folder marker BUCKET/PREFIX: WHY". */
+void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket,
+                         const char *prefix, const char *why);
+
+/* ---- counters ---- */
+
+/* Count an action when it is decided (a transfer started counts when it ends). */
+void s3m_plan_count(const struct s3m_plan_opts *o, struct s3m_sync_stats *st,
+                    const struct s3m_plan_action *a);
+/* Count a transfer that ended: copied or updated (ok), or failed. */
+void s3m_plan_count_transfer(struct s3m_sync_stats *st, enum s3m_plan_act act, uint64_t size,
+                             bool ok);
+/* Keep the first error of the job (the summary and exit code say it). */
+void s3m_plan_note_error(struct s3m_sync_stats *st, const struct s3m_errinfo *ei);
+
+/* ---- the safety rules ---- */
+
+/* The state of one job after its copies, as the refusal looks at it. */
+struct s3m_plan_job {
+    bool interrupted;
+    bool listing_failed;
+    uint64_t failed;      /* objects that failed to copy or compare */
+    bool delete_list_failed;
+    uint64_t src_scope, dst_scope;
+};
+/* true (and why) when the job's own state forbids every deletion of the run: interrupted, a
+ * listing incomplete, a copy failed, the delete list broken, or an empty source in scope while
+ * the destination holds objects in scope (unless allow_empty_source). The engine checks the
+ * delete list on disk after this. */
+bool s3m_plan_refusal(const struct s3m_plan_opts *o, const struct s3m_plan_job *j, char *why,
+                      size_t n);
+/* true (and why) when ndel deletions of ndst destination objects in the run's scope exceed
+ * --max-delete N or P%. */
+bool s3m_plan_over_cap(const struct s3m_plan_opts *o, uint64_t ndel, uint64_t ndst, char *why,
+                       size_t n);
+
+/* ---- report and plan lines ---- */
+
+/* Where a decided action is written at once (a real sync's deletes and aborts are written to
+ * the plan when done, never at the decision). */
+#define S3M_PLAN_OUT_PLAN 1u
+#define S3M_PLAN_OUT_REPORT 2u
+unsigned s3m_plan_outputs(const struct s3m_plan_opts *o, enum s3m_plan_act act);
+
+/* One line: bucket is the side's bucket. */
+struct s3m_plan_line {
+    enum s3m_plan_act act;
+    const char *bucket, *key;
+    uint64_t size;
+    const char *why;
+};
+/* The --plan JSON line: {"action":..,"bucket":..,"key":..,"size":..,"why":..}. */
+void s3m_plan_json(FILE *f, const struct s3m_plan_line *l);
+/* The dry-run / check report line (check names the differences, not the actions); control
+ * bytes of the key are written as \xNN. */
+void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l);
+/* The action's name in the plan ("copy", "update", "delete", "skip", "abort-upload"). */
+const char *s3m_plan_act_name(enum s3m_plan_act act);
+
+#endif

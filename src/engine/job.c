@@ -1,0 +1,585 @@
+/* job.c - one sync / copy / check job: its phases (LISTING -> DRAINING -> COPIED -> DELETING
+ * -> DELETED -> SWEEPING -> DONE), the pump that turns the lanes' decisions (planned by
+ * core/plan.c) into transfers, verifications, remembered deletions and report lines, and the
+ * callbacks of the parts that work for it (lanes, verify, delete queue, sweep).
+ *
+ * The pump pulls decisions only while fewer than --transfers objects are in flight, so listings
+ * are read at the pace of the copies and memory stays bounded. Deletions wait for the run's
+ * one decision (cli/cmd_sync.c), then s3m_sync_delete and s3m_sync_sweep. No loop runs here:
+ * the caller runs it until the phase's done callback came and the job is settled. */
+#include "delete_int.h"
+#include "lanes_int.h"
+#include "s3m/log.h"
+#include "s3m/loop.h"
+#include "s3m/sync.h"
+#include "s3m/util.h"
+#include "sweep_int.h"
+#include "verify_int.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const phase_names[] = {"LISTING", "DRAINING", "COPIED", "DELETING",
+                                          "DELETED", "SWEEPING", "DONE"};
+
+static void set_phase(struct s3m_sync *s, enum s3m_sync_phase p)
+{
+    s3m_log(S3M_LOG_DEBUG, "sync", "%s: %s -> %s", s->label, phase_names[s->phase],
+            phase_names[p]);
+    s->phase = p;
+}
+
+static bool resting(enum s3m_sync_phase p)
+{
+    return p == S3M_SYNC_COPIED || p == S3M_SYNC_DELETED || p == S3M_SYNC_DONE;
+}
+
+static void kick_done(void *ud)
+{
+    struct s3m_sync *s = ud;
+    s->done(s, s->done_ud);
+}
+
+/* a phase is over: the owner hears of it from the loop, never from inside its own call */
+static void rest(struct s3m_sync *s, enum s3m_sync_phase p)
+{
+    assert(resting(p));
+    set_phase(s, p);
+    s3m_kick_arm(s->kick);
+}
+
+static bool stopped(const struct s3m_sync *s)
+{
+    return (s->flags & S3M_SYNC_F_ABORTED) != 0;
+}
+
+static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
+{
+    s3m_plan_note_error(&s->st, ei);
+}
+
+/* ---- report and plan lines ---- */
+
+/* a decided action's lines, in the lane's place of the key order (S3M_NO_LANE: straight out) */
+static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_action *a)
+{
+    unsigned out = s3m_plan_outputs(&s->po, a->act);
+    struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket, a->key,
+                              a->size, a->why};
+    if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
+        s3m_plan_json(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l);
+    if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
+        s3m_plan_text(s3m__lanes_out(s->lanes, lane, s->o.report, false), s->o.mode, &l);
+}
+
+/* a real sync's plan says what was done on the destination, when done */
+static void write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key,
+                       uint64_t size, const char *why)
+{
+    struct s3m_plan_line l = {act, s->dst_bucket, key, size, why};
+    if (s->o.plan)
+        s3m_plan_json(s->o.plan, &l);
+}
+
+/* ---- transfers ---- */
+
+static void pump(struct s3m_sync *s);
+
+static char *join(const char *prefix, const char *rel)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_printf(&b, "%s%s", prefix, rel);
+    return s3m_buf_detach(&b);
+}
+
+struct job_xfer {
+    struct s3m_sync *s;
+    enum s3m_plan_act act;
+};
+
+static void xfer_done(struct s3m_xfer *x, void *ud)
+{
+    struct job_xfer *j = ud;
+    struct s3m_sync *s = j->s;
+    s->active--;
+    s3m_plan_count_transfer(&s->st, j->act, x->size, !x->ei.err);
+    if (x->ei.err) {
+        char line[900];
+        note_error(s, &x->ei);
+        struct s3m_log_fields lf = {s->src->remote->name, x->src_bucket, x->src_key, &x->ei};
+        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: %s failed: %s", s->label, x->src_key,
+                 s3m_errinfo_str(&x->ei, line, sizeof(line)));
+    } else {
+        s3m_log(S3M_LOG_INFO, "sync", "%s %s (%" PRIu64 " bytes)%s%s",
+                j->act == S3M_PLAN_COPY ? "copied" : "updated", x->dst_key, x->size,
+                x->note[0] ? ": " : "", x->note);
+    }
+    s3m_xfer_free(x);
+    free(j);
+    pump(s);
+}
+
+static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key,
+                       uint64_t size, const char *etag)
+{
+    /* the empty relative key is the folder itself (the diff skips it): never written */
+    assert(*key);
+    char *sk = join(s->src_prefix, key), *dk = join(s->dst_prefix, key);
+    struct job_xfer *j = s3m_calloc(1, sizeof(*j));
+    j->s = s;
+    j->act = act;
+    s->active++;
+    s3m_xfer_start(&s->xctx, s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j);
+    free(sk);
+    free(dk);
+}
+
+/* ---- --compare checksum (engine/verify.c) ---- */
+
+static void verified(const struct s3m_verify_result *v, void *ud)
+{
+    struct s3m_sync *s = ud;
+    s->active--;
+    s3m__lanes_verifying(s->lanes, v->lane, -1);
+    if (v->err) {
+        char line[900];
+        s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
+        note_error(s, v->err);
+        struct s3m_log_fields lf = {s->src->remote->name, s->src_bucket, v->key, v->err};
+        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
+                 s3m_errinfo_str(v->err, line, sizeof(line)));
+    } else {
+        struct s3m_plan_action a;
+        s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
+        write_line(s, v->lane, &a);
+        s3m_plan_count(&s->po, &s->st, &a);
+        if (a.execute)
+            start_copy(s, a.act, a.key, a.size, v->etag);
+        if (a.act == S3M_PLAN_SKIP)
+            s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
+    }
+    s3m__lanes_emit(s->lanes, false);
+    pump(s);
+}
+
+static void start_verify(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it)
+{
+    struct s3m_verify_env env = {s->src, s->dst, s->src_bucket, s->src_prefix, s->dst_bucket,
+                                 s->dst_prefix};
+    struct s3m_errinfo ei;
+    s3m__lanes_verifying(s->lanes, lane, 1);
+    s->active++;
+    if (s3m__verify_start(&env, it, lane, verified, s, &ei))
+        return;
+    s->active--; /* no request could start: a failure, counted here */
+    s3m__lanes_verifying(s->lanes, lane, -1);
+    s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
+    note_error(s, &ei);
+}
+
+/* ---- decisions ---- */
+
+/* The delete list is the one thing on disk a deletion rests on: once it failed, it refuses
+ * every deletion of the run (s3m_sync_refusal). */
+static void delete_list_broken(struct s3m_sync *s, const struct s3m_errinfo *ei)
+{
+    if (s->st.delete_list_failed)
+        return;
+    s->st.delete_list_failed = true;
+    note_error(s, ei);
+    s3m_log(S3M_LOG_ERROR, "sync", "%s: %s", s->label, ei->message);
+}
+
+static void remember_delete(struct s3m_sync *s, const struct s3m_entry *e)
+{
+    struct s3m_errinfo ei;
+    assert(*e->key); /* the destination folder's own marker is never deleted */
+    if (!s->st.delete_list_failed && !s3m__delq_add(s->delq, e, &ei))
+        delete_list_broken(s, &ei);
+}
+
+static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it)
+{
+    struct s3m_plan_action a;
+    char why[1400];
+    s3m_plan_decide(&s->po, it, &a);
+    if (a.act == S3M_PLAN_VERIFY) { /* one HEAD, or reading both, settles it */
+        start_verify(s, lane, it);
+        return;
+    }
+    if (a.act == S3M_PLAN_FOLDER) {
+        s3m_plan_folder_why(why, sizeof(why), a.dst_side,
+                            a.dst_side ? s->dst_bucket : s->src_bucket,
+                            a.dst_side ? s->dst_prefix : s->src_prefix, a.why);
+        a.why = why;
+        s3m_log(S3M_LOG_INFO, "sync", "%s: %s", s->label, why);
+    }
+    write_line(s, lane, &a);
+    if (a.act == S3M_PLAN_UNVERIFIABLE)
+        s3m_log(S3M_LOG_INFO, "sync", "%s: %s", a.key, a.why);
+    s3m_plan_count(&s->po, &s->st, &a);
+    if (a.execute && a.act == S3M_PLAN_DELETE)
+        remember_delete(s, &it->dst);
+    else if (a.execute)
+        start_copy(s, a.act, a.key, a.size, it->src.etag);
+}
+
+/* ---- the copy phase ---- */
+
+static void lane_failed(struct s3m_sync *s, size_t lane)
+{
+    s->st.listing_failed = true;
+    struct s3m_errinfo ei;
+    char msg[1200];
+    const char *remote, *bucket;
+    s3m__lanes_error(s->lanes, lane, &ei, msg, sizeof(msg), &remote, &bucket);
+    note_error(s, &ei);
+    struct s3m_log_fields lf = {remote, bucket, NULL, &ei};
+    s3m_logf(S3M_LOG_DEBUG, "sync", &lf, "%s", msg);
+}
+
+static void end_of_copies(struct s3m_sync *s)
+{
+    struct s3m_lanes_counts c;
+    struct s3m_errinfo ei;
+    s3m__lanes_counts(s->lanes, &c);
+    s->st.src_keys = c.nsrc;
+    s->st.dst_keys = c.ndst;
+    s->st.src_scope = c.src_scope;
+    s->st.dst_scope = c.dst_scope;
+    if (!s->st.delete_list_failed && !s3m__delq_seal(s->delq, &ei))
+        delete_list_broken(s, &ei); /* the region of this job ends here */
+    s3m__lanes_emit(s->lanes, true);
+    s3m__lanes_stop(s->lanes); /* the caller waits for them to come back */
+    s3m_xfer_ctx_close(&s->xctx);
+    rest(s, S3M_SYNC_COPIED);
+    if (s->progress_timer) { /* the last tick, which takes a live line away */
+        s3m_timer_free(s->progress_timer);
+        s->progress_timer = NULL;
+        s->o.progress(s, s->o.progress_ud);
+    }
+}
+
+/* one decision per lane in turn (lanes.c), while there is room */
+static void pump(struct s3m_sync *s)
+{
+    while (s->phase == S3M_SYNC_LISTING && s->active < s->o.transfers) {
+        size_t lane;
+        struct s3m_diff_item it;
+        enum s3m_pull p = s3m__lanes_pull(s->lanes, &lane, &it);
+        if (p == S3M_PULL_WAIT)
+            break;
+        if (p == S3M_PULL_ERROR)
+            lane_failed(s, lane);
+        if (p != S3M_PULL_ENTRY) {
+            s->flags |= S3M_SYNC_F_LISTED;
+            set_phase(s, S3M_SYNC_DRAINING);
+            break;
+        }
+        if (s->o.learn && it.src.key)
+            s3m_sample_add(&s->sample, it.src.key);
+        handle(s, lane, &it);
+    }
+    if (s->phase == S3M_SYNC_DRAINING && s->active == 0)
+        end_of_copies(s);
+}
+
+static void on_ready(void *ud)
+{
+    pump(ud);
+}
+
+static void on_progress(void *ud)
+{
+    struct s3m_sync *s = ud;
+    s->o.progress(s, s->o.progress_ud);
+}
+
+static void set_opts(struct s3m_sync *s, const struct s3m_sync_opts *o)
+{
+    s->o = *o;
+    if (s->o.transfers < 1)
+        s->o.transfers = 1;
+    s->po = (struct s3m_plan_opts){o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
+                                   o->max_delete_pct};
+    s->xctx.server_side = o->server_side;
+    if (o->part_concurrency > 0)
+        s->xctx.part_concurrency = o->part_concurrency;
+    if (o->buffer_size)
+        s->xctx.buffer_size = o->buffer_size;
+    if (o->attempts > 0)
+        s->xctx.attempts = o->attempts;
+    if (o->multipart_threshold)
+        s->xctx.single_max = o->multipart_threshold;
+    if (o->chunk_size)
+        s->xctx.chunk_size = o->chunk_size;
+    if (o->nlanes && o->bounds[0])
+        s->lo = s3m_strdup(o->bounds[0]);
+    if (o->nlanes && o->bounds[o->nlanes])
+        s->hi = s3m_strdup(o->bounds[o->nlanes]);
+}
+
+void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3m_s3 *src,
+                    const char *src_bucket, const char *src_prefix, struct s3m_s3 *dst,
+                    const char *dst_bucket, const char *dst_prefix, const char *label,
+                    s3m_sync_done_cb done, void *ud)
+{
+    memset(s, 0, sizeof(*s));
+    s->src = src;
+    s->dst = dst;
+    s->src_bucket = s3m_strdup(src_bucket);
+    s->src_prefix = s3m_strdup(src_prefix);
+    s->dst_bucket = s3m_strdup(dst_bucket);
+    s->dst_prefix = s3m_strdup(dst_prefix);
+    s->label = label;
+    s->started = (int64_t)time(NULL);
+    s->done = done;
+    s->done_ud = ud;
+    s3m_xfer_ctx_init(&s->xctx, src, dst);
+    set_opts(s, o);
+    s->kick = s3m_kick_new(src->loop, kick_done, s);
+    if (o->progress_ms && o->progress) {
+        s->progress_timer = s3m_timer_new(src->loop, on_progress, s);
+        s3m_timer_start(s->progress_timer, o->progress_ms, o->progress_ms);
+    }
+    s3m_sample_init(&s->sample, 4096);
+    s->delq = s3m__delq_new(o->delete_list);
+    struct s3m_lanes_cfg lc = {src, dst, s->src_bucket, s->src_prefix, s->dst_bucket,
+                               s->dst_prefix, o->nlanes, o->bounds, o->max_keys, o->dst_absent,
+                               o->filter, o->compare, o->report, o->plan, on_ready, s};
+    s->lanes = s3m__lanes_new(&lc);
+    set_phase(s, S3M_SYNC_LISTING);
+    if (o->stopped)
+        s3m_sync_abort(s);
+}
+
+bool s3m_sync_settled(const struct s3m_sync *s)
+{
+    return resting(s->phase) && s->xctx.close_done && !s3m__lanes_busy(s->lanes);
+}
+
+enum s3m_sync_phase s3m_sync_phase(const struct s3m_sync *s)
+{
+    return s->phase;
+}
+
+bool s3m_sync_listing_done(const struct s3m_sync *s)
+{
+    return (s->flags & S3M_SYNC_F_LISTED) != 0;
+}
+
+bool s3m_sync_stopped(const struct s3m_sync *s)
+{
+    return stopped(s);
+}
+
+void s3m_sync_abort(struct s3m_sync *s)
+{
+    if (stopped(s) || resting(s->phase))
+        return;
+    s->flags |= S3M_SYNC_F_ABORTED; /* a running delete queue or sweep asks (job_stopped) */
+    if (s->phase != S3M_SYNC_LISTING && s->phase != S3M_SYNC_DRAINING)
+        return;
+    s3m_xfer_ctx_stop(&s->xctx);
+    if (s->phase == S3M_SYNC_LISTING)
+        set_phase(s, S3M_SYNC_DRAINING);
+    pump(s);
+}
+
+size_t s3m_sync_learned_bounds(struct s3m_sync *s, size_t want, char ***out)
+{
+    *out = NULL;
+    /* a few pages are listed in a few round trips: not worth ranges */
+    if (s->st.listing_failed || want < 2 || s->sample.seen < 10000)
+        return 0;
+    return s3m_sample_bounds(&s->sample, want, true, out);
+}
+
+void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst)
+{
+    struct s3m_lanes_counts c;
+    s3m__lanes_counts(s->lanes, &c);
+    *nsrc = c.nsrc;
+    *ndst = c.ndst;
+}
+
+uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
+{
+    uint64_t done = s->st.copy.bytes + s->st.update.bytes;
+    if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK)
+        return done;
+    return s->xctx.bytes_streamed > done ? s->xctx.bytes_streamed : done;
+}
+
+/* ---- after the copies: the decision, the deletes, the sweep ---- */
+
+bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
+{
+    struct s3m_plan_job j = {stopped(s), s->st.listing_failed, s->st.failed.n,
+                             s->st.delete_list_failed, s->st.src_scope, s->st.dst_scope};
+    if (s3m_plan_refusal(&s->po, &j, why, n))
+        return true;
+    char what[400];
+    if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n ||
+        s3m__delq_check(s->delq, s->st.del.n, s->st.del.bytes, what, sizeof(what)))
+        return false;
+    struct s3m_errinfo ei;
+    s3m_errinfo_set(&ei, S3M_EIO, "delete list (temporary file): %s", what);
+    delete_list_broken(s, &ei);
+    snprintf(why, n, "the delete list on disk does not read back as written");
+    return true;
+}
+
+bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
+                       size_t n)
+{
+    struct s3m_plan_opts po = {o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
+                               o->max_delete_pct};
+    return s3m_plan_over_cap(&po, ndel, ndst, why, n);
+}
+
+void s3m_sync_refuse(struct s3m_sync *s, const char *why)
+{
+    if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n || s->st.delete_refused)
+        return;
+    s->st.delete_refused = true;
+    snprintf(s->st.refused_why, sizeof(s->st.refused_why), "%s", why);
+    s3m_log(S3M_LOG_ERROR, "sync", "%s: %s %" PRIu64 " deletion(s): %s", s->label,
+            s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, why);
+}
+
+static bool job_stopped(void *ud)
+{
+    return stopped(ud);
+}
+
+static void del_deleted(void *ud, const char *key, uint64_t size)
+{
+    struct s3m_sync *s = ud;
+    s->st.deleted++;
+    s->st.deleted_bytes += size;
+    write_done(s, S3M_PLAN_DELETE, key, size, "not on source");
+}
+
+static void del_key_failed(void *ud, const char *key, const char *code, const char *message)
+{
+    struct s3m_sync *s = ud;
+    struct s3m_errinfo ei;
+    s->st.delete_errors++;
+    s3m_errinfo_clear(&ei);
+    ei.err = S3M_ES3;
+    snprintf(ei.code, sizeof(ei.code), "%s", code);
+    snprintf(ei.message, sizeof(ei.message), "deleting %s: %s", key ? key : "?", message);
+    note_error(s, &ei);
+    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, key, &ei};
+    s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: could not delete %s: %s %s", s->label,
+             key ? key : "?", ei.code, message);
+}
+
+static void del_batch_failed(void *ud, size_t n, const struct s3m_errinfo *ei, bool sent)
+{
+    struct s3m_sync *s = ud;
+    s->st.delete_errors += n;
+    note_error(s, ei);
+    if (!sent)
+        return;
+    char line[900];
+    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, NULL, ei};
+    s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: deleting %zu objects failed: %s", s->label, n,
+             s3m_errinfo_str(ei, line, sizeof(line)));
+}
+
+static void del_done(void *ud)
+{
+    rest(ud, S3M_SYNC_DELETED);
+}
+
+static const struct s3m_delq_cbs delq_cbs = {job_stopped, del_deleted, del_key_failed,
+                                             del_batch_failed, del_done};
+
+bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
+{
+    if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
+        return false;
+    /* s3m_sync_refusal read the list back; the run's other jobs read theirs since */
+    assert(s->phase == S3M_SYNC_COPIED && !s->st.delete_list_failed);
+    struct s3m_errinfo ei;
+    s->done = done;
+    s->done_ud = ud;
+    set_phase(s, S3M_SYNC_DELETING);
+    if (s3m__delq_run(s->delq, s->dst, s->dst_bucket, s->dst_prefix, &delq_cbs, s, &ei))
+        return true;
+    note_error(s, &ei); /* the list could not be positioned: nothing deleted */
+    s->st.delete_errors += s->st.del.n;
+    set_phase(s, S3M_SYNC_DELETED);
+    return false;
+}
+
+static void swept_upload(void *ud, const char *key, const char *initiated, bool aborted)
+{
+    struct s3m_sync *s = ud;
+    char why[300];
+    snprintf(why, sizeof(why), "multipart upload left by an earlier run, initiated %s",
+             initiated);
+    struct s3m_plan_action a = {.act = S3M_PLAN_ABORT_UPLOAD, .dst_side = true, .key = key,
+                                .why = why};
+    s3m_plan_count(&s->po, &s->st, &a);
+    if (aborted)
+        write_done(s, a.act, key, 0, why);
+    else
+        write_line(s, S3M_NO_LANE, &a);
+}
+
+static void sweep_done(void *ud)
+{
+    rest(ud, S3M_SYNC_DONE);
+}
+
+static const struct s3m_sweep_cbs sweep_cbs = {job_stopped, swept_upload, sweep_done};
+
+bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
+{
+    if ((s->phase != S3M_SYNC_COPIED && s->phase != S3M_SYNC_DELETED) ||
+        s->o.mode != S3M_MODE_SYNC || s->o.dst_absent || stopped(s) || s->st.listing_failed ||
+        s->st.failed.n || s->st.delete_refused)
+        return false;
+    s->done = done;
+    s->done_ud = ud;
+    set_phase(s, S3M_SYNC_SWEEPING);
+    /* the key range: the caller's bounds are gone by now, these are copies of its ends */
+    struct s3m_sweep_cfg cfg = {s->dst, s->dst_bucket, s->dst_prefix, s->label, s->o.filter,
+                                s->lo, s->hi, s->started, s->o.dry_run};
+    s->sweep = s3m__sweep_start(&cfg, &sweep_cbs, s);
+    return true;
+}
+
+void s3m_sync_release(struct s3m_sync *s)
+{
+    s3m__lanes_free(s->lanes);
+    s->lanes = NULL;
+    s3m_sample_cleanup(&s->sample);
+}
+
+void s3m_sync_cleanup(struct s3m_sync *s)
+{
+    s3m_sync_release(s);
+    s3m__delq_free(s->delq);
+    s3m__sweep_free(s->sweep);
+    s3m_timer_free(s->progress_timer);
+    s3m_kick_free(s->kick);
+    free(s->lo);
+    free(s->hi);
+    free(s->src_bucket);
+    free(s->src_prefix);
+    free(s->dst_bucket);
+    free(s->dst_prefix);
+    s->delq = NULL;
+    s->sweep = NULL;
+    s->kick = NULL;
+    s->progress_timer = NULL;
+}
