@@ -15,34 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics: the parsed spec, so that
- * "b/x", "b/x/" and "remote:/b/x" name one job (no trailing '/', as most people write it). */
-static void job_name(const struct s3m_spec *sp, char *out, size_t n)
-{
-    const char *p = sp->prefix ? sp->prefix : "";
-    size_t lp = strlen(p);
-    if (lp && p[lp - 1] == '/')
-        lp--;
-    snprintf(out, n, "%s:%s%s%.*s", sp->remote ? sp->remote : "", sp->bucket ? sp->bucket : "",
-             lp ? "/" : "", (int)lp, p);
-}
-
-static bool same_place(struct s3m_s3 *a, struct s3m_s3 *b)
-{
-    struct s3m_endpoint ea, eb;
-    struct s3m_errinfo ei;
-    if (s3m_endpoint_resolve(a->remote, NULL, &ea, &ei))
-        return false;
-    if (s3m_endpoint_resolve(b->remote, NULL, &eb, &ei)) {
-        s3m_endpoint_cleanup(&ea);
-        return false;
-    }
-    bool same = !strcmp(ea.base_url, eb.base_url);
-    s3m_endpoint_cleanup(&ea);
-    s3m_endpoint_cleanup(&eb);
-    return same;
-}
-
 /* one job of the run, kept (its listings released) from its copy phase to its delete phase */
 struct pair {
     struct s3m_sync job;
@@ -501,7 +473,7 @@ static int open_places(struct run *r)
     struct s3m_opts *o = r->o;
     if (o->plan && !(r->so.plan = fopen(o->plan, "w")))
         return s3m__usage_error("--plan: cannot write '%s'", o->plan);
-    bool same = same_place(&r->cs, &r->cd);
+    bool same = s3m__same_place(&r->cs, &r->cd);
     r->so.server_side = same && !o->no_server_side &&
                         !strcmp(r->cs.remote->access_key_id ? r->cs.remote->access_key_id : "",
                                 r->cd.remote->access_key_id ? r->cd.remote->access_key_id : "");
@@ -526,8 +498,8 @@ static int sync_open(struct run *r)
     if (rc)
         return rc;
     /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
-    job_name(&r->s, r->job_src, sizeof(r->job_src));
-    job_name(&r->d, r->job_dst, sizeof(r->job_dst));
+    s3m__job_name(&r->s, r->job_src, sizeof(r->job_src));
+    s3m__job_name(&r->d, r->job_dst, sizeof(r->job_dst));
     clock_gettime(CLOCK_REALTIME, &r->t_start);
     rc = open_lock(r);
     /* the metrics file describes the real job: a dry run, or a run turned away by the lock

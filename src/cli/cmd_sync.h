@@ -15,6 +15,10 @@ int s3m__usage_error(const char *fmt, const char *arg);
  * compare, --max-delete...); returns an exit code, 0 = ok, after printing the error. */
 int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,
                          struct s3m_sync_opts *so);
+/* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics (out, n bytes). */
+void s3m__job_name(const struct s3m_spec *sp, char *out, size_t n);
+/* The two clients reach the same endpoint: copies can be server-side. */
+bool s3m__same_place(struct s3m_s3 *a, struct s3m_s3 *b);
 
 /* Add one job's counts to the run's total t. */
 void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s);

@@ -1,6 +1,7 @@
 /* sync_opts.c - the options of `sync`, `copy` and `check` turned into a filter and the job's
  * options, each checked: a malformed size, duration, glob or --max-delete is a usage error, never
- * a quiet default. */
+ * a quiet default; and what the two places are: the job's name, whether copies can be
+ * server-side. */
 #include "cmd_sync.h"
 
 #include <stdio.h>
@@ -105,4 +106,32 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
                            "from 0 to 100 (e.g. 12.5%%)", o->max_delete);
     so->filter = f;
     return 0;
+}
+
+/* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics: the parsed spec, so that
+ * "b/x", "b/x/" and "remote:/b/x" name one job (no trailing '/', as most people write it). */
+void s3m__job_name(const struct s3m_spec *sp, char *out, size_t n)
+{
+    const char *p = sp->prefix ? sp->prefix : "";
+    size_t lp = strlen(p);
+    if (lp && p[lp - 1] == '/')
+        lp--;
+    snprintf(out, n, "%s:%s%s%.*s", sp->remote ? sp->remote : "", sp->bucket ? sp->bucket : "",
+             lp ? "/" : "", (int)lp, p);
+}
+
+bool s3m__same_place(struct s3m_s3 *a, struct s3m_s3 *b)
+{
+    struct s3m_endpoint ea, eb;
+    struct s3m_errinfo ei;
+    if (s3m_endpoint_resolve(a->remote, NULL, &ea, &ei))
+        return false;
+    if (s3m_endpoint_resolve(b->remote, NULL, &eb, &ei)) {
+        s3m_endpoint_cleanup(&ea);
+        return false;
+    }
+    bool same = !strcmp(ea.base_url, eb.base_url);
+    s3m_endpoint_cleanup(&ea);
+    s3m_endpoint_cleanup(&eb);
+    return same;
 }
