@@ -6,9 +6,10 @@
 /* ---- ListAllMyBucketsResult ---- */
 
 #define BUCKETS(member, name) {name, S3M__XML_STR, offsetof(struct s3m_xml_buckets, member)}
-static const struct s3m__xml_field buckets_fields[] = {BUCKETS(continuation_token,
-                                                               "ContinuationToken")};
-static const struct s3m__xml_field owner_fields[] = {
+static const struct s3m__xml_field buckets_fields[] = {
+    BUCKETS(continuation_token, "ContinuationToken"),
+};
+static const struct s3m__xml_field owner_fields[] = { /* in <Owner> */
     BUCKETS(owner_id, "ID"),
     BUCKETS(owner_display_name, "DisplayName"),
 };
