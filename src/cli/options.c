@@ -319,13 +319,15 @@ bool s3m_parse_duration(const char *s, int64_t *out)
     return true;
 }
 
-int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs)
+/* getopt_long's tables from ours: long option i answers 256 + i; then '+' and the short
+ * letters, each with ':' when it takes a value ('+': getopt stops at a positional argument,
+ * which s3m_cli_parse keeps before it goes on) */
+static void getopt_tables(struct option *lopts, char *shorts)
 {
-    struct option lopts[S3M_ARRAY_LEN(table) + 1];
-    char shorts[64] = "+";
-    size_t ns = 1;
-    memset(lopts, 0, sizeof(lopts));
+    size_t ns = 0;
+    shorts[ns++] = '+';
     for (size_t i = 0; i < S3M_ARRAY_LEN(table); i++) {
+        memset(&lopts[i], 0, sizeof(lopts[i]));
         lopts[i].name = table[i].name;
         lopts[i].has_arg = table[i].kind == FLAG ? no_argument : required_argument;
         lopts[i].val = 256 + (int)i;
@@ -335,61 +337,94 @@ int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *
                 shorts[ns++] = ':';
         }
     }
+    memset(&lopts[S3M_ARRAY_LEN(table)], 0, sizeof(lopts[0]));
     shorts[ns] = 0;
+}
+
+/* the entry getopt_long's answer c names; NULL for an unknown option or a missing value */
+static const struct opt *opt_of(int c)
+{
+    if (c >= 256)
+        return &table[c - 256];
+    for (size_t i = 0; c != '?' && c != ':' && i < S3M_ARRAY_LEN(table); i++)
+        if (table[i].short_name == c)
+            return &table[i];
+    return NULL;
+}
+
+/* a NUM option: 0 to 1000000, --max-keys at least 1; false (said on stderr) when not */
+static bool set_number(const struct opt *t, char *field, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*end || end == arg || v < 0 || v > 1000000) {
+        fprintf(stderr, "s3mirror: error: --%s: '%s' is not a number from 0 to 1000000\n",
+                t->name, arg);
+        return false;
+    }
+    bool max_keys = !strcmp(t->name, "max-keys");
+    if (max_keys && v == 0) {
+        fprintf(stderr, "s3mirror: error: --max-keys must be at least 1\n");
+        return false;
+    }
+    if (max_keys)
+        *(int *)field = (int)v;
+    else
+        *(long *)field = v;
+    return true;
+}
+
+/* store one option's value in o; false (said on stderr) for a usage error */
+static bool set_option(struct s3m_opts *o, const struct opt *t, char *arg)
+{
+    char *field = (char *)o + t->off;
+    switch (t->kind) {
+    case RULE: /* off says which: 1 --include, 0 --exclude */
+        if (o->nrules >= (int)S3M_ARRAY_LEN(o->rules)) {
+            fprintf(stderr, "s3mirror: error: too many --include/--exclude rules\n");
+            return false;
+        }
+        o->rules[o->nrules].include = t->off == 1;
+        o->rules[o->nrules++].glob = arg;
+        return true;
+    case FLAG: /* -v and -q count */
+        if (!strcmp(t->name, "verbose") || !strcmp(t->name, "quiet"))
+            (*(int *)field)++;
+        else
+            *(bool *)field = true;
+        return true;
+    case STR:
+        *(const char **)field = arg;
+        return true;
+    case NUM:
+        return set_number(t, field, arg);
+    }
+    return false;
+}
+
+int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs)
+{
+    struct option lopts[S3M_ARRAY_LEN(table) + 1];
+    char shorts[2 * S3M_ARRAY_LEN(table) + 2]; /* '+', each letter with its ':', NUL */
+    getopt_tables(lopts, shorts);
     *args = s3m_calloc((size_t)argc + 1, sizeof(char *));
     *nargs = 0;
     optind = 1;
     opterr = 0;
     while (optind < argc) {
-        int idx = -1;
-        int c = getopt_long(argc, argv, shorts, lopts, &idx);
+        int c = getopt_long(argc, argv, shorts, lopts, NULL);
         if (c == -1) { /* a positional argument: keep it, go on parsing after it */
             (*args)[(*nargs)++] = argv[optind++];
             continue;
         }
-        const struct opt *t = NULL;
-        if (c >= 256)
-            t = &table[c - 256];
-        for (size_t i = 0; !t && c != '?' && c != ':' && i < S3M_ARRAY_LEN(table); i++)
-            if (table[i].short_name == c)
-                t = &table[i];
+        const struct opt *t = opt_of(c);
         if (!t) {
             fprintf(stderr, "s3mirror: error: unknown option or missing value: %s\n"
                     "Try 's3mirror --help'.\n", argv[optind - 1]);
             return S3M_EXIT_USAGE;
         }
-        char *base = (char *)o + t->off;
-        if (t->kind == RULE) {
-            if (o->nrules >= (int)S3M_ARRAY_LEN(o->rules)) {
-                fprintf(stderr, "s3mirror: error: too many --include/--exclude rules\n");
-                return S3M_EXIT_USAGE;
-            }
-            o->rules[o->nrules].include = t->off == 1;
-            o->rules[o->nrules++].glob = optarg;
-        } else if (t->kind == FLAG) {
-            if (!strcmp(t->name, "verbose") || !strcmp(t->name, "quiet"))
-                (*(int *)base)++;
-            else
-                *(bool *)base = true;
-        } else if (t->kind == STR) {
-            *(const char **)base = optarg;
-        } else {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 0 || v > 1000000) {
-                fprintf(stderr, "s3mirror: error: --%s: '%s' is not a number from 0 to 1000000\n",
-                        t->name, optarg);
-                return S3M_EXIT_USAGE;
-            }
-            if (!strcmp(t->name, "max-keys") && v == 0) {
-                fprintf(stderr, "s3mirror: error: --max-keys must be at least 1\n");
-                return S3M_EXIT_USAGE;
-            }
-            if (!strcmp(t->name, "max-keys"))
-                *(int *)base = (int)v;
-            else
-                *(long *)base = v;
-        }
+        if (!set_option(o, t, optarg))
+            return S3M_EXIT_USAGE;
     }
     return -1;
 }

@@ -158,13 +158,12 @@ static void folder_item(const struct s3m_diff *d, struct s3m_diff_item *it, cons
     it->why = why;
 }
 
-enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
+/* Peek at the head of each side: ENTRY when both are known (a finished side is known to have
+ * none), WAIT while a side has nothing ready, END when both are done, ERROR once one failed. */
+static enum s3m_pull peek_heads(struct s3m_diff *d, struct s3m_entry *s, struct s3m_entry *t)
 {
-    if (d->failed)
-        return S3M_PULL_ERROR;
-    struct s3m_entry s, t;
-    enum s3m_pull ps = d->src_done ? S3M_PULL_END : d->src.peek(d->src.ctx, &s);
-    enum s3m_pull pd = d->dst_done ? S3M_PULL_END : d->dst.peek(d->dst.ctx, &t);
+    enum s3m_pull ps = d->src_done ? S3M_PULL_END : d->src.peek(d->src.ctx, s);
+    enum s3m_pull pd = d->dst_done ? S3M_PULL_END : d->dst.peek(d->dst.ctx, t);
     if (ps == S3M_PULL_ERROR || pd == S3M_PULL_ERROR) {
         d->failed = true;
         return S3M_PULL_ERROR;
@@ -175,53 +174,91 @@ enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
         return S3M_PULL_WAIT; /* both heads are needed to decide */
     if (d->src_done && d->dst_done)
         return S3M_PULL_END;
-    memset(it, 0, sizeof(*it));
-    /* the relative key "" is the prefix's own marker ("dir/" under "dir/"): the folder itself,
-     * not an object of the mirror. It sorts first; skipped on both sides, never mapped to the
-     * other side's folder, never deleted, not counted as a listed key. */
-    if (!d->src_done && !*s.key) {
-        it->src = s;
+    return S3M_PULL_ENTRY;
+}
+
+/* The relative key "" is the prefix's own marker ("dir/" under "dir/"): the folder itself, not
+ * an object of the mirror. It sorts first; skipped on both sides, never mapped to the other
+ * side's folder, never deleted, not counted as a listed key. True when a head was one. */
+static bool take_folder(struct s3m_diff *d, struct s3m_diff_item *it, const struct s3m_entry *s,
+                        const struct s3m_entry *t)
+{
+    if (!d->src_done && !*s->key) {
+        it->src = *s;
         folder_item(d, it, "the folder itself, not copied");
         d->src.advance(d->src.ctx);
-        return S3M_PULL_ENTRY;
+        return true;
     }
-    if (!d->dst_done && !*t.key) {
-        it->dst = t;
+    if (!d->dst_done && !*t->key) {
+        it->dst = *t;
         folder_item(d, it, "the folder itself, kept");
         d->dst.advance(d->dst.ctx);
-        return S3M_PULL_ENTRY;
+        return true;
     }
-    int c = d->src_done ? 1 : d->dst_done ? -1 : strcmp(s.key, t.key);
-    if (c < 0) {
-        it->src = s;
-        it->action = included(d, &s) ? S3M_ACT_COPY : S3M_ACT_EXCLUDED;
-        it->why = it->action == S3M_ACT_COPY ? "not on destination" : "excluded by filter";
-        d->src.advance(d->src.ctx);
-        d->nsrc++;
-        d->nsrc_scope += it->action != S3M_ACT_EXCLUDED;
-    } else if (c > 0) {
-        it->dst = t;
-        it->action = included(d, &t) ? S3M_ACT_DELETE : S3M_ACT_EXCLUDED;
-        it->why = it->action == S3M_ACT_DELETE ? "not on source" : "excluded by filter";
-        d->dst.advance(d->dst.ctx);
-        d->ndst++;
-        d->ndst_scope += it->action != S3M_ACT_EXCLUDED;
+    return false;
+}
+
+/* a key only on the source: copied unless a filter leaves it out */
+static void take_src_only(struct s3m_diff *d, struct s3m_diff_item *it, const struct s3m_entry *s)
+{
+    it->src = *s;
+    it->action = included(d, s) ? S3M_ACT_COPY : S3M_ACT_EXCLUDED;
+    it->why = it->action == S3M_ACT_COPY ? "not on destination" : "excluded by filter";
+    d->src.advance(d->src.ctx);
+    d->nsrc++;
+    d->nsrc_scope += it->action != S3M_ACT_EXCLUDED;
+}
+
+/* a key only on the destination: deleted unless a filter leaves it out */
+static void take_dst_only(struct s3m_diff *d, struct s3m_diff_item *it, const struct s3m_entry *t)
+{
+    it->dst = *t;
+    it->action = included(d, t) ? S3M_ACT_DELETE : S3M_ACT_EXCLUDED;
+    it->why = it->action == S3M_ACT_DELETE ? "not on source" : "excluded by filter";
+    d->dst.advance(d->dst.ctx);
+    d->ndst++;
+    d->ndst_scope += it->action != S3M_ACT_EXCLUDED;
+}
+
+/* a key on both sides: the compare rules decide, unless a filter (judging the source's copy)
+ * leaves it out */
+static void take_pair(struct s3m_diff *d, struct s3m_diff_item *it, const struct s3m_entry *s,
+                      const struct s3m_entry *t)
+{
+    it->src = *s;
+    it->dst = *t;
+    if (!included(d, s)) {
+        it->action = S3M_ACT_EXCLUDED;
+        it->why = "excluded by filter";
     } else {
-        it->src = s;
-        it->dst = t;
-        if (!included(d, &s)) {
-            it->action = S3M_ACT_EXCLUDED;
-            it->why = "excluded by filter";
-        } else {
-            it->action = s3m_compare_entries(&s, &t, d->mode, &it->why, &it->unverified,
-                                             &it->needs_content, &it->needs_head);
-        }
-        d->src.advance(d->src.ctx);
-        d->dst.advance(d->dst.ctx);
-        d->nsrc++;
-        d->ndst++;
-        d->nsrc_scope += it->action != S3M_ACT_EXCLUDED;
-        d->ndst_scope += it->action != S3M_ACT_EXCLUDED;
+        it->action = s3m_compare_entries(s, t, d->mode, &it->why, &it->unverified,
+                                         &it->needs_content, &it->needs_head);
     }
+    d->src.advance(d->src.ctx);
+    d->dst.advance(d->dst.ctx);
+    d->nsrc++;
+    d->ndst++;
+    d->nsrc_scope += it->action != S3M_ACT_EXCLUDED;
+    d->ndst_scope += it->action != S3M_ACT_EXCLUDED;
+}
+
+enum s3m_pull s3m_diff_next(struct s3m_diff *d, struct s3m_diff_item *it)
+{
+    if (d->failed)
+        return S3M_PULL_ERROR;
+    struct s3m_entry s, t;
+    enum s3m_pull p = peek_heads(d, &s, &t);
+    if (p != S3M_PULL_ENTRY)
+        return p;
+    memset(it, 0, sizeof(*it));
+    if (take_folder(d, it, &s, &t))
+        return S3M_PULL_ENTRY;
+    int c = d->src_done ? 1 : d->dst_done ? -1 : strcmp(s.key, t.key);
+    if (c < 0)
+        take_src_only(d, it, &s);
+    else if (c > 0)
+        take_dst_only(d, it, &t);
+    else
+        take_pair(d, it, &s, &t);
     return S3M_PULL_ENTRY;
 }

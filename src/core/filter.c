@@ -180,6 +180,42 @@ static bool match_at(struct glob *g, const char *p, const char *close, const cha
     return false;
 }
 
+/* p at '*': '**' takes any run of characters, '/' included; '*' any run up to a '/' */
+static bool match_star(struct glob *g, const char *p, const char *close, const char *s)
+{
+    bool any = p + 1 < g->pend && p[1] == '*';
+    p += any ? 2 : 1;
+    for (const char *t = s;; t++) {
+        if (match_at(g, p, close, t))
+            return true;
+        if (!*t || (!any && *t == '/') || g->over_budget)
+            return false;
+    }
+}
+
+/* p at '{': whether one of the group's alternatives, then the rest of the pattern, matches s */
+static bool match_alternatives(struct glob *g, const char *p, const char *s)
+{
+    const char *end = p;
+    while (*end != '}')
+        end = alt_end(end + 1);
+    for (const char *alt = p + 1; alt <= end; alt = alt_end(alt) + 1)
+        if (match_at(g, alt, end, s))
+            return true;
+    return false;
+}
+
+/* p at '?' or '[': the bytes of the one character at s it takes (a UTF-8 sequence, or any other
+ * byte), 0 when it takes none; neither takes a '/' */
+static size_t match_one(const char *p, const char *s)
+{
+    uint32_t c;
+    if (!*s || (*p == '?' && *s == '/'))
+        return 0;
+    size_t n = utf8_char(s, &c);
+    return *p == '?' || match_class(p, c) ? n : 0;
+}
+
 static bool match(struct glob *g, const char *p, const char *close, const char *s)
 {
     while (p < g->pend) {
@@ -190,48 +226,17 @@ static bool match(struct glob *g, const char *p, const char *close, const char *
         }
         switch (*p) {
         case '*':
-            if (p + 1 < g->pend && p[1] == '*') { /* '**': anything, '/' included */
-                p += 2;
-                for (const char *t = s;; t++) {
-                    if (match_at(g, p, close, t))
-                        return true;
-                    if (!*t || g->over_budget)
-                        return false;
-                }
-            }
-            p++;
-            for (const char *t = s;; t++) {
-                if (match_at(g, p, close, t))
-                    return true;
-                if (!*t || *t == '/' || g->over_budget)
-                    return false;
-            }
-        case '?': { /* one character: a UTF-8 sequence, or any other byte */
-            uint32_t c;
-            if (!*s || *s == '/')
-                return false;
-            s += utf8_char(s, &c);
-            p++;
-            break;
-        }
+            return match_star(g, p, close, s);
+        case '{':
+            return match_alternatives(g, p, s);
+        case '?':
         case '[': {
-            uint32_t c;
-            if (!*s)
+            size_t n = match_one(p, s);
+            if (!n)
                 return false;
-            size_t n = utf8_char(s, &c);
-            if (!match_class(p, c))
-                return false;
-            p = class_end(p) + 1, s += n;
+            p = *p == '?' ? p + 1 : class_end(p) + 1;
+            s += n;
             break;
-        }
-        case '{': {
-            const char *end = p;
-            while (*end != '}')
-                end = alt_end(end + 1);
-            for (const char *alt = p + 1; alt <= end; alt = alt_end(alt) + 1)
-                if (match_at(g, alt, end, s))
-                    return true;
-            return false;
         }
         case '\\':
             p++;

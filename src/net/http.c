@@ -115,9 +115,9 @@ static int progress_fn(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return h->cancelled ? 1 : 0;
 }
 
-enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *url,
-                            int64_t body_len, const struct s3m_http_opts *o,
-                            struct s3m_errinfo *ei)
+/* h's easy handle (kept from its last attempt, so curl reuses the connection), reset for a new
+ * attempt, with the attempt's counters and pause state cleared */
+static CURL *fresh_easy(struct s3m_http *h)
 {
     CURL *e = h->easy ? h->easy : curl_easy_init();
     if (!e)
@@ -128,6 +128,13 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
     h->paused_recv = h->paused_send = h->cancelled = false;
     h->errbuf[0] = 0;
     curl_easy_reset(e);
+    return e;
+}
+
+/* what every request has: the URL as given, our callbacks, no signals, TCP options, the
+ * timeouts and TLS verification of o */
+static void set_common(CURL *e, struct s3m_http *h, const char *url, const struct s3m_http_opts *o)
+{
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* "a/../b" and "//" are literal key bytes */
     curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
@@ -151,9 +158,12 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
     if (o->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
-    /* no "Expect: 100-continue" round trip, no default Content-Type or Accept */
-    s3m_http_add_header(h, "Expect", "");
-    s3m_http_add_header(h, "Accept", "");
+}
+
+/* the method: HEAD asks for no body; PUT and POST send body_len bytes (none when -1) from
+ * on_read; any other but GET goes by its name */
+static void set_method(CURL *e, struct s3m_http *h, const char *method, int64_t body_len)
+{
     if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (!strcmp(method, "PUT") || !strcmp(method, "POST")) {
@@ -170,6 +180,18 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
     } else if (strcmp(method, "GET")) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
+}
+
+enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *url,
+                            int64_t body_len, const struct s3m_http_opts *o,
+                            struct s3m_errinfo *ei)
+{
+    CURL *e = fresh_easy(h);
+    set_common(e, h, url, o);
+    /* no "Expect: 100-continue" round trip, no default Content-Type or Accept */
+    s3m_http_add_header(h, "Expect", "");
+    s3m_http_add_header(h, "Accept", "");
+    set_method(e, h, method, body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->hdrs);
     if (curl_multi_add_handle(h->loop->multi, e) != CURLM_OK)
         return s3m_errinfo_set(ei, S3M_ENET, "cannot start HTTP transfer");

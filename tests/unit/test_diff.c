@@ -110,6 +110,82 @@ static void test_empty_sides(void **state)
     assert_int_equal(d.ndst, 1);
 }
 
+/* a stream that answers ERROR once it reaches a position */
+struct failing {
+    struct arr a;
+    size_t error_at;
+    int peeks;
+};
+
+static enum s3m_pull failing_peek(void *ctx, struct s3m_entry *e)
+{
+    struct failing *f = ctx;
+    f->peeks++;
+    return f->a.pos == f->error_at ? S3M_PULL_ERROR : arr_peek(&f->a, e);
+}
+
+static void failing_advance(void *ctx)
+{
+    arr_advance(&((struct failing *)ctx)->a);
+}
+
+/* The pull results as s3m/diff.h states them: WAIT while either side has nothing ready (and
+ * nothing is consumed meanwhile), END once both are done (and after), ERROR when a side failed,
+ * from then on. */
+static void test_pull_results(void **state)
+{
+    (void)state;
+    const struct s3m_entry one[] = {{"k", 1, E1, 1}};
+    struct s3m_diff d;
+    struct s3m_diff_item it;
+    /* both empty: END at once, and again */
+    struct arr e1 = {NULL, 0, 0, 0, false}, e2 = {NULL, 0, 0, 0, false};
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &e1},
+                  (struct s3m_stream){arr_peek, arr_advance, &e2}, NULL, S3M_CMP_ETAG);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    assert_int_equal(d.nsrc + d.ndst, 0);
+    /* the destination not ready while the source is: WAIT, the source's head not taken */
+    const struct s3m_entry two[] = {{"a", 1, E1, 1}, {"b", 1, E1, 1}};
+    struct arr a = {two, 2, 0, 0, false}, b = {two, 2, 0, 1, false};
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &a},
+                  (struct s3m_stream){arr_peek, arr_advance, &b}, NULL, S3M_CMP_ETAG);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_string_equal(it.src.key, "a");
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_WAIT);
+    assert_int_equal(a.pos, 1);
+    assert_int_equal(d.nsrc, 1);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_int_equal(it.action, S3M_ACT_SKIP);
+    assert_string_equal(it.src.key, "b");
+    assert_string_equal(it.dst.key, "b");
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    /* a finished source does not end the merge while the destination still waits */
+    struct arr done = {NULL, 0, 0, 0, false}, late = {two, 2, 0, 1, false};
+    s3m_diff_init(&d, (struct s3m_stream){arr_peek, arr_advance, &done},
+                  (struct s3m_stream){arr_peek, arr_advance, &late}, NULL, S3M_CMP_ETAG);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_int_equal(it.action, S3M_ACT_DELETE);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_WAIT);
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ENTRY);
+    assert_int_equal(it.action, S3M_ACT_DELETE);
+    assert_string_equal(it.dst.key, "b");
+    assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_END);
+    assert_int_equal(d.ndst, 2);
+    /* a side that fails: ERROR, and ERROR on every later call, nothing more consumed */
+    for (int side = 0; side < 2; side++) {
+        struct failing f = {{one, 1, 0, 0, false}, 0, 0};
+        struct arr other = {one, 1, 0, 0, false};
+        struct s3m_stream fs = {failing_peek, failing_advance, &f};
+        struct s3m_stream os = {arr_peek, arr_advance, &other};
+        s3m_diff_init(&d, side ? os : fs, side ? fs : os, NULL, S3M_CMP_ETAG);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ERROR);
+        assert_int_equal(s3m_diff_next(&d, &it), S3M_PULL_ERROR);
+        assert_int_equal(other.pos, 0);
+        assert_int_equal(d.nsrc + d.ndst, 0);
+    }
+}
+
 static void test_compare_modes(void **state)
 {
     (void)state;
@@ -399,6 +475,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge),   cmocka_unit_test(test_empty_sides),
+        cmocka_unit_test(test_pull_results),
         cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
         cmocka_unit_test(test_globs_pathological),
         cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),

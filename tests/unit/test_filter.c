@@ -110,6 +110,45 @@ static void test_glob_utf8(void **state)
     s3m_filter_cleanup(&f);
 }
 
+/* stars, alternatives and one-character items next to each other, per the man page: '*' and '?'
+ * do not cross '/', '**' does, {a,b} chooses, a leading '/' anchors at the prefix, otherwise
+ * the pattern may match the end of the key at a '/' */
+static void test_glob_combined(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pat, *key;
+        bool want;
+    } cases[] = {
+        {"a*", "a", true},              /* '*' takes nothing */
+        {"/a*c", "ab/c", false},        /* '*' stops at '/' */
+        {"/a**c", "ab/c", true},        /* '**' does not */
+        {"/a**", "a/b/c", true},
+        {"/a*/**", "ab/c/d", true},
+        {"/*[0-9]", "file7", true},
+        {"/*[0-9]", "d/7", false},
+        {"*[0-9]", "d/7", true},        /* unanchored: the tail after '/' */
+        {"{a*,b}x", "aQQx", true},      /* a star inside an alternative */
+        {"/{a*,b}x", "a/x", false},
+        {"/{a**,b}x", "a/b/x", true},
+        {"{?,ab}c", "\xc3\xa9" "c", true}, /* '?' inside an alternative: one character */
+        {"{?,ab}c", "abc", true},
+        {"{?,ab}c", "xyc", false},
+        {"{a,b}*", "bzz", true},        /* a star after the group */
+        {"{a,b}*", "c", false},
+        {"/{a,b}?", "a/", false},
+        {"{[0-9],x}y", "7y", true},     /* a class inside an alternative */
+        {"{[0-9],x}y", "zy", false},
+        {"*.{jpg,png}", "dir.png/x", false},
+        {"?", "", false},
+        {"[a]", "", false},
+        {"**", "a/b", true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (s3m_glob_match(cases[i].pat, cases[i].key) != cases[i].want)
+            fail_msg("glob %s on %s: expected %d", cases[i].pat, cases[i].key, cases[i].want);
+}
+
 static void test_glob_utf8_pathological(void **state)
 {
     (void)state;
@@ -231,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_size_limits_at_zero),
         cmocka_unit_test(test_age_limits_at_zero),
         cmocka_unit_test(test_glob_utf8),
+        cmocka_unit_test(test_glob_combined),
         cmocka_unit_test(test_glob_utf8_pathological),
         cmocka_unit_test(test_split_cuts_control_chars),
         cmocka_unit_test(test_key_before),
