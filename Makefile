@@ -142,7 +142,7 @@ check-model: $(BIN)
 	S3MIRROR_BIN=$(CURDIR)/$(BIN) python3 tests/model/run.py --cases $(CASES) --seed $(SEED) \
 	    --servers $(SERVERS) --rclone $(RCLONE)
 
-check: all check-unit check-layers-selftest fuzz-regress check-docs check-install check-deploy check-e2e check-model
+check: all check-unit check-layers check-layers-selftest fuzz-regress check-docs check-install check-deploy check-e2e check-model
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
