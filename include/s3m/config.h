@@ -41,9 +41,8 @@ void s3m_config_init(struct s3m_config *c);
 void s3m_config_cleanup(struct s3m_config *c);
 
 /* Parse rclone.conf text; `file` names it in errors. Values are expanded with getenv. */
-enum s3m_err s3m_config_parse(struct s3m_config *c, const char *text, size_t len,
-                              const char *file, s3m_getenv_cb getenv_cb, void *ud,
-                              struct s3m_errinfo *ei);
+enum s3m_err s3m_config_parse(struct s3m_config *c, const char *text, size_t len, const char *file,
+                              s3m_getenv_cb getenv_cb, void *ud, struct s3m_errinfo *ei);
 /* Apply RCLONE_CONFIG_<REMOTE>_<KEY>=value entries of envp (NULL-terminated "K=V" strings), then
  * env_auth credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
  * AWS_REGION / AWS_DEFAULT_REGION). */

@@ -7,25 +7,25 @@
 
 #include <stddef.h>
 
-#define S3M_ERR_MAP(XX)                                                    \
-    XX(OK, "success")                                                      \
-    XX(INVAL, "invalid argument")                                          \
-    XX(USAGE, "usage error")                                               \
-    XX(CONFIG, "configuration error")                                      \
-    XX(NOREMOTE, "unknown remote")                                         \
-    XX(XML, "malformed XML reply")                                         \
-    XX(XML_LIMIT, "XML reply exceeds a limit")                             \
-    XX(S3, "S3 error reply")                                               \
-    XX(HTTP, "unexpected HTTP reply")                                      \
-    XX(NET, "network error")                                               \
-    XX(TLS, "TLS error")                                                   \
-    XX(TIMEOUT, "timed out")                                               \
-    XX(NOTFOUND, "not found")                                              \
-    XX(AUTH, "access denied")                                              \
-    XX(IO, "I/O error")                                                    \
-    XX(ABORTED, "aborted")                                                 \
-    XX(UNSORTED, "listing not sorted")                                     \
-    XX(INTEGRITY, "integrity check failed")                                \
+#define S3M_ERR_MAP(XX)                                                                            \
+    XX(OK, "success")                                                                              \
+    XX(INVAL, "invalid argument")                                                                  \
+    XX(USAGE, "usage error")                                                                       \
+    XX(CONFIG, "configuration error")                                                              \
+    XX(NOREMOTE, "unknown remote")                                                                 \
+    XX(XML, "malformed XML reply")                                                                 \
+    XX(XML_LIMIT, "XML reply exceeds a limit")                                                     \
+    XX(S3, "S3 error reply")                                                                       \
+    XX(HTTP, "unexpected HTTP reply")                                                              \
+    XX(NET, "network error")                                                                       \
+    XX(TLS, "TLS error")                                                                           \
+    XX(TIMEOUT, "timed out")                                                                       \
+    XX(NOTFOUND, "not found")                                                                      \
+    XX(AUTH, "access denied")                                                                      \
+    XX(IO, "I/O error")                                                                            \
+    XX(ABORTED, "aborted")                                                                         \
+    XX(UNSORTED, "listing not sorted")                                                             \
+    XX(INTEGRITY, "integrity check failed")                                                        \
     XX(SAFETY, "refused by safety rule")
 
 enum s3m_err {
@@ -38,10 +38,10 @@ enum s3m_err {
 /* Details of the last failure of an operation. All strings are NUL-terminated, possibly empty. */
 struct s3m_errinfo {
     enum s3m_err err;
-    int http_status;        /* 0 when no HTTP reply */
-    char code[64];          /* S3 error code, e.g. "NoSuchBucket" */
-    char message[512];      /* human text: S3 Message or our own explanation */
-    char request_id[128];   /* x-amz-request-id or RequestId */
+    int http_status;      /* 0 when no HTTP reply */
+    char code[64];        /* S3 error code, e.g. "NoSuchBucket" */
+    char message[512];    /* human text: S3 Message or our own explanation */
+    char request_id[128]; /* x-amz-request-id or RequestId */
 };
 
 /* Short name of an error ("CONFIG"). Never NULL. */

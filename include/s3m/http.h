@@ -20,10 +20,10 @@ struct s3m_http;
 
 struct s3m_http_opts {
     long connect_timeout_ms;
-    long low_speed_time_s;   /* abort when below 1 byte/s for this long */
-    long timeout_ms;         /* whole transfer; 0 = none */
+    long low_speed_time_s; /* abort when below 1 byte/s for this long */
+    long timeout_ms;       /* whole transfer; 0 = none */
     bool verify_tls;
-    const char *ca_file;     /* NULL = system bundle */
+    const char *ca_file; /* NULL = system bundle */
 };
 
 /* Called once per response header line (also for interim 1xx responses; status tells). */

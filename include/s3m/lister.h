@@ -26,18 +26,18 @@ struct s3m_lister {
     char *bucket, *prefix;
     int max_keys;
     struct s3m_xml_result *pages[2]; /* [0] being consumed, [1] prefetched */
-    size_t pos;                       /* next entry of pages[0] */
+    size_t pos;                      /* next entry of pages[0] */
     struct s3m_s3_req *inflight;
-    char *token;       /* continuation token for the next request */
-    char *last_key;    /* for the order check and as start-after fallback */
-    bool more;         /* the server said there is more */
+    char *token;    /* continuation token for the next request */
+    char *last_key; /* for the order check and as start-after fallback */
+    bool more;      /* the server said there is more */
     bool failed;
     struct s3m_errinfo ei;
     char *lo, *hi;     /* key range [lo, hi) of full keys; NULL = unbounded (lo: or passed) */
     char *start_after; /* the first request's start-after (from lo) */
     bool past_hi;      /* a key >= hi was seen: the range is done */
     uint64_t pages_done, keys_done;
-    int empty_pages;   /* truncated pages without keys in a row */
+    int empty_pages; /* truncated pages without keys in a row */
     s3m_lister_ready_cb ready;
     void *ud;
 };

@@ -36,17 +36,17 @@ bool s3m_log_to_stderr(void);
 void s3m_log_emit(enum s3m_log_level level, const char *subsys, const struct s3m_log_fields *f,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-#define s3m_log(level, subsys, ...)                                                               \
-    do {                                                                                          \
-        if ((level) <= s3m_log_threshold)                                                         \
-            s3m_log_emit((level), (subsys), NULL, __VA_ARGS__);                                   \
+#define s3m_log(level, subsys, ...)                                                                \
+    do {                                                                                           \
+        if ((level) <= s3m_log_threshold)                                                          \
+            s3m_log_emit((level), (subsys), NULL, __VA_ARGS__);                                    \
     } while (0)
 
 /* Same, with structured fields (a const struct s3m_log_fields *). */
-#define s3m_logf(level, subsys, fields, ...)                                                      \
-    do {                                                                                          \
-        if ((level) <= s3m_log_threshold)                                                         \
-            s3m_log_emit((level), (subsys), (fields), __VA_ARGS__);                               \
+#define s3m_logf(level, subsys, fields, ...)                                                       \
+    do {                                                                                           \
+        if ((level) <= s3m_log_threshold)                                                          \
+            s3m_log_emit((level), (subsys), (fields), __VA_ARGS__);                                \
     } while (0)
 
 #endif

@@ -18,7 +18,7 @@ struct s3m_loop {
     uv_loop_t uv;
     void *multi; /* CURLM * */
     uv_timer_t timer;
-    int active;          /* transfers in flight */
+    int active; /* transfers in flight */
     uint64_t sockets_opened;
     bool closing;
 };
@@ -59,8 +59,8 @@ void s3m_kick_free(struct s3m_kick *k);
  * loop running: it answers while something else runs the loop, and a signal that comes while no
  * loop runs waits until the next run or s3m_signal_poll. */
 struct s3m_signal;
-struct s3m_signal *s3m_signal_new(struct s3m_loop *l, int signum,
-                                  void (*cb)(int signum, void *ud), void *ud);
+struct s3m_signal *s3m_signal_new(struct s3m_loop *l, int signum, void (*cb)(int signum, void *ud),
+                                  void *ud);
 /* Deliver now a signal that came while no loop ran: one look at the loop, without waiting
  * (this runs whatever else of the loop is due as well, as any loop iteration does). */
 void s3m_signal_poll(struct s3m_signal *s);

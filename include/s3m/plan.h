@@ -24,14 +24,14 @@ struct s3m_sync_counts {
 
 struct s3m_sync_stats {
     struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
-    struct s3m_sync_counts planned; /* copies and updates decided so far */
+    struct s3m_sync_counts planned;  /* copies and updates decided so far */
     uint64_t deleted, deleted_bytes; /* deletions done (del counts those decided) */
-    uint64_t stale_uploads;         /* multipart uploads left by earlier runs, aborted */
+    uint64_t stale_uploads;          /* multipart uploads left by earlier runs, aborted */
     uint64_t src_keys, dst_keys;
-    uint64_t src_scope, dst_scope;  /* ... of them in scope: not excluded, this shard's own */
+    uint64_t src_scope, dst_scope; /* ... of them in scope: not excluded, this shard's own */
     uint64_t delete_errors;
     bool listing_failed, delete_refused;
-    bool delete_list_failed;        /* the delete list could not be written or read back */
+    bool delete_list_failed; /* the delete list could not be written or read back */
     char refused_why[512];
     struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
 };
@@ -63,9 +63,9 @@ enum s3m_plan_act {
  * delete and a folder marker found there, else the source's), its size and the reason. */
 struct s3m_plan_action {
     enum s3m_plan_act act;
-    bool dst_side;  /* the key is the destination's */
-    bool execute;   /* copy / update: start a transfer; delete: remember it (a real sync) */
-    bool verified;  /* decided by a --compare verification, not by the listing */
+    bool dst_side; /* the key is the destination's */
+    bool execute;  /* copy / update: start a transfer; delete: remember it (a real sync) */
+    bool verified; /* decided by a --compare verification, not by the listing */
     const char *key;
     uint64_t size;
     const char *why;
@@ -79,8 +79,8 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
 void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, const char *key,
                        uint64_t size, struct s3m_plan_action *a);
 /* The reason of a folder-marker line: "source folder marker BUCKET/PREFIX: WHY". */
-void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket,
-                         const char *prefix, const char *why);
+void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket, const char *prefix,
+                         const char *why);
 
 /* ---- counters ---- */
 
@@ -99,7 +99,7 @@ void s3m_plan_note_error(struct s3m_sync_stats *st, const struct s3m_errinfo *ei
 struct s3m_plan_job {
     bool interrupted;
     bool listing_failed;
-    uint64_t failed;      /* objects that failed to copy or compare */
+    uint64_t failed; /* objects that failed to copy or compare */
     bool delete_list_failed;
     uint64_t src_scope, dst_scope;
 };

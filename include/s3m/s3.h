@@ -24,22 +24,22 @@
 #include "s3m/sigv4.h"
 #include "s3m/xml.h"
 
-#define S3M_OP_MAP(XX)                                                                            \
-    XX(LIST_BUCKETS, "ListBuckets")                                                               \
-    XX(CREATE_BUCKET, "CreateBucket")                                                             \
-    XX(HEAD_BUCKET, "HeadBucket")                                                                 \
-    XX(LIST_OBJECTS, "ListObjectsV2")                                                             \
-    XX(HEAD_OBJECT, "HeadObject")                                                                 \
-    XX(GET_OBJECT, "GetObject")                                                                   \
-    XX(PUT_OBJECT, "PutObject")                                                                   \
-    XX(COPY_OBJECT, "CopyObject")                                                                 \
-    XX(CREATE_MPU, "CreateMultipartUpload")                                                       \
-    XX(UPLOAD_PART, "UploadPart")                                                                 \
-    XX(UPLOAD_PART_COPY, "UploadPartCopy")                                                        \
-    XX(COMPLETE_MPU, "CompleteMultipartUpload")                                                   \
-    XX(ABORT_MPU, "AbortMultipartUpload")                                                         \
-    XX(LIST_MPU, "ListMultipartUploads")                                                          \
-    XX(DELETE_OBJECTS, "DeleteObjects")                                                           \
+#define S3M_OP_MAP(XX)                                                                             \
+    XX(LIST_BUCKETS, "ListBuckets")                                                                \
+    XX(CREATE_BUCKET, "CreateBucket")                                                              \
+    XX(HEAD_BUCKET, "HeadBucket")                                                                  \
+    XX(LIST_OBJECTS, "ListObjectsV2")                                                              \
+    XX(HEAD_OBJECT, "HeadObject")                                                                  \
+    XX(GET_OBJECT, "GetObject")                                                                    \
+    XX(PUT_OBJECT, "PutObject")                                                                    \
+    XX(COPY_OBJECT, "CopyObject")                                                                  \
+    XX(CREATE_MPU, "CreateMultipartUpload")                                                        \
+    XX(UPLOAD_PART, "UploadPart")                                                                  \
+    XX(UPLOAD_PART_COPY, "UploadPartCopy")                                                         \
+    XX(COMPLETE_MPU, "CompleteMultipartUpload")                                                    \
+    XX(ABORT_MPU, "AbortMultipartUpload")                                                          \
+    XX(LIST_MPU, "ListMultipartUploads")                                                           \
+    XX(DELETE_OBJECTS, "DeleteObjects")                                                            \
     XX(DELETE_OBJECT, "DeleteObject")
 
 enum s3m_s3_op {
@@ -52,9 +52,9 @@ enum s3m_s3_op {
 const char *s3m_s3_op_name(enum s3m_s3_op op);
 
 struct s3m_s3_opts {
-    int attempts;            /* tries per request, >= 1 (default 5) */
-    long backoff_base_ms;    /* first retry waits up to this (default 100) */
-    long backoff_cap_ms;     /* cap of one wait (default 5000) */
+    int attempts;         /* tries per request, >= 1 (default 5) */
+    long backoff_base_ms; /* first retry waits up to this (default 100) */
+    long backoff_cap_ms;  /* cap of one wait (default 5000) */
     struct s3m_http_opts http;
 };
 void s3m_s3_opts_default(struct s3m_s3_opts *o);
@@ -81,9 +81,9 @@ struct s3m_s3 {
     struct s3m_s3_stats stats;
     unsigned rng;
     /* AIMD concurrency limit of this endpoint: requests beyond it wait in a queue */
-    int inflight;       /* requests on the wire (counted from start to HTTP completion) */
-    double window;      /* limit of inflight; 0 = none (never throttled, or recovered) */
-    int window_peak;    /* inflight when first throttled: reaching it again lifts the limit */
+    int inflight;    /* requests on the wire (counted from start to HTTP completion) */
+    double window;   /* limit of inflight; 0 = none (never throttled, or recovered) */
+    int window_peak; /* inflight when first throttled: reaching it again lifts the limit */
     uint64_t last_cut_ms;
     struct s3m_s3_req *queue, *queue_tail; /* admitted in order as requests finish */
 };
@@ -128,10 +128,10 @@ struct s3m_s3_req {
     void *ud;
     struct s3m_http http;
     struct s3m_timer *retry_timer; /* waiting in backoff (or to report from the loop) */
-    bool cancelled;          /* s3m_s3_cancel while waiting: done runs with ABORTED */
-    bool counted;            /* holds one of c->inflight */
-    bool queued;             /* waiting in c->queue for the concurrency limit */
-    long retry_after_ms;     /* from the last failed reply's Retry-After (0: none) */
+    bool cancelled;                /* s3m_s3_cancel while waiting: done runs with ABORTED */
+    bool counted;                  /* holds one of c->inflight */
+    bool queued;                   /* waiting in c->queue for the concurrency limit */
+    long retry_after_ms;           /* from the last failed reply's Retry-After (0: none) */
     struct s3m_s3_req *queue_next;
 };
 
@@ -181,10 +181,10 @@ struct s3m_s3_req *s3m_s3_copy_object(struct s3m_s3 *c, const char *bucket, cons
 struct s3m_s3_req *s3m_s3_create_mpu(struct s3m_s3 *c, const char *bucket, const char *key);
 struct s3m_s3_req *s3m_s3_upload_part(struct s3m_s3 *c, const char *bucket, const char *key,
                                       const char *upload_id, int part_number);
-struct s3m_s3_req *s3m_s3_upload_part_copy(struct s3m_s3 *c, const char *bucket,
-                                           const char *key, const char *upload_id,
-                                           int part_number, const char *src_bucket,
-                                           const char *src_key, uint64_t first, uint64_t last);
+struct s3m_s3_req *s3m_s3_upload_part_copy(struct s3m_s3 *c, const char *bucket, const char *key,
+                                           const char *upload_id, int part_number,
+                                           const char *src_bucket, const char *src_key,
+                                           uint64_t first, uint64_t last);
 struct s3m_mpu_part {
     int number;
     char etag[80];

@@ -39,8 +39,8 @@ void s3m_signer_cleanup(struct s3m_signer *s);
 
 struct s3m_sigv4_req {
     const char *method;
-    const char *host;       /* value of the Host header, as sent */
-    const char *path;       /* canonical path source: the wire path (S3) */
+    const char *host;           /* value of the Host header, as sent */
+    const char *path;           /* canonical path source: the wire path (S3) */
     const struct s3m_kv *query; /* decoded query parameters, in wire order */
     size_t nquery;
     const struct s3m_kv *headers; /* further headers to sign (not Host, X-Amz-Date) */
@@ -48,12 +48,12 @@ struct s3m_sigv4_req {
     const char *payload_hash; /* lower-case hex SHA-256 or "UNSIGNED-PAYLOAD" */
     const char *amz_date;     /* "YYYYMMDDTHHMMSSZ" */
     const char *region;
-    const char *service;      /* "s3" */
-    bool add_content_sha256;  /* add and sign x-amz-content-sha256 (S3: always) */
-    bool token_unsigned;      /* leave X-Amz-Security-Token out of the signature */
-    bool encode_path;         /* generic SigV4: URI-encode the given path (never for S3) */
-    bool normalize_path;      /* generic SigV4: remove dot segments (never for S3) */
-    long expires;             /* presign only: X-Amz-Expires */
+    const char *service;     /* "s3" */
+    bool add_content_sha256; /* add and sign x-amz-content-sha256 (S3: always) */
+    bool token_unsigned;     /* leave X-Amz-Security-Token out of the signature */
+    bool encode_path;        /* generic SigV4: URI-encode the given path (never for S3) */
+    bool normalize_path;     /* generic SigV4: remove dot segments (never for S3) */
+    long expires;            /* presign only: X-Amz-Expires */
 };
 
 struct s3m_sigv4_out {

@@ -24,16 +24,16 @@ struct s3m_sync;
 struct s3m_sync_opts {
     enum s3m_sync_mode mode;
     bool dry_run;
-    bool server_side;        /* same endpoint and credentials */
+    bool server_side; /* same endpoint and credentials */
     int transfers;
     int max_keys;
     enum s3m_compare compare;
     const struct s3m_filter *filter;
-    int64_t max_delete;      /* -1 = no cap */
-    double max_delete_pct;   /* < 0 = no cap */
+    int64_t max_delete;    /* -1 = no cap */
+    double max_delete_pct; /* < 0 = no cap */
     bool allow_empty_source;
-    FILE *report;            /* dry-run / check lines (stdout) */
-    FILE *plan;              /* --plan FILE: JSON lines, or NULL */
+    FILE *report; /* dry-run / check lines (stdout) */
+    FILE *plan;   /* --plan FILE: JSON lines, or NULL */
     /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
      * the caller closes it after the last job's cleanup), jobs run one after the other each
      * writing a region of it; NULL: each job has its own. */
@@ -42,14 +42,14 @@ struct s3m_sync_opts {
     size_t buffer_size;
     int attempts;
     uint64_t multipart_threshold, chunk_size; /* 0 = defaults */
-    bool dst_absent;         /* the destination bucket does not exist: empty listing */
+    bool dst_absent; /* the destination bucket does not exist: empty listing */
     /* Key ranges listed concurrently, each merged on its own: lane i holds the keys k (relative
      * to the prefixes) with bounds[i] <= k < bounds[i + 1]; bounds[0] and bounds[nlanes] NULL
      * mean unbounded. nlanes 0: one lane, everything. */
     size_t nlanes;
     const char *const *bounds;
-    bool learn;              /* sample the source keys for s3m_sync_learned_bounds */
-    bool stopped;            /* a signal came before the job began: it starts as if stopped
+    bool learn;   /* sample the source keys for s3m_sync_learned_bounds */
+    bool stopped; /* a signal came before the job began: it starts as if stopped
                                 at once (no copies; the caller refuses its deletions) */
     /* called every progress_ms while the job runs (0 = never), for a live line or stats lines */
     uint64_t progress_ms;
@@ -74,9 +74,9 @@ enum s3m_sync_phase {
  * the call that started the phase. */
 typedef void (*s3m_sync_done_cb)(struct s3m_sync *s, void *ud);
 
-struct s3m_lanes;  /* engine/lanes_int.h */
-struct s3m_delq;   /* engine/delete_int.h */
-struct s3m_sweep;  /* engine/sweep_int.h */
+struct s3m_lanes; /* engine/lanes_int.h */
+struct s3m_delq;  /* engine/delete_int.h */
+struct s3m_sweep; /* engine/sweep_int.h */
 struct s3m_timer;
 struct s3m_kick;
 
@@ -88,22 +88,22 @@ struct s3m_sync {
     struct s3m_plan_opts po; /* what the planner looks at, from o */
     struct s3m_s3 *src, *dst;
     char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
-    const char *label; /* "sto2:a -> osl1:b" */
+    const char *label;         /* "sto2:a -> osl1:b" */
     enum s3m_sync_phase phase; /* set only through set_phase (job.c) */
     unsigned flags;            /* S3M_SYNC_F_* */
     struct s3m_lanes *lanes;   /* the key ranges' listers and merges, NULL once released */
     struct s3m_sample sample;  /* of the source keys (relative), for the next run's ranges */
     struct s3m_xfer_ctx xctx;
-    int active;                /* transfers and verifications in flight */
-    struct s3m_delq *delq;     /* the job's deletions, remembered on disk */
+    int active;            /* transfers and verifications in flight */
+    struct s3m_delq *delq; /* the job's deletions, remembered on disk */
     struct s3m_sweep *sweep;
     struct s3m_sync_stats st;
     struct s3m_timer *progress_timer;
-    struct s3m_kick *kick;     /* calls done from the loop */
+    struct s3m_kick *kick; /* calls done from the loop */
     s3m_sync_done_cb done;
     void *done_ud;
-    int64_t started;   /* UNIX time the job began: uploads initiated before it are stale */
-    char *lo, *hi;     /* the job's key range (relative), NULL = unbounded */
+    int64_t started; /* UNIX time the job began: uploads initiated before it are stale */
+    char *lo, *hi;   /* the job's key range (relative), NULL = unbounded */
 };
 
 /* After a run whose listings completed: up to want-1 source keys (relative to the prefix) that

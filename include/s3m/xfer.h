@@ -35,16 +35,16 @@ struct s3m_xfer;
 /* What all transfers of one job share. */
 struct s3m_xfer_ctx {
     struct s3m_s3 *src, *dst;
-    bool server_side;        /* same endpoint and credentials: copy inside the server */
-    int part_concurrency;    /* parts in flight per multipart object */
-    size_t buffer_size;      /* ring buffer per stream */
-    int attempts;            /* whole-object attempts */
-    uint64_t single_max;     /* single-part sources up to this go as one PUT (S3 limit: 5 GiB) */
-    uint64_t chunk_size;     /* part size for single-part sources above single_max */
+    bool server_side;     /* same endpoint and credentials: copy inside the server */
+    int part_concurrency; /* parts in flight per multipart object */
+    size_t buffer_size;   /* ring buffer per stream */
+    int attempts;         /* whole-object attempts */
+    uint64_t single_max;  /* single-part sources up to this go as one PUT (S3 limit: 5 GiB) */
+    uint64_t chunk_size;  /* part size for single-part sources above single_max */
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
-    uint64_t stream_retries;     /* streamed PUTs / parts sent again on their own */
-    bool close_done;             /* closed: the context may be freed */
-    bool stopping;               /* interrupted: no new work, no retries, uploads aborted */
+    uint64_t stream_retries; /* streamed PUTs / parts sent again on their own */
+    bool close_done;         /* closed: the context may be freed */
+    bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
     /* private to engine/xfer.c, pipe.c, mpu.c */
     struct s3m_kick *kick;         /* resumes paused streams outside curl callbacks */
     struct s3m_xfer_pipe *pending; /* the streams that asked for the kick */
@@ -72,28 +72,28 @@ struct s3m_xfer {
     struct s3m_xfer_ctx *ctx;
     char *src_bucket, *src_key, *dst_bucket, *dst_key;
     uint64_t size;
-    char etag[80];  /* source ETag from the listing */
-    char note[256]; /* what was done (for the report) */
+    char etag[80];         /* source ETag from the listing */
+    char note[256];        /* what was done (for the report) */
     struct s3m_errinfo ei; /* the outcome, when done runs */
     /* private to engine/xfer.c */
-    int kind;                /* what the source ETag says: plain MD5, multipart, or opaque */
-    int state;               /* drives control; changed only through set_state */
+    int kind;  /* what the source ETag says: plain MD5, multipart, or opaque */
+    int state; /* drives control; changed only through set_state */
     int attempt;
-    long retry_after_ms;     /* the last failure's Retry-After, for the next attempt's wait */
+    long retry_after_ms; /* the last failure's Retry-After, for the next attempt's wait */
     struct s3m_xfer_meta meta;
     struct s3m_xfer_mpu *mpu; /* the multipart upload, kept across attempts (its layout) */
     int mpu_mode;
-    struct s3m_s3_req *cur;  /* a CopyObject in flight, for a stop to cancel */
-    struct s3m_timer *timer; /* the first start, the wait between attempts, a failed start */
+    struct s3m_s3_req *cur;    /* a CopyObject in flight, for a stop to cancel */
+    struct s3m_timer *timer;   /* the first start, the wait between attempts, a failed start */
     struct s3m_xfer *all_next; /* ctx->xfers */
     s3m_xfer_done_cb done;
     void *ud;
 };
 
 /* Start copying; done is called once, later, with x->ei.err telling the outcome. */
-struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket,
-                                const char *src_key, const char *dst_bucket, const char *dst_key,
-                                uint64_t size, const char *etag, s3m_xfer_done_cb done, void *ud);
+struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket, const char *src_key,
+                                const char *dst_bucket, const char *dst_key, uint64_t size,
+                                const char *etag, s3m_xfer_done_cb done, void *ud);
 void s3m_xfer_free(struct s3m_xfer *x);
 
 /* Part sizes that would give `parts` parts for `size` bytes, most common first (tried in this

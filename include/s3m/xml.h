@@ -14,10 +14,10 @@
 #include "s3m/err.h"
 #include "s3m/util.h"
 
-#define S3M_MAX_KEY_LEN 1024        /* S3's limit on key bytes */
-#define S3M_XML_MAX_TEXT 16384      /* any one element's text */
-#define S3M_XML_MAX_DEPTH 16        /* S3 documents nest 4 deep */
-#define S3M_XML_MAX_ENTRIES 100000  /* entries of one document */
+#define S3M_MAX_KEY_LEN 1024       /* S3's limit on key bytes */
+#define S3M_XML_MAX_TEXT 16384     /* any one element's text */
+#define S3M_XML_MAX_DEPTH 16       /* S3 documents nest 4 deep */
+#define S3M_XML_MAX_ENTRIES 100000 /* entries of one document */
 #define S3M_XML_MAX_BYTES (64u << 20)
 
 /* The document kinds; a caller says which it accepts (bit mask). An <Error> is always accepted. */
@@ -38,7 +38,7 @@ struct s3m_xml_object {
     const char *key;
     const char *key_raw; /* text as in the document (differs with EncodingType=url) */
     uint64_t size;
-    const char *etag;    /* without quotes */
+    const char *etag; /* without quotes */
     const char *last_modified;
     const char *storage_class;
     const char *owner_id;
@@ -108,7 +108,7 @@ struct s3m_xml_single {
 
 struct s3m_xml_result {
     enum s3m_xml_kind kind;
-    const char *root;      /* local name of the root element */
+    const char *root; /* local name of the root element */
     const char *namespace_uri;
     struct s3m_xml_list list;
     struct s3m_xml_buckets buckets;

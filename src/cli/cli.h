@@ -85,8 +85,8 @@ const char *s3m_cli_human(uint64_t b, char *out, size_t n);
 
 /* The live progress line and --stats lines of a job (progress.c). */
 struct s3m_progress {
-    bool live;        /* redraw a line on stderr */
-    double stats_s;   /* --stats interval, 0 = off */
+    bool live;      /* redraw a line on stderr */
+    double stats_s; /* --stats interval, 0 = off */
     double t0, last_t, rate, last_stats;
     uint64_t last_bytes, stats_bytes;
 };

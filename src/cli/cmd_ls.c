@@ -17,12 +17,11 @@ static int lsd_folders(struct s3m_opts *o, struct s3m_s3 *c, const struct s3m_sp
     int rc = 0;
     size_t plen = strlen(spec->prefix);
     for (int pages = 0;; pages++) {
-        struct s3m_s3_req *r = s3m_s3_list_objects(c, spec->bucket, spec->prefix, token, NULL,
-                                                   "/", o->max_keys);
+        struct s3m_s3_req *r = s3m_s3_list_objects(c, spec->bucket, spec->prefix, token, NULL, "/",
+                                                   o->max_keys);
         if (s3m_s3_run(r)) {
             char ctx[1200];
-            snprintf(ctx, sizeof(ctx), "remote %s: listing bucket %s", spec->remote,
-                     spec->bucket);
+            snprintf(ctx, sizeof(ctx), "remote %s: listing bucket %s", spec->remote, spec->bucket);
             rc = s3m_cli_fail(ctx, &r->ei);
             s3m_s3_req_free(r);
             break;
@@ -43,8 +42,10 @@ static int lsd_folders(struct s3m_opts *o, struct s3m_s3 *c, const struct s3m_sp
         bool more = l->is_truncated;
         const char *next = l->next_continuation_token;
         if (more && (!next || !*next || (token && !strcmp(token, next)) || pages > 1000000)) {
-            fprintf(stderr, "s3mirror: error: remote %s: listing bucket %s: truncated page "
-                    "without a new continuation token\n", spec->remote, spec->bucket);
+            fprintf(stderr,
+                    "s3mirror: error: remote %s: listing bucket %s: truncated page "
+                    "without a new continuation token\n",
+                    spec->remote, spec->bucket);
             rc = S3M_EXIT_ERROR;
             more = false;
         }
@@ -92,8 +93,8 @@ int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs)
                     s3m_json_fput(stdout, b->buckets[i].creation_date);
                     fputs("}\n", stdout);
                 } else {
-                    printf("%-24s %s\n", b->buckets[i].creation_date ? b->buckets[i].creation_date
-                                                                     : "-",
+                    printf("%-24s %s\n",
+                           b->buckets[i].creation_date ? b->buckets[i].creation_date : "-",
                            b->buckets[i].name);
                 }
             }

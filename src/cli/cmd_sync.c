@@ -40,7 +40,7 @@ struct run {
     struct s3m_signal *sig[2];
     bool in_job;
     struct s3m_sync *cur; /* the job running (copies, deletes, sweep), for run_on_signal */
-    FILE *delete_list; /* every job's deletions, one region each: one descriptor */
+    FILE *delete_list;    /* every job's deletions, one region each: one descriptor */
     /* the command's own resources, released at its one exit (sync_close) */
     struct s3m_spec s, d;
     struct s3m_filter f;
@@ -64,17 +64,21 @@ static void run_on_signal(int signum, void *ud)
     enum s3m_sync_phase ph = r->cur ? s3m_sync_phase(r->cur) : S3M_SYNC_DONE;
     /* what stops depends on where the job is: its copies, or its deletes (and sweep) */
     if (r->cur && (ph == S3M_SYNC_LISTING || ph == S3M_SYNC_DRAINING))
-        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no new copies, multipart "
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s: %s received: stopping (no new copies, multipart "
                 "uploads aborted, nothing deleted); send it again to exit at once",
                 r->cur->label, name);
     else if (r->cur && (ph == S3M_SYNC_DELETING || ph == S3M_SYNC_SWEEPING))
-        s3m_log(S3M_LOG_NOTICE, "sync", "%s: %s received: stopping (no further deletions; %"
-                PRIu64 " of %" PRIu64 " deleted so far, the batch in flight ends); send it "
-                "again to exit at once", r->cur->label, name, r->cur->st.deleted,
-                r->cur->st.del.n);
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s: %s received: stopping (no further deletions; %" PRIu64 " of %" PRIu64
+                " deleted so far, the batch in flight ends); send it "
+                "again to exit at once",
+                r->cur->label, name, r->cur->st.deleted, r->cur->st.del.n);
     else if (!r->in_job) /* between jobs, or before the decision */
-        s3m_log(S3M_LOG_NOTICE, "sync", "%s received: stopping (nothing more deleted); send "
-                "it again to exit at once", name);
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s received: stopping (nothing more deleted); send "
+                "it again to exit at once",
+                name);
     if (r->cur) /* nothing in a phase at rest: the run's refusal sees r->signal */
         s3m_sync_abort(r->cur);
 }
@@ -179,8 +183,10 @@ static bool pair_settled(void *ud)
 static void run_job(struct run *r, struct pair *p)
 {
     if (!s3m_loop_run_until(r->src->loop, pair_settled, p)) {
-        s3m_log(S3M_LOG_ERROR, "sync", "%s: the loop ran out of work in the middle of a job "
-                "(a bug)", p->label);
+        s3m_log(S3M_LOG_ERROR, "sync",
+                "%s: the loop ran out of work in the middle of a job "
+                "(a bug)",
+                p->label);
         abort();
     }
 }
@@ -213,8 +219,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->tail = &p->next;
     char *label = p->label;
     struct s3m_sync *job = &p->job;
-    snprintf(label, sizeof(p->label), "%s:%s%s%s -> %s:%s%s%s", s->remote, sb, *s->prefix ? "/" : "",
-             s->prefix, d->remote, db, *d->prefix ? "/" : "", d->prefix);
+    snprintf(label, sizeof(p->label), "%s:%s%s%s -> %s:%s%s%s", s->remote, sb,
+             *s->prefix ? "/" : "", s->prefix, d->remote, db, *d->prefix ? "/" : "", d->prefix);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s3m_log(S3M_LOG_INFO, "sync", "%s: start%s", label, r->o->dry_run ? " (dry run)" : "");
@@ -230,8 +236,7 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->in_job = true;
     r->cur = job;
     p->phase_done = false;
-    s3m_sync_start(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label, pair_done,
-                   p);
+    s3m_sync_start(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label, pair_done, p);
     run_job(r, p);
     r->cur = NULL;
     r->in_job = false;
@@ -414,7 +419,7 @@ static int parse_shard(struct run *r)
         r->have_plan = true;
         if (!*r->s.bucket)
             return s3m__usage_error("%s", "--shard-boundaries: a plan is for one bucket, not a "
-                                    "whole remote");
+                                          "whole remote");
         if (r->shard_count && r->shard_count != r->plan.n + 1) {
             fprintf(stderr, "s3mirror: error: --shard %s: %s holds the boundaries of %zu shards\n",
                     o->shard, o->shard_boundaries, r->plan.n + 1);
@@ -432,7 +437,8 @@ static int parse_shard(struct run *r)
 static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
 {
     enum s3m_sync_mode mode = !strcmp(cmd, "sync") ? S3M_MODE_SYNC
-                              : !strcmp(cmd, "copy") ? S3M_MODE_COPY : S3M_MODE_CHECK;
+                            : !strcmp(cmd, "copy") ? S3M_MODE_COPY
+                                                   : S3M_MODE_CHECK;
     if (nargs != 2) {
         fprintf(stderr, "s3mirror: error: usage: s3mirror %s SRC DST\n", cmd);
         return S3M_EXIT_USAGE;
@@ -449,7 +455,7 @@ static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
         rc = parse_shard(r);
     if (!rc && !*r->s.bucket != !*r->d.bucket)
         rc = s3m__usage_error("%s", "SRC and DST must both name a bucket, or both be a whole "
-                              "remote (REMOTE:)");
+                                    "remote (REMOTE:)");
     return rc;
 }
 
@@ -482,7 +488,7 @@ static int open_places(struct run *r)
                    !strncmp(r->s.prefix, r->d.prefix, ls < ld ? ls : ld);
     if (overlap)
         return s3m__usage_error("%s", "source and destination are the same place or one "
-                                "contains the other: refusing to sync it into itself");
+                                      "contains the other: refusing to sync it into itself");
     return 0;
 }
 

@@ -28,8 +28,7 @@ int s3m_cli_exit_code(enum s3m_err err)
 int s3m_cli_exit_code_ei(const struct s3m_errinfo *ei)
 {
     /* a server error or throttling that outlasted the retries: a later run may well work */
-    if (ei->err == S3M_ES3 && ei->http_status != 501 &&
-        s3m_s3_retryable(ei->http_status, ei->code))
+    if (ei->err == S3M_ES3 && ei->http_status != 501 && s3m_s3_retryable(ei->http_status, ei->code))
         return S3M_EXIT_TEMPORARY;
     return s3m_cli_exit_code(ei->err);
 }
@@ -55,8 +54,10 @@ static int setup_logging(struct s3m_opts *o)
     }
     if (!o->log_level) {
         int v = o->verbose - o->quiet;
-        lvl = v >= 2 ? S3M_LOG_DEBUG : v == 1 ? S3M_LOG_INFO : v < 0 ? S3M_LOG_ERROR
-                                                                       : S3M_LOG_NOTICE;
+        lvl = v >= 2 ? S3M_LOG_DEBUG
+            : v == 1 ? S3M_LOG_INFO
+            : v < 0  ? S3M_LOG_ERROR
+                     : S3M_LOG_NOTICE;
     }
     bool json = false;
     if (o->log_format && strcmp(o->log_format, "text")) {

@@ -40,8 +40,10 @@ int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out
         return S3M_EXIT_USAGE;
     }
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "s3mirror: error: lock file %s is not a regular file: refusing to use "
-                "it\n", path);
+        fprintf(stderr,
+                "s3mirror: error: lock file %s is not a regular file: refusing to use "
+                "it\n",
+                path);
         close(fd);
         return S3M_EXIT_USAGE;
     }
@@ -51,8 +53,10 @@ int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out
         if (n > 0)
             pid[n] = 0;
         s3m_trim(pid);
-        fprintf(stderr, "s3mirror: error: another run of this job holds %s (pid %s): not "
-                "starting\n", path, *pid ? pid : "?");
+        fprintf(stderr,
+                "s3mirror: error: another run of this job holds %s (pid %s): not "
+                "starting\n",
+                path, *pid ? pid : "?");
         close(fd);
         return S3M_EXIT_LOCKED;
     }
@@ -92,6 +96,46 @@ static void label_value(struct s3m_buf *b, const char *v)
     }
 }
 
+/* One gauge with its HELP and TYPE lines; value is already formatted. */
+static void gauge(struct s3m_buf *m, const char *name, const char *help, const char *labels,
+                  const char *value)
+{
+    s3m_buf_printf(m, "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n", name, help, name, name, labels,
+                   value);
+}
+
+static void gauge_f(struct s3m_buf *m, const char *name, const char *help, const char *labels,
+                    double v)
+{
+    char value[64];
+    snprintf(value, sizeof(value), "%.3f", v);
+    gauge(m, name, help, labels, value);
+}
+
+static void gauge_u(struct s3m_buf *m, const char *name, const char *help, const char *labels,
+                    uint64_t v)
+{
+    char value[32];
+    snprintf(value, sizeof(value), "%" PRIu64, v);
+    gauge(m, name, help, labels, value);
+}
+
+/* Objects and bytes per action: one gauge each, a series per action. */
+static void per_action(struct s3m_buf *m, const char *labels, const struct s3m_job_result *r)
+{
+    static const char *const actions[] = {"copy", "update", "delete", "skip"};
+    s3m_buf_adds(m, "# HELP s3mirror_last_run_objects Objects per action in the last run.\n"
+                    "# TYPE s3mirror_last_run_objects gauge\n");
+    for (int i = 0; i < 4; i++)
+        s3m_buf_printf(m, "s3mirror_last_run_objects{%s,action=\"%s\"} %" PRIu64 "\n", labels,
+                       actions[i], r->objects[i]);
+    s3m_buf_adds(m, "# HELP s3mirror_last_run_bytes Bytes per action in the last run.\n"
+                    "# TYPE s3mirror_last_run_bytes gauge\n");
+    for (int i = 0; i < 4; i++)
+        s3m_buf_printf(m, "s3mirror_last_run_bytes{%s,action=\"%s\"} %" PRIu64 "\n", labels,
+                       actions[i], r->bytes[i]);
+}
+
 int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r)
 {
@@ -109,38 +153,17 @@ int s3m_job_metrics(const char *path, const char *src, const char *dst, const ch
     s3m_buf_adds(&l, "\"");
     const char *L = s3m_buf_str(&l);
     double last_ok = r->exit_code == 0 ? r->end : previous_success(path, L);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_run_start_timestamp_seconds Start of the last run.\n"
-                       "# TYPE s3mirror_last_run_start_timestamp_seconds gauge\n"
-                       "s3mirror_last_run_start_timestamp_seconds{%s} %.3f\n", L, r->start);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_run_end_timestamp_seconds End of the last run.\n"
-                       "# TYPE s3mirror_last_run_end_timestamp_seconds gauge\n"
-                       "s3mirror_last_run_end_timestamp_seconds{%s} %.3f\n", L, r->end);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_success_timestamp_seconds End of the last run that "
-                       "exited 0.\n# TYPE s3mirror_last_success_timestamp_seconds gauge\n"
-                       "s3mirror_last_success_timestamp_seconds{%s} %.3f\n", L, last_ok);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_run_duration_seconds Duration of the last run.\n"
-                       "# TYPE s3mirror_last_run_duration_seconds gauge\n"
-                       "s3mirror_last_run_duration_seconds{%s} %.3f\n", L, r->end - r->start);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_run_exit_code Exit code of the last run.\n"
-                       "# TYPE s3mirror_last_run_exit_code gauge\n"
-                       "s3mirror_last_run_exit_code{%s} %d\n", L, r->exit_code);
-    static const char *const actions[] = {"copy", "update", "delete", "skip"};
-    s3m_buf_adds(&m, "# HELP s3mirror_last_run_objects Objects per action in the last run.\n"
-                     "# TYPE s3mirror_last_run_objects gauge\n");
-    for (int i = 0; i < 4; i++)
-        s3m_buf_printf(&m, "s3mirror_last_run_objects{%s,action=\"%s\"} %" PRIu64 "\n", L,
-                       actions[i], r->objects[i]);
-    s3m_buf_adds(&m, "# HELP s3mirror_last_run_bytes Bytes per action in the last run.\n"
-                     "# TYPE s3mirror_last_run_bytes gauge\n");
-    for (int i = 0; i < 4; i++)
-        s3m_buf_printf(&m, "s3mirror_last_run_bytes{%s,action=\"%s\"} %" PRIu64 "\n", L,
-                       actions[i], r->bytes[i]);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_run_errors Objects or listings that failed.\n"
-                       "# TYPE s3mirror_last_run_errors gauge\n"
-                       "s3mirror_last_run_errors{%s} %" PRIu64 "\n", L, r->errors);
-    s3m_buf_printf(&m, "# HELP s3mirror_last_run_retries Requests retried in the last run.\n"
-                       "# TYPE s3mirror_last_run_retries gauge\n"
-                       "s3mirror_last_run_retries{%s} %" PRIu64 "\n", L, r->retries);
+    gauge_f(&m, "s3mirror_last_run_start_timestamp_seconds", "Start of the last run.", L, r->start);
+    gauge_f(&m, "s3mirror_last_run_end_timestamp_seconds", "End of the last run.", L, r->end);
+    gauge_f(&m, "s3mirror_last_success_timestamp_seconds", "End of the last run that exited 0.", L,
+            last_ok);
+    gauge_f(&m, "s3mirror_last_run_duration_seconds", "Duration of the last run.", L,
+            r->end - r->start);
+    gauge_u(&m, "s3mirror_last_run_exit_code", "Exit code of the last run.", L,
+            (uint64_t)r->exit_code);
+    per_action(&m, L, r);
+    gauge_u(&m, "s3mirror_last_run_errors", "Objects or listings that failed.", L, r->errors);
+    gauge_u(&m, "s3mirror_last_run_retries", "Requests retried in the last run.", L, r->retries);
     int rc = 0;
     if (!s3m_file_replace(path, m.data, m.len)) {
         fprintf(stderr, "s3mirror: error: cannot write metrics file %s: %s\n", path,

@@ -21,48 +21,90 @@ struct opt {
 #define OFF(f) offsetof(struct s3m_opts, f)
 
 static const struct opt table[] = {
-    {"config", 0, STR, "FILE", "rclone.conf to read (default: $RCLONE_CONFIG, $S3MIRROR_CONFIG, ~/.config/rclone/rclone.conf)", OFF(config)},
-    {"dry-run", 'n', FLAG, NULL, "show what would be copied, updated and deleted; change nothing", OFF(dry_run)},
+    {"config", 0, STR, "FILE",
+     "rclone.conf to read (default: $RCLONE_CONFIG, $S3MIRROR_CONFIG, "
+     "~/.config/rclone/rclone.conf)",
+     OFF(config)},
+    {"dry-run", 'n', FLAG, NULL, "show what would be copied, updated and deleted; change nothing",
+     OFF(dry_run)},
     {"json", 0, FLAG, NULL, "machine-readable output (JSON lines)", OFF(json)},
     {"verbose", 'v', FLAG, NULL, "more log output (repeat for debug)", OFF(verbose)},
     {"quiet", 'q', FLAG, NULL, "only errors", OFF(quiet)},
     {"log-level", 0, STR, "LEVEL", "error, warn, notice (default), info or debug", OFF(log_level)},
     {"log-format", 0, STR, "FORMAT", "text (default) or json", OFF(log_format)},
-    {"log-file", 0, STR, "FILE", "append log lines to FILE instead of stderr (reopened on SIGHUP, for logrotate)", OFF(log_file)},
-    {"progress", 'P', FLAG, NULL, "live progress line on stderr (default when stderr is a terminal)", OFF(progress)},
+    {"log-file", 0, STR, "FILE",
+     "append log lines to FILE instead of stderr (reopened on SIGHUP, for logrotate)",
+     OFF(log_file)},
+    {"progress", 'P', FLAG, NULL,
+     "live progress line on stderr (default when stderr is a terminal)", OFF(progress)},
     {"no-progress", 0, FLAG, NULL, "no live progress line", OFF(no_progress)},
-    {"stats", 0, STR, "INTERVAL", "log a progress line every INTERVAL (e.g. 30s, 5m; 0 = off, the default)", OFF(stats)},
-    {"connections", 0, NUM, "N", "maximum connections per host (default: transfers + 8)", OFF(connections)},
+    {"stats", 0, STR, "INTERVAL",
+     "log a progress line every INTERVAL (e.g. 30s, 5m; 0 = off, the default)", OFF(stats)},
+    {"connections", 0, NUM, "N", "maximum connections per host (default: transfers + 8)",
+     OFF(connections)},
     {"transfers", 0, NUM, "N", "objects in flight at once (default 32)", OFF(transfers)},
-    {"low-level-retries", 0, NUM, "N", "attempts per request on retryable failures (default 5)", OFF(attempts)},
+    {"low-level-retries", 0, NUM, "N", "attempts per request on retryable failures (default 5)",
+     OFF(attempts)},
     {"contimeout", 0, NUM, "SECONDS", "connect timeout (default 10)", OFF(contimeout_s)},
-    {"timeout", 0, NUM, "SECONDS", "abort a request idle for this long (default 60)", OFF(timeout_s)},
+    {"timeout", 0, NUM, "SECONDS", "abort a request idle for this long (default 60)",
+     OFF(timeout_s)},
     {"ca-file", 0, STR, "FILE", "CA bundle for HTTPS (default: the system bundle)", OFF(ca_file)},
     {"max-keys", 0, NUM, "N", "keys per listing page (default 1000)", OFF(max_keys)},
-    {"compare", 0, STR, "MODE", "etag (default: size and ETag), size, size-mtime or checksum (also reads both sides where ETags cannot be compared)", OFF(compare)},
+    {"compare", 0, STR, "MODE",
+     "etag (default: size and ETag), size, size-mtime or checksum (also reads both sides where "
+     "ETags cannot be compared)",
+     OFF(compare)},
     {"include", 0, RULE, "GLOB", "only objects matching GLOB (repeatable; rclone glob rules)", 1},
-    {"exclude", 0, RULE, "GLOB", "leave objects matching GLOB alone, on both sides (repeatable)", 0},
+    {"exclude", 0, RULE, "GLOB", "leave objects matching GLOB alone, on both sides (repeatable)",
+     0},
     {"min-size", 0, STR, "SIZE", "only objects of at least SIZE (e.g. 10k, 5M, 1G)", OFF(min_size)},
     {"max-size", 0, STR, "SIZE", "only objects of at most SIZE", OFF(max_size)},
-    {"min-age", 0, STR, "AGE", "only objects older than AGE (e.g. 30s, 15m, 2h, 7d, 1w)", OFF(min_age)},
+    {"min-age", 0, STR, "AGE", "only objects older than AGE (e.g. 30s, 15m, 2h, 7d, 1w)",
+     OFF(min_age)},
     {"max-age", 0, STR, "AGE", "only objects younger than AGE", OFF(max_age)},
-    {"max-delete", 0, STR, "N|P%", "delete nothing and fail if more than N objects (or P% of the destination) would be deleted", OFF(max_delete)},
-    {"allow-empty-source", 0, FLAG, NULL, "let an empty source listing delete everything on the destination", OFF(allow_empty_source)},
-    {"plan", 0, STR, "FILE", "write the plan (every copy, update, delete) as JSON lines", OFF(plan)},
-    {"error-on-no-transfer", 0, FLAG, NULL, "exit 9 when nothing was copied, updated or deleted", OFF(error_on_no_transfer)},
-    {"multipart-concurrency", 0, NUM, "N", "parts of one object in flight (default 4)", OFF(multipart_concurrency)},
-    {"multipart-threshold", 0, STR, "SIZE", "single-part sources above SIZE go as multipart (default 5G: kept single-part so ETags stay comparable)", OFF(multipart_threshold)},
-    {"multipart-chunk-size", 0, STR, "SIZE", "part size for those (default 64M; multipart sources keep their own layout)", OFF(multipart_chunk_size)},
-    {"buffer-size", 0, STR, "SIZE", "stream buffer per transfer (default 1M)", OFF(multipart_chunk_buffer)},
+    {"max-delete", 0, STR, "N|P%",
+     "delete nothing and fail if more than N objects (or P% of the destination) would be deleted",
+     OFF(max_delete)},
+    {"allow-empty-source", 0, FLAG, NULL,
+     "let an empty source listing delete everything on the destination", OFF(allow_empty_source)},
+    {"plan", 0, STR, "FILE", "write the plan (every copy, update, delete) as JSON lines",
+     OFF(plan)},
+    {"error-on-no-transfer", 0, FLAG, NULL, "exit 9 when nothing was copied, updated or deleted",
+     OFF(error_on_no_transfer)},
+    {"multipart-concurrency", 0, NUM, "N", "parts of one object in flight (default 4)",
+     OFF(multipart_concurrency)},
+    {"multipart-threshold", 0, STR, "SIZE",
+     "single-part sources above SIZE go as multipart (default 5G: kept single-part so ETags stay "
+     "comparable)",
+     OFF(multipart_threshold)},
+    {"multipart-chunk-size", 0, STR, "SIZE",
+     "part size for those (default 64M; multipart sources keep their own layout)",
+     OFF(multipart_chunk_size)},
+    {"buffer-size", 0, STR, "SIZE", "stream buffer per transfer (default 1M)",
+     OFF(multipart_chunk_buffer)},
     {"retries", 0, NUM, "N", "attempts per object (default 3)", OFF(retries)},
-    {"no-server-side-copy", 0, FLAG, NULL, "stream even between buckets of one endpoint", OFF(no_server_side)},
-    {"lock-file", 0, STR, "FILE", "lock held for the run (default: one per SRC/DST pair in $XDG_RUNTIME_DIR or /tmp); a second run exits 11", OFF(lock_file)},
+    {"no-server-side-copy", 0, FLAG, NULL, "stream even between buckets of one endpoint",
+     OFF(no_server_side)},
+    {"lock-file", 0, STR, "FILE",
+     "lock held for the run (default: one per SRC/DST pair in $XDG_RUNTIME_DIR or /tmp); a second "
+     "run exits 11",
+     OFF(lock_file)},
     {"no-lock", 0, FLAG, NULL, "run without the job lock", OFF(no_lock)},
-    {"metrics-file", 0, STR, "FILE", "write a Prometheus textfile (node_exporter textfile collector) with the run's outcome", OFF(metrics_file)},
-    {"list-concurrency", 0, NUM, "N", "key ranges listed at once, found from the common prefixes under '/' (default 8; 1 = one sequential listing)", OFF(list_concurrency)},
-    {"shard", 0, STR, "INDEX/COUNT", "do only shard INDEX of COUNT: key ranges from --shard-boundaries, else a hash of the key", OFF(shard)},
-    {"shard-boundaries", 0, STR, "FILE", "key ranges written by shard-plan (without --shard: list them all at once)", OFF(shard_boundaries)},
-    {"output", 'o', STR, "FILE", "shard-plan: write the boundaries to FILE (default stdout)", OFF(output)},
+    {"metrics-file", 0, STR, "FILE",
+     "write a Prometheus textfile (node_exporter textfile collector) with the run's outcome",
+     OFF(metrics_file)},
+    {"list-concurrency", 0, NUM, "N",
+     "key ranges listed at once, found from the common prefixes under '/' (default 8; 1 = one "
+     "sequential listing)",
+     OFF(list_concurrency)},
+    {"shard", 0, STR, "INDEX/COUNT",
+     "do only shard INDEX of COUNT: key ranges from --shard-boundaries, else a hash of the key",
+     OFF(shard)},
+    {"shard-boundaries", 0, STR, "FILE",
+     "key ranges written by shard-plan (without --shard: list them all at once)",
+     OFF(shard_boundaries)},
+    {"output", 'o', STR, "FILE", "shard-plan: write the boundaries to FILE (default stdout)",
+     OFF(output)},
     {"help", 'h', FLAG, NULL, "this help", OFF(help)},
     {"version", 'V', FLAG, NULL, "print the version", OFF(version)},
 };
@@ -93,13 +135,14 @@ void s3m_cli_usage(FILE *out)
           "folder, as in rclone: BUCKET/backup is the keys under backup/ only.\n"
           "REMOTE is a [section] of rclone.conf (type = s3) or defined by\n"
           "RCLONE_CONFIG_<REMOTE>_<KEY> environment variables.\n\n"
-          "Options:\n", out);
+          "Options:\n",
+          out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(table); i++) {
         const struct opt *t = &table[i];
         char left[64];
         if (t->short_name)
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", t->short_name, t->name,
-                     t->arg ? " " : "", t->arg ? t->arg : "");
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", t->short_name, t->name, t->arg ? " " : "",
+                     t->arg ? t->arg : "");
         else
             snprintf(left, sizeof(left), "    --%s%s%s", t->name, t->arg ? " " : "",
                      t->arg ? t->arg : "");
@@ -108,7 +151,8 @@ void s3m_cli_usage(FILE *out)
     fputs("\nExit codes: 0 ok, 1 usage or config error, 2 other error, 3 bucket not found,\n"
           "5 temporary error, 6 some objects failed, 7 fatal (access denied, TLS),\n"
           "9 nothing transferred (--error-on-no-transfer), 10 check found differences,\n"
-          "11 locked by another run, 128+N interrupted by signal N.\n", out);
+          "11 locked by another run, 128+N interrupted by signal N.\n",
+          out);
 }
 
 /* The values a shell may complete for an option (space-separated); others are free-form. */
@@ -140,7 +184,8 @@ static void completion_bash(FILE *out)
           "_s3mirror() {\n"
           "    local cur=${COMP_WORDS[COMP_CWORD]} prev= i w cmd=\n"
           "    [ \"$COMP_CWORD\" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-          "    local with_value=\"", out);
+          "    local with_value=\"",
+          out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(table); i++)
         if (table[i].kind != FLAG) {
             fprintf(out, " --%s", table[i].name);
@@ -172,12 +217,14 @@ static void completion_bash(FILE *out)
           "        esac\n"
           "    done\n"
           "    if [[ $cur == -* ]]; then\n"
-          "        COMPREPLY=($(compgen -W '", out);
+          "        COMPREPLY=($(compgen -W '",
+          out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(table); i++)
         fprintf(out, "%s--%s", i ? " " : "", table[i].name);
     fputs("' -- \"$cur\"))\n"
           "    elif [ -z \"$cmd\" ]; then\n"
-          "        COMPREPLY=($(compgen -W '", out);
+          "        COMPREPLY=($(compgen -W '",
+          out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(commands); i++)
         if (!i || strcmp(commands[i].name, commands[i - 1].name))
             fprintf(out, "%s%s", i ? " " : "", commands[i].name);
@@ -186,7 +233,8 @@ static void completion_bash(FILE *out)
           "        COMPREPLY=($(compgen -W 'bash zsh' -- \"$cur\"))\n"
           "    fi\n"
           "}\n"
-          "complete -F _s3mirror s3mirror\n", out);
+          "complete -F _s3mirror s3mirror\n",
+          out);
 }
 
 /* A help text inside a zsh _arguments spec: '...[text]...' */
@@ -209,7 +257,8 @@ static void completion_zsh(FILE *out)
           "_s3mirror() {\n"
           "    local curcontext=$curcontext state line\n"
           "    local -a commands\n"
-          "    commands=(\n", out);
+          "    commands=(\n",
+          out);
     for (size_t i = 0; i < S3M_ARRAY_LEN(commands); i++) {
         if (i && !strcmp(commands[i].name, commands[i - 1].name))
             continue; /* one entry per command (lsd has two forms) */
@@ -250,7 +299,8 @@ static void completion_zsh(FILE *out)
           "    command) _describe -t commands 'command' commands ;;\n"
           "    esac\n"
           "}\n"
-          "_s3mirror \"$@\"\n", out);
+          "_s3mirror \"$@\"\n",
+          out);
 }
 
 int s3m_cli_completion(FILE *out, const char *shell)
@@ -275,11 +325,16 @@ bool s3m_parse_size(const char *s, uint64_t *out)
     double mult = 1;
     switch (*end) {
     case 0: break;
-    case 'b': case 'B': mult = 1, end++; break;
-    case 'k': case 'K': mult = 1024.0, end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024, end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024, end++; break;
-    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024, end++; break;
+    case 'b':
+    case 'B': mult = 1, end++; break;
+    case 'k':
+    case 'K': mult = 1024.0, end++; break;
+    case 'm':
+    case 'M': mult = 1024.0 * 1024, end++; break;
+    case 'g':
+    case 'G': mult = 1024.0 * 1024 * 1024, end++; break;
+    case 't':
+    case 'T': mult = 1024.0 * 1024 * 1024 * 1024, end++; break;
     default: return false;
     }
     if ((*end == 'i' || *end == 'I') && mult > 1)
@@ -358,8 +413,8 @@ static bool set_number(const struct opt *t, char *field, const char *arg)
     char *end;
     long v = strtol(arg, &end, 10);
     if (*end || end == arg || v < 0 || v > 1000000) {
-        fprintf(stderr, "s3mirror: error: --%s: '%s' is not a number from 0 to 1000000\n",
-                t->name, arg);
+        fprintf(stderr, "s3mirror: error: --%s: '%s' is not a number from 0 to 1000000\n", t->name,
+                arg);
         return false;
     }
     bool max_keys = !strcmp(t->name, "max-keys");
@@ -393,11 +448,8 @@ static bool set_option(struct s3m_opts *o, const struct opt *t, char *arg)
         else
             *(bool *)field = true;
         return true;
-    case STR:
-        *(const char **)field = arg;
-        return true;
-    case NUM:
-        return set_number(t, field, arg);
+    case STR: *(const char **)field = arg; return true;
+    case NUM: return set_number(t, field, arg);
     }
     return false;
 }
@@ -419,8 +471,10 @@ int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *
         }
         const struct opt *t = opt_of(c);
         if (!t) {
-            fprintf(stderr, "s3mirror: error: unknown option or missing value: %s\n"
-                    "Try 's3mirror --help'.\n", argv[optind - 1]);
+            fprintf(stderr,
+                    "s3mirror: error: unknown option or missing value: %s\n"
+                    "Try 's3mirror --help'.\n",
+                    argv[optind - 1]);
             return S3M_EXIT_USAGE;
         }
         if (!set_option(o, t, optarg))

@@ -93,13 +93,13 @@ static void format_line(const struct s3m_progress *p, const struct s3m_sync *s, 
                    s3m_cli_human(total, b, sizeof(b)), more);
     if (total)
         s3m_buf_printf(line, " (%d%%)", (int)(100.0 * (double)done / (double)total));
-    s3m_buf_printf(line, ", %s/s, ETA %s; objects %" PRIu64 " / %" PRIu64 "%s, in flight %d, "
-                   "errors %" PRIu64, s3m_cli_human((uint64_t)rate, r, sizeof(r)), eta,
-                   st->copy.n + st->update.n, st->planned.n, more, s->active,
-                   st->failed.n + st->delete_errors);
+    s3m_buf_printf(line,
+                   ", %s/s, ETA %s; objects %" PRIu64 " / %" PRIu64 "%s, in flight %d, "
+                   "errors %" PRIu64,
+                   s3m_cli_human((uint64_t)rate, r, sizeof(r)), eta, st->copy.n + st->update.n,
+                   st->planned.n, more, s->active, st->failed.n + st->delete_errors);
     if (s->o.mode == S3M_MODE_SYNC)
-        s3m_buf_printf(line, ", deleted %" PRIu64 " / %" PRIu64 "%s", st->deleted, st->del.n,
-                       more);
+        s3m_buf_printf(line, ", deleted %" PRIu64 " / %" PRIu64 "%s", st->deleted, st->del.n, more);
     uint64_t nsrc, ndst;
     s3m_sync_listed(s, &nsrc, &ndst);
     s3m_buf_printf(line, "; listed %" PRIu64 " + %" PRIu64 "%s, %.0f s", nsrc, ndst,

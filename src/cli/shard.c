@@ -49,8 +49,10 @@ int s3m_bounds_read(const char *path, struct s3m_bounds *b)
     fclose(f);
     if (!bad)
         return 0;
-    fprintf(stderr, "s3mirror: error: --shard-boundaries: %s:%d: not a percent-encoded key, at "
-            "least the one before\n", path, bad);
+    fprintf(stderr,
+            "s3mirror: error: --shard-boundaries: %s:%d: not a percent-encoded key, at "
+            "least the one before\n",
+            path, bad);
     return S3M_EXIT_USAGE;
 }
 
@@ -91,7 +93,8 @@ static int plan_write(const struct s3m_opts *o, const char *src, struct s3m_samp
                 strerror(errno));
         return S3M_EXIT_USAGE;
     }
-    fprintf(out, "# s3mirror shard plan: %s, %" PRIu64 " keys, %u shards\n"
+    fprintf(out,
+            "# s3mirror shard plan: %s, %" PRIu64 " keys, %u shards\n"
             "# shard i holds the keys from line i (inclusive) to line i+1 "
             "(exclusive); percent-encoded, relative to the prefix\n",
             src, sample->seen, count);

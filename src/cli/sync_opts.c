@@ -63,15 +63,16 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     memset(so, 0, sizeof(*so));
     s3m_filter_init(f, (int64_t)time(NULL));
     so->mode = mode;
-    if (o->multipart_threshold && (!s3m_parse_size(o->multipart_threshold, &so->multipart_threshold) ||
-                                   so->multipart_threshold < 5 * 1024 * 1024 ||
-                                   so->multipart_threshold > 5ull << 30))
+    if (o->multipart_threshold &&
+        (!s3m_parse_size(o->multipart_threshold, &so->multipart_threshold) ||
+         so->multipart_threshold < 5 * 1024 * 1024 || so->multipart_threshold > 5ull << 30))
         return s3m__usage_error("--multipart-threshold: '%s' is not a size from 5M to 5G",
-                           o->multipart_threshold);
-    if (o->multipart_chunk_size && (!s3m_parse_size(o->multipart_chunk_size, &so->chunk_size) ||
-                                    so->chunk_size < 5 * 1024 * 1024 || so->chunk_size > 5ull << 30))
+                                o->multipart_threshold);
+    if (o->multipart_chunk_size &&
+        (!s3m_parse_size(o->multipart_chunk_size, &so->chunk_size) ||
+         so->chunk_size < 5 * 1024 * 1024 || so->chunk_size > 5ull << 30))
         return s3m__usage_error("--multipart-chunk-size: '%s' is not a size from 5M to 5G",
-                           o->multipart_chunk_size);
+                                o->multipart_chunk_size);
     so->dry_run = o->dry_run;
     so->transfers = o->transfers ? (int)o->transfers : 32;
     so->max_keys = o->max_keys;
@@ -82,12 +83,13 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->max_delete = -1;
     so->max_delete_pct = -1;
     if (o->compare && !s3m_compare_parse(o->compare, &so->compare))
-        return s3m__usage_error("--compare: '%s' is not etag, size, size-mtime or checksum", o->compare);
+        return s3m__usage_error("--compare: '%s' is not etag, size, size-mtime or checksum",
+                                o->compare);
     uint64_t sz;
     if (o->multipart_chunk_buffer) {
         if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))
             return s3m__usage_error("--buffer-size: '%s' is not a size from 64k to 1G",
-                               o->multipart_chunk_buffer);
+                                    o->multipart_chunk_buffer);
         so->buffer_size = (size_t)sz;
     }
     for (int i = 0; i < o->nrules; i++)
@@ -102,8 +104,10 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
         return s3m__usage_error("--max-age: '%s' is not a duration", o->max_age);
     if (o->max_delete && !parse_max_delete(o->max_delete, so))
-        return s3m__usage_error("--max-delete: '%s' is not a count (decimal digits) nor a percentage "
-                           "from 0 to 100 (e.g. 12.5%%)", o->max_delete);
+        return s3m__usage_error(
+            "--max-delete: '%s' is not a count (decimal digits) nor a percentage "
+            "from 0 to 100 (e.g. 12.5%%)",
+            o->max_delete);
     so->filter = f;
     return 0;
 }

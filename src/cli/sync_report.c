@@ -11,9 +11,9 @@
 
 void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
 {
-    const struct s3m_sync_counts *a[] = {&s->copy, &s->update, &s->del, &s->skip,
+    const struct s3m_sync_counts *a[] = {&s->copy,     &s->update, &s->del,       &s->skip,
                                          &s->excluded, &s->failed, &s->unverified};
-    struct s3m_sync_counts *b[] = {&t->copy, &t->update, &t->del, &t->skip,
+    struct s3m_sync_counts *b[] = {&t->copy,     &t->update, &t->del,       &t->skip,
                                    &t->excluded, &t->failed, &t->unverified};
     for (size_t i = 0; i < S3M_ARRAY_LEN(a); i++)
         b[i]->n += a[i]->n, b[i]->bytes += a[i]->bytes;
@@ -38,8 +38,9 @@ static void summary_check(struct s3m_buf *l, const char *label, const struct s3m
                           double secs)
 {
     char a[32], b[32], c[32];
-    s3m_buf_printf(l, "check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %"
-                   PRIu64 " only on destination (%s), %" PRIu64 " identical, %" PRIu64
+    s3m_buf_printf(l,
+                   "check %s: %" PRIu64 " only on source (%s), %" PRIu64 " differ (%s), %" PRIu64
+                   " only on destination (%s), %" PRIu64 " identical, %" PRIu64
                    " not verifiable by ETag, %" PRIu64 " excluded, %.1f s",
                    label, st->copy.n, s3m_cli_human(st->copy.bytes, a, 32), st->update.n,
                    s3m_cli_human(st->update.bytes, b, 32), st->del.n,
@@ -73,19 +74,20 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
     char a[32], b[32], d[32];
     uint64_t moved = st->copy.bytes + st->update.bytes;
     s3m_buf_printf(l, "%s%s %s: %s %" PRIu64 " (%s), %s %" PRIu64 " (%s)",
-                   o->dry_run ? "dry run: " : "", mode == S3M_MODE_SYNC ? "sync" : "copy",
-                   label, o->dry_run ? "would copy" : "copied", st->copy.n,
+                   o->dry_run ? "dry run: " : "", mode == S3M_MODE_SYNC ? "sync" : "copy", label,
+                   o->dry_run ? "would copy" : "copied", st->copy.n,
                    s3m_cli_human(st->copy.bytes, a, 32), o->dry_run ? "would update" : "updated",
                    st->update.n, s3m_cli_human(st->update.bytes, b, 32));
     if (mode == S3M_MODE_SYNC)
         summary_deletes(l, o, st);
-    s3m_buf_printf(l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64
-                   ", %.1f s", st->skip.n, st->excluded.n,
+    s3m_buf_printf(l, ", skipped %" PRIu64 ", excluded %" PRIu64 ", errors %" PRIu64 ", %.1f s",
+                   st->skip.n, st->excluded.n,
                    st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
-                   (st->delete_list_failed ? 1 : 0), secs);
+                       (st->delete_list_failed ? 1 : 0),
+                   secs);
     if (!o->dry_run)
-        s3m_buf_printf(l, ", %s/s", s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs)
-                                                          : moved, d, 32));
+        s3m_buf_printf(l, ", %s/s",
+                       s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
     if (st->stale_uploads)
         s3m_buf_printf(l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
                        o->dry_run ? "would abort" : "aborted", st->stale_uploads);
@@ -152,15 +154,16 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
             if (cs->requests[op])
                 s3m_buf_printf(&b, " %s=%" PRIu64, s3m_s3_op_name((enum s3m_s3_op)op),
                                cs->requests[op]);
-        s3m_log(S3M_LOG_INFO, "stats", "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64
-                ", 429 %" PRIu64 ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64
-                " B, received %" PRIu64 " B", side ? "destination" : "source", s3m_buf_str(&b),
-                cs->retries, cs->retries_transport, cs->retries_by_status[0],
-                cs->retries_by_status[1], cs->retries_by_status[3], cs->bytes_sent,
-                cs->bytes_received);
+        s3m_log(S3M_LOG_INFO, "stats",
+                "%s requests:%s; retries %" PRIu64 " (transport %" PRIu64 ", 429 %" PRIu64
+                ", 500 %" PRIu64 ", 503 %" PRIu64 "); sent %" PRIu64 " B, received %" PRIu64 " B",
+                side ? "destination" : "source", s3m_buf_str(&b), cs->retries,
+                cs->retries_transport, cs->retries_by_status[0], cs->retries_by_status[1],
+                cs->retries_by_status[3], cs->bytes_sent, cs->bytes_received);
         if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
-            s3m_log(S3M_LOG_INFO, "stats", "%s concurrency %s (lowest %d, lowered %" PRIu64
-                    " times, raised %" PRIu64 ")", side ? "destination" : "source",
+            s3m_log(S3M_LOG_INFO, "stats",
+                    "%s concurrency %s (lowest %d, lowered %" PRIu64 " times, raised %" PRIu64 ")",
+                    side ? "destination" : "source",
                     (side ? dst : src)->window > 0 ? "limited" : "unlimited",
                     cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
         s3m_buf_cleanup(&b);
@@ -179,8 +182,7 @@ int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char
         .exit_code = rc,
         /* deletions done, not decided: refused, failed or interrupted ones are not */
         .objects = {total->copy.n, total->update.n, total->deleted, total->skip.n},
-        .bytes = {total->copy.bytes, total->update.bytes, total->deleted_bytes,
-                  total->skip.bytes},
+        .bytes = {total->copy.bytes, total->update.bytes, total->deleted_bytes, total->skip.bytes},
         .errors = total->failed.n + total->delete_errors + (total->listing_failed ? 1 : 0) +
                   (total->delete_list_failed ? 1 : 0),
         .retries = retries,

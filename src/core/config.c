@@ -131,17 +131,28 @@ static enum s3m_err set_key(struct s3m_remote *r, const char *key, const char *v
 {
     char **str = NULL;
     bool *flag = NULL;
-    if (!strcmp(key, "type")) str = &r->type;
-    else if (!strcmp(key, "provider")) str = &r->provider;
-    else if (!strcmp(key, "access_key_id")) str = &r->access_key_id;
-    else if (!strcmp(key, "secret_access_key")) str = &r->secret_access_key;
-    else if (!strcmp(key, "session_token")) str = &r->session_token;
-    else if (!strcmp(key, "region")) str = &r->region;
-    else if (!strcmp(key, "endpoint")) str = &r->endpoint;
-    else if (!strcmp(key, "location_constraint")) str = &r->location_constraint;
-    else if (!strcmp(key, "env_auth")) flag = &r->env_auth;
-    else if (!strcmp(key, "force_path_style")) flag = &r->force_path_style;
-    else if (!strcmp(key, "no_check_certificate")) flag = &r->no_check_certificate;
+    if (!strcmp(key, "type"))
+        str = &r->type;
+    else if (!strcmp(key, "provider"))
+        str = &r->provider;
+    else if (!strcmp(key, "access_key_id"))
+        str = &r->access_key_id;
+    else if (!strcmp(key, "secret_access_key"))
+        str = &r->secret_access_key;
+    else if (!strcmp(key, "session_token"))
+        str = &r->session_token;
+    else if (!strcmp(key, "region"))
+        str = &r->region;
+    else if (!strcmp(key, "endpoint"))
+        str = &r->endpoint;
+    else if (!strcmp(key, "location_constraint"))
+        str = &r->location_constraint;
+    else if (!strcmp(key, "env_auth"))
+        flag = &r->env_auth;
+    else if (!strcmp(key, "force_path_style"))
+        flag = &r->force_path_style;
+    else if (!strcmp(key, "no_check_certificate"))
+        flag = &r->no_check_certificate;
     if (str) {
         bool secret = str == &r->secret_access_key || str == &r->session_token;
         if (secret)
@@ -204,9 +215,8 @@ static enum s3m_err parse_line(struct s3m_config *c, struct s3m_remote **cur, ch
     return err;
 }
 
-enum s3m_err s3m_config_parse(struct s3m_config *c, const char *text, size_t len,
-                              const char *file, s3m_getenv_cb getenv_cb, void *ud,
-                              struct s3m_errinfo *ei)
+enum s3m_err s3m_config_parse(struct s3m_config *c, const char *text, size_t len, const char *file,
+                              s3m_getenv_cb getenv_cb, void *ud, struct s3m_errinfo *ei)
 {
     struct s3m_remote *cur = NULL;
     enum s3m_err err = S3M_EOK;
@@ -233,8 +243,17 @@ enum s3m_err s3m_config_parse(struct s3m_config *c, const char *text, size_t len
 /* ---- environment ---- */
 
 static const char *const env_keys[] = {
-    "TYPE", "PROVIDER", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "ENV_AUTH",
-    "REGION", "ENDPOINT", "LOCATION_CONSTRAINT", "FORCE_PATH_STYLE", "NO_CHECK_CERTIFICATE",
+    "TYPE",
+    "PROVIDER",
+    "ACCESS_KEY_ID",
+    "SECRET_ACCESS_KEY",
+    "SESSION_TOKEN",
+    "ENV_AUTH",
+    "REGION",
+    "ENDPOINT",
+    "LOCATION_CONSTRAINT",
+    "FORCE_PATH_STYLE",
+    "NO_CHECK_CERTIFICATE",
 };
 
 enum s3m_err s3m_config_apply_env(struct s3m_config *c, char *const *envp, s3m_getenv_cb getenv_cb,
@@ -298,13 +317,11 @@ static const char *real_getenv(const char *name, void *ud)
     return getenv(name);
 }
 
-static enum s3m_err read_file(const char *path, char **out, size_t *outlen,
-                              struct s3m_errinfo *ei)
+static enum s3m_err read_file(const char *path, char **out, size_t *outlen, struct s3m_errinfo *ei)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return s3m_errinfo_set(ei, S3M_ECONFIG, "cannot open config %s: %s", path,
-                               strerror(errno));
+        return s3m_errinfo_set(ei, S3M_ECONFIG, "cannot open config %s: %s", path, strerror(errno));
     struct s3m_buf b;
     s3m_buf_init(&b);
     char chunk[8192];

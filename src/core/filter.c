@@ -225,10 +225,8 @@ static bool match(struct glob *g, const char *p, const char *close, const char *
             continue;
         }
         switch (*p) {
-        case '*':
-            return match_star(g, p, close, s);
-        case '{':
-            return match_alternatives(g, p, s);
+        case '*': return match_star(g, p, close, s);
+        case '{': return match_alternatives(g, p, s);
         case '?':
         case '[': {
             size_t n = match_one(p, s);

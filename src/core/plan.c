@@ -59,8 +59,7 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
         a->key = a->dst_side ? it->dst.key : it->src.key;
         a->size = a->dst_side ? it->dst.size : it->src.size;
         break;
-    default:
-        decide_skip(it, a);
+    default: decide_skip(it, a);
     }
 }
 
@@ -82,8 +81,8 @@ void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, co
     }
 }
 
-void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket,
-                         const char *prefix, const char *why)
+void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket, const char *prefix,
+                         const char *why)
 {
     snprintf(out, n, "%s folder marker %s/%s: %s", dst_side ? "destination" : "source", bucket,
              prefix, why);
@@ -154,7 +153,8 @@ bool s3m_plan_refusal(const struct s3m_plan_opts *o, const struct s3m_plan_job *
     else if (j->delete_list_failed)
         snprintf(why, n, "the delete list could not be written");
     else if (j->src_scope == 0 && j->dst_scope > 0 && !o->allow_empty_source)
-        snprintf(why, n, "the source listing is empty (no object in scope) and the destination "
+        snprintf(why, n,
+                 "the source listing is empty (no object in scope) and the destination "
                  "holds %" PRIu64 " objects in scope (use --allow-empty-source if that is meant)",
                  j->dst_scope);
     else
@@ -166,13 +166,13 @@ bool s3m_plan_over_cap(const struct s3m_plan_opts *o, uint64_t ndel, uint64_t nd
                        size_t n)
 {
     if (o->max_delete >= 0 && (int64_t)ndel > o->max_delete)
-        snprintf(why, n, "%" PRIu64 " deletions exceed --max-delete %" PRId64, ndel,
-                 o->max_delete);
+        snprintf(why, n, "%" PRIu64 " deletions exceed --max-delete %" PRId64, ndel, o->max_delete);
     else if (o->max_delete_pct >= 0 && ndst &&
              100.0 * (double)ndel / (double)ndst > o->max_delete_pct)
-        snprintf(why, n, "%" PRIu64 " deletions are %.1f%% of the destination, over "
-                 "--max-delete %g%%", ndel, 100.0 * (double)ndel / (double)ndst,
-                 o->max_delete_pct);
+        snprintf(why, n,
+                 "%" PRIu64 " deletions are %.1f%% of the destination, over "
+                 "--max-delete %g%%",
+                 ndel, 100.0 * (double)ndel / (double)ndst, o->max_delete_pct);
     else
         return false;
     return true;
@@ -187,15 +187,13 @@ unsigned s3m_plan_outputs(const struct s3m_plan_opts *o, enum s3m_plan_act act)
     switch (act) {
     case S3M_PLAN_COPY:
     case S3M_PLAN_UPDATE:
-    case S3M_PLAN_UNVERIFIABLE:
-        return S3M_PLAN_OUT_PLAN | report;
+    case S3M_PLAN_UNVERIFIABLE: return S3M_PLAN_OUT_PLAN | report;
     case S3M_PLAN_DELETE:
     case S3M_PLAN_ABORT_UPLOAD: /* a real sync's plan says what was done, when done */
         return (real_sync ? 0 : S3M_PLAN_OUT_PLAN) | report;
     case S3M_PLAN_FOLDER: /* check: no object of either side's mirror */
         return o->mode == S3M_MODE_CHECK ? 0 : S3M_PLAN_OUT_PLAN | report;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 

@@ -34,8 +34,8 @@ enum s3m_err s3m_spec_parse(const char *s, struct s3m_spec *out, struct s3m_erri
     memset(out, 0, sizeof(*out));
     const char *colon = strchr(s, ':');
     if (!colon)
-        return s3m_errinfo_set(ei, S3M_EUSAGE,
-                               "'%s' is not remote:bucket[/prefix] (missing ':')", s);
+        return s3m_errinfo_set(ei, S3M_EUSAGE, "'%s' is not remote:bucket[/prefix] (missing ':')",
+                               s);
     if (colon == s)
         return s3m_errinfo_set(ei, S3M_EUSAGE, "'%s': empty remote name before ':'", s);
     for (const char *p = s; p < colon; p++)
@@ -86,19 +86,23 @@ enum s3m_err s3m_path_folder(const char *path, char **prefix, struct s3m_errinfo
         while (i + len < n && path[i + len] != '/')
             len++;
         if (len == 0)
-            return s3m_errinfo_set(ei, S3M_EUSAGE, "empty segment in the path ('//', or '/' "
+            return s3m_errinfo_set(ei, S3M_EUSAGE,
+                                   "empty segment in the path ('//', or '/' "
                                    "at its start): S3 keys are not normalised, so this names no "
                                    "folder for sure; write it as BUCKET/a/b");
         if (path[i] == '.' && (len == 1 || (len == 2 && path[i + 1] == '.')))
-            return s3m_errinfo_set(ei, S3M_EUSAGE, "'%.*s' segment in the path: S3 keys are not "
+            return s3m_errinfo_set(ei, S3M_EUSAGE,
+                                   "'%.*s' segment in the path: S3 keys are not "
                                    "normalised, so it would be taken literally; write the "
-                                   "folder without '.' and '..'", (int)len, path + i);
+                                   "folder without '.' and '..'",
+                                   (int)len, path + i);
         i += len;
         if (i >= n)
             break;
     }
     if (n + 1 > 1024)
-        return s3m_errinfo_set(ei, S3M_EUSAGE, "path longer than 1023 bytes (a key has at "
+        return s3m_errinfo_set(ei, S3M_EUSAGE,
+                               "path longer than 1023 bytes (a key has at "
                                "most 1024)");
     struct s3m_buf b;
     s3m_buf_init(&b);

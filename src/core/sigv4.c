@@ -192,8 +192,8 @@ static void canonical_path(struct s3m_buf *out, const struct s3m_sigv4_req *r)
 
 /* Build canonical request and string to sign, then the signature. presign_params (may be
  * NULL) are the X-Amz-* query parameters of a presigned request. */
-static void sign_core(struct s3m_signer *s, const struct s3m_sigv4_req *r,
-                      struct s3m_sigv4_out *o, const struct s3m_kv *signhdr, size_t nsignhdr,
+static void sign_core(struct s3m_signer *s, const struct s3m_sigv4_req *r, struct s3m_sigv4_out *o,
+                      const struct s3m_kv *signhdr, size_t nsignhdr,
                       const struct s3m_kv *presign_params, size_t npresign, const char *scope)
 {
     size_t cap = r->nheaders + nsignhdr + 1;
@@ -238,8 +238,7 @@ static void sign_core(struct s3m_signer *s, const struct s3m_sigv4_req *r,
     char crhash[65];
     s3m_sha256_hex(cr->data, cr->len, crhash);
     s3m_buf_reset(&o->string_to_sign);
-    s3m_buf_printf(&o->string_to_sign, "AWS4-HMAC-SHA256\n%s\n%s\n%s", r->amz_date, scope,
-                   crhash);
+    s3m_buf_printf(&o->string_to_sign, "AWS4-HMAC-SHA256\n%s\n%s\n%s", r->amz_date, scope, crhash);
 
     char date8[9];
     memcpy(date8, r->amz_date, 8);
@@ -267,14 +266,14 @@ void s3m_sigv4_sign(struct s3m_signer *s, const struct s3m_sigv4_req *r, struct 
     o->add_headers[o->nadd_headers++] = (struct s3m_kv){"X-Amz-Date", r->amz_date};
     if (r->add_content_sha256) {
         signhdr[n++] = (struct s3m_kv){"x-amz-content-sha256", r->payload_hash};
-        o->add_headers[o->nadd_headers++] =
-            (struct s3m_kv){"X-Amz-Content-SHA256", r->payload_hash};
+        o->add_headers[o->nadd_headers++] = (struct s3m_kv){"X-Amz-Content-SHA256",
+                                                            r->payload_hash};
     }
     if (s->session_token) {
         if (!r->token_unsigned)
             signhdr[n++] = (struct s3m_kv){"x-amz-security-token", s->session_token};
-        o->add_headers[o->nadd_headers++] =
-            (struct s3m_kv){"X-Amz-Security-Token", s->session_token};
+        o->add_headers[o->nadd_headers++] = (struct s3m_kv){"X-Amz-Security-Token",
+                                                            s->session_token};
     }
     sign_core(s, r, o, signhdr, n, NULL, 0, scope);
     s3m_buf_reset(&o->authorization);
@@ -283,8 +282,7 @@ void s3m_sigv4_sign(struct s3m_signer *s, const struct s3m_sigv4_req *r, struct 
                    s->access_key, scope, s3m_buf_str(&o->signed_headers), o->signature);
 }
 
-void s3m_sigv4_presign(struct s3m_signer *s, const struct s3m_sigv4_req *r,
-                       struct s3m_sigv4_out *o)
+void s3m_sigv4_presign(struct s3m_signer *s, const struct s3m_sigv4_req *r, struct s3m_sigv4_out *o)
 {
     char scope[160], cred[512], expires[32];
     make_scope(r, scope, sizeof(scope));
@@ -305,7 +303,7 @@ void s3m_sigv4_presign(struct s3m_signer *s, const struct s3m_sigv4_req *r,
     s3m_buf_reset(&o->presigned_query);
     for (size_t i = 0; i < n; i++) {
         const char *v = strcmp(pp[i].name, "X-Amz-SignedHeaders") ? pp[i].value
-                                                                   : s3m_buf_str(&o->signed_headers);
+                                                                  : s3m_buf_str(&o->signed_headers);
         char *ev = enc(v);
         s3m_buf_printf(&o->presigned_query, "%s=%s&", pp[i].name, ev);
         free(ev);

@@ -77,8 +77,7 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
         p->doc->start(p, name, d);
 }
 
-static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                    const xmlChar *uri)
+static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
 {
     (void)prefix, (void)uri;
     struct s3m_xml_parser *p = ctx;

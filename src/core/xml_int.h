@@ -28,8 +28,7 @@ struct s3m_xml_parser {
     struct s3m_buf text;
     bool started;
     size_t fed;
-    size_t cap_objects, cap_prefixes, cap_buckets, cap_deleted, cap_errors, cap_uploads,
-        cap_other;
+    size_t cap_objects, cap_prefixes, cap_buckets, cap_deleted, cap_errors, cap_uploads, cap_other;
     unsigned seen; /* fields already set, in the document and (bits 8..) in its current entry */
 };
 
@@ -71,7 +70,7 @@ struct s3m__xml_field {
  * or a bad value fails the reply): true when name is one of them. */
 bool s3m__xml_set_field(struct s3m_xml_parser *p, void *obj, const struct s3m__xml_field *fields,
                         size_t n, const char *name);
-#define S3M__XML_SET(p, obj, fields, name)                                                        \
+#define S3M__XML_SET(p, obj, fields, name)                                                         \
     s3m__xml_set_field((p), (obj), (fields), S3M_ARRAY_LEN(fields), (name))
 /* A true/false field; bit (of p->seen) says it was set. */
 void s3m__xml_set_bool(struct s3m_xml_parser *p, bool *field, unsigned bit, const char *name);
@@ -79,13 +78,13 @@ void s3m__xml_set_bool(struct s3m_xml_parser *p, bool *field, unsigned bit, cons
 const char *s3m__xml_text(struct s3m_xml_parser *p);
 
 /* grow an array stored in the result (realloc'd, freed with it) and zero its entry n */
-#define S3M__XML_GROW(arr, n, cap)                                                                \
-    do {                                                                                          \
-        if ((n) == (cap)) {                                                                       \
-            (cap) = (cap) ? (cap) * 2 : 16;                                                       \
-            (arr) = s3m_realloc((void *)(arr), (cap) * sizeof(*(arr)));                           \
-        }                                                                                         \
-        memset((void *)&(arr)[(n)], 0, sizeof(*(arr)));                                           \
+#define S3M__XML_GROW(arr, n, cap)                                                                 \
+    do {                                                                                           \
+        if ((n) == (cap)) {                                                                        \
+            (cap) = (cap) ? (cap)*2 : 16;                                                          \
+            (arr) = s3m_realloc((void *)(arr), (cap) * sizeof(*(arr)));                            \
+        }                                                                                          \
+        memset((void *)&(arr)[(n)], 0, sizeof(*(arr)));                                            \
     } while (0)
 
 static inline bool s3m__xml_is(const char *a, const char *b)

@@ -7,7 +7,10 @@
 #define SEEN_TRUNC 1u /* <IsTruncated> of the page */
 #define SEEN_SIZE 2u  /* <Size> of the current <Contents>, in the entry bits (<< 8) */
 
-#define LIST(type, member, name) {name, S3M__XML_##type, offsetof(struct s3m_xml_list, member)}
+#define LIST(type, member, name)                                                                   \
+    {                                                                                              \
+        name, S3M__XML_##type, offsetof(struct s3m_xml_list, member)                               \
+    }
 static const struct s3m__xml_field list_fields[] = {
     LIST(STR, name, "Name"),
     LIST(STR, prefix, "Prefix"),
@@ -22,7 +25,10 @@ static const struct s3m__xml_field list_fields[] = {
     LIST(INT, key_count, "KeyCount"),
 };
 
-#define OBJECT(type, member, name) {name, S3M__XML_##type, offsetof(struct s3m_xml_object, member)}
+#define OBJECT(type, member, name)                                                                 \
+    {                                                                                              \
+        name, S3M__XML_##type, offsetof(struct s3m_xml_object, member)                             \
+    }
 static const struct s3m__xml_field object_fields[] = {
     OBJECT(STR, key, "Key"),
     OBJECT(ETAG, etag, "ETag"),
@@ -120,7 +126,9 @@ static void finish_list(struct s3m_xml_parser *p)
         return;
     }
     l->version = (l->key_count >= 0 || l->continuation_token || l->next_continuation_token ||
-                  l->start_after) ? 2 : 1;
+                  l->start_after)
+                   ? 2
+                   : 1;
     bool url = l->encoding_type && !s3m_strcasecmp(l->encoding_type, "url");
     for (size_t i = 0; i < l->nobjects && !p->err; i++) {
         struct s3m_xml_object *o = &l->objects[i];
@@ -148,8 +156,10 @@ const struct s3m__xml_doc s3m__xml_list_doc = {start_list, end_list, finish_list
 
 /* ---- ListMultipartUploadsResult ---- */
 
-#define UPLOADS(type, member, name)                                                               \
-    {name, S3M__XML_##type, offsetof(struct s3m_xml_uploads, member)}
+#define UPLOADS(type, member, name)                                                                \
+    {                                                                                              \
+        name, S3M__XML_##type, offsetof(struct s3m_xml_uploads, member)                            \
+    }
 static const struct s3m__xml_field uploads_fields[] = {
     UPLOADS(STR, bucket, "Bucket"),
     UPLOADS(STR, key_marker, "KeyMarker"),
@@ -159,7 +169,10 @@ static const struct s3m__xml_field uploads_fields[] = {
     UPLOADS(INT, max_uploads, "MaxUploads"),
 };
 
-#define UPLOAD(member, name) {name, S3M__XML_STR, offsetof(struct s3m_xml_upload, member)}
+#define UPLOAD(member, name)                                                                       \
+    {                                                                                              \
+        name, S3M__XML_STR, offsetof(struct s3m_xml_upload, member)                                \
+    }
 static const struct s3m__xml_field upload_fields[] = {
     UPLOAD(key, "Key"),
     UPLOAD(upload_id, "UploadId"),

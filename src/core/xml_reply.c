@@ -5,16 +5,23 @@
 
 /* ---- ListAllMyBucketsResult ---- */
 
-#define BUCKETS(member, name) {name, S3M__XML_STR, offsetof(struct s3m_xml_buckets, member)}
+#define BUCKETS(member, name)                                                                      \
+    {                                                                                              \
+        name, S3M__XML_STR, offsetof(struct s3m_xml_buckets, member)                               \
+    }
 static const struct s3m__xml_field buckets_fields[] = {
     BUCKETS(continuation_token, "ContinuationToken"),
 };
-static const struct s3m__xml_field owner_fields[] = { /* in <Owner> */
+static const struct s3m__xml_field owner_fields[] = {
+    /* in <Owner> */
     BUCKETS(owner_id, "ID"),
     BUCKETS(owner_display_name, "DisplayName"),
 };
 
-#define BUCKET(member, name) {name, S3M__XML_STR, offsetof(struct s3m_xml_bucket, member)}
+#define BUCKET(member, name)                                                                       \
+    {                                                                                              \
+        name, S3M__XML_STR, offsetof(struct s3m_xml_bucket, member)                                \
+    }
 static const struct s3m__xml_field bucket_fields[] = {
     BUCKET(name, "Name"),
     BUCKET(creation_date, "CreationDate"),
@@ -49,7 +56,10 @@ const struct s3m__xml_doc s3m__xml_buckets_doc = {start_buckets, end_buckets, NU
 
 /* ---- Error ---- */
 
-#define ERR_FIELD(member, name) {name, S3M__XML_STR, offsetof(struct s3m_xml_error, member)}
+#define ERR_FIELD(member, name)                                                                    \
+    {                                                                                              \
+        name, S3M__XML_STR, offsetof(struct s3m_xml_error, member)                                 \
+    }
 static const struct s3m__xml_field error_fields[] = {
     ERR_FIELD(code, "Code"),
     ERR_FIELD(message, "Message"),
@@ -79,7 +89,10 @@ const struct s3m__xml_doc s3m__xml_error_doc = {NULL, end_error, finish_error};
 
 /* ---- DeleteResult ---- */
 
-#define DELETED(member, name) {name, S3M__XML_STR, offsetof(struct s3m_xml_deleted, member)}
+#define DELETED(member, name)                                                                      \
+    {                                                                                              \
+        name, S3M__XML_STR, offsetof(struct s3m_xml_deleted, member)                               \
+    }
 static const struct s3m__xml_field deleted_fields[] = {
     DELETED(key, "Key"),
     DELETED(version_id, "VersionId"),
@@ -115,14 +128,14 @@ const struct s3m__xml_doc s3m__xml_delete_doc = {start_delete, end_delete, NULL}
 
 /* ---- InitiateMultipartUploadResult, CompleteMultipartUploadResult, Copy*Result ---- */
 
-#define SINGLE(type, member, name) {name, S3M__XML_##type, offsetof(struct s3m_xml_single, member)}
+#define SINGLE(type, member, name)                                                                 \
+    {                                                                                              \
+        name, S3M__XML_##type, offsetof(struct s3m_xml_single, member)                             \
+    }
 static const struct s3m__xml_field single_fields[] = {
-    SINGLE(STR, location, "Location"),
-    SINGLE(STR, bucket, "Bucket"),
-    SINGLE(STR, key, "Key"),
-    SINGLE(STR, upload_id, "UploadId"),
-    SINGLE(ETAG, etag, "ETag"),
-    SINGLE(STR, last_modified, "LastModified"),
+    SINGLE(STR, location, "Location"), SINGLE(STR, bucket, "Bucket"),
+    SINGLE(STR, key, "Key"),           SINGLE(STR, upload_id, "UploadId"),
+    SINGLE(ETAG, etag, "ETag"),        SINGLE(STR, last_modified, "LastModified"),
 };
 
 static void end_single(struct s3m_xml_parser *p, const char *name, int d)

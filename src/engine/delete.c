@@ -14,14 +14,14 @@
 
 struct s3m_delq {
     FILE **shared;
-    FILE *f;                  /* keys to delete, "size\0key\0", NULL until the first */
-    bool own;                 /* ... the queue's own file (no shared one) */
-    off_t start, end;         /* the job's region of it */
+    FILE *f;                         /* keys to delete, "size\0key\0", NULL until the first */
+    bool own;                        /* ... the queue's own file (no shared one) */
+    off_t start, end;                /* the job's region of it */
     uint64_t pending, pending_bytes; /* entries written */
     /* the batch being sent */
     char **batch;
     uint64_t *sizes;
-    bool *failed;             /* the server said it could not delete this key */
+    bool *failed; /* the server said it could not delete this key */
     size_t n;
     struct s3m_s3 *dst;
     const char *bucket, *prefix;
@@ -170,9 +170,10 @@ bool s3m__delq_check(struct s3m_delq *q, uint64_t n, uint64_t bytes, char *why, 
     uint64_t count = 0, sum = 0;
     bool ok = read_region(q, &count, &sum);
     if (!ok || count != q->pending || count != n || sum != q->pending_bytes || sum != bytes) {
-        snprintf(why, wn, "it reads back as %" PRIu64 " entries (%" PRIu64 " bytes)%s where %"
-                 PRIu64 " (%" PRIu64 " bytes) were decided", count, sum,
-                 ok ? "" : ", malformed", n, bytes);
+        snprintf(why, wn,
+                 "it reads back as %" PRIu64 " entries (%" PRIu64 " bytes)%s where %" PRIu64
+                 " (%" PRIu64 " bytes) were decided",
+                 count, sum, ok ? "" : ", malformed", n, bytes);
         return false;
     }
     if (fseeko(q->f, q->start, SEEK_SET)) {
@@ -275,9 +276,9 @@ static void send_next(struct s3m_delq *q)
         q->cbs->done(q->ud);
         return;
     }
-    struct s3m_s3_req *r = single
-        ? s3m_s3_delete_object(q->dst, q->bucket, q->batch[0])
-        : s3m_s3_delete_objects(q->dst, q->bucket, (const char *const *)q->batch, q->n);
+    struct s3m_s3_req *r = single ? s3m_s3_delete_object(q->dst, q->bucket, q->batch[0])
+                                  : s3m_s3_delete_objects(q->dst, q->bucket,
+                                                          (const char *const *)q->batch, q->n);
     if (s3m_s3_submit(r, batch_done, q)) {
         q->cbs->batch_failed(q->ud, q->n, &r->ei, false);
         s3m_s3_req_free(r);
@@ -286,9 +287,8 @@ static void send_next(struct s3m_delq *q)
     }
 }
 
-bool s3m__delq_run(struct s3m_delq *q, struct s3m_s3 *dst, const char *bucket,
-                   const char *prefix, const struct s3m_delq_cbs *cbs, void *ud,
-                   struct s3m_errinfo *ei)
+bool s3m__delq_run(struct s3m_delq *q, struct s3m_s3 *dst, const char *bucket, const char *prefix,
+                   const struct s3m_delq_cbs *cbs, void *ud, struct s3m_errinfo *ei)
 {
     if (!q->f || fseeko(q->f, q->start, SEEK_SET))
         return fail(ei);

@@ -32,7 +32,7 @@ bool s3m__delq_check(struct s3m_delq *q, uint64_t n, uint64_t bytes, char *why, 
 
 struct s3m_delq_cbs {
     bool (*stopped)(void *ud); /* asked before each batch: a stop sends no more */
-    void (*deleted)(void *ud, const char *key, uint64_t size);  /* key: relative */
+    void (*deleted)(void *ud, const char *key, uint64_t size); /* key: relative */
     /* the server could not delete one key (key NULL: it named none) */
     void (*key_failed)(void *ud, const char *key, const char *code, const char *message);
     /* a whole batch of n keys failed (sent: the request ran, else it could not start) */
@@ -43,8 +43,7 @@ struct s3m_delq_cbs {
 /* Send the remembered deletions to bucket (keys under prefix). false: the list could not be
  * positioned (ei says why), nothing is sent and no callback runs. done may be called from
  * inside this call (a batch that cannot start). */
-bool s3m__delq_run(struct s3m_delq *q, struct s3m_s3 *dst, const char *bucket,
-                   const char *prefix, const struct s3m_delq_cbs *cbs, void *ud,
-                   struct s3m_errinfo *ei);
+bool s3m__delq_run(struct s3m_delq *q, struct s3m_s3 *dst, const char *bucket, const char *prefix,
+                   const struct s3m_delq_cbs *cbs, void *ud, struct s3m_errinfo *ei);
 
 #endif

@@ -28,8 +28,7 @@ static const char *const phase_names[] = {"LISTING", "DRAINING", "COPIED", "DELE
 
 static void set_phase(struct s3m_sync *s, enum s3m_sync_phase p)
 {
-    s3m_log(S3M_LOG_DEBUG, "sync", "%s: %s -> %s", s->label, phase_names[s->phase],
-            phase_names[p]);
+    s3m_log(S3M_LOG_DEBUG, "sync", "%s: %s -> %s", s->label, phase_names[s->phase], phase_names[p]);
     s->phase = p;
 }
 
@@ -68,8 +67,8 @@ static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
 static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_action *a)
 {
     unsigned out = s3m_plan_outputs(&s->po, a->act);
-    struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket, a->key,
-                              a->size, a->why};
+    struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket, a->key, a->size,
+                              a->why};
     if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
         s3m_plan_json(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l);
     if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
@@ -77,8 +76,8 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
 }
 
 /* a real sync's plan says what was done on the destination, when done */
-static void write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key,
-                       uint64_t size, const char *why)
+static void write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
+                       const char *why)
 {
     struct s3m_plan_line l = {act, s->dst_bucket, key, size, why};
     if (s->o.plan)
@@ -124,8 +123,8 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
     pump(s);
 }
 
-static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key,
-                       uint64_t size, const char *etag)
+static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
+                       const char *etag)
 {
     /* the empty relative key is the folder itself (the diff skips it): never written */
     assert(*key);
@@ -169,8 +168,8 @@ static void verified(const struct s3m_verify_result *v, void *ud)
 
 static void start_verify(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it)
 {
-    struct s3m_verify_env env = {s->src, s->dst, s->src_bucket, s->src_prefix, s->dst_bucket,
-                                 s->dst_prefix};
+    struct s3m_verify_env env = {s->src,        s->dst,        s->src_bucket,
+                                 s->src_prefix, s->dst_bucket, s->dst_prefix};
     struct s3m_errinfo ei;
     s3m__lanes_verifying(s->lanes, lane, 1);
     s->active++;
@@ -349,9 +348,10 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
     }
     s3m_sample_init(&s->sample, 4096);
     s->delq = s3m__delq_new(o->delete_list);
-    struct s3m_lanes_cfg lc = {src, dst, s->src_bucket, s->src_prefix, s->dst_bucket,
-                               s->dst_prefix, o->nlanes, o->bounds, o->max_keys, o->dst_absent,
-                               o->filter, o->compare, o->report, o->plan, on_ready, s};
+    struct s3m_lanes_cfg lc = {src,           dst,           s->src_bucket, s->src_prefix,
+                               s->dst_bucket, s->dst_prefix, o->nlanes,     o->bounds,
+                               o->max_keys,   o->dst_absent, o->filter,     o->compare,
+                               o->report,     o->plan,       on_ready,      s};
     s->lanes = s3m__lanes_new(&lc);
     set_phase(s, S3M_SYNC_LISTING);
     if (o->stopped)
@@ -420,8 +420,9 @@ uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
 
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
 {
-    struct s3m_plan_job j = {stopped(s), s->st.listing_failed, s->st.failed.n,
-                             s->st.delete_list_failed, s->st.src_scope, s->st.dst_scope};
+    struct s3m_plan_job j = {stopped(s),      s->st.listing_failed,
+                             s->st.failed.n,  s->st.delete_list_failed,
+                             s->st.src_scope, s->st.dst_scope};
     if (s3m_plan_refusal(&s->po, &j, why, n))
         return true;
     char what[400];
@@ -524,10 +525,9 @@ static void swept_upload(void *ud, const char *key, const char *initiated, bool 
 {
     struct s3m_sync *s = ud;
     char why[300];
-    snprintf(why, sizeof(why), "multipart upload left by an earlier run, initiated %s",
-             initiated);
-    struct s3m_plan_action a = {.act = S3M_PLAN_ABORT_UPLOAD, .dst_side = true, .key = key,
-                                .why = why};
+    snprintf(why, sizeof(why), "multipart upload left by an earlier run, initiated %s", initiated);
+    struct s3m_plan_action a = {
+        .act = S3M_PLAN_ABORT_UPLOAD, .dst_side = true, .key = key, .why = why};
     s3m_plan_count(&s->po, &s->st, &a);
     if (aborted)
         write_done(s, a.act, key, 0, why);
@@ -552,8 +552,8 @@ bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
     s->done_ud = ud;
     set_phase(s, S3M_SYNC_SWEEPING);
     /* the key range: the caller's bounds are gone by now, these are copies of its ends */
-    struct s3m_sweep_cfg cfg = {s->dst, s->dst_bucket, s->dst_prefix, s->label, s->o.filter,
-                                s->lo, s->hi, s->started, s->o.dry_run};
+    struct s3m_sweep_cfg cfg = {s->dst, s->dst_bucket, s->dst_prefix, s->label,    s->o.filter,
+                                s->lo,  s->hi,         s->started,    s->o.dry_run};
     s->sweep = s3m__sweep_start(&cfg, &sweep_cbs, s);
     return true;
 }

@@ -77,16 +77,16 @@ static void lane_start(struct s3m_lanes *ls, struct lane *ln, const char *lo, co
     const struct s3m_lanes_cfg *c = &ls->cfg;
     char *slo = join(c->src_prefix, lo), *shi = join(c->src_prefix, hi);
     char *dlo = join(c->dst_prefix, lo), *dhi = join(c->dst_prefix, hi);
-    s3m_lister_start_range(&ln->lsrc, c->src, c->src_bucket, c->src_prefix, slo, shi,
-                           c->max_keys, on_ready, ls);
+    s3m_lister_start_range(&ln->lsrc, c->src, c->src_bucket, c->src_prefix, slo, shi, c->max_keys,
+                           on_ready, ls);
     struct s3m_stream dst_stream = {side_peek, side_advance, &ln->ldst};
     if (c->dst_absent)
         dst_stream.peek = empty_peek;
     else
         s3m_lister_start_range(&ln->ldst, c->dst, c->dst_bucket, c->dst_prefix, dlo, dhi,
                                c->max_keys, on_ready, ls);
-    s3m_diff_init(&ln->diff, (struct s3m_stream){side_peek, side_advance, &ln->lsrc},
-                  dst_stream, c->filter, c->compare);
+    s3m_diff_init(&ln->diff, (struct s3m_stream){side_peek, side_advance, &ln->lsrc}, dst_stream,
+                  c->filter, c->compare);
     free(slo), free(shi), free(dlo), free(dhi);
 }
 
@@ -196,8 +196,8 @@ enum s3m_pull s3m__lanes_pull(struct s3m_lanes *ls, size_t *lane, struct s3m_dif
     return S3M_PULL_WAIT;
 }
 
-void s3m__lanes_error(const struct s3m_lanes *ls, size_t lane, struct s3m_errinfo *ei,
-                      char *msg, size_t n, const char **remote, const char **bucket)
+void s3m__lanes_error(const struct s3m_lanes *ls, size_t lane, struct s3m_errinfo *ei, char *msg,
+                      size_t n, const char **remote, const char **bucket)
 {
     const struct lane *ln = &ls->lanes[lane];
     bool src_side = ln->lsrc.failed;
@@ -205,8 +205,8 @@ void s3m__lanes_error(const struct s3m_lanes *ls, size_t lane, struct s3m_errinf
     *remote = (src_side ? ls->cfg.src : ls->cfg.dst)->remote->name;
     *bucket = l->bucket;
     *ei = l->ei;
-    snprintf(msg, n, "listing %s:%s%s%s: %s", *remote, l->bucket, *l->prefix ? "/" : "",
-             l->prefix, ei->message);
+    snprintf(msg, n, "listing %s:%s%s%s: %s", *remote, l->bucket, *l->prefix ? "/" : "", l->prefix,
+             ei->message);
     size_t len = strlen(msg) < sizeof(ei->message) ? strlen(msg) : sizeof(ei->message) - 1;
     memcpy(ei->message, msg, len);
     ei->message[len] = 0;

@@ -21,14 +21,14 @@
 struct s3m_lanes_cfg {
     struct s3m_s3 *src, *dst;
     const char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
-    size_t nlanes;              /* 0: one lane, everything */
-    const char *const *bounds;  /* nlanes + 1 relative keys, [0] and [nlanes] may be NULL */
+    size_t nlanes;             /* 0: one lane, everything */
+    const char *const *bounds; /* nlanes + 1 relative keys, [0] and [nlanes] may be NULL */
     int max_keys;
-    bool dst_absent;            /* no destination listing: an empty one */
+    bool dst_absent; /* no destination listing: an empty one */
     const struct s3m_filter *filter;
     enum s3m_compare compare;
-    FILE *report, *plan;        /* where the lines go, in key order (either may be NULL) */
-    void (*ready)(void *ud);    /* a listing has something new: pull again */
+    FILE *report, *plan;     /* where the lines go, in key order (either may be NULL) */
+    void (*ready)(void *ud); /* a listing has something new: pull again */
     void *ud;
 };
 
@@ -42,8 +42,8 @@ void s3m__lanes_free(struct s3m_lanes *ls);
 enum s3m_pull s3m__lanes_pull(struct s3m_lanes *ls, size_t *lane, struct s3m_diff_item *it);
 /* The error of a failed lane, its message naming the side: "listing REMOTE:BUCKET/PREFIX: ..".
  * msg gets the whole message, ei the error with the message cut to fit. */
-void s3m__lanes_error(const struct s3m_lanes *ls, size_t lane, struct s3m_errinfo *ei,
-                      char *msg, size_t n, const char **remote, const char **bucket);
+void s3m__lanes_error(const struct s3m_lanes *ls, size_t lane, struct s3m_errinfo *ei, char *msg,
+                      size_t n, const char **remote, const char **bucket);
 /* Where a line of a lane goes: direct (the report or the plan) when the lane is the first one
  * unfinished or S3M_NO_LANE, else the lane's spill. */
 FILE *s3m__lanes_out(struct s3m_lanes *ls, size_t lane, FILE *direct, bool plan);
@@ -57,8 +57,8 @@ bool s3m__lanes_busy(const struct s3m_lanes *ls);
 void s3m__lanes_stop(struct s3m_lanes *ls);
 
 struct s3m_lanes_counts {
-    uint64_t nsrc, ndst;            /* keys listed per side */
-    uint64_t src_scope, dst_scope;  /* ... of them in scope */
+    uint64_t nsrc, ndst;           /* keys listed per side */
+    uint64_t src_scope, dst_scope; /* ... of them in scope */
 };
 void s3m__lanes_counts(const struct s3m_lanes *ls, struct s3m_lanes_counts *c);
 

@@ -54,7 +54,8 @@ static bool check_page(struct s3m_lister *l, const struct s3m_xml_list *page)
 static void take_continuation(struct s3m_lister *l, const struct s3m_xml_list *page)
 {
     const char *next = page->next_continuation_token && *page->next_continuation_token
-                           ? page->next_continuation_token : NULL;
+                         ? page->next_continuation_token
+                         : NULL;
     /* an empty truncated page: the same token again would ask the same question
      * forever; a run of new ones is bounded */
     bool same = next && l->token && !strcmp(next, l->token);
@@ -65,17 +66,23 @@ static void take_continuation(struct s3m_lister *l, const struct s3m_xml_list *p
     if (l->hi && page->nobjects && strcmp(page->objects[page->nobjects - 1].key, l->hi) >= 0)
         l->more = false; /* the range ends in this page */
     if (l->more && !l->token && !page->nobjects) {
-        s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page with neither "
-                        "keys nor continuation token", l->bucket);
+        s3m_errinfo_set(&l->ei, S3M_ES3,
+                        "listing of %s: truncated page with neither "
+                        "keys nor continuation token",
+                        l->bucket);
         fail_list(l, NULL);
     } else if (l->more && !page->nobjects && same) {
-        s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: truncated page without keys "
+        s3m_errinfo_set(&l->ei, S3M_ES3,
+                        "listing of %s: truncated page without keys "
                         "and with the continuation token it was asked with; refusing "
-                        "to loop", l->bucket);
+                        "to loop",
+                        l->bucket);
         fail_list(l, NULL);
     } else if (l->more && l->empty_pages >= S3M_LIST_MAX_EMPTY_PAGES) {
-        s3m_errinfo_set(&l->ei, S3M_ES3, "listing of %s: %d truncated pages in a row "
-                        "without keys; giving up", l->bucket, S3M_LIST_MAX_EMPTY_PAGES);
+        s3m_errinfo_set(&l->ei, S3M_ES3,
+                        "listing of %s: %d truncated pages in a row "
+                        "without keys; giving up",
+                        l->bucket, S3M_LIST_MAX_EMPTY_PAGES);
         fail_list(l, NULL);
     }
 }

@@ -19,9 +19,18 @@
 
 #define S3_MIN_PART (5 * S3M__MIB)
 
-enum mpu_state { M_IDLE, M_HEAD, M_CREATE, M_PARTS, M_RECHECK, M_COMPLETE, M_ABORTING, M_DONE,
-                M_FAILED };
-static const char *const state_names[] = {"IDLE",     "HEAD",     "CREATE", "PARTS",  "RECHECK",
+enum mpu_state {
+    M_IDLE,
+    M_HEAD,
+    M_CREATE,
+    M_PARTS,
+    M_RECHECK,
+    M_COMPLETE,
+    M_ABORTING,
+    M_DONE,
+    M_FAILED
+};
+static const char *const state_names[] = {"IDLE",     "HEAD",     "CREATE", "PARTS", "RECHECK",
                                           "COMPLETE", "ABORTING", "DONE",   "FAILED"};
 
 enum { MF_FAILING = 1 << 0 }; /* a part failed or a stop came: no new part, abort at settle */
@@ -51,7 +60,7 @@ struct s3m_xfer_mpu {
     char *upload_id;
     struct mpu_part *parts;
     int nparts, next_part, active, parts_ok;
-    char computed_etag[48]; /* the multipart ETag of the parts uploaded (before completing) */
+    char computed_etag[48];       /* the multipart ETag of the parts uploaded (before completing) */
     struct s3m__learn *learn;     /* the HEADs, in HEAD */
     struct s3m__recheck *recheck; /* the second read, in RECHECK */
     /* CreateMultipartUpload or CompleteMultipartUpload in flight, for a stop to cancel */
@@ -125,8 +134,8 @@ static void abort_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer_mpu *m = ud;
     if (r->ei.err)
-        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s",
-                m->o.dst_key, m->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", m->o.dst_key,
+                m->upload_id, r->ei.code[0] ? r->ei.code : r->ei.message);
     s3m_s3_req_free(r);
     abort_settled(m);
 }
@@ -144,11 +153,10 @@ static void mpu_abort(struct s3m_xfer_mpu *m)
         return;
     }
     set_state(m, M_ABORTING);
-    struct s3m_s3_req *r = s3m_s3_abort_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key,
-                                            m->upload_id);
+    struct s3m_s3_req *r = s3m_s3_abort_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key, m->upload_id);
     if (s3m_s3_submit(r, abort_done, m)) {
-        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s",
-                m->o.dst_key, m->upload_id, r->ei.message);
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort multipart upload %s: %s", m->o.dst_key,
+                m->upload_id, r->ei.message);
         s3m_s3_req_free(r);
         s3m_timer_start(m->step, 0, 0);
     }
@@ -164,8 +172,8 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
      * The destination must hold what we computed from the parts' MD5s (the source's ETag unless
      * the layout could not be reproduced). */
     if (!m->ei.err && etag && *etag && s3m_strcasecmp(etag, m->computed_etag))
-        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "completed upload has ETag %s, expected %s",
-                        etag, m->computed_etag);
+        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "completed upload has ETag %s, expected %s", etag,
+                        m->computed_etag);
     s3m_s3_req_free(r);
     if (m->ei.err) {
         mpu_abort(m);
@@ -216,8 +224,8 @@ static void recheck_start(struct s3m_xfer_mpu *m)
     set_state(m, M_RECHECK);
     struct s3m__recheck_part *rp = s3m_calloc((size_t)m->nparts, sizeof(*rp));
     for (int i = 0; i < m->nparts; i++)
-        rp[i] = (struct s3m__recheck_part){m->parts[i].offset, m->parts[i].length,
-                                           m->parts[i].etag, m->parts[i].number};
+        rp[i] = (struct s3m__recheck_part){m->parts[i].offset, m->parts[i].length, m->parts[i].etag,
+                                           m->parts[i].number};
     m->recheck = s3m__recheck_start(m->c, &m->o, rp, m->nparts, recheck_ended, m);
 }
 
@@ -229,16 +237,20 @@ static void guess_missed(struct s3m_xfer_mpu *m, const char *want)
     s3m_errinfo_clear(&m->ei);
     if (m->candidate + 1 < m->ncandidates) {
         m->candidate++;
-        s3m_log(S3M_LOG_INFO, "xfer", "%s: part size guess gives ETag %s, not %s; trying "
-                "%" PRIu64 " bytes", m->o.src_key, want, m->o.etag, m->candidates[m->candidate]);
+        s3m_log(S3M_LOG_INFO, "xfer",
+                "%s: part size guess gives ETag %s, not %s; trying "
+                "%" PRIu64 " bytes",
+                m->o.src_key, want, m->o.etag, m->candidates[m->candidate]);
         mpu_abort(m); /* m->ei clear: abort_settled starts the next candidate */
         return;
     }
     /* every part was verified by its MD5, but without the source's part boundaries its
      * ETag cannot be recomputed: the destination keeps the source ETag in its metadata
      * (set at create time, guessed layouts only), which later runs compare instead. */
-    snprintf(m->note, sizeof(m->note), "no part size reproduces ETag %s: destination ETag "
-             "%s", m->o.etag, want);
+    snprintf(m->note, sizeof(m->note),
+             "no part size reproduces ETag %s: destination ETag "
+             "%s",
+             m->o.etag, want);
     s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", m->o.src_key, m->note);
     recheck_start(m);
 }
@@ -258,8 +270,10 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
         s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "a part ETag is not an MD5");
         mpu_abort(m);
     } else if (m->mode == S3M__MPU_CHUNKED) {
-        snprintf(m->note, sizeof(m->note), "%d parts: destination ETag %s (source %s is "
-                 "single-part)", m->nparts, want, m->o.etag);
+        snprintf(m->note, sizeof(m->note),
+                 "%d parts: destination ETag %s (source %s is "
+                 "single-part)",
+                 m->nparts, want, m->o.etag);
         /* each part's MD5 is only that of the bytes sent: nothing yet says they are the
          * source's. Read it again (RECHECK) and compare the whole with its ETag. Copied
          * inside the server (UploadPartCopy) no byte passed through us. */
@@ -270,8 +284,10 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
     } else if (m->learned && s3m_strcasecmp(want, m->o.etag)) {
         /* the source's own layout: the bytes read are not the source's */
         m->c->integrity_failures++;
-        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "the parts read have ETag %s in the source's "
-                        "layout, source %s", want, m->o.etag);
+        s3m_errinfo_set(&m->ei, S3M_EINTEGRITY,
+                        "the parts read have ETag %s in the source's "
+                        "layout, source %s",
+                        want, m->o.etag);
         mpu_abort(m);
     } else if (s3m_strcasecmp(want, m->o.etag)) {
         guess_missed(m, want);
@@ -320,8 +336,7 @@ static struct s3m_s3_req *part_put(void *ud, const struct s3m_s3_req *get)
     (void)get;
     struct mpu_part *pt = ud;
     struct s3m_xfer_mpu *m = pt->m;
-    return s3m_s3_upload_part(m->c->dst, m->o.dst_bucket, m->o.dst_key, m->upload_id,
-                              pt->number);
+    return s3m_s3_upload_part(m->c->dst, m->o.dst_bucket, m->o.dst_key, m->upload_id, pt->number);
 }
 
 static bool part_may_retry(void *ud)
@@ -358,7 +373,7 @@ static void part_start(struct s3m_xfer_mpu *m, struct mpu_part *pt)
     struct s3m_xfer_ctx *c = m->c;
     if (!c->server_side) {
         struct s3m__pipe_src src = {m->o.src_bucket, m->o.src_key, m->o.etag, pt->offset,
-                                    pt->length, true, pt->number};
+                                    pt->length,      true,         pt->number};
         s3m__pipe_start(c, &src, &part_cbs, pt);
         return;
     }
@@ -410,15 +425,18 @@ static void parts_layout(struct s3m_xfer_mpu *m)
         m->parts[i].m = m;
         m->parts[i].number = i + 1;
         m->parts[i].offset = off;
-        m->parts[i].length = m->learned ? m->learned[i]
-                             : i + 1 < m->nparts ? ps : m->o.size - (uint64_t)i * ps;
+        m->parts[i].length = m->learned        ? m->learned[i]
+                           : i + 1 < m->nparts ? ps
+                                               : m->o.size - (uint64_t)i * ps;
         off += m->parts[i].length;
     }
     if (off != m->o.size)
         abort();
     if (m->learned)
-        snprintf(m->note, sizeof(m->note), "%d parts as on the source (sizes told by the "
-                 "server)", m->nparts);
+        snprintf(m->note, sizeof(m->note),
+                 "%d parts as on the source (sizes told by the "
+                 "server)",
+                 m->nparts);
     else
         snprintf(m->note, sizeof(m->note), "%d parts of %" PRIu64 " bytes", m->nparts, ps);
 }
@@ -471,8 +489,8 @@ static void layout_decided(struct s3m_xfer_mpu *m)
     if (s3m_layout_check(m->o.size, m->learned, m->nlearned) && m->nlearned == m->src_parts) {
         m->candidates[0] = m->learned[0]; /* the server told us the layout */
         m->ncandidates = 1;
-        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source",
-                m->o.src_key, m->nlearned);
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source", m->o.src_key,
+                m->nlearned);
     } else { /* e.g. radosgw Pacific answers ?partNumber=N with the whole object: guess */
         free(m->learned);
         m->learned = NULL;
@@ -485,8 +503,7 @@ static void layout_decided(struct s3m_xfer_mpu *m)
         mpu_create(m);
         return;
     }
-    snprintf(m->note, sizeof(m->note), "part layout of %s unknown: copied as one part",
-             m->o.etag);
+    snprintf(m->note, sizeof(m->note), "part layout of %s unknown: copied as one part", m->o.etag);
     set_state(m, M_DONE);
     report(m, S3M__MPU_NO_LAYOUT);
 }

@@ -19,8 +19,8 @@ enum {
     P_PUT_RUNNING = 1 << 1,
     P_PUT_STARTED = 1 << 2,
     P_FAILED = 1 << 3,
-    P_RETRYABLE = 1 << 4,     /* the first failure was worth sending the stream again */
-    P_RESUME_GET = 1 << 5,    /* asks of the kick (never from inside curl's callbacks) */
+    P_RETRYABLE = 1 << 4,  /* the first failure was worth sending the stream again */
+    P_RESUME_GET = 1 << 5, /* asks of the kick (never from inside curl's callbacks) */
     P_RESUME_PUT = 1 << 6,
     P_START_PUT = 1 << 7,
     P_FINISH_QUEUED = 1 << 8, /* the GET could not start: end the round from the kick */
@@ -65,8 +65,9 @@ void s3m__meta_clear(struct s3m_xfer_meta *m)
 
 void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r)
 {
-    static const char *const keep[] = {"content-type", "cache-control", "content-disposition",
-                                       "content-encoding", "content-language", "expires"};
+    static const char *const keep[] = {"content-type",        "cache-control",
+                                       "content-disposition", "content-encoding",
+                                       "content-language",    "expires"};
     s3m__meta_clear(m);
     for (size_t i = 0; i < r->nresp_headers; i++) {
         const char *n = r->resp_headers[i].name;
@@ -127,8 +128,7 @@ static void pipe_fail_req(struct s3m_xfer_pipe *p, struct s3m_s3_req *r, const c
 }
 
 /* Bytes that did not add up (truncated, too many, wrong MD5): worth reading them again. */
-static void pipe_fail_bytes(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei,
-                            const char *side)
+static void pipe_fail_bytes(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei, const char *side)
 {
     if (!HAS(p, P_FAILED))
         p->flags |= P_RETRYABLE;
@@ -291,8 +291,7 @@ static bool round_retry(struct s3m_xfer_pipe *p, const struct s3m__outcome *o)
 static void round_finish(struct s3m_xfer_pipe *p)
 {
     unlink_from(&p->c->pending, p, false);
-    struct s3m__outcome o = {p->ei, HAS(p, P_FAILED) && HAS(p, P_RETRYABLE), p->retry_after_ms,
-                             ""};
+    struct s3m__outcome o = {p->ei, HAS(p, P_FAILED) && HAS(p, P_RETRYABLE), p->retry_after_ms, ""};
     if (!HAS(p, P_FAILED) && !HAS(p, P_PUT_STARTED))
         s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "no data stream");
     if (!o.ei.err)
@@ -321,8 +320,8 @@ static void pipe_get_done(struct s3m_s3_req *r, void *ud)
         pipe_fail_req(p, r, "reading source");
     } else if (p->got != p->src.length) {
         struct s3m_errinfo ei;
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "source sent %" PRIu64 " of %" PRIu64 " bytes",
-                        p->got, p->src.length);
+        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "source sent %" PRIu64 " of %" PRIu64 " bytes", p->got,
+                        p->src.length);
         pipe_fail_bytes(p, &ei, "reading source");
     } else if (!HAS(p, P_PUT_STARTED)) {
         pipe_start_put(p); /* an empty body: nothing came through pipe_write */
@@ -351,8 +350,10 @@ static void put_verify(struct s3m_xfer_pipe *p, struct s3m_s3_req *r)
                         p->src.length);
         pipe_fail_bytes(p, &ei, "writing destination");
     } else if (s3m_strcasecmp(got, hex)) {
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "destination ETag %s differs from the MD5 %s "
-                        "of the bytes sent", got, hex);
+        s3m_errinfo_set(&ei, S3M_EINTEGRITY,
+                        "destination ETag %s differs from the MD5 %s "
+                        "of the bytes sent",
+                        got, hex);
         p->c->integrity_failures++;
         pipe_fail_bytes(p, &ei, "verifying");
     }

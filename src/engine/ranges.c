@@ -32,8 +32,8 @@ static void bounds_add(struct s3m_bounds *b, const char *k)
 static bool decode_line(struct s3m_buf *k, const char *line, size_t len)
 {
     s3m_buf_reset(k);
-    return s3m_uri_decode(k, line, len, false) && strlen(s3m_buf_str(k)) == k->len &&
-           k->len > 0 && k->len <= 1024;
+    return s3m_uri_decode(k, line, len, false) && strlen(s3m_buf_str(k)) == k->len && k->len > 0 &&
+           k->len <= 1024;
 }
 
 int s3m_bounds_parse(FILE *f, bool strict, struct s3m_bounds *b)
@@ -108,9 +108,9 @@ struct discovery {
     struct s3m_s3 *c;
     const char *bucket, *prefix;
     enum disc_state state;
-    int depth;                 /* of the level listed: 0 = prefix itself */
-    char *sub;                 /* the level under prefix ("" or ending in '/') */
-    struct s3m_bounds cand;    /* the names of the last level listed */
+    int depth;              /* of the level listed: 0 = prefix itself */
+    char *sub;              /* the level under prefix ("" or ending in '/') */
+    struct s3m_bounds cand; /* the names of the last level listed */
 };
 
 /* a level deeper than this is no longer worth its request */
@@ -144,9 +144,10 @@ static char *level_names(struct discovery *d, const struct s3m_xml_list *l)
     if (l->is_truncated) {
         /* more names than one page: the first page's names would all sit at the start of
          * the keyspace and make lopsided ranges; better none (a shard plan helps) */
-        s3m_log(S3M_LOG_INFO, "sync", "listing ranges: over %zu names under '%s%s': one range "
-                "(use shard-plan and --shard-boundaries)", l->nprefixes + l->nobjects,
-                d->prefix, d->sub);
+        s3m_log(S3M_LOG_INFO, "sync",
+                "listing ranges: over %zu names under '%s%s': one range "
+                "(use shard-plan and --shard-boundaries)",
+                l->nprefixes + l->nobjects, d->prefix, d->sub);
         return NULL;
     }
     for (size_t i = 0; i < l->nprefixes; i++)
@@ -155,8 +156,7 @@ static char *level_names(struct discovery *d, const struct s3m_xml_list *l)
     for (size_t i = 0; i < l->nobjects; i++)
         if (!strncmp(l->objects[i].key, d->prefix, plen) && l->objects[i].key[plen])
             bounds_add(&d->cand, l->objects[i].key + plen);
-    return l->nprefixes == 1 && l->nobjects == 0 ? s3m_strdup(l->common_prefixes[0] + plen)
-                                                 : NULL;
+    return l->nprefixes == 1 && l->nobjects == 0 ? s3m_strdup(l->common_prefixes[0] + plen) : NULL;
 }
 
 static void level_start(struct discovery *d);
@@ -186,8 +186,8 @@ static void level_start(struct discovery *d)
     struct s3m_buf p;
     s3m_buf_init(&p);
     s3m_buf_printf(&p, "%s%s", d->prefix, d->sub);
-    struct s3m_s3_req *r = s3m_s3_list_objects(d->c, d->bucket, s3m_buf_str(&p), NULL, NULL,
-                                               "/", 1000);
+    struct s3m_s3_req *r = s3m_s3_list_objects(d->c, d->bucket, s3m_buf_str(&p), NULL, NULL, "/",
+                                               1000);
     s3m_buf_cleanup(&p);
     if (s3m_s3_submit(r, level_done, d)) {
         level_failed(d, &r->ei);
@@ -201,8 +201,8 @@ void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefi
     memset(out, 0, sizeof(*out));
     if (want < 2)
         return;
-    struct discovery d = {.c = c, .bucket = bucket, .prefix = prefix, .state = DISC_LISTING,
-                          .sub = s3m_strdup("")};
+    struct discovery d = {
+        .c = c, .bucket = bucket, .prefix = prefix, .state = DISC_LISTING, .sub = s3m_strdup("")};
     level_start(&d);
     /* every level's request ends (its callback runs once): the loop cannot run dry first */
     bool ran = s3m_loop_run_until(c->loop, disc_done, &d);
@@ -267,8 +267,8 @@ void s3m_ranges_cache_save(const char *path, char *const *keys, size_t n)
                      "correct; these make the parts even)\n");
     s3m_bounds_text(&b, keys, n);
     if (s3m_file_replace(path, b.data, b.len))
-        s3m_log(S3M_LOG_INFO, "sync", "%zu key range boundaries learned for the next run (%s)",
-                n, path);
+        s3m_log(S3M_LOG_INFO, "sync", "%zu key range boundaries learned for the next run (%s)", n,
+                path);
     else
         s3m_log(S3M_LOG_DEBUG, "sync", "cannot keep the learned key ranges in %s: %s", path,
                 strerror(errno));

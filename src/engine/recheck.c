@@ -24,11 +24,11 @@ struct s3m__recheck {
     struct s3m__object o;
     struct s3m__recheck_part *parts; /* handed over; the MD5 strings are the owner's */
     int nparts;
-    int idx;                    /* the part being read (the GET's context) */
-    struct s3m_md5_ctx md5;     /* of that part */
-    struct s3m_md5_ctx *whole;  /* a plain-ETag source: MD5 of the whole read */
-    struct s3m_s3_req *cur;     /* the GET in flight, for a stop to cancel */
-    struct s3m_timer *later;    /* an end found at once is reported from the loop */
+    int idx;                   /* the part being read (the GET's context) */
+    struct s3m_md5_ctx md5;    /* of that part */
+    struct s3m_md5_ctx *whole; /* a plain-ETag source: MD5 of the whole read */
+    struct s3m_s3_req *cur;    /* the GET in flight, for a stop to cancel */
+    struct s3m_timer *later;   /* an end found at once is reported from the loop */
     struct s3m_errinfo ei;
     s3m__recheck_done_cb done;
     void *ud;
@@ -67,8 +67,8 @@ static bool whole_matches(struct s3m__recheck *k)
     if (!s3m_strcasecmp(hex, k->o.etag))
         return true;
     k->c->integrity_failures++;
-    s3m_errinfo_set(&k->ei, S3M_EINTEGRITY, "the source read again has MD5 %s, source ETag %s",
-                    hex, k->o.etag);
+    s3m_errinfo_set(&k->ei, S3M_EINTEGRITY, "the source read again has MD5 %s, source ETag %s", hex,
+                    k->o.etag);
     return false;
 }
 

@@ -30,12 +30,12 @@ struct s3m_sweep_cbs {
     bool (*stopped)(void *ud); /* a stop ends the sweep after the request out */
     /* one stale upload of the job's keys (key relative): found (a dry run) or aborted */
     void (*upload)(void *ud, const char *key, const char *initiated, bool aborted);
-    void (*done)(void *ud);    /* called once (from inside start if no listing can start) */
+    void (*done)(void *ud); /* called once (from inside start if no listing can start) */
 };
 
 /* Start the sweep; cfg's strings must outlive it. */
-struct s3m_sweep *s3m__sweep_start(const struct s3m_sweep_cfg *cfg,
-                                   const struct s3m_sweep_cbs *cbs, void *ud);
+struct s3m_sweep *s3m__sweep_start(const struct s3m_sweep_cfg *cfg, const struct s3m_sweep_cbs *cbs,
+                                   void *ud);
 /* Free a sweep that is done (or never started: NULL). */
 void s3m__sweep_free(struct s3m_sweep *sw);
 

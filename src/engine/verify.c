@@ -83,8 +83,8 @@ static char *join(const char *prefix, const char *rel)
     return s3m_buf_detach(&b);
 }
 
-static struct verify *verify_new(const struct s3m_verify_env *env,
-                                 const struct s3m_diff_item *it, size_t lane)
+static struct verify *verify_new(const struct s3m_verify_env *env, const struct s3m_diff_item *it,
+                                 size_t lane)
 {
     struct verify *v = s3m_calloc(1, sizeof(*v));
     v->lane = lane;

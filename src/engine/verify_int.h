@@ -20,8 +20,8 @@ struct s3m_verify_env {
 };
 
 struct s3m_verify_result {
-    size_t lane;                   /* as handed to s3m__verify_start */
-    const char *key;               /* relative */
+    size_t lane;     /* as handed to s3m__verify_start */
+    const char *key; /* relative */
     uint64_t size;
     const char *etag;              /* the source's, from the listing */
     bool head;                     /* settled by the destination's HEAD */

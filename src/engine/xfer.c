@@ -22,8 +22,7 @@ enum xfer_state {
     X_RETRY,     /* waiting before the next attempt */
     X_DONE,
 };
-static const char *const state_names[] = {"NEW", "SINGLE", "MULTIPART", "FAILED", "RETRY",
-                                          "DONE"};
+static const char *const state_names[] = {"NEW", "SINGLE", "MULTIPART", "FAILED", "RETRY", "DONE"};
 
 /* What the listed source ETag says, which decides how an attempt copies. */
 enum {
@@ -207,9 +206,9 @@ static void attempt_start(struct s3m_xfer *x)
         start_multipart(x, S3M__MPU_CHUNKED);
 }
 
-struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket,
-                                const char *src_key, const char *dst_bucket, const char *dst_key,
-                                uint64_t size, const char *etag, s3m_xfer_done_cb done, void *ud)
+struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket, const char *src_key,
+                                const char *dst_bucket, const char *dst_key, uint64_t size,
+                                const char *etag, s3m_xfer_done_cb done, void *ud)
 {
     struct s3m_xfer *x = s3m_calloc(1, sizeof(*x));
     x->ctx = c;
@@ -291,7 +290,7 @@ void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c)
 
 int s3m_xfer_part_candidates(uint64_t size, int parts, uint64_t *out, int max)
 {
-    static const uint64_t common[] = {5,  8,  16,  10,  15,  32,  64,  100, 128,
+    static const uint64_t common[] = {5,  8,  16,  10,  15,   32, 64,  100, 128,
                                       50, 25, 256, 512, 1024, 20, 200, 500, 96};
     int n = 0;
     uint64_t tries[S3M_ARRAY_LEN(common) + 2];

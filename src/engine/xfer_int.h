@@ -63,8 +63,7 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
 /* The end: ei set when a HEAD failed; else sizes (handed over) holds all n part sizes when the
  * server told them, NULL when it did not (the layout is then guessed). Runs once, from the
  * loop; the owner then frees the job. */
-typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes,
-                                   int n);
+typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n);
 
 struct s3m__object;
 /* HEAD the source (If-Match its listed ETag) into obj->meta, then ?partNumber=1..N-1. */

@@ -183,8 +183,7 @@ static void set_method(CURL *e, struct s3m_http *h, const char *method, int64_t 
 }
 
 enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *url,
-                            int64_t body_len, const struct s3m_http_opts *o,
-                            struct s3m_errinfo *ei)
+                            int64_t body_len, const struct s3m_http_opts *o, struct s3m_errinfo *ei)
 {
     CURL *e = fresh_easy(h);
     set_common(e, h, url, o);
@@ -250,10 +249,8 @@ bool s3m_http_transport_retryable(const struct s3m_http *h)
     case CURLE_RECV_ERROR:
     case CURLE_SEND_FAIL_REWIND: /* a stream curl had to send again; the caller replays it */
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return true;
-    default:
-        return false;
+    case CURLE_HTTP2_STREAM: return true;
+    default: return false;
     }
 }
 
@@ -266,7 +263,8 @@ void s3m__http_finished(struct s3m_http *h, CURLcode rc)
         err = S3M_EABORTED;
     char msg[300];
     if (err && rc == CURLE_SEND_FAIL_REWIND) /* curl says "seek callback returned error 2" */
-        snprintf(msg, sizeof(msg), "connection closed unanswered; a streamed body cannot be "
+        snprintf(msg, sizeof(msg),
+                 "connection closed unanswered; a streamed body cannot be "
                  "sent again by this request");
     else if (err)
         snprintf(msg, sizeof(msg), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));

@@ -255,8 +255,8 @@ static void signal_fired(uv_signal_t *h, int signum)
     s->cb(signum, s->ud);
 }
 
-struct s3m_signal *s3m_signal_new(struct s3m_loop *l, int signum,
-                                  void (*cb)(int signum, void *ud), void *ud)
+struct s3m_signal *s3m_signal_new(struct s3m_loop *l, int signum, void (*cb)(int signum, void *ud),
+                                  void *ud)
 {
     struct s3m_signal *s = s3m_calloc(1, sizeof(*s));
     uv_signal_init(&l->uv, &s->h);

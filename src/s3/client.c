@@ -56,8 +56,10 @@ enum s3m_err s3m_s3_init(struct s3m_s3 *c, struct s3m_loop *loop, const struct s
     c->opts = *o;
     if (r->no_check_certificate) {
         c->opts.http.verify_tls = false;
-        s3m_log(S3M_LOG_WARN, "s3", "remote %s: TLS certificates are not checked "
-                "(no_check_certificate = true)", r->name);
+        s3m_log(S3M_LOG_WARN, "s3",
+                "remote %s: TLS certificates are not checked "
+                "(no_check_certificate = true)",
+                r->name);
     }
     c->anonymous = !r->access_key_id || !*r->access_key_id;
     s3m_signer_init(&c->signer, r->access_key_id, r->secret_access_key, r->session_token);
@@ -262,8 +264,10 @@ static void aimd_success(struct s3m_s3 *c)
     }
     if (c->window >= c->window_peak) {
         c->window = 0;
-        s3m_log(S3M_LOG_INFO, "s3", "remote %s: concurrency limit lifted (%d in flight without "
-                "throttling)", c->remote->name, c->window_peak);
+        s3m_log(S3M_LOG_INFO, "s3",
+                "remote %s: concurrency limit lifted (%d in flight without "
+                "throttling)",
+                c->remote->name, c->window_peak);
     }
 }
 
@@ -420,8 +424,8 @@ static void finish(struct s3m_s3_req *r)
     if (r->ei.err) {
         char line[900];
         s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: failed after %d attempt(s), %llu ms: %s",
-                s3m_s3_op_name(r->op), r->bucket ? r->bucket : "", r->key ? r->key : "",
-                r->attempt, (unsigned long long)ms, s3m_errinfo_str(&r->ei, line, sizeof(line)));
+                s3m_s3_op_name(r->op), r->bucket ? r->bucket : "", r->key ? r->key : "", r->attempt,
+                (unsigned long long)ms, s3m_errinfo_str(&r->ei, line, sizeof(line)));
     } else {
         s3m_log(S3M_LOG_DEBUG, "s3", "%s %s/%s: HTTP %d in %llu ms", s3m_s3_op_name(r->op),
                 r->bucket ? r->bucket : "", r->key ? r->key : "", r->status,
@@ -431,27 +435,6 @@ static void finish(struct s3m_s3_req *r)
 }
 
 /* ---- signing and starting ---- */
-
-static void build_target(struct s3m_s3_req *r, const struct s3m_endpoint *ep, struct s3m_buf *path,
-                         struct s3m_buf *url)
-{
-    s3m_buf_adds(path, ep->path_base);
-    if (r->key) {
-        s3m_buf_addc(path, '/');
-        s3m_uri_encode(path, r->key, strlen(r->key), true);
-    } else if (!path->len) {
-        s3m_buf_addc(path, '/');
-    }
-    s3m_buf_printf(url, "%s%s", ep->base_url, path->data);
-    for (size_t i = 0; i < r->nquery; i++) {
-        s3m_buf_addc(url, i ? '&' : '?');
-        s3m_uri_encode(url, r->query[i].name, strlen(r->query[i].name), false);
-        if (r->query[i].value) {
-            s3m_buf_addc(url, '=');
-            s3m_uri_encode(url, r->query[i].value, strlen(r->query[i].value), false);
-        }
-    }
-}
 
 static enum s3m_err start_attempt(struct s3m_s3_req *r)
 {
@@ -467,15 +450,13 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     struct s3m_buf path, url;
     s3m_buf_init(&path);
     s3m_buf_init(&url);
-    build_target(r, &ep, &path, &url);
+    s3m__s3_build_target(r, &ep, &path, &url);
 
-    char payload[65], amz[17];
+    char payload[65];
     if (r->read_cb)
         snprintf(payload, sizeof(payload), "%s", S3M_UNSIGNED_PAYLOAD);
     else
         s3m_sha256_hex(r->body.data ? r->body.data : "", r->body.len, payload);
-    s3m_sigv4_amz_date((int64_t)time(NULL), amz);
-
     s3m_http_cleanup(&r->http);
     s3m_http_init(&r->http, c->loop);
     r->http.ud = r;
@@ -486,28 +467,12 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     r->http.on_done = on_done;
     for (size_t i = 0; i < r->nheaders; i++)
         s3m_http_add_header(&r->http, r->headers[i].name, r->headers[i].value);
-    struct s3m_sigv4_out o;
-    s3m_sigv4_out_init(&o);
-    if (!c->anonymous) {
-        struct s3m_sigv4_req sr = {
-            .method = r->method, .host = ep.host, .path = path.data, .query = r->query,
-            .nquery = r->nquery, .headers = r->headers, .nheaders = r->nheaders,
-            .payload_hash = payload, .amz_date = amz, .region = c->region, .service = "s3",
-            .add_content_sha256 = true,
-        };
-        s3m_sigv4_sign(&c->signer, &sr, &o);
-        for (size_t i = 0; i < o.nadd_headers; i++)
-            s3m_http_add_header(&r->http, o.add_headers[i].name, o.add_headers[i].value);
-        s3m_http_add_header(&r->http, "Authorization", o.authorization.data);
-    } else {
-        s3m_http_add_header(&r->http, "X-Amz-Content-SHA256", payload);
-    }
+    s3m__s3_sign(r, &ep, path.data, payload);
     int64_t body_len = r->read_cb ? r->stream_len : (r->has_body ? (int64_t)r->body.len : -1);
     if (body_len < 0 && (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")))
         body_len = 0;
     r->started_ms = s3m_loop_now(c->loop);
     err = s3m_http_start(&r->http, r->method, url.data, body_len, &c->opts.http, &r->ei);
-    s3m_sigv4_out_cleanup(&o);
     s3m_buf_cleanup(&path);
     s3m_buf_cleanup(&url);
     s3m_endpoint_cleanup(&ep);

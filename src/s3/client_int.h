@@ -16,5 +16,11 @@ void s3m__s3_error_from_body(struct s3m_s3_req *r);
 long s3m__s3_retry_after_ms(const struct s3m_s3_req *r);
 /* A CreateBucket refused: true when the bucket is there and ours (r->ei cleared). */
 bool s3m__s3_bucket_is_ours(struct s3m_s3_req *r);
+/* The request's path (as signed) and full URL for endpoint ep. */
+void s3m__s3_build_target(struct s3m_s3_req *r, const struct s3m_endpoint *ep, struct s3m_buf *path,
+                          struct s3m_buf *url);
+/* Sign the attempt (a fresh date each time) into headers of r->http; payload is its hash. */
+void s3m__s3_sign(struct s3m_s3_req *r, const struct s3m_endpoint *ep, const char *path,
+                  const char *payload);
 
 #endif

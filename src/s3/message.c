@@ -1,13 +1,17 @@
 /* message.c - one S3 request's parts as built (method, query, headers, body) and what its reply
  * means: the headers read back, the <Error> document mapped to an error, whether the cause is
- * worth a retry and how long the server asks us to wait (Retry-After). client.c sends it. */
+ * worth a retry and how long the server asks us to wait (Retry-After); its URL and its SigV4
+ * headers, made afresh for each attempt. client.c sends it. */
 #include "client_int.h"
 #include "s3m/log.h"
+#include "s3m/sigv4.h"
+#include "s3m/uri.h"
 #include "s3m/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_RETRY_AFTER_MS S3M_RETRY_AFTER_MAX_MS
 
@@ -132,8 +136,8 @@ void s3m__s3_set_error(struct s3m_s3_req *r, const struct s3m_xml_error *x)
     snprintf(ei->code, sizeof(ei->code), "%s", code);
     snprintf(ei->message, sizeof(ei->message), "%s",
              x && x->message && *x->message ? x->message : "");
-    const char *rid =
-        x && x->request_id ? x->request_id : s3m_s3_resp_header(r, "x-amz-request-id");
+    const char *rid = x && x->request_id ? x->request_id
+                                         : s3m_s3_resp_header(r, "x-amz-request-id");
     snprintf(ei->request_id, sizeof(ei->request_id), "%s", rid ? rid : "");
 }
 
@@ -186,3 +190,58 @@ bool s3m__s3_bucket_is_ours(struct s3m_s3_req *r)
     return false;
 }
 
+void s3m__s3_build_target(struct s3m_s3_req *r, const struct s3m_endpoint *ep, struct s3m_buf *path,
+                          struct s3m_buf *url)
+{
+    s3m_buf_adds(path, ep->path_base);
+    if (r->key) {
+        s3m_buf_addc(path, '/');
+        s3m_uri_encode(path, r->key, strlen(r->key), true);
+    } else if (!path->len) {
+        s3m_buf_addc(path, '/');
+    }
+    s3m_buf_printf(url, "%s%s", ep->base_url, path->data);
+    for (size_t i = 0; i < r->nquery; i++) {
+        s3m_buf_addc(url, i ? '&' : '?');
+        s3m_uri_encode(url, r->query[i].name, strlen(r->query[i].name), false);
+        if (r->query[i].value) {
+            s3m_buf_addc(url, '=');
+            s3m_uri_encode(url, r->query[i].value, strlen(r->query[i].value), false);
+        }
+    }
+}
+
+/* The attempt's signature (a fresh date each attempt) as headers on its HTTP request; an
+ * anonymous client sends only the payload hash. */
+void s3m__s3_sign(struct s3m_s3_req *r, const struct s3m_endpoint *ep, const char *path,
+                  const char *payload)
+{
+    struct s3m_s3 *c = r->c;
+    if (c->anonymous) {
+        s3m_http_add_header(&r->http, "X-Amz-Content-SHA256", payload);
+        return;
+    }
+    char amz[17];
+    s3m_sigv4_amz_date((int64_t)time(NULL), amz);
+    struct s3m_sigv4_out o;
+    s3m_sigv4_out_init(&o);
+    struct s3m_sigv4_req sr = {
+        .method = r->method,
+        .host = ep->host,
+        .path = path,
+        .query = r->query,
+        .nquery = r->nquery,
+        .headers = r->headers,
+        .nheaders = r->nheaders,
+        .payload_hash = payload,
+        .amz_date = amz,
+        .region = c->region,
+        .service = "s3",
+        .add_content_sha256 = true,
+    };
+    s3m_sigv4_sign(&c->signer, &sr, &o);
+    for (size_t i = 0; i < o.nadd_headers; i++)
+        s3m_http_add_header(&r->http, o.add_headers[i].name, o.add_headers[i].value);
+    s3m_http_add_header(&r->http, "Authorization", o.authorization.data);
+    s3m_sigv4_out_cleanup(&o);
+}

@@ -36,9 +36,11 @@ struct s3m_s3_req *s3m_s3_create_bucket(struct s3m_s3 *c, const char *bucket)
     if (lc && *lc) {
         struct s3m_buf b;
         s3m_buf_init(&b);
-        s3m_buf_printf(&b, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
-                           "2006-03-01/\"><LocationConstraint>%s</LocationConstraint>"
-                           "</CreateBucketConfiguration>", lc);
+        s3m_buf_printf(&b,
+                       "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+                       "2006-03-01/\"><LocationConstraint>%s</LocationConstraint>"
+                       "</CreateBucketConfiguration>",
+                       lc);
         s3m_s3_req_body(r, b.data, b.len);
         s3m_buf_cleanup(&b);
     }
@@ -155,10 +157,10 @@ struct s3m_s3_req *s3m_s3_upload_part(struct s3m_s3 *c, const char *bucket, cons
     return r;
 }
 
-struct s3m_s3_req *s3m_s3_upload_part_copy(struct s3m_s3 *c, const char *bucket,
-                                           const char *key, const char *upload_id,
-                                           int part_number, const char *src_bucket,
-                                           const char *src_key, uint64_t first, uint64_t last)
+struct s3m_s3_req *s3m_s3_upload_part_copy(struct s3m_s3 *c, const char *bucket, const char *key,
+                                           const char *upload_id, int part_number,
+                                           const char *src_bucket, const char *src_key,
+                                           uint64_t first, uint64_t last)
 {
     struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_UPLOAD_PART_COPY, "PUT", bucket, key);
     part_query(r, part_number, upload_id);
@@ -245,7 +247,8 @@ struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
     s3m_s3_req_query(r, "delete", NULL);
     struct s3m_buf b;
     s3m_buf_init(&b);
-    s3m_buf_adds(&b, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+    s3m_buf_adds(&b,
+                 "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
     for (size_t i = 0; i < n; i++) {
         s3m_buf_adds(&b, "<Object><Key>");
         xml_escape(&b, keys[i]);

@@ -13,9 +13,9 @@
 
 enum s3m_log_level s3m_log_threshold = S3M_LOG_NOTICE;
 static bool log_json;
-static FILE *log_out;       /* NULL: stderr */
+static FILE *log_out; /* NULL: stderr */
 static char *log_path;
-static bool status_line;    /* a live status line is on stderr */
+static bool status_line; /* a live status line is on stderr */
 static volatile sig_atomic_t reopen_wanted;
 
 static const char *const level_names[] = {"ERROR", "WARN", "NOTICE", "INFO", "DEBUG"};

@@ -34,25 +34,24 @@ static void set_env(const char *const *vars)
 }
 
 /* The seed runbook's rclone.conf shape, with the envsubst variables left in. */
-static const char seed_conf[] =
-    "[safespring-sto2]\n"
-    "type = s3\n"
-    "provider = Ceph\n"
-    "env_auth = false\n"
-    "access_key_id = ${STO2_ACCESS_KEY_ID}\n"
-    "secret_access_key = ${STO2_SECRET_ACCESS_KEY_ID}\n"
-    "endpoint = https://s3.sto2.safedc.net\n"
-    "acl = private\n"
-    "\n"
-    "# the replica site\n"
-    "[safespring-osl1]\n"
-    "type = s3\n"
-    "provider = Ceph\n"
-    "access_key_id = $OSL1_ACCESS_KEY_ID\n"
-    "secret_access_key = $OSL1_SECRET_ACCESS_KEY_ID\n"
-    "endpoint = s3.osl1.safedc.net\n"
-    "region = osl1\n"
-    "force_path_style = false\n";
+static const char seed_conf[] = "[safespring-sto2]\n"
+                                "type = s3\n"
+                                "provider = Ceph\n"
+                                "env_auth = false\n"
+                                "access_key_id = ${STO2_ACCESS_KEY_ID}\n"
+                                "secret_access_key = ${STO2_SECRET_ACCESS_KEY_ID}\n"
+                                "endpoint = https://s3.sto2.safedc.net\n"
+                                "acl = private\n"
+                                "\n"
+                                "# the replica site\n"
+                                "[safespring-osl1]\n"
+                                "type = s3\n"
+                                "provider = Ceph\n"
+                                "access_key_id = $OSL1_ACCESS_KEY_ID\n"
+                                "secret_access_key = $OSL1_SECRET_ACCESS_KEY_ID\n"
+                                "endpoint = s3.osl1.safedc.net\n"
+                                "region = osl1\n"
+                                "force_path_style = false\n";
 
 static void test_seed_config(void **state)
 {
@@ -63,8 +62,9 @@ static void test_seed_config(void **state)
     struct s3m_config c;
     struct s3m_errinfo ei;
     s3m_config_init(&c);
-    assert_int_equal(s3m_config_parse(&c, seed_conf, strlen(seed_conf), "rclone.conf",
-                                      fake_getenv, NULL, &ei), S3M_EOK);
+    assert_int_equal(s3m_config_parse(&c, seed_conf, strlen(seed_conf), "rclone.conf", fake_getenv,
+                                      NULL, &ei),
+                     S3M_EOK);
     assert_int_equal(c.nremotes, 2);
     const struct s3m_remote *a = s3m_config_find(&c, "safespring-sto2");
     assert_non_null(a);
@@ -110,7 +110,8 @@ static void test_unset_variable_names_it_not_secret(void **state)
     struct s3m_errinfo ei;
     s3m_config_init(&c);
     assert_int_equal(s3m_config_parse(&c, seed_conf, strlen(seed_conf), "/etc/rclone.conf",
-                                      fake_getenv, NULL, &ei), S3M_ECONFIG);
+                                      fake_getenv, NULL, &ei),
+                     S3M_ECONFIG);
     assert_non_null(strstr(ei.message, "/etc/rclone.conf:6"));
     assert_non_null(strstr(ei.message, "STO2_SECRET_ACCESS_KEY_ID"));
     assert_non_null(strstr(ei.message, "not set"));
@@ -124,19 +125,22 @@ static void test_malformed(void **state)
         const char *text, *want;
     } cases[] = {
         {"type = s3\n", "rclone.conf:1: 'key = value' before any [remote] section"},
-        {"[a]\ntype = s3\nsecret_access_key SUPERSECRET\n", "rclone.conf:3: expected 'key = value'"},
+        {"[a]\ntype = s3\nsecret_access_key SUPERSECRET\n",
+         "rclone.conf:3: expected 'key = value'"},
         {"[a\n", "rclone.conf:1: section header must be [name]"},
         {"[a]\n[a]\n", "rclone.conf:2: remote [a] defined twice"},
         {"[a]\nenv_auth = maybe\n", "rclone.conf:2: env_auth must be true or false"},
-        {"[a]\nsecret_access_key = ${BROKEN\n", "rclone.conf:2: secret_access_key refers to environment variable ${...}, which is not set"},
+        {"[a]\nsecret_access_key = ${BROKEN\n", "rclone.conf:2: secret_access_key refers to "
+                                                "environment variable ${...}, which is not set"},
     };
     set_env(NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct s3m_config c;
         struct s3m_errinfo ei;
         s3m_config_init(&c);
-        assert_int_equal(s3m_config_parse(&c, cases[i].text, strlen(cases[i].text),
-                                          "rclone.conf", fake_getenv, NULL, &ei), S3M_ECONFIG);
+        assert_int_equal(s3m_config_parse(&c, cases[i].text, strlen(cases[i].text), "rclone.conf",
+                                          fake_getenv, NULL, &ei),
+                         S3M_ECONFIG);
         assert_string_equal(ei.message, cases[i].want);
         assert_null(strstr(ei.message, "SUPERSECRET"));
         s3m_config_cleanup(&c);
@@ -172,7 +176,9 @@ static void test_env_overrides_and_env_auth(void **state)
                     "RCLONE_CONFIG_NEW_REMOTE_TYPE=s3",
                     "RCLONE_CONFIG_NEW_REMOTE_ACCESS_KEY_ID=NEWAK",
                     "RCLONE_CONFIG_NEW_REMOTE_SECRET_ACCESS_KEY=newsk",
-                    "RCLONE_CONFIGX=1", "PATH=/bin", NULL};
+                    "RCLONE_CONFIGX=1",
+                    "PATH=/bin",
+                    NULL};
     const char *env[] = {"AWS_ACCESS_KEY_ID=ENVAK", "AWS_SECRET_ACCESS_KEY=envsk",
                          "AWS_SESSION_TOKEN=tok", "AWS_DEFAULT_REGION=sto2", NULL};
     set_env(env);
@@ -203,7 +209,7 @@ static void test_expand(void **state)
     static const struct {
         const char *in, *out;
     } ok[] = {
-        {"x${A}y", "x1y"}, {"$A$B_2", "1two"}, {"$$A", "$A"}, {"cost $5", "cost $5"},
+        {"x${A}y", "x1y"}, {"$A$B_2", "1two"}, {"$$A", "$A"},      {"cost $5", "cost $5"},
         {"${EMPTY}", ""},  {"a$", "a$"},       {"plain", "plain"},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -254,7 +260,7 @@ static void test_spec_folders(void **state)
     } ok[] = {
         {"r:b00/backup", "b00", "backup/"},
         {"r:b00/backup/", "b00", "backup/"},
-        {"r:/b00/backup", "b00", "backup/"},  /* rclone's remote:/bucket */
+        {"r:/b00/backup", "b00", "backup/"}, /* rclone's remote:/bucket */
         {"r:///b00/a/b", "b00", "a/b/"},
         {"r:b00/", "b00", ""},
         {"r:/", "", ""},
@@ -272,10 +278,10 @@ static void test_spec_folders(void **state)
     static const struct {
         const char *spec, *why;
     } bad[] = {
-        {"r:b00//x", "empty segment"}, {"r:b00/x//", "empty segment"},
-        {"r:b00/x//y", "empty segment"}, {"r:b00//", "empty segment"},
-        {"r:b00/.", "'.' segment"}, {"r:b00/./x", "'.' segment"},
-        {"r:b00/x/./", "'.' segment"}, {"r:b00/..", "'..' segment"},
+        {"r:b00//x", "empty segment"},    {"r:b00/x//", "empty segment"},
+        {"r:b00/x//y", "empty segment"},  {"r:b00//", "empty segment"},
+        {"r:b00/.", "'.' segment"},       {"r:b00/./x", "'.' segment"},
+        {"r:b00/x/./", "'.' segment"},    {"r:b00/..", "'..' segment"},
         {"r:b00/a/../b", "'..' segment"}, {"r:b00/a/..", "'..' segment"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -323,7 +329,8 @@ int main(void)
         cmocka_unit_test(test_unknown_keys_comments_bom),
         cmocka_unit_test(test_env_overrides_and_env_auth),
         cmocka_unit_test(test_expand),
-        cmocka_unit_test(test_specs), cmocka_unit_test(test_spec_folders),
+        cmocka_unit_test(test_specs),
+        cmocka_unit_test(test_spec_folders),
         cmocka_unit_test(test_remote_check),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -45,16 +45,16 @@ static void test_merge(void **state)
 {
     (void)state;
     const struct s3m_entry src[] = {
-        {"a", 1, E1, 100}, {"b", 2, E1, 100}, {"c", 3, E1, 100},
+        {"a", 1, E1, 100}, {"b", 2, E1, 100},      {"c", 3, E1, 100},
         {"d", 4, E1, 100}, {"f", 5, E1 "-2", 100}, {"z\xc3\xa9", 6, E1, 100},
     };
     const struct s3m_entry dst[] = {
-        {"a", 1, E1, 200},       /* same */
-        {"b", 2, E2, 200},       /* same size, other ETag */
-        {"c", 4, E1, 200},       /* size differs */
-        {"e", 1, E1, 200},       /* only on destination */
-        {"f", 5, E2 "-3", 200},  /* multipart, other layout: not comparable */
-        {"z", 1, E1, 200},       /* "z" < "z\xc3\xa9" */
+        {"a", 1, E1, 200},      /* same */
+        {"b", 2, E2, 200},      /* same size, other ETag */
+        {"c", 4, E1, 200},      /* size differs */
+        {"e", 1, E1, 200},      /* only on destination */
+        {"f", 5, E2 "-3", 200}, /* multipart, other layout: not comparable */
+        {"z", 1, E1, 200},      /* "z" < "z\xc3\xa9" */
     };
     struct arr a = {src, 6, 0, 3, false}, b = {dst, 6, 0, 0, false};
     struct s3m_diff d;
@@ -70,7 +70,8 @@ static void test_merge(void **state)
         {"c", S3M_ACT_UPDATE, "size differs"},
         {"d", S3M_ACT_COPY, "not on destination"},
         {"e", S3M_ACT_DELETE, "not on source"},
-        {"f", S3M_ACT_SKIP, "ETags not comparable (different part layouts), same size, destination not older"},
+        {"f", S3M_ACT_SKIP,
+         "ETags not comparable (different part layouts), same size, destination not older"},
         {"z", S3M_ACT_DELETE, "not on source"},
         {"z\xc3\xa9", S3M_ACT_COPY, "not on destination"},
     };
@@ -192,31 +193,42 @@ static void test_compare_modes(void **state)
     struct s3m_entry s = {"k", 10, E1, 500}, t = {"k", 10, E2, 400};
     const char *why;
     bool unv, content, head;
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE, &why, &unv, &content, &head), S3M_ACT_SKIP);
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head),
+                     S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE, &why, &unv, &content, &head),
+                     S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content, &head),
+                     S3M_ACT_UPDATE);
     t.mtime = 600;
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_SIZE_MTIME, &why, &unv, &content, &head),
+                     S3M_ACT_SKIP);
     t.etag = E1 "-2";
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content, &head),
+                     S3M_ACT_SKIP);
     assert_true(unv && content);
     s.mtime = 700; /* source changed after the destination was written */
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head),
+                     S3M_ACT_UPDATE);
     assert_true(unv);
     /* multipart ETags of the same part count that differ: the destination's metadata decides */
     s.etag = E1 "-3", t.etag = E2 "-3", s.mtime = 100;
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head),
+                     S3M_ACT_SKIP);
     assert_true(head && !unv && !content);
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_CHECKSUM, &why, &unv, &content, &head),
+                     S3M_ACT_SKIP);
     assert_true(head && !unv && !content);
     t.size = 11; /* a size that differs decides alone */
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head),
+                     S3M_ACT_UPDATE);
     assert_false(head);
     t.size = 10, t.etag = E1 "-3"; /* equal ETags: no HEAD */
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_SKIP);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head),
+                     S3M_ACT_SKIP);
     assert_false(head);
     s.etag = E1, t.etag = E2; /* plain ETags that differ: bytes differ, no HEAD */
-    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head), S3M_ACT_UPDATE);
+    assert_int_equal(s3m_compare_entries(&s, &t, S3M_CMP_ETAG, &why, &unv, &content, &head),
+                     S3M_ACT_UPDATE);
     assert_false(head);
     assert_int_equal(s3m_etag_parts(E1), 0);
     assert_int_equal(s3m_etag_parts(E1 "-10000"), 10000);
@@ -231,19 +243,32 @@ static void test_globs(void **state)
         const char *pat, *key;
         bool want;
     } cases[] = {
-        {"*.jpg", "a.jpg", true},        {"*.jpg", "dir/a.jpg", true},
-        {"*.jpg", "a.jpeg", false},      {"/*.jpg", "dir/a.jpg", false},
-        {"/*.jpg", "a.jpg", true},       {"dir/*", "dir/a", true},
-        {"dir/*", "dir/sub/a", false},   {"dir/**", "dir/sub/a", true},
-        {"/dir/**", "x/dir/a", false},   {"a?c", "abc", true},
-        {"a?c", "a/c", false},           {"[a-c]x", "bx", true},
-        {"[!a-c]x", "bx", false},        {"*.{jpg,png}", "p/q.png", true},
-        {"*.{jpg,png}", "p/q.gif", false}, {"logs/2026-*/**", "logs/2026-11/a/b", true},
-        {"\\*lit", "*lit", true},        {"\\*lit", "xlit", false},
-        {"{a,b}{c,d}/x", "q/bd/x", true}, {"{a,b}{c,d}/x", "ab/x", false},
-        {"[,}]{x,y}", "}y", true},       {"{[,],z}", ",", true},
-        {"{,pre}fix", "fix", true},      {"{a,\\,}b", ",b", true},
-        {"/**/*.log", "a/b/c.log", true}, {"/**/*.log", "c.log", false},
+        {"*.jpg", "a.jpg", true},
+        {"*.jpg", "dir/a.jpg", true},
+        {"*.jpg", "a.jpeg", false},
+        {"/*.jpg", "dir/a.jpg", false},
+        {"/*.jpg", "a.jpg", true},
+        {"dir/*", "dir/a", true},
+        {"dir/*", "dir/sub/a", false},
+        {"dir/**", "dir/sub/a", true},
+        {"/dir/**", "x/dir/a", false},
+        {"a?c", "abc", true},
+        {"a?c", "a/c", false},
+        {"[a-c]x", "bx", true},
+        {"[!a-c]x", "bx", false},
+        {"*.{jpg,png}", "p/q.png", true},
+        {"*.{jpg,png}", "p/q.gif", false},
+        {"logs/2026-*/**", "logs/2026-11/a/b", true},
+        {"\\*lit", "*lit", true},
+        {"\\*lit", "xlit", false},
+        {"{a,b}{c,d}/x", "q/bd/x", true},
+        {"{a,b}{c,d}/x", "ab/x", false},
+        {"[,}]{x,y}", "}y", true},
+        {"{[,],z}", ",", true},
+        {"{,pre}fix", "fix", true},
+        {"{a,\\,}b", ",b", true},
+        {"/**/*.log", "a/b/c.log", true},
+        {"/**/*.log", "c.log", false},
         {"**.log", "c.log", true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -283,7 +308,7 @@ static void test_filter(void **state)
     assert_false(s3m_filter_add(&f, true, "{a,{b}}"));
     assert_true(s3m_filter_match(&f, "keep/a", 1, 0));
     assert_false(s3m_filter_match(&f, "keep/a.tmp", 1, 0)); /* first match wins */
-    assert_false(s3m_filter_match(&f, "other", 1, 0));       /* includes exist: rest excluded */
+    assert_false(s3m_filter_match(&f, "other", 1, 0));      /* includes exist: rest excluded */
     s3m_filter_cleanup(&f);
     s3m_filter_init(&f, 1000000);
     f.min_size = 10;
@@ -326,8 +351,8 @@ static void test_scope_counts(void **state)
 {
     (void)state;
     const struct s3m_entry src[] = {{"a.db", 1, E1, 1}, {"c.log", 1, E1, 1}};
-    const struct s3m_entry dst[] = {{"a.db", 1, E1, 1}, {"b.db", 1, E1, 1}, {"b.log", 1, E1, 1},
-                                    {"c.log", 1, E1, 1}};
+    const struct s3m_entry dst[] = {
+        {"a.db", 1, E1, 1}, {"b.db", 1, E1, 1}, {"b.log", 1, E1, 1}, {"c.log", 1, E1, 1}};
     struct arr a = {src, 2, 0, 0, false}, b = {dst, 4, 0, 0, false};
     struct s3m_filter f;
     s3m_filter_init(&f, 0);
@@ -474,14 +499,12 @@ static void test_sample_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge),   cmocka_unit_test(test_empty_sides),
-        cmocka_unit_test(test_pull_results),
-        cmocka_unit_test(test_compare_modes), cmocka_unit_test(test_globs),
-        cmocka_unit_test(test_globs_pathological),
-        cmocka_unit_test(test_filter),  cmocka_unit_test(test_filtered_merge_keeps_excluded),
-        cmocka_unit_test(test_scope_counts),
-        cmocka_unit_test(test_folder_markers),
-        cmocka_unit_test(test_time), cmocka_unit_test(test_sample_bounds),
+        cmocka_unit_test(test_merge),        cmocka_unit_test(test_empty_sides),
+        cmocka_unit_test(test_pull_results), cmocka_unit_test(test_compare_modes),
+        cmocka_unit_test(test_globs),        cmocka_unit_test(test_globs_pathological),
+        cmocka_unit_test(test_filter),       cmocka_unit_test(test_filtered_merge_keeps_excluded),
+        cmocka_unit_test(test_scope_counts), cmocka_unit_test(test_folder_markers),
+        cmocka_unit_test(test_time),         cmocka_unit_test(test_sample_bounds),
     };
     return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
 }

@@ -57,30 +57,31 @@ static void test_glob_utf8(void **state)
     (void)state;
     /* '?' is one character */
     assert_true(s3m_glob_match("?", "e"));
-    assert_true(s3m_glob_match("?", "\xc3\xa9"));          /* é */
+    assert_true(s3m_glob_match("?", "\xc3\xa9")); /* é */
     assert_false(s3m_glob_match("??", "\xc3\xa9"));
-    assert_true(s3m_glob_match("?", "\xe6\x97\xa5"));      /* 日 */
-    assert_true(s3m_glob_match("?", "\xf0\x9f\x98\x80"));  /* U+1F600 */
+    assert_true(s3m_glob_match("?", "\xe6\x97\xa5"));     /* 日 */
+    assert_true(s3m_glob_match("?", "\xf0\x9f\x98\x80")); /* U+1F600 */
     assert_true(s3m_glob_match("/??", "\xe6\x97\xa5\xe6\x9c\xac"));
     assert_true(s3m_glob_match("/dir/?", "dir/\xc3\xbc"));
     assert_false(s3m_glob_match("?", "/"));
-    assert_true(s3m_glob_match("a?c", "a\xc3\xa9" "c"));
+    assert_true(s3m_glob_match("a?c", "a\xc3\xa9"
+                                      "c"));
     assert_true(s3m_glob_match("*?", "\xc3\xa9"));
     assert_true(s3m_glob_match("?*", "\xc3\xa9"));
     /* invalid UTF-8: each byte on its own */
     assert_true(s3m_glob_match("?", "\xff"));
-    assert_true(s3m_glob_match("??", "\xc3x"));               /* lead byte, no continuation */
-    assert_true(s3m_glob_match("??", "\xc0\xaf"));            /* overlong '/' */
+    assert_true(s3m_glob_match("??", "\xc3x"));    /* lead byte, no continuation */
+    assert_true(s3m_glob_match("??", "\xc0\xaf")); /* overlong '/' */
     assert_false(s3m_glob_match("?", "\xc0\xaf"));
-    assert_true(s3m_glob_match("???", "\xed\xa0\x80"));       /* a surrogate */
-    assert_true(s3m_glob_match("????", "\xf4\x90\x80\x80"));  /* above U+10FFFF */
-    assert_true(s3m_glob_match("??", "\xe6\x97"));            /* cut short */
-    assert_true(s3m_glob_match("??", "\xa9\xa9"));            /* stray continuations */
+    assert_true(s3m_glob_match("???", "\xed\xa0\x80"));      /* a surrogate */
+    assert_true(s3m_glob_match("????", "\xf4\x90\x80\x80")); /* above U+10FFFF */
+    assert_true(s3m_glob_match("??", "\xe6\x97"));           /* cut short */
+    assert_true(s3m_glob_match("??", "\xa9\xa9"));           /* stray continuations */
     /* classes */
     assert_true(s3m_glob_match("[\xc3\xa9]", "\xc3\xa9"));
-    assert_false(s3m_glob_match("[\xc3\xa9]", "\xc3\xa8"));   /* è */
+    assert_false(s3m_glob_match("[\xc3\xa9]", "\xc3\xa8")); /* è */
     assert_false(s3m_glob_match("[\xc3\xa9]", "e"));
-    assert_true(s3m_glob_match("[\xc3\xa0-\xc3\xbf]", "\xc3\xbc"));  /* [à-ÿ] ü */
+    assert_true(s3m_glob_match("[\xc3\xa0-\xc3\xbf]", "\xc3\xbc")); /* [à-ÿ] ü */
     assert_false(s3m_glob_match("[\xc3\xa0-\xc3\xbf]", "z"));
     assert_false(s3m_glob_match("[\xc3\xa0-\xc3\xbf]", "\xc4\x80")); /* Ā */
     assert_true(s3m_glob_match("[a-\xe6\x97\xa5]", "\xe6\x97\xa4"));
@@ -88,13 +89,13 @@ static void test_glob_utf8(void **state)
     assert_false(s3m_glob_match("[!\xc3\xa9]", "\xc3\xa9"));
     assert_true(s3m_glob_match("[^\xc3\xa9]", "\xc3\xa8"));
     assert_false(s3m_glob_match("[!a]", "/"));
-    assert_true(s3m_glob_match("[!a-z]?", "\xc3\xb1x"));      /* ñx */
+    assert_true(s3m_glob_match("[!a-z]?", "\xc3\xb1x")); /* ñx */
     assert_true(s3m_glob_match("[\xc3\xa0-\xc3\xbf]x", "\xc3\xb1x"));
     assert_true(s3m_glob_match("[]\xc3\xa9]", "]"));
     assert_true(s3m_glob_match("[]\xc3\xa9]", "\xc3\xa9"));
     /* an invalid byte is its own character, not the code point of the same value */
     assert_true(s3m_glob_match("[\xff]", "\xff"));
-    assert_false(s3m_glob_match("[\xff]", "\xc3\xbf"));      /* ÿ is U+00FF */
+    assert_false(s3m_glob_match("[\xff]", "\xc3\xbf")); /* ÿ is U+00FF */
     assert_false(s3m_glob_match("[\xc3\xbf]", "\xff"));
     assert_true(s3m_glob_match("[!\xc3\xa9]", "\xff"));
     /* escapes and literals stay bytes */
@@ -120,24 +121,27 @@ static void test_glob_combined(void **state)
         const char *pat, *key;
         bool want;
     } cases[] = {
-        {"a*", "a", true},              /* '*' takes nothing */
-        {"/a*c", "ab/c", false},        /* '*' stops at '/' */
-        {"/a**c", "ab/c", true},        /* '**' does not */
+        {"a*", "a", true},       /* '*' takes nothing */
+        {"/a*c", "ab/c", false}, /* '*' stops at '/' */
+        {"/a**c", "ab/c", true}, /* '**' does not */
         {"/a**", "a/b/c", true},
         {"/a*/**", "ab/c/d", true},
         {"/*[0-9]", "file7", true},
         {"/*[0-9]", "d/7", false},
-        {"*[0-9]", "d/7", true},        /* unanchored: the tail after '/' */
-        {"{a*,b}x", "aQQx", true},      /* a star inside an alternative */
+        {"*[0-9]", "d/7", true},   /* unanchored: the tail after '/' */
+        {"{a*,b}x", "aQQx", true}, /* a star inside an alternative */
         {"/{a*,b}x", "a/x", false},
         {"/{a**,b}x", "a/b/x", true},
-        {"{?,ab}c", "\xc3\xa9" "c", true}, /* '?' inside an alternative: one character */
+        {"{?,ab}c",
+         "\xc3\xa9"
+         "c",
+         true}, /* '?' inside an alternative: one character */
         {"{?,ab}c", "abc", true},
         {"{?,ab}c", "xyc", false},
-        {"{a,b}*", "bzz", true},        /* a star after the group */
+        {"{a,b}*", "bzz", true}, /* a star after the group */
         {"{a,b}*", "c", false},
         {"/{a,b}?", "a/", false},
-        {"{[0-9],x}y", "7y", true},     /* a class inside an alternative */
+        {"{[0-9],x}y", "7y", true}, /* a class inside an alternative */
         {"{[0-9],x}y", "zy", false},
         {"*.{jpg,png}", "dir.png/x", false},
         {"?", "", false},

@@ -55,7 +55,7 @@ static void test_check_learned_sizes(void **state)
     assert_true(s3m_layout_check(12 * MiB, uneven, 3));
     assert_false(s3m_layout_check(12 * MiB + 1, uneven, 3)); /* a byte short */
     assert_false(s3m_layout_check(12 * MiB - 1, uneven, 3)); /* a byte past the end */
-    assert_false(s3m_layout_check(12 * MiB, uneven, 2)); /* a part missing */
+    assert_false(s3m_layout_check(12 * MiB, uneven, 2));     /* a part missing */
     assert_true(s3m_layout_check(11 * MiB, uneven, 2));
     uint64_t zero[] = {5 * MiB, 0, 1};
     assert_false(s3m_layout_check(5 * MiB + 1, zero, 3));

@@ -32,8 +32,12 @@ static const struct before_case cases[] = {
     {"ab\xf0\x9f\x98\x80", "ab", "4-byte last character (an emoji)"},
     {"\xf0\x9f\x98\x80", "", "only one 4-byte character"},
     {"\xc3\xa9\xc3\xa9", "\xc3\xa9", "two 2-byte characters: the first stays whole"},
-    {"\xe2\x82\xac" "a", "\xe2\x82\xac", "multibyte then ASCII: only the ASCII goes"},
-    {"ab\x01" "cd", "ab", "a control character: cut before it"},
+    {"\xe2\x82\xac"
+     "a",
+     "\xe2\x82\xac", "multibyte then ASCII: only the ASCII goes"},
+    {"ab\x01"
+     "cd",
+     "ab", "a control character: cut before it"},
     {"a\nb", "a", "a newline is a control character"},
     {"\tx", "", "a control character first: nothing left"},
     {"ab\x1f", "ab", "0x1f, the highest control character, at the end"},

@@ -14,8 +14,18 @@
 
 #include "s3m/plan.h"
 
-enum kind { ONLY_SRC, ONLY_DST, DIFFER, SAME, EXCLUDED, UNVERIFIED, NEEDS_HEAD, NEEDS_CONTENT,
-            FOLDER_SRC, FOLDER_DST };
+enum kind {
+    ONLY_SRC,
+    ONLY_DST,
+    DIFFER,
+    SAME,
+    EXCLUDED,
+    UNVERIFIED,
+    NEEDS_HEAD,
+    NEEDS_CONTENT,
+    FOLDER_SRC,
+    FOLDER_DST
+};
 
 static struct s3m_diff_item item(enum kind k)
 {
@@ -113,11 +123,12 @@ static void test_decide(void **state)
 static void test_count(void **state)
 {
     (void)state;
-    static const enum kind seq[] = {ONLY_SRC, ONLY_SRC, DIFFER, ONLY_DST, SAME, EXCLUDED,
-                                    UNVERIFIED, FOLDER_SRC, NEEDS_HEAD};
+    static const enum kind seq[] = {ONLY_SRC, ONLY_SRC,   DIFFER,     ONLY_DST,  SAME,
+                                    EXCLUDED, UNVERIFIED, FOLDER_SRC, NEEDS_HEAD};
     for (int m = 0; m < 4; m++) {
-        struct s3m_plan_opts o = {m == 3 ? S3M_MODE_CHECK : m == 2 ? S3M_MODE_COPY
-                                                                   : S3M_MODE_SYNC,
+        struct s3m_plan_opts o = {m == 3   ? S3M_MODE_CHECK
+                                  : m == 2 ? S3M_MODE_COPY
+                                           : S3M_MODE_SYNC,
                                   m == 1, false, -1, -1};
         struct s3m_sync_stats st;
         memset(&st, 0, sizeof(st));
@@ -278,29 +289,56 @@ static const struct line_case {
     struct s3m_plan_line l;
     const char *want;
 } line_cases[] = {
-    {S3M_MODE_SYNC, false, {S3M_PLAN_COPY, "b", "a/k", 10, "not on destination"},
+    {S3M_MODE_SYNC,
+     false,
+     {S3M_PLAN_COPY, "b", "a/k", 10, "not on destination"},
      "copy             10 a/k  (not on destination)\n"},
-    {S3M_MODE_SYNC, false, {S3M_PLAN_DELETE, "b", "x", 0, "not on source"},
+    {S3M_MODE_SYNC,
+     false,
+     {S3M_PLAN_DELETE, "b", "x", 0, "not on source"},
      "delete            0 x  (not on source)\n"},
-    {S3M_MODE_SYNC, false, {S3M_PLAN_FOLDER, "b", "", 0, "source folder marker b/d/: w"},
+    {S3M_MODE_SYNC,
+     false,
+     {S3M_PLAN_FOLDER, "b", "", 0, "source folder marker b/d/: w"},
      "skip              0   (source folder marker b/d/: w)\n"},
-    {S3M_MODE_SYNC, false, {S3M_PLAN_ABORT_UPLOAD, "b", "big", 0, "left"},
+    {S3M_MODE_SYNC,
+     false,
+     {S3M_PLAN_ABORT_UPLOAD, "b", "big", 0, "left"},
      "abort             - big  (left)\n"},
-    {S3M_MODE_SYNC, false, {S3M_PLAN_UPDATE, "b", "a\x01\x7f" "b", 3, "size differs"},
+    {S3M_MODE_SYNC,
+     false,
+     {S3M_PLAN_UPDATE, "b",
+      "a\x01\x7f"
+      "b",
+      3, "size differs"},
      "update            3 a\\x01\\x7fb  (size differs)\n"},
-    {S3M_MODE_CHECK, false, {S3M_PLAN_COPY, "b", "k", 1, "w"},
+    {S3M_MODE_CHECK,
+     false,
+     {S3M_PLAN_COPY, "b", "k", 1, "w"},
      "only on source                 1 k  (w)\n"},
-    {S3M_MODE_CHECK, false, {S3M_PLAN_UPDATE, "b", "k", 1, "w"},
+    {S3M_MODE_CHECK,
+     false,
+     {S3M_PLAN_UPDATE, "b", "k", 1, "w"},
      "differs                        1 k  (w)\n"},
-    {S3M_MODE_CHECK, false, {S3M_PLAN_DELETE, "b", "k", 1, "w"},
+    {S3M_MODE_CHECK,
+     false,
+     {S3M_PLAN_DELETE, "b", "k", 1, "w"},
      "only on destination            1 k  (w)\n"},
-    {S3M_MODE_CHECK, false, {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w"},
+    {S3M_MODE_CHECK,
+     false,
+     {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w"},
      "unverified                     1 k  (w)\n"},
-    {S3M_MODE_SYNC, true, {S3M_PLAN_COPY, "b", "k\"\\", 10, "why"},
+    {S3M_MODE_SYNC,
+     true,
+     {S3M_PLAN_COPY, "b", "k\"\\", 10, "why"},
      "{\"action\":\"copy\",\"bucket\":\"b\",\"key\":\"k\\\"\\\\\",\"size\":10,\"why\":\"why\"}\n"},
-    {S3M_MODE_SYNC, true, {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w"},
+    {S3M_MODE_SYNC,
+     true,
+     {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w"},
      "{\"action\":\"skip\",\"bucket\":\"b\",\"key\":\"k\",\"size\":1,\"why\":\"w\"}\n"},
-    {S3M_MODE_SYNC, true, {S3M_PLAN_ABORT_UPLOAD, "d", "big", 0, "w"},
+    {S3M_MODE_SYNC,
+     true,
+     {S3M_PLAN_ABORT_UPLOAD, "d", "big", 0, "w"},
      "{\"action\":\"abort-upload\",\"bucket\":\"d\",\"key\":\"big\",\"size\":0,\"why\":\"w\"}\n"},
 };
 
@@ -339,9 +377,12 @@ static void test_abort_upload(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decide),      cmocka_unit_test(test_count),
-        cmocka_unit_test(test_transfers_and_verify), cmocka_unit_test(test_refusal),
-        cmocka_unit_test(test_over_cap),    cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_count),
+        cmocka_unit_test(test_transfers_and_verify),
+        cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_over_cap),
+        cmocka_unit_test(test_lines),
         cmocka_unit_test(test_abort_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,12 +77,12 @@ static void test_parse_bad(void **state)
 {
     (void)state;
     struct s3m_bounds b;
-    assert_int_equal(parse("b\na\n", false, &b), 2);   /* decreasing */
+    assert_int_equal(parse("b\na\n", false, &b), 2); /* decreasing */
     assert_int_equal(b.n, 0);
     assert_int_equal(parse("a\n#\nc\nb\n", false, &b), 4); /* line numbers count comments */
-    assert_int_equal(parse("a%00b\n", false, &b), 1);  /* a NUL byte */
-    assert_int_equal(parse("a%zz\n", false, &b), 1);   /* a broken escape */
-    assert_int_equal(parse("a\nb%2\n", false, &b), 2); /* a cut escape */
+    assert_int_equal(parse("a%00b\n", false, &b), 1);      /* a NUL byte */
+    assert_int_equal(parse("a%zz\n", false, &b), 1);       /* a broken escape */
+    assert_int_equal(parse("a\nb%2\n", false, &b), 2);     /* a cut escape */
     /* 1024 bytes is the longest key */
     char line[1100];
     memset(line, 'k', 1024);

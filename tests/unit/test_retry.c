@@ -37,7 +37,7 @@ static void test_limit_doubles_up_to_cap(void **state)
 {
     (void)state;
     /* attempt: limit (ms) = min(5000, 100 * 2^(attempt-1)) */
-    static const long want[][2] = {{1, 100},  {2, 200},  {3, 400},  {4, 800},  {5, 1600},
+    static const long want[][2] = {{1, 100},  {2, 200},  {3, 400},  {4, 800},   {5, 1600},
                                    {6, 3200}, {7, 5000}, {8, 5000}, {30, 5000}, {1000, 5000}};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         int attempt = (int)want[i][0];

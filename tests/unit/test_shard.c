@@ -29,8 +29,8 @@ static const struct shard_case shard_cases[] = {
     {"0/2", 0, 0, 2},
     {"1/2", 0, 1, 2},
     {"99999/100000", 0, 99999, 100000},
-    {"007/010", 0, 7, 10},            /* leading zeros are still decimal */
-    {"2/2", S3M_EXIT_USAGE, 0, 0},    /* INDEX must be below COUNT */
+    {"007/010", 0, 7, 10},         /* leading zeros are still decimal */
+    {"2/2", S3M_EXIT_USAGE, 0, 0}, /* INDEX must be below COUNT */
     {"0/0", S3M_EXIT_USAGE, 0, 0},
     {"0/100001", S3M_EXIT_USAGE, 0, 0},
     {"-1/2", S3M_EXIT_USAGE, 0, 0},

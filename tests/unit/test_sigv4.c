@@ -124,13 +124,13 @@ static char *slurp(const char *dir, const char *name)
     return tj_read_file(path, &len);
 }
 
-#define CHECK_EQ(got, want, what, id)                                                             \
-    do {                                                                                          \
-        if (strcmp((got), (want))) {                                                              \
-            print_error("%s: %s differs\n--- got ---\n%s\n--- want ---\n%s\n", (id), (what),    \
-                        (got), (want));                                                           \
-            fail();                                                                               \
-        }                                                                                         \
+#define CHECK_EQ(got, want, what, id)                                                              \
+    do {                                                                                           \
+        if (strcmp((got), (want))) {                                                               \
+            print_error("%s: %s differs\n--- got ---\n%s\n--- want ---\n%s\n", (id), (what),       \
+                        (got), (want));                                                            \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* ---- layout 1: aws-signing-test-suite/v4 ---- */
@@ -163,12 +163,21 @@ static void run_suite_case(const char *dir, const char *id, bool query_applies)
     const struct tj *norm = tj_get(ctx, "normalize"), *sb = tj_get(ctx, "sign_body"),
                     *omit = tj_get(ctx, "omit_session_token");
     struct s3m_sigv4_req sr = {
-        .method = r.method, .host = r.host, .path = r.path, .query = r.query,
-        .nquery = r.nquery, .headers = r.headers, .nheaders = r.nheaders,
-        .payload_hash = signed_body_value ? signed_body_value : payload, .amz_date = amz,
-        .region = tj_str(ctx, "region"), .service = tj_str(ctx, "service"),
-        .add_content_sha256 = sb && sb->b, .token_unsigned = omit && omit->b,
-        .encode_path = true, .normalize_path = norm && norm->b,
+        .method = r.method,
+        .host = r.host,
+        .path = r.path,
+        .query = r.query,
+        .nquery = r.nquery,
+        .headers = r.headers,
+        .nheaders = r.nheaders,
+        .payload_hash = signed_body_value ? signed_body_value : payload,
+        .amz_date = amz,
+        .region = tj_str(ctx, "region"),
+        .service = tj_str(ctx, "service"),
+        .add_content_sha256 = sb && sb->b,
+        .token_unsigned = omit && omit->b,
+        .encode_path = true,
+        .normalize_path = norm && norm->b,
         .expires = (long)tj_get(ctx, "expiration_in_seconds")->num,
     };
     struct s3m_sigv4_out o;
@@ -247,8 +256,7 @@ static void test_aws_signing_suite(void **state)
     }
     /* the removed UNSIGNED-PAYLOAD case: header files apply; its query files put
      * x-amz-content-sha256 into a presigned request, which S3 presigning does not do */
-    tj_data_path("sigv4/aws-signing-test-suite-removed/v4/post-unsigned-payload", dir,
-                 sizeof(dir));
+    tj_data_path("sigv4/aws-signing-test-suite-removed/v4/post-unsigned-payload", dir, sizeof(dir));
     run_suite_case(dir, "post-unsigned-payload", false);
     print_message("aws-signing-test-suite: %d signings checked, all equal\n", n_run - before);
 }
@@ -259,8 +267,8 @@ static char *token_from_readme(void)
 {
     char path[1024];
     size_t len;
-    char *t = tj_read_file(tj_data_path("sigv4/aws4_testsuite/post-sts-token/readme.txt", path,
-                                        sizeof(path)), &len);
+    char *t = tj_read_file(
+        tj_data_path("sigv4/aws4_testsuite/post-sts-token/readme.txt", path, sizeof(path)), &len);
     char *p = strstr(t, "X-Amz-Security-Token:\n\n");
     assert_non_null(p);
     p = strdup(p + strlen("X-Amz-Security-Token:\n\n"));
@@ -303,10 +311,19 @@ static void run_old_case(const char *dir, const char *id)
     char payload[65];
     s3m_sha256_hex(r.body, r.bodylen, payload);
     struct s3m_sigv4_req sr = {
-        .method = r.method, .host = r.host, .path = r.path, .query = r.query,
-        .nquery = r.nquery, .headers = r.headers, .nheaders = r.nheaders,
-        .payload_hash = payload, .amz_date = r.amz_date, .region = "us-east-1",
-        .service = "service", .token_unsigned = after, .encode_path = true,
+        .method = r.method,
+        .host = r.host,
+        .path = r.path,
+        .query = r.query,
+        .nquery = r.nquery,
+        .headers = r.headers,
+        .nheaders = r.nheaders,
+        .payload_hash = payload,
+        .amz_date = r.amz_date,
+        .region = "us-east-1",
+        .service = "service",
+        .token_unsigned = after,
+        .encode_path = true,
         .normalize_path = true,
     };
     struct s3m_sigv4_out o;
@@ -391,10 +408,17 @@ static void run_s3_vector(const struct tj *v, const char *file_kind)
     const struct tj *exp = tj_get(v, "expected");
     const struct tj *expires = tj_get(v, "expires");
     struct s3m_sigv4_req sr = {
-        .method = tj_str(v, "method"), .host = tj_str(v, "host"), .path = tj_str(v, "path"),
-        .query = query, .nquery = nq, .headers = headers, .nheaders = nh,
-        .payload_hash = tj_str(v, "payload_hash"), .amz_date = tj_str(v, "date"),
-        .region = tj_str(v, "region"), .service = tj_str(v, "service"),
+        .method = tj_str(v, "method"),
+        .host = tj_str(v, "host"),
+        .path = tj_str(v, "path"),
+        .query = query,
+        .nquery = nq,
+        .headers = headers,
+        .nheaders = nh,
+        .payload_hash = tj_str(v, "payload_hash"),
+        .amz_date = tj_str(v, "date"),
+        .region = tj_str(v, "region"),
+        .service = tj_str(v, "service"),
         .add_content_sha256 = generated || doc_has_sha,
         .expires = expires ? (long)expires->num : 0,
     };
@@ -422,8 +446,9 @@ static void run_s3_vector(const struct tj *v, const char *file_kind)
         struct s3m_buf url;
         s3m_buf_init(&url);
         const char *wq = tj_str(v, "query");
-        s3m_buf_printf(&url, "%s://%s%s?%s%s%s", tj_str(v, "scheme") ? tj_str(v, "scheme") : "https",
-                       tj_str(v, "host"), tj_str(v, "path"), wq ? wq : "", wq && *wq ? "&" : "",
+        s3m_buf_printf(&url, "%s://%s%s?%s%s%s",
+                       tj_str(v, "scheme") ? tj_str(v, "scheme") : "https", tj_str(v, "host"),
+                       tj_str(v, "path"), wq ? wq : "", wq && *wq ? "&" : "",
                        o.presigned_query.data);
         CHECK_EQ(url.data, tj_str(exp, "url"), "presigned URL", id);
         s3m_buf_cleanup(&url);
@@ -487,10 +512,14 @@ static void test_key_cache_scope(void **state)
     (void)state;
     struct s3m_signer s;
     s3m_signer_init(&s, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL);
-    struct s3m_sigv4_req r = {.method = "GET", .host = "examplebucket.s3.amazonaws.com",
-                              .path = "/test.txt", .payload_hash = S3M_EMPTY_SHA256,
-                              .amz_date = "20130524T000000Z", .region = "eu-north-1",
-                              .service = "s3", .add_content_sha256 = true};
+    struct s3m_sigv4_req r = {.method = "GET",
+                              .host = "examplebucket.s3.amazonaws.com",
+                              .path = "/test.txt",
+                              .payload_hash = S3M_EMPTY_SHA256,
+                              .amz_date = "20130524T000000Z",
+                              .region = "eu-north-1",
+                              .service = "s3",
+                              .add_content_sha256 = true};
     struct s3m_sigv4_out o;
     s3m_sigv4_out_init(&o);
     s3m_sigv4_sign(&s, &r, &o); /* caches the eu-north-1 key */

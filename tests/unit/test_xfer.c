@@ -19,8 +19,8 @@
 struct row {
     uint64_t size;
     int parts;
-    int n;              /* candidates expected */
-    uint64_t want[20];  /* in this order */
+    int n;             /* candidates expected */
+    uint64_t want[20]; /* in this order */
     const char *why;
 };
 
@@ -47,7 +47,9 @@ static const struct row rows[] = {
     {10 * MiB, 3, 0, {0}, "impossible layout"},
     /* 4 MiB in 1 part: any size of at least 4 MiB gives one part, so every common size is a
      * candidate (they all lay the object out alike); the even split, 4 MiB, is too small */
-    {4 * MiB, 1, 18,
+    {4 * MiB,
+     1,
+     18,
      {5 * MiB, 8 * MiB, 16 * MiB, 10 * MiB, 15 * MiB, 32 * MiB, 64 * MiB, 100 * MiB, 128 * MiB,
       50 * MiB, 25 * MiB, 256 * MiB, 512 * MiB, 1024 * MiB, 20 * MiB, 200 * MiB, 500 * MiB,
       96 * MiB},
@@ -85,8 +87,8 @@ static void test_candidates_give_the_part_count(void **state)
 {
     (void)state;
     /* whatever the size, each candidate obeys the rules it was chosen by */
-    static const uint64_t sizes[] = {5 * MiB + 1, 64 * MiB, 64 * MiB + 1, 1000 * MiB + 12345,
-                                     5ull << 30, 50ull << 30};
+    static const uint64_t sizes[] = {5 * MiB + 1,        64 * MiB,   64 * MiB + 1,
+                                     1000 * MiB + 12345, 5ull << 30, 50ull << 30};
     static const int parts[] = {1, 2, 3, 7, 10, 13, 64, 100, 1000, 10000};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         for (size_t j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {

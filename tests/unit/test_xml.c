@@ -40,8 +40,7 @@ static void eq_int(const struct tj *exp, const char *key, int64_t got)
         return;
     int64_t want = v->type == TJ_NULL ? -1 : (int64_t)v->num;
     if (want != got)
-        fail_msg("%s: %s: expected %lld, got %lld", cur_doc, key, (long long)want,
-                 (long long)got);
+        fail_msg("%s: %s: expected %lld, got %lld", cur_doc, key, (long long)want, (long long)got);
 }
 
 static void eq_bool(const struct tj *exp, const char *key, bool got)
@@ -435,8 +434,10 @@ static void test_list_undecodable_echoes(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char d[512];
-        snprintf(d, sizeof(d), "<ListBucketResult><Name>b</Name><EncodingType>url</EncodingType>"
-                 "<IsTruncated>false</IsTruncated>%s</ListBucketResult>", bad[i]);
+        snprintf(d, sizeof(d),
+                 "<ListBucketResult><Name>b</Name><EncodingType>url</EncodingType>"
+                 "<IsTruncated>false</IsTruncated>%s</ListBucketResult>",
+                 bad[i]);
         struct s3m_xml_result *r;
         struct s3m_errinfo ei;
         assert_int_equal(parse_list(d, 4096, &r, &ei), S3M_EXML);
