@@ -18,9 +18,9 @@ struct s3m_sweep {
     struct s3m_sweep_cfg cfg;
     const struct s3m_sweep_cbs *cbs;
     void *ud;
-    enum sweep_state state; /* drives control; set only through set_state */
-    struct s3m_s3_req *list; /* the page being walked */
-    size_t next;             /* its next upload to look at */
+    enum sweep_state state;           /* drives control; set only through set_state */
+    struct s3m_s3_req *list;          /* the page being walked */
+    size_t next;                      /* its next upload to look at */
     const struct s3m_xml_upload *cur; /* the upload whose abort is out */
     char *key_marker, *id_marker;
 };
@@ -54,12 +54,12 @@ static void list_failed(struct s3m_sweep *sw, const struct s3m_errinfo *ei)
 static void aborted(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_sweep *sw = ud;
-    if (r->ei.err && r->ei.http_status != 404) { /* 404: gone meanwhile, fine */
+    if (r->ei.err && r->ei.http_status != 404) {
         char line[900];
         struct s3m_log_fields lf = {sw->cfg.dst->remote->name, sw->cfg.bucket, r->key, &r->ei};
         s3m_logf(S3M_LOG_WARN, "sync", &lf, "%s: could not abort stale upload of %s: %s",
                  sw->cfg.label, r->key, s3m_errinfo_str(&r->ei, line, sizeof(line)));
-    } else if (!r->ei.err) {
+    } else { /* aborted, or 404: gone meanwhile, which is what the abort was for */
         sw->cbs->upload(sw->ud, sw->cur->key + strlen(sw->cfg.prefix), sw->cur->initiated, true);
     }
     s3m_s3_req_free(r);
@@ -124,8 +124,10 @@ static bool try_abort(struct s3m_sweep *sw, const struct s3m_xml_upload *up)
         sw->cbs->upload(sw->ud, up->key + strlen(sw->cfg.prefix), up->initiated, false);
         return false;
     }
-    s3m_log(S3M_LOG_NOTICE, "sync", "%s: aborting multipart upload of %s initiated %s "
-            "(left by an earlier run)", sw->cfg.label, up->key, up->initiated);
+    s3m_log(S3M_LOG_NOTICE, "sync",
+            "%s: aborting multipart upload of %s initiated %s "
+            "(left by an earlier run)",
+            sw->cfg.label, up->key, up->initiated);
     struct s3m_s3_req *a = s3m_s3_abort_mpu(sw->cfg.dst, sw->cfg.bucket, up->key, up->upload_id);
     if (s3m_s3_submit(a, aborted, sw)) {
         s3m_s3_req_free(a);
@@ -157,8 +159,8 @@ static void scan(struct s3m_sweep *sw)
     request_page(sw);
 }
 
-struct s3m_sweep *s3m__sweep_start(const struct s3m_sweep_cfg *cfg,
-                                   const struct s3m_sweep_cbs *cbs, void *ud)
+struct s3m_sweep *s3m__sweep_start(const struct s3m_sweep_cfg *cfg, const struct s3m_sweep_cbs *cbs,
+                                   void *ud)
 {
     struct s3m_sweep *sw = s3m_calloc(1, sizeof(*sw));
     sw->cfg = *cfg;

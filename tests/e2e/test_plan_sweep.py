@@ -75,3 +75,33 @@ class PlanSweepTest:
         self.assertEqual(self.uploads(), ["data/big"])
         for u in self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []):
             self.dst.abort_multipart_upload(Bucket=self.db, Key=u["Key"], UploadId=u["UploadId"])
+
+    def test_abort_answered_404_counts_as_gone(self):
+        """(review of the split) An abort answered 404 NoSuchUpload means the upload is gone
+        already (another run, a lifecycle rule): it counts as aborted in the summary and the
+        plan, as before the split, and is no warning."""
+        from e2e import conf_with
+        from faultproxy import Proxy
+        self.put_many(self.src, self.sb, ["data/keep"])
+        self.put_many(self.dst, self.db, ["data/keep"])
+        for k in ["data/a", "data/b"]:
+            self.dst.create_multipart_upload(Bucket=self.db, Key=k)
+        time.sleep(1.2)
+        proxy = Proxy(self.osl1.endpoint)
+        self.addCleanup(proxy.stop)
+        proxy.add("status", method="DELETE", query="uploadId", status=404, code="NoSuchUpload")
+        conf = conf_with(self.conf, "[gone]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint))
+        path = os.path.join(self.tmp, unique("plan.jsonl"))
+        p = self.s3m("sync", "sto2:%s/data" % self.sb, "gone:%s/data" % self.db, "--plan", path,
+                     conf=conf, check=0)
+        self.assertIn("aborted 2 multipart upload(s)", p.stdout)
+        self.assertNotIn("could not abort", p.stderr)
+        with open(path) as f:
+            acts = [json.loads(l) for l in f]
+        self.assertEqual(sorted(a["key"] for a in acts if a["action"] == "abort-upload"),
+                         ["a", "b"])
+        self.assertEqual(proxy.count(method="DELETE", query="uploadId"), 2)
+        for u in self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []):
+            self.dst.abort_multipart_upload(Bucket=self.db, Key=u["Key"], UploadId=u["UploadId"])
