@@ -36,8 +36,10 @@ fresh
 sed -i 's/enum s3m_lister_state {/enum s3m_lister_pull {/' "$tmp/t/include/s3m/lister.h"
 expect FAIL 'row s3m_lister_state: no such state enum' "a row whose enum was renamed"
 fresh
-sed -i 's/X_DONE, X_RECHECK }/X_DONE, X_RECHECK, X_VERIFY }/' "$tmp/t/src/engine/xfer.c"
-expect FAIL 'engine/xfer.c:set_state: the table says .* X_RECHECK, .* X_RECHECK X_VERIFY' "a state added"
+sed -i 's/S3M_LIST_END, S3M_LIST_ERROR }/S3M_LIST_END, S3M_LIST_ERROR, S3M_LIST_GONE }/' \
+    "$tmp/t/include/s3m/lister.h"
+grep -q S3M_LIST_GONE "$tmp/t/include/s3m/lister.h" || { echo "internals_test: FAIL: the edit did not apply"; fail=1; }
+expect FAIL 's3m_lister_state: the table says .* S3M_LIST_ERROR, .* S3M_LIST_ERROR S3M_LIST_GONE' "a state added"
 fresh
 sed -i 's/`X_RETRY` `X_DONE`/`X_DONE` `X_RETRY`/' "$tmp/t/docs/internals/README.md"
 expect FAIL 'the table says' "a reordered row"
