@@ -65,6 +65,12 @@ struct s3m__xml_field {
     enum s3m__xml_type type;
     size_t off;
 };
+/* One entry of a field table: element name, how its text is read (S3M__XML_<type>), and where
+ * it goes in struct st. */
+#define S3M__XML_FIELD(st, type, member, name)                                                     \
+    {                                                                                              \
+        name, S3M__XML_##type, offsetof(struct st, member)                                         \
+    }
 
 /* The field of obj named name in fields[0..n) set from the element's text (a second occurrence
  * or a bad value fails the reply): true when name is one of them. */

@@ -7,10 +7,7 @@
 #define SEEN_TRUNC 1u /* <IsTruncated> of the page */
 #define SEEN_SIZE 2u  /* <Size> of the current <Contents>, in the entry bits (<< 8) */
 
-#define LIST(type, member, name)                                                                   \
-    {                                                                                              \
-        name, S3M__XML_##type, offsetof(struct s3m_xml_list, member)                               \
-    }
+#define LIST(type, member, name) S3M__XML_FIELD(s3m_xml_list, type, member, name)
 static const struct s3m__xml_field list_fields[] = {
     LIST(STR, name, "Name"),
     LIST(STR, prefix, "Prefix"),
@@ -25,10 +22,7 @@ static const struct s3m__xml_field list_fields[] = {
     LIST(INT, key_count, "KeyCount"),
 };
 
-#define OBJECT(type, member, name)                                                                 \
-    {                                                                                              \
-        name, S3M__XML_##type, offsetof(struct s3m_xml_object, member)                             \
-    }
+#define OBJECT(type, member, name) S3M__XML_FIELD(s3m_xml_object, type, member, name)
 static const struct s3m__xml_field object_fields[] = {
     OBJECT(STR, key, "Key"),
     OBJECT(ETAG, etag, "ETag"),
@@ -156,10 +150,7 @@ const struct s3m__xml_doc s3m__xml_list_doc = {start_list, end_list, finish_list
 
 /* ---- ListMultipartUploadsResult ---- */
 
-#define UPLOADS(type, member, name)                                                                \
-    {                                                                                              \
-        name, S3M__XML_##type, offsetof(struct s3m_xml_uploads, member)                            \
-    }
+#define UPLOADS(type, member, name) S3M__XML_FIELD(s3m_xml_uploads, type, member, name)
 static const struct s3m__xml_field uploads_fields[] = {
     UPLOADS(STR, bucket, "Bucket"),
     UPLOADS(STR, key_marker, "KeyMarker"),
@@ -169,10 +160,7 @@ static const struct s3m__xml_field uploads_fields[] = {
     UPLOADS(INT, max_uploads, "MaxUploads"),
 };
 
-#define UPLOAD(member, name)                                                                       \
-    {                                                                                              \
-        name, S3M__XML_STR, offsetof(struct s3m_xml_upload, member)                                \
-    }
+#define UPLOAD(member, name) S3M__XML_FIELD(s3m_xml_upload, STR, member, name)
 static const struct s3m__xml_field upload_fields[] = {
     UPLOAD(key, "Key"),
     UPLOAD(upload_id, "UploadId"),

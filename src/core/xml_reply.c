@@ -5,10 +5,7 @@
 
 /* ---- ListAllMyBucketsResult ---- */
 
-#define BUCKETS(member, name)                                                                      \
-    {                                                                                              \
-        name, S3M__XML_STR, offsetof(struct s3m_xml_buckets, member)                               \
-    }
+#define BUCKETS(member, name) S3M__XML_FIELD(s3m_xml_buckets, STR, member, name)
 static const struct s3m__xml_field buckets_fields[] = {
     BUCKETS(continuation_token, "ContinuationToken"),
 };
@@ -18,10 +15,7 @@ static const struct s3m__xml_field owner_fields[] = {
     BUCKETS(owner_display_name, "DisplayName"),
 };
 
-#define BUCKET(member, name)                                                                       \
-    {                                                                                              \
-        name, S3M__XML_STR, offsetof(struct s3m_xml_bucket, member)                                \
-    }
+#define BUCKET(member, name) S3M__XML_FIELD(s3m_xml_bucket, STR, member, name)
 static const struct s3m__xml_field bucket_fields[] = {
     BUCKET(name, "Name"),
     BUCKET(creation_date, "CreationDate"),
@@ -56,10 +50,7 @@ const struct s3m__xml_doc s3m__xml_buckets_doc = {start_buckets, end_buckets, NU
 
 /* ---- Error ---- */
 
-#define ERR_FIELD(member, name)                                                                    \
-    {                                                                                              \
-        name, S3M__XML_STR, offsetof(struct s3m_xml_error, member)                                 \
-    }
+#define ERR_FIELD(member, name) S3M__XML_FIELD(s3m_xml_error, STR, member, name)
 static const struct s3m__xml_field error_fields[] = {
     ERR_FIELD(code, "Code"),
     ERR_FIELD(message, "Message"),
@@ -89,10 +80,7 @@ const struct s3m__xml_doc s3m__xml_error_doc = {NULL, end_error, finish_error};
 
 /* ---- DeleteResult ---- */
 
-#define DELETED(member, name)                                                                      \
-    {                                                                                              \
-        name, S3M__XML_STR, offsetof(struct s3m_xml_deleted, member)                               \
-    }
+#define DELETED(member, name) S3M__XML_FIELD(s3m_xml_deleted, STR, member, name)
 static const struct s3m__xml_field deleted_fields[] = {
     DELETED(key, "Key"),
     DELETED(version_id, "VersionId"),
@@ -128,10 +116,7 @@ const struct s3m__xml_doc s3m__xml_delete_doc = {start_delete, end_delete, NULL}
 
 /* ---- InitiateMultipartUploadResult, CompleteMultipartUploadResult, Copy*Result ---- */
 
-#define SINGLE(type, member, name)                                                                 \
-    {                                                                                              \
-        name, S3M__XML_##type, offsetof(struct s3m_xml_single, member)                             \
-    }
+#define SINGLE(type, member, name) S3M__XML_FIELD(s3m_xml_single, type, member, name)
 static const struct s3m__xml_field single_fields[] = {
     SINGLE(STR, location, "Location"), SINGLE(STR, bucket, "Bucket"),
     SINGLE(STR, key, "Key"),           SINGLE(STR, upload_id, "UploadId"),
