@@ -10,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_INTERPOSE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_INTERPOSE 1
-#endif
-#endif
-
 #ifndef NO_INTERPOSE
 
 void *__libc_malloc(size_t n);

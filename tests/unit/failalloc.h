@@ -6,6 +6,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Under AddressSanitizer (which owns malloc) nothing is interposed: the run skips itself. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_INTERPOSE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_INTERPOSE 1
+#endif
+#endif
+
 /* Forget what was tracked; track every block from now on and fail the nth allocation call. */
 void failalloc_start(long n);
 /* Fail nothing more; returns how many allocation calls were made since failalloc_start. */

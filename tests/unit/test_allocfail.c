@@ -42,14 +42,6 @@
 
 #include <libxml/xmlerror.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_INTERPOSE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_INTERPOSE 1
-#endif
-#endif
-
 #ifndef NO_INTERPOSE
 /* ---- scenarios: run() calls the entry point into *st and says error or not and what came
  * out (summary, no allocation); cleanup() frees what run() left ---- */
