@@ -3,7 +3,9 @@ test: fail some requests with 5xx / 429 (+Retry-After) / a dropped connection, s
 bodies, reset or stall in the middle of a body, answer 200 with an <Error> document, reorder or
 duplicate keys of listing pages, drop <IsTruncated> from a page (strip_is_truncated), answer a
 listing with an empty truncated page that always names the same continuation token
-(empty_truncated). Counts requests by method and path.
+(empty_truncated). Counts requests by method and path, and records when each starts and ends
+(events: the end is recorded before the client gets the answer, so an event after another's end
+was sent after the client could know of it).
 
 A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
 (share=0.3, from a seeded generator so a run is reproducible).
@@ -55,6 +57,7 @@ class Proxy:
         m = re.match(r"http://([^:/]+):(\d+)", upstream)
         self.host, self.port = m.group(1), int(m.group(2))
         self.rules, self.log, self.lock = [], [], threading.Lock()
+        self.events = []  # ("start" | "end", method, path, query, body or b"", status or None)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,7 +97,11 @@ class Proxy:
 
     def clear(self):
         with self.lock:
-            self.rules, self.log = [], []
+            self.rules, self.log, self.events = [], [], []
+
+    def event(self, *ev):
+        with self.lock:
+            self.events.append(ev)
 
     def count(self, method=None, query=None):
         with self.lock:
@@ -108,14 +115,18 @@ class Proxy:
         body = h.rfile.read(length) if length else b""
         with self.lock:
             self.log.append((h.command, path, query))
+            self.events.append(("start", h.command, path, query, body, None))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
         if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated"):
+            if rule.action != "stall":
+                self.event("end", h.command, path, query, body, rule.action)
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        self.event("end", h.command, path, query, body, resp.status)
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
         h.send_response(resp.status, resp.reason)
