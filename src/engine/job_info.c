@@ -53,7 +53,6 @@ bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t nd
     return s3m_plan_over_cap(&po, ndel, ndst, why, n);
 }
 
-
 void s3m_sync_changes(const struct s3m_sync *s, uint64_t *nupd, uint64_t *ndel, uint64_t *ndst,
                       bool *whole)
 {
