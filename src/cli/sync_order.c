@@ -175,13 +175,15 @@ const char *s3m__change_decide(const struct s3m_sync_opts *so, const struct s3m_
                                char *why, size_t n, bool *over)
 {
     *over = false;
-    if (so->max_change < 0 && so->max_change_pct < 0)
-        return NULL;
+    if ((so->max_change < 0 && so->max_change_pct < 0) || so->mode == S3M_MODE_CHECK)
+        return NULL; /* check changes nothing */
     if (s3m_plan_over_change(so->max_change, so->max_change_pct, c->nupd, c->ndel, c->ndst, why,
                              n)) {
         *over = true;
         s3m_log(S3M_LOG_ERROR, "sync", "%s: %s every update and deletion", why,
                 so->dry_run ? "would refuse" : "refusing");
+        if (so->dry_run) /* a real run's summary lines say it (what is NOT done, and why) */
+            printf("dry run: %s: every update and deletion would be refused\n", why);
         return why;
     }
     if (!c->whole) { /* a count that is only a lower bound cannot clear the cap */
