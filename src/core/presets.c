@@ -5,7 +5,14 @@
  * Every rule below comes from the tool's own description of its repository (cited per preset;
  * the same sources, with sections, are in docs/backup-repositories.md). Tier 0 is everything no
  * rule names: the data. A rule's tier is relative: applied after N tiers already there (from
- * --copy-last), tier k becomes N + k. */
+ * --copy-last), tier k becomes N + k.
+ *
+ * Anchoring: restic, kopia and Elasticsearch name their files data/, index/, p*, index-N, names
+ * too common to look for anywhere but at the repository's root, so their rules start with '/'
+ * and the job's prefix must be that root. Velero's, WAL-G's and pgBackRest's names are their
+ * own (backups/<b>/velero-backup.json, basebackups_005/, backup/<stanza>/backup.info), so their
+ * rules match at any depth: one job mirrors a bucket holding several repositories under their
+ * prefixes (Spilo's spilo/<cluster>/wal/<version>/, a Velero location's prefix). */
 #include "s3m/presets.h"
 #include "s3m/util.h"
 
@@ -49,20 +56,20 @@ static const struct rule kopia_rules[] = {
  * repositories as above) or restic/<namespace>/ (restic repositories as above). A backup's
  * volume snapshots must be visible in those repositories before its velero-backup.json. */
 static const struct rule velero_rules[] = {
-    {EXCLUDE, "/restic/*/locks/**"},
-    {EXCLUDE, "/restic/*/lock/**"},
-    {1, "/kopia/*/n*"},
-    {1, "/kopia/*/xn*"},
-    {1, "/kopia/*/xs*"},
-    {1, "/kopia/*/xr*"},
-    {1, "/restic/*/index/**"},
-    {2, "/kopia/*/m*"},
-    {2, "/kopia/*/l*"},
-    {2, "/kopia/*/xe*"},
-    {2, "/kopia/*/xw*"},
-    {2, "/restic/*/snapshots/**"},
-    {2, "/restic/*/snapshot/**"},
-    {3, "/backups/*/velero-backup.json"},
+    {EXCLUDE, "restic/*/locks/**"},
+    {EXCLUDE, "restic/*/lock/**"},
+    {1, "kopia/*/n*"},
+    {1, "kopia/*/xn*"},
+    {1, "kopia/*/xs*"},
+    {1, "kopia/*/xr*"},
+    {1, "restic/*/index/**"},
+    {2, "kopia/*/m*"},
+    {2, "kopia/*/l*"},
+    {2, "kopia/*/xe*"},
+    {2, "kopia/*/xw*"},
+    {2, "restic/*/snapshots/**"},
+    {2, "restic/*/snapshot/**"},
+    {3, "backups/*/velero-backup.json"},
     {0, NULL},
 };
 
@@ -90,7 +97,7 @@ static const struct rule elasticsearch_rules[] = {
  * .json is written when it is complete; backup-list and backup-fetch see only backups with a
  * sentinel. WAL segments in wal_005/ are data. */
 static const struct rule walg_rules[] = {
-    {1, "/basebackups_005/*_backup_stop_sentinel.json"},
+    {1, "basebackups_005/*_backup_stop_sentinel.json"},
     {0, NULL},
 };
 
@@ -100,12 +107,12 @@ static const struct rule walg_rules[] = {
  * is complete, then backup.info(.copy) lists it; archive/<stanza>/archive.info(.copy) names
  * the database whose WAL is in archive/<stanza>/<version-id>/. */
 static const struct rule pgbackrest_rules[] = {
-    {1, "/backup/*/*/backup.manifest.copy"},
-    {2, "/backup/*/*/backup.manifest"},
-    {3, "/backup/*/backup.info"},
-    {3, "/backup/*/backup.info.copy"},
-    {3, "/archive/*/archive.info"},
-    {3, "/archive/*/archive.info.copy"},
+    {1, "backup/*/*/backup.manifest.copy"},
+    {2, "backup/*/*/backup.manifest"},
+    {3, "backup/*/backup.info"},
+    {3, "backup/*/backup.info.copy"},
+    {3, "archive/*/archive.info"},
+    {3, "archive/*/archive.info.copy"},
     {0, NULL},
 };
 

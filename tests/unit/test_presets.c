@@ -121,6 +121,15 @@ static void test_velero(void **state)
         {"restic/monitoring/snapshots/abcdef0123456789", 2},
         {"restic/monitoring/locks/abcdef0123456789", EXCL},
         {"locks/abcdef0123456789", 0}, /* not a repository's lock */
+        /* a location with a prefix (BackupStorageLocation objectStorage.prefix) */
+        {"workload-cluster/backups/b1/velero-backup.json", 3},
+        {"workload-cluster/backups/b1/b1.tar.gz", 0},
+        {"workload-cluster/kopia/monitoring/xn3_4f2b9c1e-s1a2b3c4d5e6f7a8b-c1", 1},
+        {"workload-cluster/kopia/monitoring/xe3", 2},
+        {"workload-cluster/restic/monitoring/locks/abcdef0123456789", EXCL},
+        /* a backup named "kopia" is not a repository */
+        {"backups/kopia/kopia.tar.gz", 0},
+        {"backups/kopia/velero-backup.json", 3},
         {NULL, 0},
     };
     check_preset("velero", e, 3);
@@ -163,6 +172,17 @@ static void test_walg(void **state)
         {"basebackups_005/base_000000010000000000000002/files_metadata.json", 0},
         {"wal_005/000000010000000000000001.lz4", 0},
         {"wal_005/00000002.history.lz4", 0},
+        /* Spilo (Zalando's postgres-operator): spilo/<cluster>/wal/<version>/ in one bucket */
+        {"spilo/acid-main/wal/14/basebackups_005/"
+         "base_000000010000000000000002_backup_stop_sentinel.json",
+         1},
+        {"spilo/acid-main/wal/14/basebackups_005/base_000000010000000000000002/tar_partitions/"
+         "part_1.tar.lz4",
+         0},
+        {"spilo/acid-main/wal/14/wal_005/000000010000000000000001.lz4", 0},
+        /* WAL-E's layout, which WAL-G kept: the same sentinel */
+        {"basebackups_005/base_000000010000000000000002_00000040_backup_stop_sentinel.json", 1},
+        {"basebackups_005/base_000000010000000000000002_00000040/extended_version.txt", 0},
         {NULL, 0},
     };
     check_preset("wal-g", e, 1);
@@ -188,6 +208,13 @@ static void test_pgbackrest(void **state)
          "000000010000000000000001-7ff2b7d9c5a1e6f0b3c4d2e8a9f1b0c7d6e5a4b3.gz",
          0},
         {"archive/demo/16-1/00000002.history", 0},
+        /* repo1-path /var/lib/pgbackrest (the default) on S3 */
+        {"var/lib/pgbackrest/backup/demo/20261201-050000F/pg_data/PG_VERSION.gz", 0},
+        {"var/lib/pgbackrest/backup/demo/20261201-050000F/backup.manifest", 2},
+        {"var/lib/pgbackrest/backup/demo/backup.info", 3},
+        {"var/lib/pgbackrest/archive/demo/archive.info", 3},
+        /* a file of the database named like a manifest stays data */
+        {"backup/demo/20261201-050000F/pg_data/backup.manifest", 0},
         {NULL, 0},
     };
     check_preset("pgbackrest", e, 3);
