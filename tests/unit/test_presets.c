@@ -242,6 +242,18 @@ static void test_apply_appends_and_excludes_first(void **state)
     assert_true(f.rules[f.nrules - 1].include);
     s3m_filter_cleanup(&f);
     s3m_tiers_cleanup(&t);
+
+    /* the CLI's order: --layout velero, then --copy-last '*.manifest' one tier after it */
+    s3m_tiers_init(&t);
+    s3m_filter_init(&f, 0);
+    assert_true(s3m_preset_apply("velero", &t, &f, err, sizeof(err)));
+    assert_true(s3m_tiers_add(&t, t.ntiers + 1, "*.manifest"));
+    assert_int_equal(t.ntiers, 4);
+    assert_int_equal(s3m_tiers_of(&t, "backups/b1/velero-backup.json"), 3);
+    assert_int_equal(s3m_tiers_of(&t, "x/y.manifest"), 4);
+    assert_int_equal(f.nrules, 2); /* restic's two lock globs under restic/<ns>/ */
+    s3m_filter_cleanup(&f);
+    s3m_tiers_cleanup(&t);
 }
 
 static void test_apply_unknown(void **state)
