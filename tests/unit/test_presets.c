@@ -208,6 +208,10 @@ static void test_pgbackrest(void **state)
          "000000010000000000000001-7ff2b7d9c5a1e6f0b3c4d2e8a9f1b0c7d6e5a4b3.gz",
          0},
         {"archive/demo/16-1/00000002.history", 0},
+        /* as pgBackRest 2.45 wrote them (a full and an incremental backup, posix repository) */
+        {"archive/demo/15-1/0000000100000000/000000010000000000000002.00000028.backup", 0},
+        {"backup/demo/20261202-034017F_20261202-034035I/backup.manifest.copy", 1},
+        {"backup/demo/backup.history/2026/20261202-034017F_20261202-034035I.manifest.gz", 0},
         /* repo1-path /var/lib/pgbackrest (the default) on S3 */
         {"var/lib/pgbackrest/backup/demo/20261201-050000F/pg_data/PG_VERSION.gz", 0},
         {"var/lib/pgbackrest/backup/demo/20261201-050000F/backup.manifest", 2},
