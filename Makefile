@@ -66,6 +66,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/src/cli/version.o: ALL_CFLAGS += -DS3M_VERSION='"$(VERSION)"' -DS3M_GIT_REV='"$(GIT_REV)"'
+$(BUILD)/src/cli/plan_out.o: ALL_CFLAGS += -DS3M_VERSION='"$(VERSION)"'
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

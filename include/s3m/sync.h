@@ -20,6 +20,7 @@
 #include "s3m/xfer.h"
 
 struct s3m_sync;
+struct s3m_planfile; /* s3m/planfile.h */
 
 struct s3m_sync_opts {
     enum s3m_sync_mode mode;
@@ -55,6 +56,9 @@ struct s3m_sync_opts {
     uint64_t progress_ms;
     void (*progress)(const struct s3m_sync *s, void *ud);
     void *progress_ud;
+    /* `apply`: the reviewed plan; an action runs only when the plan has it for the objects it
+     * saw (engine/gate.c), anything else is skipped and reported; no stale-upload sweep. */
+    struct s3m_planfile *gate;
 };
 
 /* One job's phases, in order; the phase drives control and changes only in job.c's

@@ -24,6 +24,8 @@ struct s3m_verify_result {
     const char *key; /* relative */
     uint64_t size;
     const char *etag;              /* the source's, from the listing */
+    const char *dst_etag;          /* the destination's, from the listing */
+    uint64_t dst_size;
     bool head;                     /* settled by the destination's HEAD */
     bool differ;                   /* valid when err is NULL */
     const struct s3m_errinfo *err; /* a request failed: nothing is known */
