@@ -113,26 +113,17 @@ static const struct opt table[] = {
  * never what it does. Every other option shapes what is done: a plan records it in its header
  * and `apply` refuses it on its own command line (it comes from the plan). So an option added
  * to the table shapes plans unless it is named here. */
-static const char *const runtime_only[] = {
-    "config",      "dry-run",         "json",
-    "verbose",     "quiet",           "log-level",
-    "log-format",  "log-file",        "progress",
-    "no-progress", "stats",           "connections",
-    "transfers",   "low-level-retries", "contimeout",
-    "timeout",     "ca-file",         "max-keys",
-    "plan",        "error-on-no-transfer", "multipart-concurrency",
-    "buffer-size", "retries",         "no-server-side-copy",
-    "lock-file",   "no-lock",         "metrics-file",
-    "list-concurrency", "output",     "help",
-    "version",
-};
+static const char runtime_only[] =
+    " config dry-run json verbose quiet log-level log-format log-file progress no-progress stats"
+    " connections transfers low-level-retries contimeout timeout ca-file max-keys plan"
+    " error-on-no-transfer multipart-concurrency buffer-size retries no-server-side-copy"
+    " lock-file no-lock metrics-file list-concurrency output help version ";
 
 static bool shapes_plan(const struct opt *t)
 {
-    for (size_t i = 0; i < S3M_ARRAY_LEN(runtime_only); i++)
-        if (!strcmp(runtime_only[i], t->name))
-            return false;
-    return true;
+    char word[64];
+    snprintf(word, sizeof(word), " %s ", t->name);
+    return !strstr(runtime_only, word);
 }
 
 /* an option that shapes the plan, kept as "--name" or "--name=value" (one argument, whatever

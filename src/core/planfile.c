@@ -21,7 +21,7 @@ enum jtype { J_STR, J_U64, J_BOOL, J_STRS };
 struct jfield {
     const char *name;
     enum jtype type;
-    void *out;   /* char **, uint64_t *, bool *, char *** */
+    void *out;    /* char **, uint64_t *, bool *, char *** */
     size_t *nout; /* J_STRS: the count */
     bool seen;
 };
@@ -214,9 +214,9 @@ static bool jskip(struct jp *j, struct s3m_buf *b)
         while (jeat(j, ','));
         return jeat(j, ']') || jfail(j, "',' or ']' expected");
     }
-    return jword(j, "null") || (j->p < j->end && *j->p == 't' ? jbool(j, &t)
+    return jword(j, "null") || (j->p < j->end && *j->p == 't'   ? jbool(j, &t)
                                 : j->p < j->end && *j->p == 'f' ? jbool(j, &t)
-                                                                 : ju64(j, &u));
+                                                                : ju64(j, &u));
 }
 
 static bool jvalue(struct jp *j, struct jfield *f, struct s3m_buf *b)
@@ -234,30 +234,36 @@ static bool jvalue(struct jp *j, struct jfield *f, struct s3m_buf *b)
     return false;
 }
 
-/* one object filling the fields it names (each at most once), then the end of the line */
+/* one member "name": value, into the field it names (each at most once) */
+static bool jmember(struct jp *j, struct jfield *f, size_t nf, struct s3m_buf *name,
+                    struct s3m_buf *b)
+{
+    if (!jstr(j, name) || !(jeat(j, ':') || jfail(j, "':' expected")))
+        return false;
+    struct jfield *at = NULL;
+    for (size_t i = 0; i < nf; i++)
+        if (!strcmp(f[i].name, s3m_buf_str(name)))
+            at = &f[i];
+    if (!at)
+        return jskip(j, b);
+    if (at->seen)
+        return jfail(j, "a member twice");
+    at->seen = true;
+    return jvalue(j, at, b);
+}
+
+/* one object filling the fields it names, then the end of the line */
 static bool jobject(struct jp *j, struct jfield *f, size_t nf)
 {
     struct s3m_buf name, b;
     s3m_buf_init(&name);
     s3m_buf_init(&b);
     bool ok = jeat(j, '{') || jfail(j, "'{' expected");
-    while (ok && !jeat(j, '}')) {
-        if (!(ok = jstr(j, &name) && (jeat(j, ':') || jfail(j, "':' expected"))))
-            break;
-        struct jfield *at = NULL;
-        for (size_t i = 0; i < nf; i++)
-            if (!strcmp(f[i].name, s3m_buf_str(&name)))
-                at = &f[i];
-        if (at && at->seen)
-            ok = jfail(j, "a member twice");
-        else if (at)
-            ok = (at->seen = true) && jvalue(j, at, &b);
-        else
-            ok = jskip(j, &b);
-        if (ok && !jeat(j, ',')) {
-            ok = jeat(j, '}') || jfail(j, "',' or '}' expected");
-            break;
-        }
+    if (ok && !jeat(j, '}')) {
+        do
+            ok = jmember(j, f, nf, &name, &b);
+        while (ok && jeat(j, ','));
+        ok = ok && (jeat(j, '}') || jfail(j, "',' or '}' expected"));
     }
     jws(j);
     if (ok && j->p != j->end)
@@ -334,8 +340,8 @@ static bool header(struct s3m_planfile *p, struct jp *j)
         if (!f[i].seen)
             return refuse(p, "line 1: the plan header has no \"%s\"", f[i].name);
     if (format != S3M_PLANFILE_FORMAT)
-        return refuse(p, "line 1: plan format %" PRIu64 " (this s3mirror reads format %d)",
-                      format, S3M_PLANFILE_FORMAT);
+        return refuse(p, "line 1: plan format %" PRIu64 " (this s3mirror reads format %d)", format,
+                      S3M_PLANFILE_FORMAT);
     if (p->nargs < 3)
         return refuse(p, "line 1: the plan header's args do not name a command, SRC and DST");
     return true;
@@ -346,8 +352,8 @@ static bool act_of(const char *name, enum s3m_plan_act *act)
     static const struct {
         const char *name;
         enum s3m_plan_act act;
-    } acts[] = {{"copy", S3M_PLAN_COPY},     {"update", S3M_PLAN_UPDATE},
-                {"delete", S3M_PLAN_DELETE}, {"skip", S3M_PLAN_SKIP},
+    } acts[] = {{"copy", S3M_PLAN_COPY},       {"update", S3M_PLAN_UPDATE},
+                {"delete", S3M_PLAN_DELETE},   {"skip", S3M_PLAN_SKIP},
                 {"exclude", S3M_PLAN_EXCLUDE}, {"abort-upload", S3M_PLAN_ABORT_UPLOAD}};
     for (size_t i = 0; i < S3M_ARRAY_LEN(acts); i++)
         if (name && !strcmp(name, acts[i].name))
@@ -507,8 +513,7 @@ void s3m_planfile_trailer(struct s3m_buf *b, const char *sha256, uint64_t lines)
 
 /* ---- the gate ---- */
 
-static struct s3m_planfile_entry *find(struct s3m_planfile *p, const char *bucket,
-                                       const char *key)
+static struct s3m_planfile_entry *find(struct s3m_planfile *p, const char *bucket, const char *key)
 {
     struct s3m_planfile_entry k = {.bucket = (char *)bucket, .key = (char *)key};
     return p->n ? bsearch(&k, p->e, p->n, sizeof(*p->e), entry_cmp) : NULL;
