@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* one line of f (its '\n' kept) into b; false at the end of the file. A line longer than a plan
  * may hold is cut at the cap: the reader refuses it without keeping it whole. */
@@ -71,9 +72,15 @@ static int read_plan(const char *path, struct s3m_planfile *p)
     return 0;
 }
 
+static bool same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return !stat(a, &x) && !stat(b, &y) && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 /* The options of apply's own line change how the run goes and what it tells, never what it
  * does: that comes from the plan. Returns an exit code. */
-static int check_own_options(const struct s3m_opts *o, int nargs)
+static int check_own_options(const struct s3m_opts *o, char **args, int nargs)
 {
     if (nargs != 1) {
         fprintf(stderr, "s3mirror: error: usage: s3mirror apply PLAN [OPTIONS]\n");
@@ -86,6 +93,8 @@ static int check_own_options(const struct s3m_opts *o, int nargs)
     if (o->dry_run)
         return fail("--dry-run: the plan is what a dry run shows; read it, or run the dry run "
                     "again");
+    if (o->plan && same_file(o->plan, args[0])) /* the record would overwrite the plan */
+        return fail("--plan %s: that is the plan being applied", o->plan);
     return 0;
 }
 
@@ -155,7 +164,7 @@ int s3m_cmd_apply(struct s3m_opts *o, char **args, int nargs, int argc, char **a
     s3m_planfile_init(&p);
     int rc = s3m_cli_log_setup(o);
     if (!rc)
-        rc = check_own_options(o, nargs);
+        rc = check_own_options(o, args, nargs);
     if (!rc)
         rc = read_plan(args[0], &p);
     if (!rc)

@@ -204,6 +204,7 @@ class ApplyTest:
         self.assertIn("--exclude=a changes what is done", p.stderr)
         self.apply(plan, "--max-delete", "0", check=1)
         self.apply(plan, "--dry-run", check=1)
+        self.apply(plan, "--plan", plan, check=1)  # the record would overwrite the plan
         self.apply(os.path.join(self.tmp, "no-such-plan"), check=1)
         check_plan = self.dry_run(cmd="check", check=10)
         self.assertIn("not of a sync or a copy", self.apply(check_plan, check=1).stderr)
