@@ -263,3 +263,21 @@ class ApplyTest:
         self.assertEqual(sorted(snapshot(self.dst, names[1])), ["k1"])  # "old": as planned
         self.assertEqual(snapshot(self.dst, names[2]) if names[2] in
                          [b["Name"] for b in self.dst.list_buckets()["Buckets"]] else {}, {})
+
+    def test_checksum_verified_updates(self):
+        """--compare checksum: a pair whose ETags cannot be compared (multipart source, single-
+        part destination of the same size) is settled by reading both; the update it decides
+        carries the ETags the plan saw, and apply's gate holds it to them too"""
+        data = os.urandom(6 * 1024 * 1024)
+        for k in ("same-size", "rewritten-dst"):
+            put_multipart(self.src, self.sb, k, data, 5 * 1024 * 1024)
+            self.dst.put_object(Bucket=self.db, Key=k, Body=bytes(reversed(data)))
+        plan = self.dry_run("--compare", "checksum")
+        self.assertEqual(self.actions(plan), [("update", "rewritten-dst"), ("update", "same-size")])
+        self.dst.put_object(Bucket=self.db, Key="rewritten-dst", Body=b"y" * len(data))
+        p = self.apply(plan, check=14)
+        self.assertEqual(sorted(self.changed(p)), ["rewritten-dst"], p.stdout)
+        self.assertIn("destination ETag was", self.changed(p)["rewritten-dst"])
+        self.assertEqual(self.dst.get_object(Bucket=self.db, Key="same-size")["Body"].read(), data)
+        self.assertEqual(self.dst.get_object(Bucket=self.db, Key="rewritten-dst")["Body"].read(),
+                         b"y" * len(data))
