@@ -140,10 +140,13 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs);
  * the whole command line (its other options are the run's output and tuning options). */
 int s3m_cmd_apply(struct s3m_opts *o, char **args, int nargs, int argc, char **argv);
 /* --plan FILE opened for a run: the plan header first (the run's command cmd SRC DST and o's
- * plan_args), every byte hashed, and fclose writes the checksum trailer (plan_out.c). NULL when
+ * plan_args), every byte hashed, and s3m_plan_close writes the checksum trailer (plan_out.c). NULL when
  * the file cannot be written. */
 FILE *s3m_plan_open(const struct s3m_opts *o, const char *cmd, const char *src, const char *dst,
                     bool dry_run);
+/* Close the plan s3m_plan_open gave; complete false (the run was stopped, a listing or a
+ * comparison failed): no trailer, so that apply refuses a plan of part of the run. */
+void s3m_plan_close(FILE *plan, bool complete);
 /* "10M", "1.5G", "512" (bytes); false when malformed. */
 bool s3m_parse_size(const char *s, uint64_t *out);
 /* "90", "30s", "15m", "2h", "7d", "1w" as seconds; false when malformed. */

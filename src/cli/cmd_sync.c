@@ -543,8 +543,8 @@ static int sync_run(struct run *r)
  * code. */
 static int sync_report(struct run *r, int rc)
 {
-    if (r->so.plan)
-        fclose(r->so.plan);
+    if (r->so.plan) /* a plan of part of a run gets no trailer: apply refuses it */
+        s3m_plan_close(r->so.plan, !r->signal && !r->total.listing_failed && !r->total.failed.n);
     r->so.plan = NULL;
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->job_src, r->job_dst, &r->t_start, rc, &r->total,

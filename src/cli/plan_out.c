@@ -1,6 +1,6 @@
 /* plan_out.c - the --plan file of a run as `apply` reads it (format 1, s3m/planfile.h): a
  * header naming the command line that shaped it, the lines the jobs write, and a trailer with
- * the SHA-256 of every byte before it, written when the file is closed. */
+ * the SHA-256 of every byte before it, written when the file is closed after a whole run. */
 #include "cli.h"
 #include "s3m/planfile.h"
 
@@ -18,7 +18,11 @@ struct plan_out {
     FILE *f;
     struct s3m_sha256_ctx sha;
     uint64_t lines;
+    bool unfinished; /* no trailer */
 };
+
+/* the one plan of the process (a FILE of fopencookie does not give its cookie back) */
+static struct plan_out *current;
 
 static ssize_t plan_write(void *cookie, const char *buf, size_t n)
 {
@@ -37,12 +41,21 @@ static int plan_close(void *cookie)
     struct s3m_buf b;
     s3m_buf_init(&b);
     s3m_sha256_final_hex(&po->sha, hex);
-    s3m_planfile_trailer(&b, hex, po->lines);
+    if (!po->unfinished)
+        s3m_planfile_trailer(&b, hex, po->lines);
     bool ok = fwrite(b.data, 1, b.len, po->f) == b.len;
     ok &= fclose(po->f) == 0;
     s3m_buf_cleanup(&b);
     free(po);
+    current = NULL;
     return ok ? 0 : EOF;
+}
+
+void s3m_plan_close(FILE *plan, bool complete)
+{
+    if (current)
+        current->unfinished = !complete;
+    fclose(plan);
 }
 
 FILE *s3m_plan_open(const struct s3m_opts *o, const char *cmd, const char *src, const char *dst,
@@ -53,6 +66,7 @@ FILE *s3m_plan_open(const struct s3m_opts *o, const char *cmd, const char *src, 
         return NULL;
     struct plan_out *po = s3m_calloc(1, sizeof(*po));
     po->f = f;
+    current = po;
     s3m_sha256_init(&po->sha);
     cookie_io_functions_t io = {NULL, plan_write, NULL, plan_close};
     FILE *out = fopencookie(po, "w", io);
@@ -61,6 +75,7 @@ FILE *s3m_plan_open(const struct s3m_opts *o, const char *cmd, const char *src, 
         s3m_sha256_final_hex(&po->sha, hex);
         fclose(f);
         free(po);
+        current = NULL;
         return NULL;
     }
     const char **args = s3m_calloc((size_t)o->nplan_args + 3, sizeof(char *));

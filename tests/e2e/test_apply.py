@@ -209,6 +209,11 @@ class ApplyTest:
         check_plan = self.dry_run(cmd="check", check=10)
         self.assertIn("not of a sync or a copy", self.apply(check_plan, check=1).stderr)
         self.assertEqual(snapshot(self.dst, self.db, content=True), before)
+        # a dry run that did not list everything (here: no such source bucket) leaves a plan
+        # without its trailer
+        partial = self.dry_run(src="sto2:" + unique("absent"), check=3)
+        self.assertNotIn(b"sha256", read_lines(partial)[-1])
+        self.assertIn("truncated, unfinished", self.apply(partial, check=1).stderr)
         real = os.path.join(self.tmp, unique("real.jsonl"))
         self.s3m("copy", self.spec("src"), self.spec("dst"), "--plan", real, "--no-lock", check=0)
         self.assertEqual(json.loads(read_lines(real)[0])["dry_run"], False)
