@@ -66,6 +66,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/src/cli/version.o: ALL_CFLAGS += -DS3M_VERSION='"$(VERSION)"' -DS3M_GIT_REV='"$(GIT_REV)"'
+$(BUILD)/src/cli/plan_out.o: ALL_CFLAGS += -DS3M_VERSION='"$(VERSION)"'
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -157,7 +158,7 @@ check-valgrind: all $(UNIT_BINS)
 	S3MIRROR_BIN=$(CURDIR)/tests/valgrind-s3mirror tests/e2e/run.sh --quick -k test_first_sync -k test_dry_run -k test_sizes_and_multipart -k test_counts -k test_parallel_listing -k test_json_log_file
 
 # Fuzz harnesses: libFuzzer under clang; under gcc they replay their corpora as regression tests.
-FUZZ_TARGETS = xml config uri spec glob
+FUZZ_TARGETS = xml config uri spec glob plan
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS)
 FUZZ_LIB_SRCS = $(UTIL_SRCS) $(CORE_SRCS)

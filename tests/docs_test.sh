@@ -15,7 +15,7 @@ for opt in $(grep -oE -- '--[a-z][a-z-]+' <<<"$help_text" | sort -u); do
     grep -qE -- "(^| |')$opt( |'|\)|=|\[)" <<<"$bash_text" || { echo "docs: $opt missing from the bash completion"; fail=1; }
     grep -qE -- "[{',]$opt[=\[,}]" <<<"$zsh_text" || { echo "docs: $opt missing from the zsh completion"; fail=1; }
 done
-for cmd in sync copy check ls lsd shard-plan completion version; do
+for cmd in sync copy check apply ls lsd shard-plan completion version; do
     n=$((n + 1))
     grep -qE "^  $cmd " <<<"$help_text" || { echo "docs: command $cmd missing from --help"; fail=1; }
     grep -qE "^ +$cmd( |$)" <<<"$man_text" || { echo "docs: command $cmd missing from the man page"; fail=1; }

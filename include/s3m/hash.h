@@ -30,4 +30,13 @@ void s3m_md5_update(struct s3m_md5_ctx *c, const void *data, size_t len);
 void s3m_md5_final(struct s3m_md5_ctx *c, uint8_t out[S3M_MD5_LEN]);
 void s3m_md5_cleanup(struct s3m_md5_ctx *c);
 
+/* Incremental SHA-256 (a plan file's checksum over what was written). */
+struct s3m_sha256_ctx {
+    void *evp; /* EVP_MD_CTX */
+};
+void s3m_sha256_init(struct s3m_sha256_ctx *c);
+void s3m_sha256_update(struct s3m_sha256_ctx *c, const void *data, size_t len);
+/* The digest as lower-case hex (65 bytes); the context is freed. */
+void s3m_sha256_final_hex(struct s3m_sha256_ctx *c, char out[65]);
+
 #endif

@@ -65,6 +65,14 @@ enum s3m_plan_act {
     S3M_PLAN_ABORT_UPLOAD, /* a multipart upload left by an earlier run (the sweep) */
 };
 
+/* What the listings showed of the two objects an action is about, recorded in the plan so that
+ * `apply` acts only on what the plan saw (core/planfile.c): the source's ETag (copy, update),
+ * the destination's ETag and size (update, delete); NULL / 0 where a side has no object. */
+struct s3m_plan_seen {
+    const char *src_etag, *dst_etag;
+    uint64_t dst_size;
+};
+
 /* An action record: the action, the key (relative to the side's prefix: the destination's for a
  * delete and a folder marker found there, else the source's), its size and the reason. */
 struct s3m_plan_action {
@@ -76,6 +84,7 @@ struct s3m_plan_action {
     const char *key;
     uint64_t size;
     const char *why;
+    struct s3m_plan_seen seen;
 };
 
 /* Decide what the job does with a diff item. The record points into the item. */
@@ -143,6 +152,9 @@ struct s3m_plan_line {
 };
 /* The --plan JSON line: {"action":..,"bucket":..,"key":..,"size":..,"why":..[,"tier":N]}. */
 void s3m_plan_json(FILE *f, const struct s3m_plan_line *l);
+/* The same with what the plan saw (seen may be NULL): "src_etag" for copy and update,
+ * "dst_etag" for update and delete, "dst_size" for update, between "size" and "why". */
+void s3m_plan_json_seen(FILE *f, const struct s3m_plan_line *l, const struct s3m_plan_seen *seen);
 /* The dry-run / check report line (check names the differences, not the actions); control
  * bytes of the key are written as \xNN. */
 void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l);

@@ -21,6 +21,7 @@
 #include "s3m/xfer.h"
 
 struct s3m_sync;
+struct s3m_planfile; /* s3m/planfile.h */
 
 struct s3m_sync_opts {
     enum s3m_sync_mode mode;
@@ -64,6 +65,9 @@ struct s3m_sync_opts {
     int64_t max_change;
     double max_change_pct;
     FILE **defer_list; /* the run's spool of waiting copies, as delete_list (NULL: the job's) */
+    /* `apply`: the reviewed plan; an action runs only when the plan has it for the objects it
+     * saw (engine/gate.c), anything else is skipped and reported; no stale-upload sweep. */
+    struct s3m_planfile *gate;
 };
 
 /* One job's phases, in order; the phase drives control and changes only in job.c's

@@ -24,6 +24,7 @@ enum s3m_exit {
     S3M_EXIT_DIFFERS = 10,   /* check: the two sides differ */
     S3M_EXIT_LOCKED = 11,    /* another run of the same job holds the lock */
     S3M_EXIT_CHANGE = 12,    /* --max-change exceeded: updates and deletions refused */
+    S3M_EXIT_CHANGED = 14,   /* apply: planned actions skipped, the world changed since the plan */
 };
 
 struct s3m_opts {
@@ -62,11 +63,19 @@ struct s3m_opts {
         int n;
     } copy_last;
     const char *layout, *max_change;
+    /* the options given that shape what a run does (not how it goes, nor what it tells), in
+     * order, as "--name" or "--name=value": a plan's header records them, and `apply` takes
+     * them from the plan only (options.c: runtime_only). Freed by s3m_cli_opts_cleanup. */
+    char **plan_args;
+    int nplan_args;
+    struct s3m_planfile *gate; /* apply: the plan every decision must pass (engine/gate.c) */
 };
 
 /* Parse options (anywhere on the line) and collect positional args. Returns exit code or -1. */
 int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *nargs);
 void s3m_cli_usage(FILE *out);
+/* Free what s3m_cli_parse allocated in o (plan_args). */
+void s3m_cli_opts_cleanup(struct s3m_opts *o);
 /* Print the bash or zsh completion script (from the option table); returns an exit code. */
 int s3m_cli_completion(FILE *out, const char *shell);
 int s3m_cli_exit_code(enum s3m_err err);
@@ -83,6 +92,9 @@ struct s3m_env {
     bool loop_ready;
 };
 int s3m_env_init(struct s3m_env *e, struct s3m_opts *o);
+/* The log as o asks (--log-level, -v/-q, --log-format, --log-file); s3m_env_init does it, and
+ * apply before and after its run. Returns an exit code after a one-line message. */
+int s3m_cli_log_setup(struct s3m_opts *o);
 void s3m_env_cleanup(struct s3m_env *e);
 /* Set up a client for a remote by name; returns an exit code (0 = ok). */
 int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c);
@@ -131,6 +143,17 @@ int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs);
 int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs);
 /* sync, copy and check (mode from the command name). */
 int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs);
+/* apply PLAN: args are the positional arguments after "apply" (pointers into argv), argc/argv
+ * the whole command line (its other options are the run's output and tuning options). */
+int s3m_cmd_apply(struct s3m_opts *o, char **args, int nargs, int argc, char **argv);
+/* --plan FILE opened for a run: the plan header first (the run's command cmd SRC DST and o's
+ * plan_args), every byte hashed, and s3m_plan_close writes the checksum trailer (plan_out.c). NULL when
+ * the file cannot be written. */
+FILE *s3m_plan_open(const struct s3m_opts *o, const char *cmd, const char *src, const char *dst,
+                    bool dry_run);
+/* Close the plan s3m_plan_open gave; complete false (the run was stopped, a listing or a
+ * comparison failed): no trailer, so that apply refuses a plan of part of the run. */
+void s3m_plan_close(FILE *plan, bool complete);
 /* "10M", "1.5G", "512" (bytes); false when malformed. */
 bool s3m_parse_size(const char *s, uint64_t *out);
 /* "90", "30s", "15m", "2h", "7d", "1w" as seconds; false when malformed. */

@@ -27,6 +27,7 @@ struct pair {
 
 struct run {
     struct s3m_opts *o;
+    const char *cmd, *src_arg, *dst_arg; /* as given: the plan's header names them */
     struct s3m_sync_opts so;
     struct s3m_s3 *src, *dst; /* &cs, &cd once each client is set up */
     struct s3m_sync_stats total;
@@ -480,7 +481,8 @@ static int open_lock(struct run *r)
 static int open_places(struct run *r)
 {
     struct s3m_opts *o = r->o;
-    if (o->plan && !(r->so.plan = fopen(o->plan, "w")))
+    bool dry = o->dry_run || r->so.mode == S3M_MODE_CHECK;
+    if (o->plan && !(r->so.plan = s3m_plan_open(o, r->cmd, r->src_arg, r->dst_arg, dry)))
         return s3m__usage_error("--plan: cannot write '%s'", o->plan);
     bool same = s3m__same_place(&r->cs, &r->cd);
     r->so.server_side = same && !o->no_server_side &&
@@ -545,8 +547,8 @@ static int sync_run(struct run *r)
  * code. */
 static int sync_report(struct run *r, int rc)
 {
-    if (r->so.plan)
-        fclose(r->so.plan);
+    if (r->so.plan) /* a plan of part of a run gets no trailer: apply refuses it */
+        s3m_plan_close(r->so.plan, !r->signal && !r->total.listing_failed && !r->total.failed.n);
     r->so.plan = NULL;
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->job_src, r->job_dst, &r->t_start, rc, &r->total,
@@ -583,6 +585,9 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     r.o = o;
     r.tail = &r.pairs;
     r.lock_fd = -1;
+    r.cmd = cmd;
+    r.src_arg = nargs > 0 ? args[0] : NULL;
+    r.dst_arg = nargs > 1 ? args[1] : NULL;
     int rc = sync_parse(&r, cmd, args, nargs);
     if (rc)
         goto out;

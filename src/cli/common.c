@@ -45,7 +45,7 @@ int s3m_cli_fail(const char *context, const struct s3m_errinfo *ei)
     return s3m_cli_exit_code_ei(ei);
 }
 
-static int setup_logging(struct s3m_opts *o)
+int s3m_cli_log_setup(struct s3m_opts *o)
 {
     enum s3m_log_level lvl = S3M_LOG_NOTICE;
     if (o->log_level && !s3m_log_parse_level(o->log_level, &lvl)) {
@@ -80,7 +80,7 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
     memset(e, 0, sizeof(*e));
     e->o = o;
     s3m_config_init(&e->cfg);
-    int rc = setup_logging(o);
+    int rc = s3m_cli_log_setup(o);
     if (rc)
         return rc;
     struct s3m_errinfo ei;

@@ -29,6 +29,8 @@ int main(int argc, char **argv)
         rc = s3m_cmd_ls(&o, args + 1, nargs - 1);
     } else if (!strcmp(cmd, "sync") || !strcmp(cmd, "copy") || !strcmp(cmd, "check")) {
         rc = s3m_cmd_sync(&o, cmd, args + 1, nargs - 1);
+    } else if (!strcmp(cmd, "apply")) {
+        rc = s3m_cmd_apply(&o, args + 1, nargs - 1, argc, argv);
     } else if (!strcmp(cmd, "shard-plan")) {
         rc = s3m_cmd_shard_plan(&o, args + 1, nargs - 1);
     } else if (!strcmp(cmd, "completion")) {
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
         rc = S3M_EXIT_USAGE;
     }
 out:
+    s3m_cli_opts_cleanup(&o);
     free(args);
     return rc;
 }

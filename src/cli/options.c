@@ -121,6 +121,43 @@ static const struct opt table[] = {
     {"version", 'V', FLAG, NULL, "print the version", OFF(version)},
 };
 
+/* The options that change only how a run goes or what it tells (output, logging, tuning),
+ * never what it does. Every other option shapes what is done: a plan records it in its header
+ * and `apply` refuses it on its own command line (it comes from the plan). So an option added
+ * to the table shapes plans unless it is named here. */
+static const char runtime_only[] =
+    " config dry-run json verbose quiet log-level log-format log-file progress no-progress stats"
+    " connections transfers low-level-retries contimeout timeout ca-file max-keys plan"
+    " error-on-no-transfer multipart-concurrency buffer-size retries no-server-side-copy"
+    " lock-file no-lock metrics-file list-concurrency output help version ";
+
+static bool shapes_plan(const struct opt *t)
+{
+    char word[64];
+    snprintf(word, sizeof(word), " %s ", t->name);
+    return !strstr(runtime_only, word);
+}
+
+/* an option that shapes the plan, kept as "--name" or "--name=value" (one argument, whatever
+ * the value starts with) */
+static void keep_plan_arg(struct s3m_opts *o, const struct opt *t, const char *arg)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_printf(&b, "--%s%s%s", t->name, t->kind == FLAG ? "" : "=", t->kind == FLAG ? "" : arg);
+    o->plan_args = s3m_realloc(o->plan_args, (size_t)(o->nplan_args + 1) * sizeof(char *));
+    o->plan_args[o->nplan_args++] = s3m_buf_detach(&b);
+}
+
+void s3m_cli_opts_cleanup(struct s3m_opts *o)
+{
+    for (int i = 0; i < o->nplan_args; i++)
+        free(o->plan_args[i]);
+    free(o->plan_args);
+    o->plan_args = NULL;
+    o->nplan_args = 0;
+}
+
 static const struct cmd {
     const char *name, *args, *help;
 } commands[] = {
@@ -129,6 +166,7 @@ static const struct cmd {
     {"sync", "SRC DST", "make DST identical to SRC (copies, updates, deletes)"},
     {"copy", "SRC DST", "like sync, without deletes"},
     {"check", "SRC DST", "compare and report differences; change nothing"},
+    {"apply", "PLAN", "run a dry run's --plan: only its actions, on the objects it saw"},
     {"ls", "REMOTE:BUCKET[/PATH]", "list keys with size, modification time and ETag"},
     {"shard-plan", "SRC COUNT", "boundaries splitting SRC into COUNT shards of equal key count"},
     {"completion", "bash|zsh", "print the shell completion script"},
@@ -163,7 +201,8 @@ void s3m_cli_usage(FILE *out)
     fputs("\nExit codes: 0 ok, 1 usage or config error, 2 other error, 3 bucket not found,\n"
           "5 temporary error, 6 some objects failed, 7 fatal (access denied, TLS),\n"
           "9 nothing transferred (--error-on-no-transfer), 10 check found differences,\n"
-          "11 locked by another run, 12 --max-change exceeded, 128+N interrupted by signal N.\n",
+          "11 locked by another run, 12 --max-change exceeded, 14 apply: planned actions\n"
+          "skipped (changed since the plan), 128+N interrupted by signal N.\n",
           out);
 }
 
@@ -502,6 +541,8 @@ int s3m_cli_parse(int argc, char **argv, struct s3m_opts *o, char ***args, int *
         }
         if (!set_option(o, t, optarg))
             return S3M_EXIT_USAGE;
+        if (shapes_plan(t))
+            keep_plan_arg(o, t, optarg);
     }
     return -1;
 }

@@ -117,6 +117,7 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
             "from 0 to 100 (e.g. 12.5%%)",
             o->max_change);
     so->filter = f;
+    so->gate = o->gate; /* apply */
     return 0;
 }
 

@@ -89,3 +89,25 @@ void s3m_md5_cleanup(struct s3m_md5_ctx *c)
     EVP_MD_CTX_free(c->evp);
     c->evp = NULL;
 }
+
+void s3m_sha256_init(struct s3m_sha256_ctx *c)
+{
+    c->evp = EVP_MD_CTX_new();
+    if (!c->evp || !EVP_DigestInit_ex(c->evp, EVP_sha256(), NULL))
+        s3m_oom("OpenSSL SHA-256 context");
+}
+
+void s3m_sha256_update(struct s3m_sha256_ctx *c, const void *data, size_t len)
+{
+    EVP_DigestUpdate(c->evp, data, len);
+}
+
+void s3m_sha256_final_hex(struct s3m_sha256_ctx *c, char out[65])
+{
+    uint8_t h[S3M_SHA256_LEN];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(c->evp, h, &n);
+    EVP_MD_CTX_free(c->evp);
+    c->evp = NULL;
+    s3m_hex(h, sizeof(h), out);
+}

@@ -44,6 +44,9 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
         a->key = it->src.key;
         a->size = it->src.size;
         a->execute = runs(o);
+        a->seen.src_etag = it->src.etag;
+        if (a->act == S3M_PLAN_UPDATE)
+            a->seen = (struct s3m_plan_seen){it->src.etag, it->dst.etag, it->dst.size};
         break;
     case S3M_ACT_DELETE:
         a->dst_side = true;
@@ -52,6 +55,7 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
         /* copy never deletes: the extra object stays, a plain skip */
         a->act = o->mode == S3M_MODE_COPY ? S3M_PLAN_NONE : S3M_PLAN_DELETE;
         a->execute = o->mode == S3M_MODE_SYNC && !o->dry_run;
+        a->seen = (struct s3m_plan_seen){NULL, it->dst.etag, it->dst.size};
         break;
     case S3M_ACT_EXCLUDED:
         a->act = S3M_PLAN_EXCLUDE;
@@ -232,11 +236,29 @@ const char *s3m_plan_act_name(enum s3m_plan_act act)
 
 void s3m_plan_json(FILE *f, const struct s3m_plan_line *l)
 {
+    s3m_plan_json_seen(f, l, NULL);
+}
+
+void s3m_plan_json_seen(FILE *f, const struct s3m_plan_line *l, const struct s3m_plan_seen *seen)
+{
+    bool src = l->act == S3M_PLAN_COPY || l->act == S3M_PLAN_UPDATE;
+    bool dst = l->act == S3M_PLAN_UPDATE || l->act == S3M_PLAN_DELETE;
     fprintf(f, "{\"action\":\"%s\",\"bucket\":", s3m_plan_act_name(l->act));
     s3m_json_fput(f, l->bucket);
     fputs(",\"key\":", f);
     s3m_json_fput(f, l->key);
-    fprintf(f, ",\"size\":%" PRIu64 ",\"why\":", l->size);
+    fprintf(f, ",\"size\":%" PRIu64, l->size);
+    if (seen && src && seen->src_etag) {
+        fputs(",\"src_etag\":", f);
+        s3m_json_fput(f, seen->src_etag);
+    }
+    if (seen && dst && seen->dst_etag) {
+        fputs(",\"dst_etag\":", f);
+        s3m_json_fput(f, seen->dst_etag);
+    }
+    if (seen && l->act == S3M_PLAN_UPDATE && seen->dst_etag)
+        fprintf(f, ",\"dst_size\":%" PRIu64, seen->dst_size);
+    fputs(",\"why\":", f);
     s3m_json_fput(f, l->why);
     if (l->tier)
         fprintf(f, ",\"tier\":%u", l->tier);

@@ -14,7 +14,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#define NFIELDS 5       /* act and tier, size, source ETag, key (relative), why */
+#define NFIELDS 7 /* act and tier, size, source ETag, key (relative), why, what the plan saw
+                   * of the destination: its ETag and size (apply checks them) */
 #define FIELD_MAX 4096u /* longer than any key (1024) or reason: a field past it is damage */
 
 enum defer_state {
@@ -160,9 +161,11 @@ bool s3m__defer_hold(struct s3m_defer *d, const struct s3m_plan_action *a, const
         return true;
     }
     /* a short write could glue two entries into one never decided: each write is checked */
-    int n = fprintf(d->f, "%c%u%c%" PRIu64 "%c%s%c%s%c%s%c", a->act == S3M_PLAN_UPDATE ? 'u' : 'c',
-                    a->tier, 0, a->size, 0, etag ? etag : "", 0, a->key, 0, a->why ? a->why : "",
-                    0);
+    const char *dst_etag = a->seen.dst_etag ? a->seen.dst_etag : "";
+    int n = fprintf(d->f, "%c%u%c%" PRIu64 "%c%s%c%s%c%s%c%s%c%" PRIu64 "%c",
+                    a->act == S3M_PLAN_UPDATE ? 'u' : 'c', a->tier, 0, a->size, 0,
+                    etag ? etag : "", 0, a->key, 0, a->why ? a->why : "", 0, dst_etag, 0,
+                    a->seen.dst_size, 0);
     if (n < 0 || ferror(d->f)) {
         fail(&ei);
         spool_failed(d, a, &ei);
@@ -202,6 +205,8 @@ static int read_entry(struct s3m_defer *d)
               strspn(head + 1, "0123456789") == d->field[0].len - 1 &&
               strtoul(head + 1, NULL, 10) <= d->ntiers && d->field[1].len && d->field[1].len < 21 &&
               strspn(size, "0123456789") == d->field[1].len && d->field[3].len &&
+              d->field[6].len && d->field[6].len < 21 &&
+              strspn(s3m_buf_str(&d->field[6]), "0123456789") == d->field[6].len &&
               ftello(d->f) <= d->end;
     return ok ? 1 : -1;
 }
@@ -216,6 +221,10 @@ static void entry_action(struct s3m_defer *d, struct s3m_plan_action *a)
     a->size = strtoull(s3m_buf_str(&d->field[1]), NULL, 10);
     a->key = s3m_buf_str(&d->field[3]);
     a->why = s3m_buf_str(&d->field[4]);
+    a->seen.src_etag = s3m_buf_str(&d->field[2]);
+    if (a->act == S3M_PLAN_UPDATE)
+        a->seen.dst_etag = s3m_buf_str(&d->field[5]);
+    a->seen.dst_size = strtoull(s3m_buf_str(&d->field[6]), NULL, 10);
     a->execute = !d->dry_run;
 }
 

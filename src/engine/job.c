@@ -10,6 +10,7 @@
  * the caller runs it until the phase's done callback came and the job is settled. */
 #include "defer_int.h"
 #include "delete_int.h"
+#include "gate_int.h"
 #include "lanes_int.h"
 #include "s3m/log.h"
 #include "s3m/loop.h"
@@ -75,7 +76,7 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
                               a->key, a->size,
                               a->why, a->tier};
     if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
-        s3m_plan_json(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l);
+        s3m_plan_json_seen(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l, &a->seen);
     if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
         s3m_plan_text(s3m__lanes_out(s->lanes, lane, s->o.report, false), s->o.mode, &l);
 }
@@ -167,6 +168,8 @@ static void verified(const struct s3m_verify_result *v, void *ud)
     } else {
         struct s3m_plan_action a;
         s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
+        a.seen = (struct s3m_plan_seen){v->etag, v->dst_etag, v->dst_size};
+        s3m__gate(s, v->lane, &a); /* apply: only what the plan saw */
         a.tier = s3m__defer_tier(s->defer, &a);
         bool wait = a.act == S3M_PLAN_UPDATE && s3m__defer_hold(s->defer, &a, v->etag);
         if (!wait)
@@ -233,6 +236,7 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
         a.why = why;
         s3m_log(S3M_LOG_INFO, "sync", "%s: %s", s->label, why);
     }
+    s3m__gate(s, lane, &a); /* apply: only what the plan saw */
     a.tier = s3m__defer_tier(s->defer, &a);
     bool copy = a.act == S3M_PLAN_COPY || a.act == S3M_PLAN_UPDATE;
     bool wait = copy && s3m__defer_hold(s->defer, &a, it->src.etag); /* spooled, defer.c */
@@ -557,7 +561,7 @@ bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
 {
     if (!resting(s->phase) || s->phase == S3M_SYNC_DONE || s->o.mode != S3M_MODE_SYNC ||
         s->o.dst_absent || stopped(s) || s->st.listing_failed || s->st.failed.n ||
-        s->st.delete_refused)
+        s->st.delete_refused || s->o.gate)
         return false;
     s->done = done;
     s->done_ud = ud;

@@ -27,7 +27,7 @@ class PrefixTest:
         path = os.path.join(self.tmp, unique("plan.jsonl"))
         p = self.s3m(cmd, src, dst, "--dry-run", "--plan", path, *extra, check=check, env=env)
         with open(path) as f:
-            return p, [json.loads(l) for l in f]
+            return p, [json.loads(l) for l in f][1:-1]  # no header, trailer
 
     def uploads(self):
         return sorted(u["Key"] for u in
