@@ -21,6 +21,16 @@
 
 struct s3m_sync;
 
+/* --backup-dir: where the destination's objects go before they are deleted or overwritten (a
+ * server-side copy on the destination, pinned to the listed ETag and checked, then the delete
+ * or the update). Same endpoint and credentials as the destination, checked by the caller. */
+struct s3m_backup_cfg {
+    const char *bucket;
+    const char *prefix; /* "" or ending in '/' */
+    const char *suffix; /* --suffix, "" = none */
+    bool keep_extension;
+};
+
 struct s3m_sync_opts {
     enum s3m_sync_mode mode;
     bool dry_run;
@@ -32,8 +42,10 @@ struct s3m_sync_opts {
     int64_t max_delete;    /* -1 = no cap */
     double max_delete_pct; /* < 0 = no cap */
     bool allow_empty_source;
-    FILE *report; /* dry-run / check lines (stdout) */
-    FILE *plan;   /* --plan FILE: JSON lines, or NULL */
+    bool immutable; /* --immutable: a differing object is refused, not updated */
+    const struct s3m_backup_cfg *backup; /* --backup-dir, NULL = none */
+    FILE *report;                        /* dry-run / check lines (stdout) */
+    FILE *plan;                          /* --plan FILE: JSON lines, or NULL */
     /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
      * the caller closes it after the last job's cleanup), jobs run one after the other each
      * writing a region of it; NULL: each job has its own. */
@@ -74,9 +86,10 @@ enum s3m_sync_phase {
  * the call that started the phase. */
 typedef void (*s3m_sync_done_cb)(struct s3m_sync *s, void *ud);
 
-struct s3m_lanes; /* engine/lanes_int.h */
-struct s3m_delq;  /* engine/delete_int.h */
-struct s3m_sweep; /* engine/sweep_int.h */
+struct s3m_lanes;  /* engine/lanes_int.h */
+struct s3m_delq;   /* engine/delete_int.h */
+struct s3m_sweep;  /* engine/sweep_int.h */
+struct s3m_backup; /* engine/backup_int.h */
 struct s3m_timer;
 struct s3m_kick;
 
@@ -97,6 +110,7 @@ struct s3m_sync {
     int active;            /* transfers and verifications in flight */
     struct s3m_delq *delq; /* the job's deletions, remembered on disk */
     struct s3m_sweep *sweep;
+    struct s3m_backup *backup; /* --backup-dir's moves, NULL = none */
     struct s3m_sync_stats st;
     struct s3m_timer *progress_timer;
     struct s3m_kick *kick; /* calls done from the loop */

@@ -7,6 +7,7 @@
  * are read at the pace of the copies and memory stays bounded. Deletions wait for the run's
  * one decision (cli/cmd_sync.c), then s3m_sync_delete and s3m_sync_sweep. No loop runs here:
  * the caller runs it until the phase's done callback came and the job is settled. */
+#include "backup_int.h"
 #include "delete_int.h"
 #include "lanes_int.h"
 #include "s3m/log.h"
@@ -69,6 +70,8 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
     unsigned out = s3m_plan_outputs(&s->po, a->act);
     struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket, a->key, a->size,
                               a->why};
+    char why[2400]; /* --backup-dir's destination, --immutable's error */
+    l.why = s3m__backup_why(s, a->act, a->key, a->why, s->o.dry_run, why, sizeof(why));
     if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
         s3m_plan_json(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l);
     if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
@@ -79,7 +82,9 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
 static void write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
                        const char *why)
 {
+    char bwhy[2400];
     struct s3m_plan_line l = {act, s->dst_bucket, key, size, why};
+    l.why = s3m__backup_why(s, act, key, why, false, bwhy, sizeof(bwhy));
     if (s->o.plan)
         s3m_plan_json(s->o.plan, &l);
 }
@@ -123,8 +128,9 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
     pump(s);
 }
 
+/* old: the destination's version an update replaces (its listed size and ETag) */
 static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
-                       const char *etag)
+                       const char *etag, const struct s3m_entry *old)
 {
     /* the empty relative key is the folder itself (the diff skips it): never written */
     assert(*key);
@@ -133,7 +139,9 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
     j->s = s;
     j->act = act;
     s->active++;
-    s3m_xfer_start(&s->xctx, s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j);
+    struct s3m_backup_copy c = {s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j};
+    if (act != S3M_PLAN_UPDATE || !s3m__backup_then_copy(s->backup, &s->xctx, old, &c))
+        s3m_xfer_start(&s->xctx, s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j);
     free(sk);
     free(dk);
 }
@@ -158,7 +166,7 @@ static void verified(const struct s3m_verify_result *v, void *ud)
         write_line(s, v->lane, &a);
         s3m_plan_count(&s->po, &s->st, &a);
         if (a.execute)
-            start_copy(s, a.act, a.key, a.size, v->etag);
+            start_copy(s, a.act, a.key, a.size, v->etag, &v->old);
         if (a.act == S3M_PLAN_SKIP)
             s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
     }
@@ -225,7 +233,7 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
     if (a.execute && a.act == S3M_PLAN_DELETE)
         remember_delete(s, &it->dst);
     else if (a.execute)
-        start_copy(s, a.act, a.key, a.size, it->src.etag);
+        start_copy(s, a.act, a.key, a.size, it->src.etag, &it->dst);
 }
 
 /* ---- the copy phase ---- */
@@ -304,8 +312,8 @@ static void set_opts(struct s3m_sync *s, const struct s3m_sync_opts *o)
     s->o = *o;
     if (s->o.transfers < 1)
         s->o.transfers = 1;
-    s->po = (struct s3m_plan_opts){o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
-                                   o->max_delete_pct};
+    s->po = (struct s3m_plan_opts){o->mode,       o->dry_run,        o->allow_empty_source,
+                                   o->max_delete, o->max_delete_pct, o->immutable};
     s->xctx.server_side = o->server_side;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;
@@ -341,6 +349,7 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
     s->done_ud = ud;
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     set_opts(s, o);
+    s->backup = s3m__backup_new(s); /* after set_opts: the job's copy limits */
     s->kick = s3m_kick_new(src->loop, kick_done, s);
     if (o->progress_ms && o->progress) {
         s->progress_timer = s3m_timer_new(src->loop, on_progress, s);
@@ -383,6 +392,7 @@ void s3m_sync_abort(struct s3m_sync *s)
     if (stopped(s) || resting(s->phase))
         return;
     s->flags |= S3M_SYNC_F_ABORTED; /* a running delete queue or sweep asks (job_stopped) */
+    s3m__backup_stop(s->backup);    /* its moves fail: nothing deleted nor overwritten */
     if (s->phase != S3M_SYNC_LISTING && s->phase != S3M_SYNC_DRAINING)
         return;
     s3m_xfer_ctx_stop(&s->xctx);
@@ -420,9 +430,10 @@ uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
 
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
 {
-    struct s3m_plan_job j = {stopped(s),      s->st.listing_failed,
-                             s->st.failed.n,  s->st.delete_list_failed,
-                             s->st.src_scope, s->st.dst_scope};
+    struct s3m_plan_job j = {stopped(s),       s->st.listing_failed,
+                             s->st.failed.n,   s->st.delete_list_failed,
+                             s->st.src_scope,  s->st.dst_scope,
+                             s->st.immutable.n};
     if (s3m_plan_refusal(&s->po, &j, why, n))
         return true;
     char what[400];
@@ -439,8 +450,8 @@ bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
 bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n)
 {
-    struct s3m_plan_opts po = {o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
-                               o->max_delete_pct};
+    struct s3m_plan_opts po = {o->mode,       o->dry_run,        o->allow_empty_source,
+                               o->max_delete, o->max_delete_pct, o->immutable};
     return s3m_plan_over_cap(&po, ndel, ndst, why, n);
 }
 
@@ -456,7 +467,8 @@ void s3m_sync_refuse(struct s3m_sync *s, const char *why)
 
 static bool job_stopped(void *ud)
 {
-    return stopped(ud);
+    struct s3m_sync *s = ud; /* a failed --backup-dir move: no further deletes either */
+    return stopped(s) || s3m__backup_failed(s->backup);
 }
 
 static void del_deleted(void *ud, const char *key, uint64_t size)
@@ -500,8 +512,9 @@ static void del_done(void *ud)
     rest(ud, S3M_SYNC_DELETED);
 }
 
-static const struct s3m_delq_cbs delq_cbs = {job_stopped, del_deleted, del_key_failed,
-                                             del_batch_failed, del_done};
+/* --backup-dir moves each batch's keys first (s3m__backup_batch) */
+static const struct s3m_delq_cbs delq_cbs = {job_stopped,    s3m__backup_batch, del_deleted,
+                                             del_key_failed, del_batch_failed,  del_done};
 
 bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
 {
@@ -570,6 +583,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
     s3m_sync_release(s);
     s3m__delq_free(s->delq);
     s3m__sweep_free(s->sweep);
+    s3m__backup_free(s->backup);
     s3m_timer_free(s->progress_timer);
     s3m_kick_free(s->kick);
     free(s->lo);
@@ -580,6 +594,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
     free(s->dst_prefix);
     s->delq = NULL;
     s->sweep = NULL;
+    s->backup = NULL;
     s->kick = NULL;
     s->progress_timer = NULL;
 }

@@ -17,6 +17,7 @@ struct verify {
     uint64_t size;
     char etag[80];
     char dst_etag[80];
+    uint64_t dst_size;
     bool head; /* the destination's HEAD only */
     struct s3m_md5_ctx md5[2];
     struct s3m_s3_req *req[2];
@@ -66,7 +67,9 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
     s3m_md5_final(&v->md5[0], a);
     s3m_md5_final(&v->md5[1], b);
     const struct s3m_errinfo *e = v->req[0]->ei.err || v->head ? &v->req[0]->ei : &v->req[1]->ei;
-    struct s3m_verify_result res = {v->lane, v->key, v->size, v->etag, v->head, false, NULL};
+    struct s3m_verify_result res = {
+        v->lane, v->key, v->size, v->etag, {v->key, v->dst_size, v->dst_etag, 0},
+        v->head, false,  NULL};
     if (e->err)
         res.err = e;
     else
@@ -92,6 +95,7 @@ static struct verify *verify_new(const struct s3m_verify_env *env, const struct 
     v->size = it->src.size;
     snprintf(v->etag, sizeof(v->etag), "%s", it->src.etag);
     snprintf(v->dst_etag, sizeof(v->dst_etag), "%s", it->dst.etag);
+    v->dst_size = it->dst.size;
     v->head = it->needs_head;
     char *sk = join(env->src_prefix, it->src.key), *dk = join(env->dst_prefix, it->src.key);
     if (v->head) {

@@ -24,6 +24,7 @@ struct s3m_verify_result {
     const char *key; /* relative */
     uint64_t size;
     const char *etag;              /* the source's, from the listing */
+    struct s3m_entry old;          /* the destination's as listed (what an update replaces) */
     bool head;                     /* settled by the destination's HEAD */
     bool differ;                   /* valid when err is NULL */
     const struct s3m_errinfo *err; /* a request failed: nothing is known */
