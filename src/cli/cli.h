@@ -23,6 +23,7 @@ enum s3m_exit {
     S3M_EXIT_NOTRANSFER = 9, /* nothing transferred, with --error-on-no-transfer */
     S3M_EXIT_DIFFERS = 10,   /* check: the two sides differ */
     S3M_EXIT_LOCKED = 11,    /* another run of the same job holds the lock */
+    S3M_EXIT_IMMUTABLE = 13, /* --immutable: a destination object would have been changed */
 };
 
 struct s3m_opts {
@@ -49,6 +50,8 @@ struct s3m_opts {
     bool no_lock;
     const char *multipart_chunk_buffer, *multipart_threshold, *multipart_chunk_size;
     bool allow_empty_source, error_on_no_transfer, no_server_side;
+    const char *backup_dir, *suffix; /* --backup-dir, --suffix */
+    bool suffix_keep_extension, immutable;
     long multipart_concurrency, retries;
     struct s3m_cli_rule {
         bool include;

@@ -42,7 +42,8 @@ struct run {
     struct s3m_sync *cur; /* the job running (copies, deletes, sweep), for run_on_signal */
     FILE *delete_list;    /* every job's deletions, one region each: one descriptor */
     /* the command's own resources, released at its one exit (sync_close) */
-    struct s3m_spec s, d;
+    struct s3m_spec s, d, bk; /* bk: --backup-dir, described by bcfg */
+    struct s3m_backup_cfg bcfg;
     struct s3m_filter f;
     struct s3m_env env;
     struct s3m_s3 cs, cd;
@@ -453,6 +454,8 @@ static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
                               r->o->stats);
     if (!rc)
         rc = parse_shard(r);
+    if (!rc)
+        rc = s3m__backup_parse(r->o, &r->d, &r->bk, &r->bcfg);
     if (!rc && !*r->s.bucket != !*r->d.bucket)
         rc = s3m__usage_error("%s", "SRC and DST must both name a bucket, or both be a whole "
                                     "remote (REMOTE:)");
@@ -489,7 +492,8 @@ static int open_places(struct run *r)
     if (overlap)
         return s3m__usage_error("%s", "source and destination are the same place or one "
                                       "contains the other: refusing to sync it into itself");
-    return 0;
+    r->so.backup = o->backup_dir ? &r->bcfg : NULL;
+    return o->backup_dir ? s3m__backup_check(&r->env.cfg, &r->s, &r->d, same, &r->bk, &r->f) : 0;
 }
 
 /* The environment and both clients, the job's lock, the plan file; returns an exit code. */
@@ -567,6 +571,7 @@ static void sync_close(struct run *r)
     s3m_bounds_free(&r->plan);
     s3m_spec_cleanup(&r->s);
     s3m_spec_cleanup(&r->d);
+    s3m_spec_cleanup(&r->bk);
 }
 
 int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)

@@ -25,6 +25,8 @@ void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
     t->deleted += s->deleted;
     t->deleted_bytes += s->deleted_bytes;
     t->stale_uploads += s->stale_uploads;
+    t->immutable.n += s->immutable.n, t->immutable.bytes += s->immutable.bytes;
+    t->backed_up += s->backed_up, t->backed_up_bytes += s->backed_up_bytes;
     t->listing_failed |= s->listing_failed;
     t->delete_list_failed |= s->delete_list_failed;
     if (s->delete_refused && !t->delete_refused)
@@ -68,6 +70,22 @@ static void summary_deletes(struct s3m_buf *l, const struct s3m_opts *o,
         s3m_buf_printf(l, ", NOT deleted %" PRIu64, st->del.n - st->deleted);
 }
 
+/* --backup-dir's moves and --immutable's refusals */
+static void summary_quarantine(struct s3m_buf *l, const struct s3m_opts *o,
+                               const struct s3m_sync_stats *st)
+{
+    char a[32];
+    if (o->backup_dir && o->dry_run)
+        s3m_buf_printf(l, "\nwould move %" PRIu64 " object(s) to --backup-dir first",
+                       st->update.n + (st->delete_refused ? 0 : st->del.n));
+    else if (o->backup_dir)
+        s3m_buf_printf(l, "\nmoved %" PRIu64 " object(s) (%s) to --backup-dir first", st->backed_up,
+                       s3m_cli_human(st->backed_up_bytes, a, 32));
+    if (st->immutable.n)
+        s3m_buf_printf(l, "\nrefused %" PRIu64 " update(s) under --immutable (%s)", st->immutable.n,
+                       s3m_cli_human(st->immutable.bytes, a, 32));
+}
+
 static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_sync_mode mode,
                          const char *label, const struct s3m_sync_stats *st, double secs)
 {
@@ -88,6 +106,7 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
     if (!o->dry_run)
         s3m_buf_printf(l, ", %s/s",
                        s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
+    summary_quarantine(l, o, st);
     if (st->stale_uploads)
         s3m_buf_printf(l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
                        o->dry_run ? "would abort" : "aborted", st->stale_uploads);
@@ -122,6 +141,8 @@ int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
         int rc = s3m_cli_exit_code(st->first_error.err);
         return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
     }
+    if (st->immutable.n) /* --immutable refused an update (and so every deletion) */
+        return S3M_EXIT_IMMUTABLE;
     if (st->delete_refused && !o->dry_run)
         return S3M_EXIT_ERROR;
     if (mode == S3M_MODE_CHECK)
