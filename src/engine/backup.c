@@ -59,7 +59,7 @@ static void set_state(struct s3m_backup *b, enum backup_state st)
 
 struct s3m_backup *s3m__backup_new(struct s3m_sync *s)
 {
-    if (!s->o.backup)
+    if (!s->o.backup || s->o.mode == S3M_MODE_CHECK) /* check changes nothing */
         return NULL;
     struct s3m_backup *b = s3m_calloc(1, sizeof(*b));
     b->env = (struct backup_env){s->dst,      s->dst_bucket,  s->dst_prefix, s->label,
