@@ -493,7 +493,8 @@ static int open_places(struct run *r)
         return s3m__usage_error("%s", "source and destination are the same place or one "
                                       "contains the other: refusing to sync it into itself");
     r->so.backup = o->backup_dir ? &r->bcfg : NULL;
-    return o->backup_dir ? s3m__backup_check(&r->env.cfg, &r->s, &r->d, same, &r->bk, &r->f) : 0;
+    return o->backup_dir ? s3m__backup_check(&r->env.cfg, r->dst, &r->s, &r->d, same, &r->bk, &r->f)
+                         : 0;
 }
 
 /* The environment and both clients, the job's lock, the plan file; returns an exit code. */

@@ -24,8 +24,9 @@ int s3m__backup_parse(const struct s3m_opts *o, const struct s3m_spec *d, struct
                       struct s3m_backup_cfg *cfg);
 /* rclone's checks, before anything runs: the backup on the destination's remote (the same
  * endpoint and credentials), not overlapping the destination (nor the source on the same
- * endpoint) unless a filter excludes it inside; an exit code (usage error) or 0. */
-int s3m__backup_check(const struct s3m_config *cfg, const struct s3m_spec *s,
+ * endpoint) unless a filter excludes it inside (usage errors), and its bucket there (HEAD on
+ * dst, the destination's client: the same place). Returns an exit code or 0. */
+int s3m__backup_check(const struct s3m_config *cfg, struct s3m_s3 *dst, const struct s3m_spec *s,
                       const struct s3m_spec *d, bool src_same_place, const struct s3m_spec *bk,
                       const struct s3m_filter *f);
 /* The two clients reach the same endpoint: copies can be server-side. */

@@ -223,7 +223,21 @@ static bool same_remote(const struct s3m_config *cfg, const char *a, const char 
     return same;
 }
 
-int s3m__backup_check(const struct s3m_config *cfg, const struct s3m_spec *s,
+/* the backup's bucket is there (a dry run would not find out otherwise) */
+static int backup_bucket(struct s3m_s3 *dst, const struct s3m_spec *bk)
+{
+    struct s3m_s3_req *h = s3m_s3_head_bucket(dst, bk->bucket);
+    int rc = 0;
+    if (s3m_s3_run(h)) {
+        char ctx[300];
+        snprintf(ctx, sizeof(ctx), "--backup-dir: bucket %s:%s", bk->remote, bk->bucket);
+        rc = s3m_cli_fail(ctx, &h->ei);
+    }
+    s3m_s3_req_free(h);
+    return rc;
+}
+
+int s3m__backup_check(const struct s3m_config *cfg, struct s3m_s3 *dst, const struct s3m_spec *s,
                       const struct s3m_spec *d, bool src_same_place, const struct s3m_spec *bk,
                       const struct s3m_filter *f)
 {
@@ -234,5 +248,5 @@ int s3m__backup_check(const struct s3m_config *cfg, const struct s3m_spec *s,
     int rc = overlap("destination", d, bk, f);
     if (!rc && src_same_place)
         rc = overlap("source", s, bk, f);
-    return rc;
+    return rc ? rc : backup_bucket(dst, bk);
 }

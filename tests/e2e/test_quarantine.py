@@ -124,6 +124,9 @@ class QuarantineTest:
             with self.subTest(extra=extra):
                 p = self.sync(*extra, check=1, dst=dst, conf=other)
                 self.assertIn(msg, p.stderr)
+        # a backup bucket that does not exist: bucket not found, before anything runs
+        p = self.sync("--backup-dir", "osl1:%s-missing/q" % self.qb, check=3)
+        self.assertIn("--backup-dir: bucket osl1:%s-missing" % self.qb, p.stderr)
         # a whole remote as DST: every bucket is inside it (a dry run, should the check fail)
         p = self.s3m("sync", "sto2:", "osl1:", "--dry-run", "--backup-dir",
                      "osl1:%s/q" % self.qb, check=1)
