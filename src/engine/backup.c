@@ -238,6 +238,8 @@ static void batch_pump(struct s3m_backup *b)
     }
     if (b->active)
         return;
+    for (size_t i = 0; b->xctx.stopping && i < d->n; i++) /* stopped: this batch deletes nothing */
+        d->skip[i] = true;
     set_state(b, B_IDLE);
     b->resume(b->rud); /* from a move's callback: never from inside s3m__backup_batch */
 }

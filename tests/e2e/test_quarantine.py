@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -196,6 +197,37 @@ class QuarantineTest:
         self.assertEqual(got["gone"], self.before["gone"])
         self.assertNotIn("dir/gone.tar.gz", got)  # moved, then deleted
         self.assert_backup(self.qb, {"q/dir/gone.tar.gz": "dir/gone.tar.gz"})
+
+    def test_sigterm_during_a_move(self):
+        # deletions only; the move of "gone" hangs; SIGTERM: exit 143, "gone" neither deleted
+        # nor half-moved, and no further deletion
+        self.src.put_object(Bucket=self.sb, Key="changed", Body=body("changed-old"))
+        proxy = Proxy(self.osl1.endpoint)
+        conf = conf_with(self.conf, "[flaky]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint))
+        proxy.add("stall", method="PUT", path="^/%s/q/gone$" % self.qb, seconds=20)
+        try:
+            p = subprocess.Popen([BIN, "--config", conf, "sync", "sto2:" + self.sb,
+                                  "flaky:" + self.db, "--backup-dir", "flaky:%s/q" % self.qb,
+                                  "--transfers", "1", "-v"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            t0 = time.time()
+            while not any(m == "PUT" and path.endswith("/q/gone") for m, path, q in proxy.log):
+                self.assertLess(time.time() - t0, 60, "the move never started")
+                self.assertIsNone(p.poll())
+                time.sleep(0.01)
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=60)
+        finally:
+            proxy.stop()
+        self.assertEqual(p.returncode, 143, err[-3000:])
+        got = snapshot(self.dst, self.db, content=True)
+        self.assertEqual(got["gone"], self.before["gone"])
+        self.assertNotIn("q/gone", snapshot(self.dst, self.qb))
+        # the batch's other key was moved before the stop, and is not deleted after it
+        self.assertEqual(got["dir/gone.tar.gz"], self.before["dir/gone.tar.gz"])
+        self.assertRegex(out, r"(?m)^sync sto2:.*NOT deleted 2")
 
     def test_multipart_moves(self):
         # an update of a multipart object: moved with its own part layout (same ETag); a
