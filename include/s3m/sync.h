@@ -42,10 +42,12 @@ struct s3m_sync_opts {
     int64_t max_delete;    /* -1 = no cap */
     double max_delete_pct; /* < 0 = no cap */
     bool allow_empty_source;
-    bool immutable; /* --immutable: a differing object is refused, not updated */
-    const struct s3m_backup_cfg *backup; /* --backup-dir, NULL = none */
-    FILE *report;                        /* dry-run / check lines (stdout) */
-    FILE *plan;                          /* --plan FILE: JSON lines, or NULL */
+    /* --immutable: a differing destination object is refused, never updated */
+    bool immutable;
+    /* --backup-dir, NULL = none */
+    const struct s3m_backup_cfg *backup;
+    FILE *report; /* dry-run / check lines (stdout) */
+    FILE *plan;   /* --plan FILE: JSON lines, or NULL */
     /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
      * the caller closes it after the last job's cleanup), jobs run one after the other each
      * writing a region of it; NULL: each job has its own. */
@@ -86,12 +88,12 @@ enum s3m_sync_phase {
  * the call that started the phase. */
 typedef void (*s3m_sync_done_cb)(struct s3m_sync *s, void *ud);
 
-struct s3m_lanes;  /* engine/lanes_int.h */
-struct s3m_delq;   /* engine/delete_int.h */
-struct s3m_sweep;  /* engine/sweep_int.h */
-struct s3m_backup; /* engine/backup_int.h */
+struct s3m_lanes; /* engine/lanes_int.h */
+struct s3m_delq;  /* engine/delete_int.h */
+struct s3m_sweep; /* engine/sweep_int.h */
 struct s3m_timer;
 struct s3m_kick;
+struct s3m_backup; /* engine/backup_int.h */
 
 #define S3M_SYNC_F_ABORTED 1u /* stopped: no new work, no deletes */
 #define S3M_SYNC_F_LISTED 2u  /* every listing ended (or one failed): what the progress says */
