@@ -3,6 +3,7 @@
 systemd units pass systemd-analyze verify (where systemd is installed)."""
 import base64
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -225,6 +226,42 @@ class Containerfile(unittest.TestCase):
 
 
 class Systemd(unittest.TestCase):
+    def test_quarantine_option(self):
+        # --backup-dir: each bucket's quarantine in its own folder, tonight's date as --suffix
+        # through the image's /bin/sh ($$ is Kubernetes' escape of a literal $)
+        (job,) = docs("--backup-dir", "osl1:quar/", "job", "b-one")
+        c = container(job["spec"]["template"]["spec"])
+        self.assertEqual(c["args"][c["args"].index("--backup-dir") + 1], "osl1:quar/b-one")
+        self.assertEqual(c["command"][:2], ["/bin/sh", "-c"])
+        script = c["command"][2].replace("$$", "$")
+        p = subprocess.run(["sh", "-c", script.replace("/usr/local/bin/s3mirror", "printf '%s\\n'"),
+                            "s3mirror", "sync", "a b"], capture_output=True, text=True)
+        day = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
+        self.assertEqual(p.stdout.splitlines(), ["sync", "a b", "--suffix", "-" + day])
+        (job,) = docs("job", "b-one")  # without it: the image's entrypoint, no shell
+        self.assertNotIn("command", container(job["spec"]["template"]["spec"]))
+
+    def test_unit_command_line(self):
+        # the service's ExecStart as systemd hands it to sh ($$ -> $, %% -> %, %i the instance)
+        text = open(os.path.join(ROOT, "deploy", "systemd", "s3mirror@.service")).read()
+        line = text.split("ExecStart=", 1)[1].split("\n# SIGTERM")[0].replace("\\\n", " ")
+        argv = shlex.split(line.replace("$$", "$").replace("%%", "%").replace("%i", "velero"))
+        self.assertEqual(argv[:2], ["/bin/sh", "-c"])
+        script = argv[2].replace("/usr/local/bin/s3mirror", "printf '%s\\n'")
+        env = {"PATH": os.environ["PATH"], "SRC": "sto2:v", "DST": "osl1:v",
+               "S3MIRROR_ARGS": "--max-delete 10%"}
+        p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        base = ["sync", "sto2:v", "osl1:v", "--config", "/etc/s3mirror/rclone.conf", "--stats",
+                "1m", "--lock-file", "/run/s3mirror/velero.lock", "--metrics-file",
+                "/var/lib/node_exporter/textfile_collector/s3mirror-velero.prom",
+                "--max-delete", "10%"]
+        self.assertEqual(p.stdout.splitlines(), base)
+        env["BACKUP_DIR"] = "osl1:quar/velero"
+        p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        day = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
+        self.assertEqual(p.stdout.splitlines(),
+                         base + ["--backup-dir", "osl1:quar/velero", "--suffix", "-" + day])
+
     def test_units_verify(self):
         if not shutil.which("systemd-analyze"):
             self.skipTest("systemd-analyze not installed")

@@ -27,6 +27,10 @@
 #                        '*.manifest', psql-* --layout wal-g, velero-* --layout velero
 #                        (a sharded Job orders each shard on its own, not the whole bucket)
 #   --extra "ARGS"       more s3mirror options, e.g. "--max-delete 10% --transfers 64"
+#   --backup-dir REMOTE:BUCKET[/PATH]
+#                        the quarantine (recommended): what a sync would delete or overwrite
+#                        is moved to PATH/<bucket>/ first, with tonight's date as --suffix
+#                        (-YYYY-MM-DD); expire it with a lifecycle rule (docs/running-nightly.md)
 # Without BUCKETs, the seed setup's four buckets.
 #
 # Typical use:
@@ -38,17 +42,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 namespace=kube-system image=s3mirror:latest schedule="0 5 * * *" src=sto2 dst=osl1
-config=$here/rclone.conf extra="" dry_run="" layout=""
+config=$here/rclone.conf extra="" dry_run="" layout="" backup_dir=""
 default_buckets="psql-tempus-safespring-ck8s influxdb-tempus-safespring-ck8s elasticsearch-tempus-safespring-ck8s velero-tempus-safespring-ck8s"
 
 die() { echo "render.sh: error: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
     case $1 in
     --dry-run) dry_run=1; shift ;;
-    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout)
+    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir)
         [ $# -ge 2 ] || die "$1 needs a value"
-        v=${1#--}; printf -v "$v" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        v=${1#--}; v=${v//-/_}; printf -v "$v" '%s' "$2"; shift 2 ;;
+    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
     esac
@@ -105,7 +109,8 @@ args() {
     local a order
     order_args "$b"
     for a in sync "$src:$b" "$dst:$b" --config /etc/s3mirror/rclone.conf --stats 1m \
-        ${order[@]+"${order[@]}"} "$@" ${dry_run:+--dry-run} $extra; do
+        ${order[@]+"${order[@]}"} "$@" \
+        ${backup_dir:+--backup-dir "${backup_dir%/}/$b"} ${dry_run:+--dry-run} $extra; do
         printf '              - %s\n' "$(yq "$a")"
     done
 }
@@ -133,6 +138,11 @@ pod() {
           - name: s3mirror
             image: $(yq "$image")
 YAML
+    if [ -n "$backup_dir" ]; then # tonight's date as --suffix needs a shell ($$: a literal $)
+        cat <<'YAML'
+            command: ["/bin/sh", "-c", "exec /usr/local/bin/s3mirror \"$@\" --suffix \"-$$(date -u +%F)\"", "s3mirror"]
+YAML
+    fi
     args "$b" "$@"
     printf '            env:\n'
     if [ -n "${shard_env:-}" ]; then

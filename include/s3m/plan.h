@@ -30,6 +30,9 @@ struct s3m_sync_stats {
     uint64_t src_keys, dst_keys;
     uint64_t src_scope, dst_scope; /* ... of them in scope: not excluded, this shard's own */
     uint64_t delete_errors;
+    /* --immutable: updates refused (differing destination objects, never changed) */
+    struct s3m_sync_counts immutable;
+    uint64_t backed_up, backed_up_bytes; /* --backup-dir: old versions moved there */
     bool listing_failed, delete_refused;
     bool delete_list_failed; /* the delete list could not be written or read back */
     char refused_why[512];
@@ -49,6 +52,7 @@ struct s3m_plan_opts {
     bool allow_empty_source;
     int64_t max_delete;    /* -1 = no cap */
     double max_delete_pct; /* < 0 = no cap */
+    bool immutable;        /* --immutable: an update becomes a refusal (sync, copy) */
 };
 
 /* What to do with one key. */
@@ -63,6 +67,7 @@ enum s3m_plan_act {
     S3M_PLAN_VERIFY,       /* the engine reads (or HEADs) to settle it: then update or skip */
     S3M_PLAN_FOLDER,       /* the prefix's own folder marker: skipped, never copied/deleted */
     S3M_PLAN_ABORT_UPLOAD, /* a multipart upload left by an earlier run (the sweep) */
+    S3M_PLAN_REFUSE,       /* an update --immutable forbids: an error naming the key */
 };
 
 /* What the listings showed of the two objects an action is about, recorded in the plan so that
@@ -118,9 +123,11 @@ struct s3m_plan_job {
     uint64_t failed; /* objects that failed to copy or compare */
     bool delete_list_failed;
     uint64_t src_scope, dst_scope;
+    uint64_t immutable; /* updates refused by --immutable */
 };
 /* true (and why) when the job's own state forbids every deletion of the run: interrupted, a
- * listing incomplete, a copy failed, the delete list broken, or an empty source in scope while
+ * listing incomplete, a copy failed, an update refused by --immutable, the delete list broken,
+ * or an empty source in scope while
  * the destination holds objects in scope (unless allow_empty_source). The engine checks the
  * delete list on disk after this. */
 bool s3m_plan_refusal(const struct s3m_plan_opts *o, const struct s3m_plan_job *j, char *why,
@@ -158,7 +165,17 @@ void s3m_plan_json_seen(FILE *f, const struct s3m_plan_line *l, const struct s3m
 /* The dry-run / check report line (check names the differences, not the actions); control
  * bytes of the key are written as \xNN. */
 void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l);
-/* The action's name in the plan ("copy", "update", "delete", "skip", "abort-upload"). */
+/* The action's name in the plan ("copy", "update", "delete", "skip", "abort-upload",
+ * "refuse"). */
 const char *s3m_plan_act_name(enum s3m_plan_act act);
+
+/* ---- --backup-dir naming ---- */
+
+/* The key an object's old version gets in the backup (--backup-dir, rclone's rule): prefix +
+ * rel (the key relative to the destination's prefix) + suffix; with keep_ext the suffix goes
+ * before the extension of the last path element ("a/file.txt" -> "a/file-SUFFIX.txt") and
+ * before a second extension too when it is a known type ("x.tar.gz" -> "x-SUFFIX.tar.gz"), as
+ * Go's path.Ext sees them (".profile" is an extension). Returns a malloc'd string. */
+char *s3m_plan_backup_key(const char *prefix, const char *rel, const char *suffix, bool keep_ext);
 
 #endif

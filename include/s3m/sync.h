@@ -23,6 +23,16 @@
 struct s3m_sync;
 struct s3m_planfile; /* s3m/planfile.h */
 
+/* --backup-dir: where the destination's objects go before they are deleted or overwritten (a
+ * server-side copy on the destination, pinned to the listed ETag and checked, then the delete
+ * or the update). Same endpoint and credentials as the destination, checked by the caller. */
+struct s3m_backup_cfg {
+    const char *bucket;
+    const char *prefix; /* "" or ending in '/' */
+    const char *suffix; /* --suffix, "" = none */
+    bool keep_extension;
+};
+
 struct s3m_sync_opts {
     enum s3m_sync_mode mode;
     bool dry_run;
@@ -34,6 +44,10 @@ struct s3m_sync_opts {
     int64_t max_delete;    /* -1 = no cap */
     double max_delete_pct; /* < 0 = no cap */
     bool allow_empty_source;
+    /* --immutable: a differing destination object is refused, never updated */
+    bool immutable;
+    /* --backup-dir, NULL = none */
+    const struct s3m_backup_cfg *backup;
     FILE *report; /* dry-run / check lines (stdout) */
     FILE *plan;   /* --plan FILE: JSON lines, or NULL */
     /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
@@ -96,6 +110,7 @@ struct s3m_defer; /* engine/defer_int.h */
 struct s3m_sweep; /* engine/sweep_int.h */
 struct s3m_timer;
 struct s3m_kick;
+struct s3m_backup; /* engine/backup_int.h */
 
 #define S3M_SYNC_F_ABORTED 1u /* stopped: no new work, no deletes */
 #define S3M_SYNC_F_LISTED 2u  /* every listing ended (or one failed): what the progress says */
@@ -115,6 +130,7 @@ struct s3m_sync {
     struct s3m_delq *delq;   /* the job's deletions, remembered on disk */
     struct s3m_defer *defer; /* the copies waiting for their tier (or --max-change), on disk */
     struct s3m_sweep *sweep;
+    struct s3m_backup *backup; /* --backup-dir's moves, NULL = none */
     struct s3m_sync_stats st;
     struct s3m_timer *progress_timer;
     struct s3m_kick *kick; /* calls done from the loop */

@@ -24,6 +24,7 @@ enum s3m_exit {
     S3M_EXIT_DIFFERS = 10,   /* check: the two sides differ */
     S3M_EXIT_LOCKED = 11,    /* another run of the same job holds the lock */
     S3M_EXIT_CHANGE = 12,    /* --max-change exceeded: updates and deletions refused */
+    S3M_EXIT_IMMUTABLE = 13, /* --immutable: a destination object would have been changed */
     S3M_EXIT_CHANGED = 14,   /* apply: planned actions skipped, the world changed since the plan */
 };
 
@@ -51,6 +52,8 @@ struct s3m_opts {
     bool no_lock;
     const char *multipart_chunk_buffer, *multipart_threshold, *multipart_chunk_size;
     bool allow_empty_source, error_on_no_transfer, no_server_side;
+    const char *backup_dir, *suffix; /* --backup-dir, --suffix */
+    bool suffix_keep_extension, immutable;
     long multipart_concurrency, retries;
     struct s3m_cli_rule {
         bool include;

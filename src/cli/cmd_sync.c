@@ -49,7 +49,8 @@ struct run {
     bool change_over;   /* --max-change exceeded: updates and deletions refused */
     char change_why[600];
     /* the command's own resources, released at its one exit (sync_close) */
-    struct s3m_spec s, d;
+    struct s3m_spec s, d, bk; /* bk: --backup-dir, described by bcfg */
+    struct s3m_backup_cfg bcfg;
     struct s3m_filter f;
     struct s3m_env env;
     struct s3m_s3 cs, cd;
@@ -67,25 +68,7 @@ static void run_on_signal(int signum, void *ud)
         _exit(128 + signum);
     }
     r->signal = signum;
-    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
-    enum s3m_sync_phase ph = r->cur ? s3m_sync_phase(r->cur) : S3M_SYNC_DONE;
-    /* what stops depends on where the job is: its copies, or its deletes (and sweep) */
-    if (r->cur && (ph == S3M_SYNC_LISTING || ph == S3M_SYNC_DRAINING || ph == S3M_SYNC_DEFERRING))
-        s3m_log(S3M_LOG_NOTICE, "sync",
-                "%s: %s received: stopping (no new copies, multipart "
-                "uploads aborted, nothing deleted); send it again to exit at once",
-                r->cur->label, name);
-    else if (r->cur && (ph == S3M_SYNC_DELETING || ph == S3M_SYNC_SWEEPING))
-        s3m_log(S3M_LOG_NOTICE, "sync",
-                "%s: %s received: stopping (no further deletions; %" PRIu64 " of %" PRIu64
-                " deleted so far, the batch in flight ends); send it "
-                "again to exit at once",
-                r->cur->label, name, r->cur->st.deleted, r->cur->st.del.n);
-    else if (!r->in_job) /* between jobs, or before the decision */
-        s3m_log(S3M_LOG_NOTICE, "sync",
-                "%s received: stopping (nothing more deleted); send "
-                "it again to exit at once",
-                name);
+    s3m__stop_notice(r->cur, r->in_job, signum == SIGINT ? "SIGINT" : "SIGTERM");
     if (r->cur) /* nothing in a phase at rest: the run's refusal sees r->signal */
         s3m_sync_abort(r->cur);
 }
@@ -457,6 +440,8 @@ static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
         rc = parse_shard(r);
     if (!rc)
         rc = s3m__order_init(&r->order, r->o, &r->f);
+    if (!rc)
+        rc = s3m__backup_parse(r->o, &r->d, &r->bk, &r->bcfg);
     if (!rc && !*r->s.bucket != !*r->d.bucket)
         rc = s3m__usage_error("%s", "SRC and DST must both name a bucket, or both be a whole "
                                     "remote (REMOTE:)");
@@ -494,7 +479,9 @@ static int open_places(struct run *r)
     if (overlap)
         return s3m__usage_error("%s", "source and destination are the same place or one "
                                       "contains the other: refusing to sync it into itself");
-    return 0;
+    r->so.backup = o->backup_dir ? &r->bcfg : NULL;
+    return o->backup_dir ? s3m__backup_check(&r->env.cfg, r->dst, &r->s, &r->d, same, &r->bk, &r->f)
+                         : 0;
 }
 
 /* The environment and both clients, the job's lock, the plan file; returns an exit code. */
@@ -576,6 +563,7 @@ static void sync_close(struct run *r)
     s3m_bounds_free(&r->plan);
     s3m_spec_cleanup(&r->s);
     s3m_spec_cleanup(&r->d);
+    s3m_spec_cleanup(&r->bk);
 }
 
 int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)

@@ -18,6 +18,18 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
                          struct s3m_sync_opts *so);
 /* REMOTE:BUCKET[/FOLDER] as the job is known to its lock and metrics (out, n bytes). */
 void s3m__job_name(const struct s3m_spec *sp, char *out, size_t n);
+/* --backup-dir and --suffix: the place parsed into bk (cleaned up by the caller) and cfg
+ * (pointing into bk); usage errors for --suffix alone, no bucket, DST a whole remote. Returns
+ * an exit code. */
+int s3m__backup_parse(const struct s3m_opts *o, const struct s3m_spec *d, struct s3m_spec *bk,
+                      struct s3m_backup_cfg *cfg);
+/* rclone's checks, before anything runs: the backup on the destination's remote (the same
+ * endpoint and credentials), not overlapping the destination (nor the source on the same
+ * endpoint) unless a filter excludes it inside (usage errors), and its bucket there (HEAD on
+ * dst, the destination's client: the same place). Returns an exit code or 0. */
+int s3m__backup_check(const struct s3m_config *cfg, struct s3m_s3 *dst, const struct s3m_spec *s,
+                      const struct s3m_spec *d, bool src_same_place, const struct s3m_spec *bk,
+                      const struct s3m_filter *f);
 /* The two clients reach the same endpoint: copies can be server-side. */
 bool s3m__same_place(struct s3m_s3 *a, struct s3m_s3 *b);
 
@@ -87,5 +99,8 @@ const char *s3m__change_decide(const struct s3m_sync_opts *so, const struct s3m_
                                char *why, size_t n, bool *over);
 /* The job's copies and updates per tier (a dry run: stdout; else an info log line). */
 void s3m__tiers_report(const struct s3m_opts *o, const char *label, const struct s3m_sync *job);
+
+/* SIGINT / SIGTERM came (name): the notice for where the run is */
+void s3m__stop_notice(const struct s3m_sync *cur, bool in_job, const char *name);
 
 #endif

@@ -77,6 +77,20 @@ static const struct opt table[] = {
      "order copies for a backup repository: restic, kopia, velero, elasticsearch, wal-g, "
      "pgbackrest, or auto (detected per bucket)",
      OFF(layout)},
+    {"backup-dir", 0, STR, "REMOTE:PATH",
+     "move what would be deleted or overwritten there first (same endpoint and credentials as "
+     "DST, not overlapping it)",
+     OFF(backup_dir)},
+    {"suffix", 0, STR, "SUFFIX",
+     "with --backup-dir: add SUFFIX to the backed-up keys (a date: --suffix -2026-01-31)",
+     OFF(suffix)},
+    {"suffix-keep-extension", 0, FLAG, NULL,
+     "put --suffix before the extension (file-SUFFIX.txt, file-SUFFIX.tar.gz)",
+     OFF(suffix_keep_extension)},
+    {"immutable", 0, FLAG, NULL,
+     "never update an existing destination object: a differing one is an error (exit 13), "
+     "nothing is deleted",
+     OFF(immutable)},
     {"allow-empty-source", 0, FLAG, NULL,
      "let an empty source listing delete everything on the destination", OFF(allow_empty_source)},
     {"plan", 0, STR, "FILE", "write the plan (every copy, update, delete) as JSON lines",

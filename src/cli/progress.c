@@ -100,6 +100,8 @@ static void format_line(const struct s3m_progress *p, const struct s3m_sync *s, 
                    st->planned.n, more, s->active, st->failed.n + st->delete_errors);
     if (s->o.mode == S3M_MODE_SYNC)
         s3m_buf_printf(line, ", deleted %" PRIu64 " / %" PRIu64 "%s", st->deleted, st->del.n, more);
+    if (s->o.backup) /* the old versions --backup-dir took before an update or a delete */
+        s3m_buf_printf(line, ", moved to --backup-dir %" PRIu64, st->backed_up);
     uint64_t nsrc, ndst;
     s3m_sync_listed(s, &nsrc, &ndst);
     s3m_buf_printf(line, "; listed %" PRIu64 " + %" PRIu64 "%s, %.0f s", nsrc, ndst,

@@ -1,7 +1,8 @@
 /* sync_opts.c - the options of `sync`, `copy` and `check` turned into a filter and the job's
  * options, each checked: a malformed size, duration, glob or --max-delete is a usage error, never
- * a quiet default; and what the two places are: the job's name, whether copies can be
- * server-side, a destination bucket to create. */
+ * a quiet default; and what the places are: the job's name, whether copies can be server-side,
+ * a destination bucket to create, whether --backup-dir is on the destination's remote and clear
+ * of both sides. */
 #include "cmd_sync.h"
 #include "s3m/log.h"
 
@@ -58,6 +59,23 @@ static bool parse_cap(const char *s, int64_t *count, double *percent)
 }
 
 /* options -> filter and job options; returns an exit code or 0 */
+/* --include / --exclude, the sizes and ages: the run's filter */
+static int filter_build(const struct s3m_opts *o, struct s3m_filter *f)
+{
+    for (int i = 0; i < o->nrules; i++)
+        if (!s3m_filter_add(f, o->rules[i].include, o->rules[i].glob))
+            return s3m__usage_error("malformed glob '%s'", o->rules[i].glob);
+    if (o->min_size && !s3m_parse_size(o->min_size, &f->min_size))
+        return s3m__usage_error("--min-size: '%s' is not a size", o->min_size);
+    if (o->max_size && !s3m_parse_size(o->max_size, &f->max_size))
+        return s3m__usage_error("--max-size: '%s' is not a size", o->max_size);
+    if (o->min_age && !s3m_parse_duration(o->min_age, &f->min_age))
+        return s3m__usage_error("--min-age: '%s' is not a duration", o->min_age);
+    if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
+        return s3m__usage_error("--max-age: '%s' is not a duration", o->max_age);
+    return 0;
+}
+
 int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,
                          struct s3m_sync_opts *so)
 {
@@ -81,6 +99,7 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->part_concurrency = (int)o->multipart_concurrency;
     so->attempts = (int)o->retries;
     so->allow_empty_source = o->allow_empty_source;
+    so->immutable = o->immutable;
     so->max_delete = -1;
     so->max_delete_pct = -1;
     so->max_change = -1;
@@ -95,17 +114,9 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
                                     o->multipart_chunk_buffer);
         so->buffer_size = (size_t)sz;
     }
-    for (int i = 0; i < o->nrules; i++)
-        if (!s3m_filter_add(f, o->rules[i].include, o->rules[i].glob))
-            return s3m__usage_error("malformed glob '%s'", o->rules[i].glob);
-    if (o->min_size && !s3m_parse_size(o->min_size, &f->min_size))
-        return s3m__usage_error("--min-size: '%s' is not a size", o->min_size);
-    if (o->max_size && !s3m_parse_size(o->max_size, &f->max_size))
-        return s3m__usage_error("--max-size: '%s' is not a size", o->max_size);
-    if (o->min_age && !s3m_parse_duration(o->min_age, &f->min_age))
-        return s3m__usage_error("--min-age: '%s' is not a duration", o->min_age);
-    if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
-        return s3m__usage_error("--max-age: '%s' is not a duration", o->max_age);
+    int rc = filter_build(o, f);
+    if (rc)
+        return rc;
     if (o->max_delete && !parse_cap(o->max_delete, &so->max_delete, &so->max_delete_pct))
         return s3m__usage_error(
             "--max-delete: '%s' is not a count (decimal digits) nor a percentage "
@@ -183,4 +194,114 @@ int s3m__ensure_dst_bucket(struct s3m_s3 *src, struct s3m_s3 *dst, const struct 
     }
     s3m_s3_req_free(cb);
     return rc;
+}
+
+/* ---- --backup-dir, --suffix (rclone's checks) ---- */
+
+int s3m__backup_parse(const struct s3m_opts *o, const struct s3m_spec *d, struct s3m_spec *bk,
+                      struct s3m_backup_cfg *cfg)
+{
+    struct s3m_errinfo ei;
+    if (!o->backup_dir) /* rclone would rename in place: the next sync would delete them */
+        return o->suffix ? s3m__usage_error("%s", "--suffix needs --backup-dir (s3mirror "
+                                                  "never renames inside the destination)")
+                         : 0;
+    s3m_errinfo_clear(&ei);
+    if (s3m_spec_parse(o->backup_dir, bk, &ei))
+        return s3m_cli_fail("--backup-dir", &ei);
+    if (!*bk->bucket)
+        return s3m__usage_error("--backup-dir: '%s' names no bucket (REMOTE:BUCKET/PATH)",
+                                o->backup_dir);
+    if (!*d->bucket) /* every bucket of the remote: any backup bucket is inside DST */
+        return s3m__usage_error("%s", "--backup-dir: destination and parameter to --backup-dir "
+                                      "mustn't overlap (DST is a whole remote)");
+    *cfg = (struct s3m_backup_cfg){bk->bucket, bk->prefix, o->suffix ? o->suffix : "",
+                                   o->suffix_keep_extension};
+    return 0;
+}
+
+/* rel (a folder, "" or ending in '/') is left alone by the globs: an exclude rule of all of it
+ * ("rel**" or "/rel**") decides for every key under it before any include rule could */
+static bool folder_excluded(const struct s3m_filter *f, const char *rel)
+{
+    for (size_t i = 0; f && i < f->nrules; i++) {
+        const char *g = f->rules[i].glob + (f->rules[i].glob[0] == '/');
+        size_t n = strlen(rel);
+        if (!f->rules[i].include && !strncmp(g, rel, n) && !strcmp(g + n, "**"))
+            return true;
+        if (f->rules[i].include) /* it might take a key under rel back in */
+            return false;
+    }
+    return false;
+}
+
+/* one place inside (or equal to) the other: a usage error, unless the backup is a folder
+ * of the synced place that the filters leave alone */
+static int overlap(const char *what, const struct s3m_spec *side, const struct s3m_spec *bk,
+                   const struct s3m_filter *f)
+{
+    size_t ls = strlen(side->prefix), lb = strlen(bk->prefix);
+    if (strcmp(side->bucket, bk->bucket) || strncmp(side->prefix, bk->prefix, ls < lb ? ls : lb))
+        return 0;
+    if (lb > ls && folder_excluded(f, bk->prefix + ls))
+        return 0;
+    return s3m__usage_error("--backup-dir: %s and parameter to --backup-dir mustn't overlap "
+                            "(exclude it with --exclude 'PATH/**' when it is inside)",
+                            what);
+}
+
+static bool remote_place(const struct s3m_remote *r, struct s3m_endpoint *e)
+{
+    struct s3m_errinfo ei;
+    return r && !s3m_endpoint_resolve(r, NULL, e, &ei);
+}
+
+/* the backup's remote is the destination's: the same endpoint and credentials */
+static bool same_remote(const struct s3m_config *cfg, const char *a, const char *b)
+{
+    const struct s3m_remote *ra = s3m_config_find(cfg, a), *rb = s3m_config_find(cfg, b);
+    struct s3m_endpoint ea, eb;
+    if (!strcmp(a, b))
+        return true;
+    if (!remote_place(ra, &ea))
+        return false;
+    bool same = false;
+    if (remote_place(rb, &eb)) {
+        same = !strcmp(ea.base_url, eb.base_url) &&
+               !strcmp(ra->access_key_id ? ra->access_key_id : "",
+                       rb->access_key_id ? rb->access_key_id : "") &&
+               !strcmp(ra->secret_access_key ? ra->secret_access_key : "",
+                       rb->secret_access_key ? rb->secret_access_key : "");
+        s3m_endpoint_cleanup(&eb);
+    }
+    s3m_endpoint_cleanup(&ea);
+    return same;
+}
+
+/* the backup's bucket is there (a dry run would not find out otherwise) */
+static int backup_bucket(struct s3m_s3 *dst, const struct s3m_spec *bk)
+{
+    struct s3m_s3_req *h = s3m_s3_head_bucket(dst, bk->bucket);
+    int rc = 0;
+    if (s3m_s3_run(h)) {
+        char ctx[300];
+        snprintf(ctx, sizeof(ctx), "--backup-dir: bucket %s:%s", bk->remote, bk->bucket);
+        rc = s3m_cli_fail(ctx, &h->ei);
+    }
+    s3m_s3_req_free(h);
+    return rc;
+}
+
+int s3m__backup_check(const struct s3m_config *cfg, struct s3m_s3 *dst, const struct s3m_spec *s,
+                      const struct s3m_spec *d, bool src_same_place, const struct s3m_spec *bk,
+                      const struct s3m_filter *f)
+{
+    if (!same_remote(cfg, bk->remote, d->remote))
+        return s3m__usage_error("--backup-dir: '%s' has to be on the same remote as the "
+                                "destination (the same endpoint and credentials)",
+                                bk->remote);
+    int rc = overlap("destination", d, bk, f);
+    if (!rc && src_same_place)
+        rc = overlap("source", s, bk, f);
+    return rc ? rc : backup_bucket(dst, bk);
 }

@@ -25,6 +25,8 @@ void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
     t->deleted += s->deleted;
     t->deleted_bytes += s->deleted_bytes;
     t->stale_uploads += s->stale_uploads;
+    t->immutable.n += s->immutable.n, t->immutable.bytes += s->immutable.bytes;
+    t->backed_up += s->backed_up, t->backed_up_bytes += s->backed_up_bytes;
     t->listing_failed |= s->listing_failed;
     t->delete_list_failed |= s->delete_list_failed;
     if (s->delete_refused && !t->delete_refused)
@@ -72,6 +74,22 @@ static void summary_deletes(struct s3m_buf *l, const struct s3m_opts *o,
         s3m_buf_printf(l, ", NOT deleted %" PRIu64, st->del.n - st->deleted);
 }
 
+/* --backup-dir's moves and --immutable's refusals */
+static void summary_quarantine(struct s3m_buf *l, const struct s3m_opts *o,
+                               const struct s3m_sync_stats *st)
+{
+    char a[32];
+    if (o->backup_dir && o->dry_run)
+        s3m_buf_printf(l, "\nwould move %" PRIu64 " object(s) to --backup-dir first",
+                       st->update.n + (st->delete_refused ? 0 : st->del.n));
+    else if (o->backup_dir)
+        s3m_buf_printf(l, "\nmoved %" PRIu64 " object(s) (%s) to --backup-dir first", st->backed_up,
+                       s3m_cli_human(st->backed_up_bytes, a, 32));
+    if (st->immutable.n)
+        s3m_buf_printf(l, "\nrefused %" PRIu64 " update(s) under --immutable (%s)", st->immutable.n,
+                       s3m_cli_human(st->immutable.bytes, a, 32));
+}
+
 static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_sync_mode mode,
                          const char *label, const struct s3m_sync_stats *st, double secs)
 {
@@ -92,6 +110,7 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
     if (!o->dry_run)
         s3m_buf_printf(l, ", %s/s",
                        s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
+    summary_quarantine(l, o, st);
     if (st->stale_uploads)
         s3m_buf_printf(l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
                        o->dry_run ? "would abort" : "aborted", st->stale_uploads);
@@ -129,6 +148,8 @@ int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
         int rc = s3m_cli_exit_code(st->first_error.err);
         return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
     }
+    if (st->immutable.n) /* --immutable refused an update (and so every deletion) */
+        return S3M_EXIT_IMMUTABLE;
     if (st->change_refused && !o->dry_run)
         return S3M_EXIT_CHANGE;
     if (st->delete_refused && !o->dry_run)
@@ -198,4 +219,28 @@ int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char
     };
     int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr);
     return rc ? rc : mrc;
+}
+
+/* The notice a stop prints: what stops depends on where the job is (its copies, or its deletes
+ * and sweep), or on the run between jobs. */
+void s3m__stop_notice(const struct s3m_sync *cur, bool in_job, const char *name)
+{
+    enum s3m_sync_phase ph = cur ? s3m_sync_phase(cur) : S3M_SYNC_DONE;
+    /* what stops depends on where the job is: its copies, or its deletes (and sweep) */
+    if (cur && (ph == S3M_SYNC_LISTING || ph == S3M_SYNC_DRAINING || ph == S3M_SYNC_DEFERRING))
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s: %s received: stopping (no new copies, multipart "
+                "uploads aborted, nothing deleted); send it again to exit at once",
+                cur->label, name);
+    else if (cur && (ph == S3M_SYNC_DELETING || ph == S3M_SYNC_SWEEPING))
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s: %s received: stopping (no further deletions; %" PRIu64 " of %" PRIu64
+                " deleted so far, the batch in flight ends); send it "
+                "again to exit at once",
+                cur->label, name, cur->st.deleted, cur->st.del.n);
+    else if (!in_job) /* between jobs, or before the decision */
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s received: stopping (nothing more deleted); send "
+                "it again to exit at once",
+                name);
 }

@@ -6,11 +6,18 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 /* copy / update from the listing: a transfer in a real sync or copy, counted only otherwise */
 static bool runs(const struct s3m_plan_opts *o)
 {
     return !o->dry_run && o->mode != S3M_MODE_CHECK;
+}
+
+/* --immutable: sync and copy never change an existing destination object (check only reports) */
+static bool refuses(const struct s3m_plan_opts *o)
+{
+    return o->immutable && o->mode != S3M_MODE_CHECK;
 }
 
 static void decide_skip(const struct s3m_diff_item *it, struct s3m_plan_action *a)
@@ -47,6 +54,8 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
         a->seen.src_etag = it->src.etag;
         if (a->act == S3M_PLAN_UPDATE)
             a->seen = (struct s3m_plan_seen){it->src.etag, it->dst.etag, it->dst.size};
+        if (a->act == S3M_PLAN_UPDATE && refuses(o)) /* --immutable: never changed */
+            a->act = S3M_PLAN_REFUSE, a->execute = false;
         break;
     case S3M_ACT_DELETE:
         a->dst_side = true;
@@ -78,6 +87,8 @@ void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, co
         a->why = head ? "ETag differs" : "content differs (MD5)";
         a->execute = runs(o);
         a->verified = true;
+        if (refuses(o))
+            a->act = S3M_PLAN_REFUSE, a->execute = false;
     } else {
         a->act = S3M_PLAN_SKIP;
         a->why = head ? "same source ETag as recorded at copy time (other part layout)"
@@ -124,6 +135,7 @@ void s3m_plan_count(const struct s3m_plan_opts *o, struct s3m_sync_stats *st,
             add(&st->skip, a->size);
         break;
     case S3M_PLAN_ABORT_UPLOAD: st->stale_uploads++; break;
+    case S3M_PLAN_REFUSE: add(&st->immutable, a->size); break;
     case S3M_PLAN_VERIFY: break; /* counted once settled (s3m_plan_verified) */
     }
 }
@@ -154,6 +166,10 @@ bool s3m_plan_refusal(const struct s3m_plan_opts *o, const struct s3m_plan_job *
         snprintf(why, n, "a listing did not complete");
     else if (j->failed)
         snprintf(why, n, "%" PRIu64 " object(s) failed to copy", j->failed);
+    else if (j->immutable)
+        snprintf(why, n,
+                 "%" PRIu64 " destination object(s) differ from the source under --immutable",
+                 j->immutable);
     else if (j->delete_list_failed)
         snprintf(why, n, "the delete list could not be written");
     else if (j->src_scope == 0 && j->dst_scope > 0 && !o->allow_empty_source)
@@ -218,6 +234,8 @@ unsigned s3m_plan_outputs(const struct s3m_plan_opts *o, enum s3m_plan_act act)
         return (real_sync ? 0 : S3M_PLAN_OUT_PLAN) | report;
     case S3M_PLAN_FOLDER: /* check: no object of either side's mirror */
         return o->mode == S3M_MODE_CHECK ? 0 : S3M_PLAN_OUT_PLAN | report;
+    case S3M_PLAN_REFUSE: /* an error naming the key: a real run's report says it too */
+        return S3M_PLAN_OUT_PLAN | S3M_PLAN_OUT_REPORT;
     default: return 0;
     }
 }
@@ -230,6 +248,7 @@ const char *s3m_plan_act_name(enum s3m_plan_act act)
     case S3M_PLAN_DELETE: return "delete";
     case S3M_PLAN_EXCLUDE: return "exclude";
     case S3M_PLAN_ABORT_UPLOAD: return "abort-upload";
+    case S3M_PLAN_REFUSE: return "refuse";
     default: return "skip";
     }
 }
@@ -259,7 +278,10 @@ void s3m_plan_json_seen(FILE *f, const struct s3m_plan_line *l, const struct s3m
     if (seen && l->act == S3M_PLAN_UPDATE && seen->dst_etag)
         fprintf(f, ",\"dst_size\":%" PRIu64, seen->dst_size);
     fputs(",\"why\":", f);
-    s3m_json_fput(f, l->why);
+    char why[1200];
+    if (l->act == S3M_PLAN_REFUSE) /* the rule that refused it, then the difference */
+        snprintf(why, sizeof(why), "--immutable: %s", l->why);
+    s3m_json_fput(f, l->act == S3M_PLAN_REFUSE ? why : l->why);
     if (l->tier)
         fprintf(f, ",\"tier\":%u", l->tier);
     fputs("}\n", f);
@@ -296,8 +318,53 @@ void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line 
     else
         fprintf(f, "%-6s %12" PRIu64 " ", s3m_plan_act_name(l->act), l->size);
     esc_key(f, l->key);
+    fprintf(f, "  (%s%s", l->act == S3M_PLAN_REFUSE ? "--immutable: " : "", l->why);
     if (l->tier)
-        fprintf(f, "  (%s; tier %u)\n", l->why, l->tier);
-    else
-        fprintf(f, "  (%s)\n", l->why);
+        fprintf(f, "; tier %u", l->tier);
+    fputs(")\n", f);
+}
+
+/* ---- --backup-dir naming ---- */
+
+/* A second (third...) extension counts only when it names a known type, as rclone asks Go's
+ * mime table: its built-in types and the usual archive / text ones. */
+static bool known_ext(const char *e, size_t n)
+{
+    static const char *const types[] = {"tar", "gz",   "bz2",  "xz",   "zst",  "zip",  "txt",
+                                        "csv", "tsv",  "json", "xml",  "html", "htm",  "css",
+                                        "js",  "mjs",  "pdf",  "png",  "jpg",  "jpeg", "gif",
+                                        "svg", "webp", "avif", "wasm", "sql"};
+    for (size_t i = 0; i < S3M_ARRAY_LEN(types); i++)
+        if (strlen(types[i]) == n && !strncasecmp(types[i], e, n))
+            return true;
+    return false;
+}
+
+/* where the extensions of the last path element begin (its end when there is none): Go's
+ * path.Ext repeatedly, the first always, the others while known */
+static size_t ext_start(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *base = slash ? slash + 1 : rel;
+    size_t end = strlen(rel), start = end;
+    for (bool first = true;; first = false) {
+        const char *dot = NULL;
+        for (const char *p = rel + start; p > base;) /* the last '.' before start */
+            if (*--p == '.') {
+                dot = p;
+                break;
+            }
+        if (!dot || (!first && !known_ext(dot + 1, (size_t)(rel + start - dot - 1))))
+            return start;
+        start = (size_t)(dot - rel);
+    }
+}
+
+char *s3m_plan_backup_key(const char *prefix, const char *rel, const char *suffix, bool keep_ext)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    size_t at = keep_ext && *suffix ? ext_start(rel) : strlen(rel);
+    s3m_buf_printf(&b, "%s%.*s%s%s", prefix, (int)at, rel, suffix, rel + at);
+    return s3m_buf_detach(&b);
 }

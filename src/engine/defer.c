@@ -14,7 +14,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#define NFIELDS 7 /* act and tier, size, source ETag, key (relative), why, what the plan saw
+#define NFIELDS                                                                                    \
+    7                   /* act and tier, size, source ETag, key (relative), why, what the plan saw
                    * of the destination: its ETag and size (apply checks them) */
 #define FIELD_MAX 4096u /* longer than any key (1024) or reason: a field past it is damage */
 
@@ -163,9 +164,8 @@ bool s3m__defer_hold(struct s3m_defer *d, const struct s3m_plan_action *a, const
     /* a short write could glue two entries into one never decided: each write is checked */
     const char *dst_etag = a->seen.dst_etag ? a->seen.dst_etag : "";
     int n = fprintf(d->f, "%c%u%c%" PRIu64 "%c%s%c%s%c%s%c%s%c%" PRIu64 "%c",
-                    a->act == S3M_PLAN_UPDATE ? 'u' : 'c', a->tier, 0, a->size, 0,
-                    etag ? etag : "", 0, a->key, 0, a->why ? a->why : "", 0, dst_etag, 0,
-                    a->seen.dst_size, 0);
+                    a->act == S3M_PLAN_UPDATE ? 'u' : 'c', a->tier, 0, a->size, 0, etag ? etag : "",
+                    0, a->key, 0, a->why ? a->why : "", 0, dst_etag, 0, a->seen.dst_size, 0);
     if (n < 0 || ferror(d->f)) {
         fail(&ei);
         spool_failed(d, a, &ei);
@@ -204,8 +204,8 @@ static int read_entry(struct s3m_defer *d)
     bool ok = (head[0] == 'c' || head[0] == 'u') && d->field[0].len > 1 && d->field[0].len < 4 &&
               strspn(head + 1, "0123456789") == d->field[0].len - 1 &&
               strtoul(head + 1, NULL, 10) <= d->ntiers && d->field[1].len && d->field[1].len < 21 &&
-              strspn(size, "0123456789") == d->field[1].len && d->field[3].len &&
-              d->field[6].len && d->field[6].len < 21 &&
+              strspn(size, "0123456789") == d->field[1].len && d->field[3].len && d->field[6].len &&
+              d->field[6].len < 21 &&
               strspn(s3m_buf_str(&d->field[6]), "0123456789") == d->field[6].len &&
               ftello(d->f) <= d->end;
     return ok ? 1 : -1;
@@ -335,8 +335,12 @@ static void take(struct s3m_defer *d)
     j->d = d;
     j->act = a.act;
     d->inflight++;
-    s3m_xfer_start(e->xctx, e->src_bucket, sk, e->dst_bucket, dk, a.size, s3m_buf_str(&d->field[2]),
-                   xfer_ended, j);
+    const char *etag = s3m_buf_str(&d->field[2]);
+    struct s3m_entry old = {a.key, a.seen.dst_size, a.seen.dst_etag,
+                            0}; /* what an update replaces */
+    struct s3m_backup_copy c = {e->src_bucket, sk, e->dst_bucket, dk, a.size, etag, xfer_ended, j};
+    if (a.act != S3M_PLAN_UPDATE || !s3m__backup_then_copy(e->backup, e->xctx, &old, &c))
+        s3m_xfer_start(e->xctx, e->src_bucket, sk, e->dst_bucket, dk, a.size, etag, xfer_ended, j);
     free(sk);
     free(dk);
 }

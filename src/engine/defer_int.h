@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "backup_int.h"
 #include "s3m/plan.h"
 #include "s3m/sync.h"
 #include "s3m/tiers.h"
@@ -49,6 +50,7 @@ struct s3m_defer_env {
     const char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
     int transfers;              /* in flight at once */
     const char *refuse_updates; /* NULL, or why no update runs (--max-change) */
+    struct s3m_backup *backup;  /* --backup-dir: an update moves the old version first */
 };
 
 struct s3m_defer_cbs {

@@ -15,13 +15,15 @@
 
 struct s3m_delq {
     FILE **shared;
-    FILE *f;                         /* keys to delete, "size\0key\0", NULL until the first */
+    FILE *f;                         /* keys to delete, "size\0key\0etag\0", NULL until the first */
     bool own;                        /* ... the queue's own file (no shared one) */
     off_t start, end;                /* the job's region of it */
     uint64_t pending, pending_bytes; /* entries written */
     /* the batch being sent */
-    char **batch;
+    char **batch, **etags;
     uint64_t *sizes;
+    bool *skip;   /* the before hook kept this key (its backup failed) */
+    bool single;  /* the batch is one key XML cannot carry: DeleteObject */
     bool *failed; /* the server said it could not delete this key */
     size_t n;
     struct s3m_s3 *dst;
@@ -46,7 +48,8 @@ static void free_batch(struct s3m_delq *q)
 {
     for (size_t i = 0; i < q->n; i++) {
         free(q->batch[i]);
-        q->failed[i] = false;
+        free(q->etags[i]);
+        q->failed[i] = q->skip[i] = false;
     }
     q->n = 0;
 }
@@ -60,6 +63,8 @@ void s3m__delq_free(struct s3m_delq *q)
     if (q->batch)
         free_batch(q);
     free(q->batch);
+    free(q->etags);
+    free(q->skip);
     free(q->sizes);
     free(q->failed);
     free(q);
@@ -96,7 +101,8 @@ bool s3m__delq_add(struct s3m_delq *q, const struct s3m_entry *e, struct s3m_err
 {
     if (!q->f && !open_list(q, ei))
         return false;
-    int n = fprintf(q->f, "%" PRIu64 "%c%s%c", e->size, 0, e->key, 0);
+    int n = fprintf(q->f, "%" PRIu64 "%c%s%c%s%c", e->size, 0, e->key, 0, e->etag ? e->etag : "",
+                    0);
     if (n < 0 || ferror(q->f))
         return fail(ei);
     q->pending++;
@@ -111,18 +117,24 @@ bool s3m__delq_seal(struct s3m_delq *q, struct s3m_errinfo *ei)
     return true;
 }
 
-static bool read_entry(FILE *f, struct s3m_buf *size, struct s3m_buf *key)
+/* one NUL-terminated field; false at the end of the file */
+static bool read_field(FILE *f, struct s3m_buf *b)
 {
-    s3m_buf_reset(size);
-    s3m_buf_reset(key);
     int c;
+    s3m_buf_reset(b);
     while ((c = fgetc(f)) != EOF && c)
-        s3m_buf_addc(size, (char)c);
-    if (c == EOF)
-        return false;
-    while ((c = fgetc(f)) != EOF && c)
-        s3m_buf_addc(key, (char)c);
+        s3m_buf_addc(b, (char)c);
     return c == 0;
+}
+
+/* one entry (etag may be NULL: not wanted) */
+static bool read_entry(FILE *f, struct s3m_buf *size, struct s3m_buf *key, struct s3m_buf *etag)
+{
+    struct s3m_buf skip;
+    s3m_buf_init(&skip);
+    bool ok = read_field(f, size) && read_field(f, key) && read_field(f, etag ? etag : &skip);
+    s3m_buf_cleanup(&skip);
+    return ok;
 }
 
 /* count and add up the region's entries; false when one is malformed or the region does not
@@ -141,7 +153,7 @@ static bool read_region(struct s3m_delq *q, uint64_t *count, uint64_t *bytes)
         }
         if (pos == q->end)
             break;
-        if (!read_entry(q->f, &size, &key)) { /* an entry cut short */
+        if (!read_entry(q->f, &size, &key, NULL)) { /* an entry cut short */
             ok = false;
             break;
         }
@@ -250,20 +262,22 @@ static char *join(const char *prefix, const char *rel)
 /* the next batch from the list; true: a key to delete alone (not XML-safe) */
 static bool fill_batch(struct s3m_delq *q)
 {
-    struct s3m_buf size, key;
+    struct s3m_buf size, key, etag;
     s3m_buf_init(&size);
     s3m_buf_init(&key);
+    s3m_buf_init(&etag);
     bool single = false;
-    while (q->n < DELETE_BATCH && ftello(q->f) < q->end && read_entry(q->f, &size, &key)) {
+    while (q->n < DELETE_BATCH && ftello(q->f) < q->end && read_entry(q->f, &size, &key, &etag)) {
         if (q->tiers && s3m_tiers_of(q->tiers, s3m_buf_str(&key)) != q->tier)
             continue; /* another tier's pass */
         char *full = join(q->prefix, s3m_buf_str(&key));
         if (!xml_safe(full) && q->n) { /* send the batch first, then this key on its own */
-            fseek(q->f, -(long)(size.len + key.len + 2), SEEK_CUR);
+            fseek(q->f, -(long)(size.len + key.len + etag.len + 3), SEEK_CUR);
             free(full);
             break;
         }
         q->sizes[q->n] = strtoull(s3m_buf_str(&size), NULL, 10);
+        q->etags[q->n] = s3m_strdup(s3m_buf_str(&etag));
         q->batch[q->n++] = full;
         if (!xml_safe(full)) {
             single = true;
@@ -272,6 +286,7 @@ static bool fill_batch(struct s3m_delq *q)
     }
     s3m_buf_cleanup(&size);
     s3m_buf_cleanup(&key);
+    s3m_buf_cleanup(&etag);
     return single;
 }
 
@@ -292,28 +307,60 @@ static bool next_pass(struct s3m_delq *q)
     return !fseeko(q->f, q->start, SEEK_SET);
 }
 
-static void send_next(struct s3m_delq *q)
+/* --backup-dir: the keys whose move failed stay (and are not deleted) */
+static void drop_skipped(struct s3m_delq *q)
 {
-    if (q->cbs->stopped(q->ud)) { /* interrupted between batches: no further deletes */
-        q->cbs->done(q->ud);
-        return;
+    size_t k = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->skip[i]) {
+            free(q->batch[i]);
+            free(q->etags[i]);
+            q->skip[i] = false;
+            q->pass_failed = true; /* its pointer stays: the lower tiers' data too */
+            continue;
+        }
+        q->batch[k] = q->batch[i];
+        q->etags[k] = q->etags[i];
+        q->sizes[k++] = q->sizes[i];
     }
-    bool single = fill_batch(q);
-    while (!q->n && next_pass(q))
-        single = fill_batch(q);
+    q->n = k;
+}
+
+static void send_batch(void *ud)
+{
+    struct s3m_delq *q = ud;
+    drop_skipped(q);
     if (!q->n) {
-        q->cbs->done(q->ud);
+        send_next(q);
         return;
     }
-    struct s3m_s3_req *r = single ? s3m_s3_delete_object(q->dst, q->bucket, q->batch[0])
-                                  : s3m_s3_delete_objects(q->dst, q->bucket,
-                                                          (const char *const *)q->batch, q->n);
+    struct s3m_s3_req *r = q->single ? s3m_s3_delete_object(q->dst, q->bucket, q->batch[0])
+                                     : s3m_s3_delete_objects(q->dst, q->bucket,
+                                                             (const char *const *)q->batch, q->n);
     if (s3m_s3_submit(r, batch_done, q)) {
         q->cbs->batch_failed(q->ud, q->n, &r->ei, false);
         s3m_s3_req_free(r);
         free_batch(q);
         q->cbs->done(q->ud);
     }
+}
+
+static void send_next(struct s3m_delq *q)
+{
+    if (q->cbs->stopped(q->ud)) { /* interrupted between batches: no further deletes */
+        q->cbs->done(q->ud);
+        return;
+    }
+    q->single = fill_batch(q);
+    while (!q->n && next_pass(q))
+        q->single = fill_batch(q);
+    if (!q->n) {
+        q->cbs->done(q->ud);
+        return;
+    }
+    struct s3m_delq_batch b = {q->batch, q->etags, q->sizes, q->skip, q->n};
+    if (!q->cbs->before || !q->cbs->before(q->ud, &b, send_batch, q))
+        send_batch(q);
 }
 
 void s3m__delq_order(struct s3m_delq *q, const struct s3m_tiers *tiers, const char *label)
@@ -334,6 +381,8 @@ bool s3m__delq_run(struct s3m_delq *q, struct s3m_s3 *dst, const char *bucket, c
     q->cbs = cbs;
     q->ud = ud;
     q->batch = s3m_calloc(DELETE_BATCH, sizeof(char *));
+    q->etags = s3m_calloc(DELETE_BATCH, sizeof(char *));
+    q->skip = s3m_calloc(DELETE_BATCH, sizeof(bool));
     q->sizes = s3m_calloc(DELETE_BATCH, sizeof(uint64_t));
     q->failed = s3m_calloc(DELETE_BATCH, sizeof(bool));
     send_next(q);

@@ -31,8 +31,21 @@ bool s3m__delq_seal(struct s3m_delq *q, struct s3m_errinfo *ei);
  * decided. false (and why) otherwise. */
 bool s3m__delq_check(struct s3m_delq *q, uint64_t n, uint64_t bytes, char *why, size_t wn);
 
+/* A batch about to be sent (full keys, the ETags and sizes listed), shown to the before hook:
+ * it sets skip[i] for a key that must not be deleted. */
+struct s3m_delq_batch {
+    char *const *keys, *const *etags;
+    const uint64_t *sizes;
+    bool *skip;
+    size_t n;
+};
+
 struct s3m_delq_cbs {
     bool (*stopped)(void *ud); /* asked before each batch: a stop sends no more */
+    /* NULL, or called before each batch is sent (--backup-dir moves the keys first): false, the
+     * batch goes at once; true, the hook calls resume(rud) once, later, from the loop, and only
+     * the keys it did not skip are deleted */
+    bool (*before)(void *ud, struct s3m_delq_batch *b, void (*resume)(void *rud), void *rud);
     void (*deleted)(void *ud, const char *key, uint64_t size); /* key: relative */
     /* the server could not delete one key (key NULL: it named none) */
     void (*key_failed)(void *ud, const char *key, const char *code, const char *message);

@@ -8,8 +8,10 @@
  * are read at the pace of the copies and memory stays bounded. Deletions wait for the run's
  * one decision (cli/cmd_sync.c), then s3m_sync_delete and s3m_sync_sweep. No loop runs here:
  * the caller runs it until the phase's done callback came and the job is settled. */
+#include "backup_int.h"
 #include "defer_int.h"
 #include "delete_int.h"
+#include "job_int.h"
 #include "gate_int.h"
 #include "lanes_int.h"
 #include "s3m/log.h"
@@ -75,6 +77,8 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
     struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket,
                               a->key, a->size,
                               a->why, a->tier};
+    char why[2400]; /* --backup-dir's destination, --immutable's error */
+    l.why = s3m__backup_why(s, a->act, a->key, a->why, s->o.dry_run, why, sizeof(why));
     if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
         s3m_plan_json_seen(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l, &a->seen);
     if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
@@ -85,7 +89,9 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
 static void write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
                        const char *why)
 {
+    char bwhy[2400];
     struct s3m_plan_line l = {act, s->dst_bucket, key, size, why, 0};
+    l.why = s3m__backup_why(s, act, key, why, false, bwhy, sizeof(bwhy));
     if (s->o.plan)
         s3m_plan_json(s->o.plan, &l);
 }
@@ -136,8 +142,9 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
     pump(s);
 }
 
+/* old: the destination's version an update replaces (its listed size and ETag) */
 static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
-                       const char *etag)
+                       const char *etag, const struct s3m_entry *old)
 {
     /* the empty relative key is the folder itself (the diff skips it): never written */
     assert(*key);
@@ -146,7 +153,9 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
     j->s = s;
     j->act = act;
     s->active++;
-    s3m_xfer_start(&s->xctx, s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j);
+    struct s3m_backup_copy c = {s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j};
+    if (act != S3M_PLAN_UPDATE || !s3m__backup_then_copy(s->backup, &s->xctx, old, &c))
+        s3m_xfer_start(&s->xctx, s->src_bucket, sk, s->dst_bucket, dk, size, etag, xfer_done, j);
     free(sk);
     free(dk);
 }
@@ -168,7 +177,7 @@ static void verified(const struct s3m_verify_result *v, void *ud)
     } else {
         struct s3m_plan_action a;
         s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
-        a.seen = (struct s3m_plan_seen){v->etag, v->dst_etag, v->dst_size};
+        a.seen = (struct s3m_plan_seen){v->etag, v->old.etag, v->old.size};
         s3m__gate(s, v->lane, &a); /* apply: only what the plan saw */
         a.tier = s3m__defer_tier(s->defer, &a);
         bool wait = a.act == S3M_PLAN_UPDATE && s3m__defer_hold(s->defer, &a, v->etag);
@@ -176,7 +185,7 @@ static void verified(const struct s3m_verify_result *v, void *ud)
             write_line(s, v->lane, &a);
         s3m_plan_count(&s->po, &s->st, &a);
         if (a.execute && !wait)
-            start_copy(s, a.act, a.key, a.size, v->etag);
+            start_copy(s, a.act, a.key, a.size, v->etag, &v->old);
         if (a.act == S3M_PLAN_SKIP)
             s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
     }
@@ -248,7 +257,7 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
     if (a.execute && a.act == S3M_PLAN_DELETE)
         remember_delete(s, &it->dst);
     else if (a.execute && !wait)
-        start_copy(s, a.act, a.key, a.size, it->src.etag);
+        start_copy(s, a.act, a.key, a.size, it->src.etag, &it->dst);
 }
 
 /* ---- the copy phase ---- */
@@ -327,8 +336,8 @@ static void set_opts(struct s3m_sync *s, const struct s3m_sync_opts *o)
     s->o = *o;
     if (s->o.transfers < 1)
         s->o.transfers = 1;
-    s->po = (struct s3m_plan_opts){o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
-                                   o->max_delete_pct};
+    s->po = (struct s3m_plan_opts){o->mode,       o->dry_run,        o->allow_empty_source,
+                                   o->max_delete, o->max_delete_pct, o->immutable};
     s->xctx.server_side = o->server_side;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;
@@ -364,6 +373,7 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
     s->done_ud = ud;
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     set_opts(s, o);
+    s->backup = s3m__backup_new(s); /* after set_opts: the job's copy limits */
     s->kick = s3m_kick_new(src->loop, kick_done, s);
     if (o->progress_ms && o->progress) {
         s->progress_timer = s3m_timer_new(src->loop, on_progress, s);
@@ -393,6 +403,7 @@ void s3m_sync_abort(struct s3m_sync *s)
     if (stopped(s) || resting(s->phase))
         return;
     s->flags |= S3M_SYNC_F_ABORTED;     /* a running delete queue or sweep asks (job_stopped) */
+    s3m__backup_stop(s->backup);        /* its moves fail: nothing deleted nor overwritten */
     if (s->phase == S3M_SYNC_DEFERRING) /* so do the waiting copies; those out end now */
         s3m_xfer_ctx_stop(&s->xctx);
     if (s->phase != S3M_SYNC_LISTING && s->phase != S3M_SYNC_DRAINING)
@@ -407,9 +418,10 @@ void s3m_sync_abort(struct s3m_sync *s)
 
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
 {
-    struct s3m_plan_job j = {stopped(s),      s->st.listing_failed,
-                             s->st.failed.n,  s->st.delete_list_failed,
-                             s->st.src_scope, s->st.dst_scope};
+    struct s3m_plan_job j = {stopped(s),       s->st.listing_failed,
+                             s->st.failed.n,   s->st.delete_list_failed,
+                             s->st.src_scope,  s->st.dst_scope,
+                             s->st.immutable.n};
     if (s3m_plan_refusal(&s->po, &j, why, n))
         return true;
     char what[400];
@@ -433,9 +445,10 @@ void s3m_sync_refuse(struct s3m_sync *s, const char *why)
             s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, why);
 }
 
-static bool job_stopped(void *ud)
+bool s3m__job_stopped(void *ud)
 {
-    return stopped(ud);
+    struct s3m_sync *s = ud; /* a failed --backup-dir move: no further deletes either */
+    return stopped(s) || s3m__backup_failed(s->backup);
 }
 
 /* ---- the waiting copies (defer.c): after the run's --max-change decision ---- */
@@ -452,7 +465,7 @@ static void deferred_done(void *ud)
     rest(s, S3M_SYNC_DEFERRED);
 }
 
-static const struct s3m_defer_cbs defer_cbs = {job_stopped, deferred_line, transfer_ended,
+static const struct s3m_defer_cbs defer_cbs = {s3m__job_stopped, deferred_line, transfer_ended,
                                                deferred_done};
 
 bool s3m_sync_deferred(struct s3m_sync *s, const char *refuse_updates, bool stop,
@@ -464,8 +477,8 @@ bool s3m_sync_deferred(struct s3m_sync *s, const char *refuse_updates, bool stop
     s->done = done;
     s->done_ud = ud;
     set_phase(s, S3M_SYNC_DEFERRING);
-    struct s3m_defer_env env = {&s->xctx,      s->src_bucket,  s->src_prefix, s->dst_bucket,
-                                s->dst_prefix, s->o.transfers, refuse_updates};
+    struct s3m_defer_env env = {&s->xctx,      s->src_bucket,  s->src_prefix,  s->dst_bucket,
+                                s->dst_prefix, s->o.transfers, refuse_updates, s->backup};
     if (s3m__defer_run(s->defer, &env, &defer_cbs, s))
         return true;
     s3m_xfer_ctx_close(&s->xctx);
@@ -473,104 +486,37 @@ bool s3m_sync_deferred(struct s3m_sync *s, const char *refuse_updates, bool stop
     return false;
 }
 
-static void del_deleted(void *ud, const char *key, uint64_t size)
+/* ---- for the end of the job (job_end.c) ---- */
+
+void s3m__job_set_phase(struct s3m_sync *s, enum s3m_sync_phase p)
 {
-    struct s3m_sync *s = ud;
-    s->st.deleted++;
-    s->st.deleted_bytes += size;
-    write_done(s, S3M_PLAN_DELETE, key, size, "not on source");
+    set_phase(s, p);
 }
 
-static void del_key_failed(void *ud, const char *key, const char *code, const char *message)
+void s3m__job_rest(struct s3m_sync *s, enum s3m_sync_phase p)
 {
-    struct s3m_sync *s = ud;
-    struct s3m_errinfo ei;
-    s->st.delete_errors++;
-    s3m_errinfo_clear(&ei);
-    ei.err = S3M_ES3;
-    snprintf(ei.code, sizeof(ei.code), "%s", code);
-    snprintf(ei.message, sizeof(ei.message), "deleting %s: %s", key ? key : "?", message);
-    note_error(s, &ei);
-    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, key, &ei};
-    s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: could not delete %s: %s %s", s->label,
-             key ? key : "?", ei.code, message);
+    rest(s, p);
 }
 
-static void del_batch_failed(void *ud, size_t n, const struct s3m_errinfo *ei, bool sent)
+bool s3m__job_resting(const struct s3m_sync *s)
 {
-    struct s3m_sync *s = ud;
-    s->st.delete_errors += n;
+    return resting(s->phase);
+}
+
+void s3m__job_note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
+{
     note_error(s, ei);
-    if (!sent)
-        return;
-    char line[900];
-    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, NULL, ei};
-    s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: deleting %zu objects failed: %s", s->label, n,
-             s3m_errinfo_str(ei, line, sizeof(line)));
 }
 
-static void del_done(void *ud)
+void s3m__job_write_line(struct s3m_sync *s, const struct s3m_plan_action *a)
 {
-    rest(ud, S3M_SYNC_DELETED);
+    write_line(s, S3M_NO_LANE, a);
 }
 
-static const struct s3m_delq_cbs delq_cbs = {job_stopped, del_deleted, del_key_failed,
-                                             del_batch_failed, del_done};
-
-bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
+void s3m__job_write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
+                         const char *why)
 {
-    if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
-        return false;
-    /* s3m_sync_refusal read the list back; the run's other jobs read theirs since */
-    assert(resting(s->phase) && s->phase < S3M_SYNC_DELETED && !s->st.delete_list_failed);
-    s3m__delq_order(s->delq, s->o.tiers, s->label); /* the last tier's deletions first */
-    struct s3m_errinfo ei;
-    s->done = done;
-    s->done_ud = ud;
-    set_phase(s, S3M_SYNC_DELETING);
-    if (s3m__delq_run(s->delq, s->dst, s->dst_bucket, s->dst_prefix, &delq_cbs, s, &ei))
-        return true;
-    note_error(s, &ei); /* the list could not be positioned: nothing deleted */
-    s->st.delete_errors += s->st.del.n;
-    set_phase(s, S3M_SYNC_DELETED);
-    return false;
-}
-
-static void swept_upload(void *ud, const char *key, const char *initiated, bool aborted)
-{
-    struct s3m_sync *s = ud;
-    char why[300];
-    snprintf(why, sizeof(why), "multipart upload left by an earlier run, initiated %s", initiated);
-    struct s3m_plan_action a = {
-        .act = S3M_PLAN_ABORT_UPLOAD, .dst_side = true, .key = key, .why = why};
-    s3m_plan_count(&s->po, &s->st, &a);
-    if (aborted)
-        write_done(s, a.act, key, 0, why);
-    else
-        write_line(s, S3M_NO_LANE, &a);
-}
-
-static void sweep_done(void *ud)
-{
-    rest(ud, S3M_SYNC_DONE);
-}
-
-static const struct s3m_sweep_cbs sweep_cbs = {job_stopped, swept_upload, sweep_done};
-
-bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
-{
-    if (!resting(s->phase) || s->phase == S3M_SYNC_DONE || s->o.mode != S3M_MODE_SYNC ||
-        s->o.dst_absent || stopped(s) || s->st.listing_failed || s->st.failed.n ||
-        s->st.delete_refused || s->o.gate)
-        return false;
-    s->done = done;
-    s->done_ud = ud;
-    set_phase(s, S3M_SYNC_SWEEPING);
-    /* the key range: the caller's bounds are gone by now, these are copies of its ends */
-    struct s3m_sweep_cfg cfg = {s->dst, s->dst_bucket, s->dst_prefix, s->label,    s->o.filter,
-                                s->lo,  s->hi,         s->started,    s->o.dry_run};
-    s->sweep = s3m__sweep_start(&cfg, &sweep_cbs, s);
-    return true;
+    write_done(s, act, key, size, why);
 }
 
 void s3m_sync_release(struct s3m_sync *s)
@@ -588,6 +534,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
     if (!s->xctx.close_done) /* a job the run did not take to its waiting copies */
         s3m_xfer_ctx_close(&s->xctx);
     s3m__sweep_free(s->sweep);
+    s3m__backup_free(s->backup);
     s3m_timer_free(s->progress_timer);
     s3m_kick_free(s->kick);
     free(s->lo);
@@ -599,6 +546,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
     s->delq = NULL;
     s->defer = NULL;
     s->sweep = NULL;
+    s->backup = NULL;
     s->kick = NULL;
     s->progress_timer = NULL;
 }

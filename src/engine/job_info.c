@@ -48,8 +48,8 @@ uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
 bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n)
 {
-    struct s3m_plan_opts po = {o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
-                               o->max_delete_pct};
+    struct s3m_plan_opts po = {o->mode,       o->dry_run,        o->allow_empty_source,
+                               o->max_delete, o->max_delete_pct, o->immutable};
     return s3m_plan_over_cap(&po, ndel, ndst, why, n);
 }
 

@@ -23,9 +23,8 @@ struct s3m_verify_result {
     size_t lane;     /* as handed to s3m__verify_start */
     const char *key; /* relative */
     uint64_t size;
-    const char *etag;     /* the source's, from the listing */
-    const char *dst_etag; /* the destination's, from the listing */
-    uint64_t dst_size;
+    const char *etag;              /* the source's, from the listing */
+    struct s3m_entry old;          /* the destination's as listed (what an update replaces) */
     bool head;                     /* settled by the destination's HEAD */
     bool differ;                   /* valid when err is NULL */
     const struct s3m_errinfo *err; /* a request failed: nothing is known */

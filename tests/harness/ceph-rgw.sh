@@ -9,7 +9,8 @@
 # Environment for start: RGW_PORT MON_PORT (free ports; required), S3_ACCESS_KEY S3_SECRET_KEY.
 # Facts this relies on (Ceph 16 Pacific on Debian 12): auth "none" needs ms_mon_client_mode=crc
 # for radosgw; beast needs tcp_nodelay=1 or GETs on kept-alive connections stall 40 ms; a
-# memstore osd keeps objects in RAM, so rgw's garbage collection is shortened.
+# memstore osd keeps objects in RAM, so rgw's garbage collection is shortened; a lifecycle
+# "day" lasts LC_DAY seconds (rgw lc debug interval, default 4).
 set -euo pipefail
 cmd=${1:?usage: ceph-rgw.sh start|stop DIR}
 DIR=${2:?usage: ceph-rgw.sh start|stop DIR}
@@ -113,6 +114,9 @@ mon max pg per osd = 1000
 mon data avail warn = 2
 mon data avail crit = 1
 paxos propose interval = 0.1
+# lifecycle: a "day" lasts LC_DAY seconds, for radosgw and radosgw-admin lc process (the
+# quarantine expiry test); only buckets with a lifecycle rule are affected
+rgw lc debug interval = ${LC_DAY:-4}
 [mon]
 mon data = $DIR/mon/\$cluster-\$id
 admin socket = $DIR/run/\$name.asok

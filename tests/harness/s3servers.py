@@ -106,7 +106,9 @@ def start_ceph(name, workdir):
     def stop():
         subprocess.run([script, "stop", d], check=False, env=dict(os.environ, FAST="1"))
 
-    return Site("ceph", name, vals["S3_ENDPOINT"], ak, sk, stop)
+    site = Site("ceph", name, vals["S3_ENDPOINT"], ak, sk, stop)
+    site.dir = d  # its ceph.conf, for radosgw-admin (the lifecycle test)
+    return site
 
 
 STARTERS = {"moto": start_moto, "ceph": start_ceph}

@@ -412,6 +412,102 @@ static void test_lines(void **state)
     assert_string_equal(why, "destination folder marker b2/mirror/: the folder itself, kept");
 }
 
+/* --immutable (man page; rclone's docs.md --immutable): an existing destination object that
+ * differs is never updated, in sync and copy, real or dry run: the decision is a refusal, an
+ * error naming the key in the report and the plan; new objects are still copied, deletions
+ * decided as usual (the refusal below then forbids them); check only reports */
+static void test_immutable(void **state)
+{
+    (void)state;
+    static const struct {
+        enum s3m_sync_mode mode;
+        bool dry;
+        enum kind k;
+        enum s3m_plan_act act;
+        bool execute;
+    } cases[] = {
+        {S3M_MODE_SYNC, false, DIFFER, S3M_PLAN_REFUSE, false},
+        {S3M_MODE_SYNC, true, DIFFER, S3M_PLAN_REFUSE, false},
+        {S3M_MODE_COPY, false, DIFFER, S3M_PLAN_REFUSE, false},
+        {S3M_MODE_SYNC, false, ONLY_SRC, S3M_PLAN_COPY, true},
+        {S3M_MODE_SYNC, false, ONLY_DST, S3M_PLAN_DELETE, true},
+        {S3M_MODE_SYNC, false, SAME, S3M_PLAN_SKIP, false},
+        {S3M_MODE_CHECK, false, DIFFER, S3M_PLAN_UPDATE, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct s3m_plan_opts o = {cases[i].mode, cases[i].dry, false, -1, -1, true};
+        struct s3m_diff_item it = item(cases[i].k);
+        struct s3m_plan_action a;
+        print_message("case %zu\n", i);
+        s3m_plan_decide(&o, &it, &a);
+        assert_int_equal(a.act, cases[i].act);
+        assert_int_equal(a.execute, cases[i].execute);
+        if (a.act == S3M_PLAN_REFUSE) /* the report and the plan say it, real run or not */
+            assert_int_equal(s3m_plan_outputs(&o, a.act), P | R);
+    }
+    /* a --compare checksum verification that finds a difference: refused too */
+    struct s3m_plan_opts o = {S3M_MODE_SYNC, false, false, -1, -1, true};
+    struct s3m_plan_action a;
+    s3m_plan_verified(&o, true, true, "k", 10, &a);
+    assert_int_equal(a.act, S3M_PLAN_REFUSE);
+    assert_false(a.execute);
+    s3m_plan_verified(&o, false, true, "k", 10, &a);
+    assert_int_equal(a.act, S3M_PLAN_SKIP);
+    /* counted apart: neither an update nor a copy */
+    struct s3m_sync_stats st;
+    memset(&st, 0, sizeof(st));
+    struct s3m_plan_action r = {.act = S3M_PLAN_REFUSE, .key = "k", .size = 10, .why = "w"};
+    s3m_plan_count(&o, &st, &r);
+    assert_int_equal(st.immutable.n, 1);
+    assert_int_equal(st.immutable.bytes, 10);
+    assert_int_equal(st.update.n + st.copy.n + st.planned.n, 0);
+    /* and it forbids every deletion of the run */
+    struct s3m_plan_job j = {false, false, 0, false, 5, 5, 2};
+    char why[300] = "";
+    assert_true(s3m_plan_refusal(&o, &j, why, sizeof(why)));
+    assert_string_equal(why, "2 destination object(s) differ from the source under --immutable");
+    /* the lines: action "refuse", the rule named before the difference */
+    struct s3m_plan_line l = {S3M_PLAN_REFUSE, "b", "k", 3, "size differs"};
+    assert_string_equal(line_of(false, S3M_MODE_SYNC, &l),
+                        "refuse            3 k  (--immutable: size differs)\n");
+    assert_string_equal(line_of(true, S3M_MODE_SYNC, &l),
+                        "{\"action\":\"refuse\",\"bucket\":\"b\",\"key\":\"k\",\"size\":3,"
+                        "\"why\":\"--immutable: size differs\"}\n");
+}
+
+/* --backup-dir naming, from rclone's docs.md (--backup-dir, --suffix, --suffix-keep-extension):
+ * the path the object had, under the backup prefix; the suffix after the name, or before its
+ * extension: file.txt -> file-2019-01-01.txt; file.tar.gz -> file-2019-01-01.tar.gz (tar is a
+ * known type); file.badextension.gz -> file.badextension-2019-01-01.gz */
+static void test_backup_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *prefix, *rel, *suffix;
+        bool keep;
+        const char *want;
+    } cases[] = {
+        {"old/", "a/file.txt", "", false, "old/a/file.txt"},
+        {"old/", "a/file.txt", "", true, "old/a/file.txt"},
+        {"", "file.txt", "-2019-01-01", false, "file.txt-2019-01-01"},
+        {"q/", "file.txt", "-2019-01-01", true, "q/file-2019-01-01.txt"},
+        {"q/", "d/file.tar.gz", "-2019-01-01", true, "q/d/file-2019-01-01.tar.gz"},
+        {"q/", "file.badextension.gz", "-2019-01-01", true, "q/file.badextension-2019-01-01.gz"},
+        {"q/", "dir.d/file", "-S", true, "q/dir.d/file-S"},
+        {"q/", "noext", "-S", true, "q/noext-S"},
+        {"q/", ".profile", "-S", true, "q/-S.profile"},
+        {"q/", "x.TAR.GZ", "-S", true, "q/x-S.TAR.GZ"},
+        {"q/", "a/b.c", ".bak", false, "q/a/b.c.bak"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        print_message("case %zu\n", i);
+        char *k = s3m_plan_backup_key(cases[i].prefix, cases[i].rel, cases[i].suffix,
+                                      cases[i].keep);
+        assert_string_equal(k, cases[i].want);
+        free(k);
+    }
+}
+
 /* the sweep's aborts: listed by a dry run (report and plan), a real sync's plan says the ones
  * done (written by the engine when done, not at the decision) */
 static void test_abort_upload(void **state)
@@ -440,6 +536,8 @@ int main(void)
         cmocka_unit_test(test_over_change),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_abort_upload),
+        cmocka_unit_test(test_immutable),
+        cmocka_unit_test(test_backup_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

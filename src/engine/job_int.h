@@ -1,0 +1,26 @@
+/* job_int.h - what job.c shares with job_end.c (engine-private): one job is the two files; the
+ * phase still changes only in job.c's set_phase(), which these reach. */
+#ifndef S3M_ENGINE_JOB_INT_H
+#define S3M_ENGINE_JOB_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s3m/err.h"
+#include "s3m/plan.h"
+#include "s3m/sync.h"
+
+void s3m__job_set_phase(struct s3m_sync *s, enum s3m_sync_phase p);
+/* a resting phase reached: the owner's done callback comes from the loop */
+void s3m__job_rest(struct s3m_sync *s, enum s3m_sync_phase p);
+bool s3m__job_resting(const struct s3m_sync *s);
+void s3m__job_note_error(struct s3m_sync *s, const struct s3m_errinfo *ei);
+/* a decided action's report / plan lines, straight out */
+void s3m__job_write_line(struct s3m_sync *s, const struct s3m_plan_action *a);
+/* a real sync's plan line for what was done on the destination */
+void s3m__job_write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
+                         const char *why);
+/* the queue's and the sweep's stop check (ud: the job): stopped, or a --backup-dir move failed */
+bool s3m__job_stopped(void *ud);
+
+#endif
