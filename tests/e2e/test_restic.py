@@ -23,7 +23,7 @@ from faultproxy import Proxy
 from restic_repo import Restic
 
 # stop points per arm: (SIGKILL at request N, writes refused from write N on)
-POINTS = {"moto": (14, 6), "ceph": (8, 4)}
+POINTS = {"moto": (12, 6), "ceph": (6, 3)}
 WRITES = ("PUT", "POST", "DELETE")
 # without --layout: the same tiers by hand (restic's layout: data, then index, then snapshots)
 COPY_LAST = ["--copy-last", "index/**", "--copy-last", "snapshots/**", "--exclude", "locks/**"]
@@ -128,19 +128,24 @@ class ResticTest:
 
     # ---- one arm ----
     def calibrate(self, flags):
-        """An unstopped run: its request counts, and B reached and accepted by restic."""
+        """An unstopped run: its request count, the number of its first write, its write count;
+        B reached and accepted by restic."""
         self.restore()
         rc, proxy, _ = self.proxied_sync(flags)
         self.assertEqual(rc, 0, self.last_log)
         self.assertEqual(snapshot(self.dst, self.db), self.state_b)
         self.assertIsNone(restic_repo.judge(self.restic_dst, self.old, self.new))
-        return proxy.count(), sum(proxy.count(m) for m in WRITES)
+        first_write = next(i for i, (m, _, _) in enumerate(proxy.log, 1) if m in WRITES)
+        return proxy.count(), first_write, sum(proxy.count(m) for m in WRITES)
 
     def run_arm(self, flags):
         """Every stop point of one arm: [(label, reason or None)]."""
         kills, refusals = POINTS[self.kind]
-        total, writes = self.calibrate(flags)
-        out, points = [], spread(total, kills)
+        total, first_write, writes = self.calibrate(flags)
+        # request 1 (nothing written yet), then N spread from the first write to the end: a
+        # stop among the reads before it leaves the destination as a stop at request 1 does
+        out = []
+        points = [1] + [first_write - 1 + n for n in spread(total - first_write + 1, kills - 1)]
         for i, n in enumerate(points):
             self.restore()
             rc, _, _ = self.proxied_sync(flags, kill_at=n)
