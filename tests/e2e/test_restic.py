@@ -158,7 +158,8 @@ class ResticTest:
             self.restore()
             status = (403, 500)[i % 2]  # 403: fatal at once; 500: retried, then given up
             rc, _, r = self.proxied_sync(flags, rule=("status", dict(
-                method=WRITES, after=w - 1, status=status)),
+                method=WRITES, after=w - 1, status=status,
+                code={403: "AccessDenied", 500: "InternalError"}[status])),
                 extra=("--low-level-retries", "2", "--retries", "1"))
             if r.hits:  # a refused write is an error of the run, never a success
                 self.assertGreater(rc, 0, self.last_log)
