@@ -181,7 +181,10 @@ class ResticTest:
                 counts.append("ordered not run (s3mirror has neither --layout nor --copy-last)")
                 continue
             broken = [(label, why) for label, why in results[arm] if why]
-            counts.append("%s %d/%d broken" % (arm, len(broken), len(results[arm])))
+            kills = [p for p in results[arm] if p[0].startswith("SIGKILL")]
+            counts.append("%s %d/%d broken (SIGKILL %d/%d, refused writes %d/%d)" % (
+                arm, len(broken), len(results[arm]), sum(1 for p in kills if p[1]), len(kills),
+                len(broken) - sum(1 for p in kills if p[1]), len(results[arm]) - len(kills)))
             for label, why in broken:
                 print("  %s %s: %s: %s" % (self.kind, arm, label, why), file=sys.stderr)
         print("restic stop points: %s (%s, %s, %.0fs)" % (
