@@ -26,7 +26,7 @@ from restic_repo import Restic
 # sample by hand: S3M_RESTIC_POINTS=KILLS,REFUSALS
 POINTS = {"moto": (12, 6), "ceph": (6, 3)}
 if os.environ.get("S3M_RESTIC_POINTS"):
-    POINTS = dict.fromkeys(POINTS, tuple(int(n) for n in os.environ["S3M_RESTIC_POINTS"].split(",")))
+    POINTS = dict.fromkeys(POINTS, tuple(map(int, os.environ["S3M_RESTIC_POINTS"].split(","))))
 WRITES = ("PUT", "POST", "DELETE")
 # without --layout: the same tiers by hand (restic's layout: data, then index, then snapshots)
 COPY_LAST = ["--copy-last", "index/**", "--copy-last", "snapshots/**", "--exclude", "locks/**"]
