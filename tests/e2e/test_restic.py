@@ -8,7 +8,10 @@ sync must then reach B exactly (boto3). With `--layout restic` every stop point 
 without it the test only counts the broken ones (the unordered arm) and prints both counts.
 
 The stop points are request numbers, counted by the fault proxy in front of the destination
-(no timed sleeps): N spread over the requests of an unstopped run of the same arm."""
+(no timed sleeps), spread over the requests of an unstopped run of the same arm (SIGKILL: request
+1, then from the first write to the end; refusals: from write 1 to the last). Between trials the
+destination goes back to A from a pristine bucket, checked with boto3. The summary line reads
+`restic stop points: ordered 0/18 broken (...), unordered K/18 broken (...) (moto, ...)`."""
 import os
 import shutil
 import signal
