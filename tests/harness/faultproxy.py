@@ -61,7 +61,7 @@ class Proxy:
         self.host, self.port = m.group(1), int(m.group(2))
         self.rules, self.log, self.lock = [], [], threading.Lock()
         self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
-        self.events = []  # ("start" | "end", method, path, query, body or b"", status or None)
+        self.events = []  # ("start" | "end", method, path, query, POST body or b"", status)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -135,21 +135,22 @@ class Proxy:
         body = h.rfile.read(length) if length else b""
         with self.lock:
             self.log.append((h.command, path, query))
-            self.events.append(("start", h.command, path, query, body, None))
+            body_kept = body if h.command == "POST" else b""  # a DeleteObjects' keys, not data
+            self.events.append(("start", h.command, path, query, body_kept, None))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
         if rule and rule.action == "call":  # the callback (it may kill the client); not forwarded
             rule.kw["call"](h.command, path, query)
         if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated",
                                     "call"):
             if rule.action != "stall":
-                self.event("end", h.command, path, query, body, rule.action)
+                self.event("end", h.command, path, query, body_kept, rule.action)
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
-        self.event("end", h.command, path, query, body, resp.status)
+        self.event("end", h.command, path, query, body_kept, resp.status)
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
         h.send_response(resp.status, resp.reason)
