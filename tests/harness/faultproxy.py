@@ -3,10 +3,12 @@ test: fail some requests with 5xx / 429 (+Retry-After) / a dropped connection, s
 bodies, reset or stall in the middle of a body, answer 200 with an <Error> document, reorder or
 duplicate keys of listing pages, drop <IsTruncated> from a page (strip_is_truncated), answer a
 listing with an empty truncated page that always names the same continuation token
-(empty_truncated). Counts requests by method and path.
+(empty_truncated), or run a callback and refuse (call: a test stops its client at an exact
+request). Counts requests by method and path; wait_idle() waits for the requests in flight.
 
 A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
-(share=0.3, from a seeded generator so a run is reproducible).
+(share=0.3, from a seeded generator so a run is reproducible). `method` is one method or a
+tuple of them (("PUT", "POST", "DELETE"): the Nth write).
 
 Rules are (predicate, action) pairs tried in order for each request; the first whose predicate
 matches and whose `times` is not used up applies. Listening on 127.0.0.1, started and stopped
@@ -33,7 +35,8 @@ class Rule:
         self.kw, self.seen = kw, 0
 
     def matches(self, method, path, query):
-        if self.method and method != self.method:
+        if self.method and method not in (
+                (self.method,) if isinstance(self.method, str) else self.method):
             return False
         if self.path and not self.path.search(path):
             return False
@@ -55,6 +58,7 @@ class Proxy:
         m = re.match(r"http://([^:/]+):(\d+)", upstream)
         self.host, self.port = m.group(1), int(m.group(2))
         self.rules, self.log, self.lock = [], [], threading.Lock()
+        self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,15 +105,33 @@ class Proxy:
             return sum(1 for m, p, q in self.log if (not method or m == method) and
                        (query is None or re.search(query, q)))
 
+    def wait_idle(self, timeout=60):
+        """Wait until no request is in flight (a client killed mid-run leaves some being forwarded)."""
+        with self.lock:
+            if not self.idle_cv.wait_for(lambda: self.busy == 0, timeout):
+                raise TimeoutError("proxy: %d requests still in flight" % self.busy)
+
     # ---- the proxying ----
     def handle(self, h):
+        with self.lock:
+            self.busy += 1
+        try:
+            self.handle_request(h)
+        finally:
+            with self.lock:
+                self.busy -= 1
+                self.idle_cv.notify_all()
+
+    def handle_request(self, h):
         path, _, query = h.path.partition("?")
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         with self.lock:
             self.log.append((h.command, path, query))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
-        if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated"):
+        if rule and rule.action == "call":  # the callback first (it may kill the client), not forwarded
+            rule.kw["call"](h.command, path, query)
+        if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated", "call"):
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
