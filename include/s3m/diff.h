@@ -85,6 +85,9 @@ uint32_t s3m_shard_of(const char *key, uint32_t count);
  * A pattern starting with '/' is anchored at the root; otherwise it may match the end of the
  * key at any directory boundary. A malformed pattern (see s3m_filter_add) matches nothing. */
 bool s3m_glob_match(const char *pattern, const char *key);
+/* Whether a pattern is one s3m_filter_add accepts: not empty, at most 1024 bytes, no unclosed
+ * class or brace, no nested braces, no trailing backslash. */
+bool s3m_glob_valid(const char *glob);
 
 /* ---- the merge ---- */
 

@@ -33,6 +33,12 @@ struct s3m_sync_stats {
     bool listing_failed, delete_refused;
     bool delete_list_failed; /* the delete list could not be written or read back */
     char refused_why[512];
+    /* ordered copies (--copy-last, --layout) and --max-change: copies and updates not done
+     * because their tier never started (an earlier tier failed, a stop) or --max-change
+     * refused the updates; held_why says why (the first reason) */
+    struct s3m_sync_counts held;
+    bool change_refused; /* --max-change exceeded: updates and deletions refused (exit 12) */
+    char held_why[256];
     struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
 };
 
@@ -66,6 +72,7 @@ struct s3m_plan_action {
     bool dst_side; /* the key is the destination's */
     bool execute;  /* copy / update: start a transfer; delete: remember it (a real sync) */
     bool verified; /* decided by a --compare verification, not by the listing */
+    unsigned tier; /* ordered copies: 0 = the data, copied first; n waits for tier n-1 */
     const char *key;
     uint64_t size;
     const char *why;
@@ -113,6 +120,10 @@ bool s3m_plan_refusal(const struct s3m_plan_opts *o, const struct s3m_plan_job *
  * --max-delete N or P%. */
 bool s3m_plan_over_cap(const struct s3m_plan_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n);
+/* true (and why) when nupd updates plus ndel deletions of ndst destination objects in the run's
+ * scope exceed --max-change max (a count, < 0 = none) or pct (a percentage, < 0 = none). */
+bool s3m_plan_over_change(int64_t max, double pct, uint64_t nupd, uint64_t ndel, uint64_t ndst,
+                          char *why, size_t n);
 
 /* ---- report and plan lines ---- */
 
@@ -128,8 +139,9 @@ struct s3m_plan_line {
     const char *bucket, *key;
     uint64_t size;
     const char *why;
+    unsigned tier; /* ordered copies: > 0 is said in the line ("tier":N, "(why; tier N)") */
 };
-/* The --plan JSON line: {"action":..,"bucket":..,"key":..,"size":..,"why":..}. */
+/* The --plan JSON line: {"action":..,"bucket":..,"key":..,"size":..,"why":..[,"tier":N]}. */
 void s3m_plan_json(FILE *f, const struct s3m_plan_line *l);
 /* The dry-run / check report line (check names the differences, not the actions); control
  * bytes of the key are written as \xNN. */

@@ -17,6 +17,7 @@
 #include "s3m/lister.h"
 #include "s3m/plan.h"
 #include "s3m/s3.h"
+#include "s3m/tiers.h"
 #include "s3m/xfer.h"
 
 struct s3m_sync;
@@ -55,18 +56,29 @@ struct s3m_sync_opts {
     uint64_t progress_ms;
     void (*progress)(const struct s3m_sync *s, void *ud);
     void *progress_ud;
+    /* Ordered copies (--copy-last, --layout; engine/defer.c): a copy or update of a key in tier
+     * t >= 1 waits, spooled on disk, until every transfer of the tiers before it succeeded;
+     * deletions go highest tier first. NULL or no tier: none. */
+    const struct s3m_tiers *tiers;
+    /* --max-change N|P% (< 0 = none): every update waits for the run's decision */
+    int64_t max_change;
+    double max_change_pct;
+    FILE **defer_list; /* the run's spool of waiting copies, as delete_list (NULL: the job's) */
 };
 
 /* One job's phases, in order; the phase drives control and changes only in job.c's
- * set_phase(), which logs it. COPIED, DELETED and DONE are resting phases: the job waits for
- * the run (its one delete decision, then the deletes, then the stale-upload sweep). */
+ * set_phase(), which logs it. COPIED, DEFERRED, DELETED and DONE are resting phases: the job
+ * waits for the run (its --max-change decision, its one delete decision, then the deletes,
+ * then the stale-upload sweep). */
 enum s3m_sync_phase {
-    S3M_SYNC_LISTING,  /* listings and copies: decisions pulled while there is room */
-    S3M_SYNC_DRAINING, /* listings over (or failed, or stopped): the copies in flight end */
-    S3M_SYNC_COPIED,   /* the copy phase is over: waiting for the run's decision */
-    S3M_SYNC_DELETING, /* the delete queue runs (s3m_sync_delete) */
-    S3M_SYNC_DELETED,  /* ... and is through */
-    S3M_SYNC_SWEEPING, /* the stale-upload sweep runs (s3m_sync_sweep) */
+    S3M_SYNC_LISTING,   /* listings and copies: decisions pulled while there is room */
+    S3M_SYNC_DRAINING,  /* listings over (or failed, or stopped): the copies in flight end */
+    S3M_SYNC_COPIED,    /* the copy phase is over: waiting for the run's --max-change decision */
+    S3M_SYNC_DEFERRING, /* the waiting copies run, tier after tier (s3m_sync_deferred) */
+    S3M_SYNC_DEFERRED,  /* ... and are through: waiting for the run's delete decision */
+    S3M_SYNC_DELETING,  /* the delete queue runs (s3m_sync_delete) */
+    S3M_SYNC_DELETED,   /* ... and is through */
+    S3M_SYNC_SWEEPING,  /* the stale-upload sweep runs (s3m_sync_sweep) */
     S3M_SYNC_DONE,
 };
 
@@ -76,6 +88,7 @@ typedef void (*s3m_sync_done_cb)(struct s3m_sync *s, void *ud);
 
 struct s3m_lanes; /* engine/lanes_int.h */
 struct s3m_delq;  /* engine/delete_int.h */
+struct s3m_defer; /* engine/defer_int.h */
 struct s3m_sweep; /* engine/sweep_int.h */
 struct s3m_timer;
 struct s3m_kick;
@@ -94,8 +107,9 @@ struct s3m_sync {
     struct s3m_lanes *lanes;   /* the key ranges' listers and merges, NULL once released */
     struct s3m_sample sample;  /* of the source keys (relative), for the next run's ranges */
     struct s3m_xfer_ctx xctx;
-    int active;            /* transfers and verifications in flight */
-    struct s3m_delq *delq; /* the job's deletions, remembered on disk */
+    int active;              /* transfers and verifications in flight */
+    struct s3m_delq *delq;   /* the job's deletions, remembered on disk */
+    struct s3m_defer *defer; /* the copies waiting for their tier (or --max-change), on disk */
     struct s3m_sweep *sweep;
     struct s3m_sync_stats st;
     struct s3m_timer *progress_timer;
@@ -140,6 +154,24 @@ bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n);
  * run's: not excluded by a filter, this shard's own) exceed --max-delete N or P% */
 bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n);
+/* ---- ordered copies and --max-change (engine/defer.c) ---- */
+
+/* What --max-change counts of the job, added to the run's: its updates and deletions decided,
+ * its destination objects in scope; *whole false when its listings did not complete (or it
+ * was stopped): the run's count is then a lower bound. */
+void s3m_sync_changes(const struct s3m_sync *s, uint64_t *nupd, uint64_t *ndel, uint64_t *ndst,
+                      bool *whole);
+/* After the copy phase (COPIED) and the run's --max-change decision: the job's waiting copies,
+ * tier 0's held updates and then each later tier, a tier only once every transfer before it
+ * succeeded. refuse_updates: no update runs, for that reason (the cap was exceeded, or could
+ * not be decided); stop: none runs (a signal came). What does not run is counted held. Returns
+ * false when nothing waits (done is not called; the job is DEFERRED); else done comes when
+ * DEFERRED. */
+bool s3m_sync_deferred(struct s3m_sync *s, const char *refuse_updates, bool stop,
+                       s3m_sync_done_cb done, void *ud);
+/* Copies and updates decided per tier (count and bytes), tiers 0..*ntiers; NULL without tiers. */
+const struct s3m_sync_counts *s3m_sync_tier_counts(const struct s3m_sync *s, unsigned *ntiers);
+
 /* No deletion for this job: marks it refused with why (logged). */
 void s3m_sync_refuse(struct s3m_sync *s, const char *why);
 /* Carry out the job's remembered deletions (sync, not a dry run, not refused); only after

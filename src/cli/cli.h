@@ -23,6 +23,7 @@ enum s3m_exit {
     S3M_EXIT_NOTRANSFER = 9, /* nothing transferred, with --error-on-no-transfer */
     S3M_EXIT_DIFFERS = 10,   /* check: the two sides differ */
     S3M_EXIT_LOCKED = 11,    /* another run of the same job holds the lock */
+    S3M_EXIT_CHANGE = 12,    /* --max-change exceeded: updates and deletions refused */
 };
 
 struct s3m_opts {
@@ -55,6 +56,12 @@ struct s3m_opts {
         const char *glob;
     } rules[64];
     int nrules;
+    /* ordered copies and the change guard: --copy-last (each a tier), --layout, --max-change */
+    struct s3m_cli_list {
+        const char *v[64];
+        int n;
+    } copy_last;
+    const char *layout, *max_change;
 };
 
 /* Parse options (anywhere on the line) and collect positional args. Returns exit code or -1. */

@@ -20,7 +20,8 @@ struct pair {
     struct s3m_sync job;
     char label[1024];
     double secs;
-    bool phase_done; /* the job's done callback came (the phase it was in is over) */
+    bool phase_done;           /* the job's done callback came (the phase it was in is over) */
+    struct s3m_job_order *ord; /* --layout auto: the job's tiers and filter */
     struct pair *next;
 };
 
@@ -41,6 +42,11 @@ struct run {
     bool in_job;
     struct s3m_sync *cur; /* the job running (copies, deletes, sweep), for run_on_signal */
     FILE *delete_list;    /* every job's deletions, one region each: one descriptor */
+    FILE *defer_list;     /* ... and their waiting copies (ordered copies, --max-change) */
+    struct s3m_order order;
+    const char *refuse; /* the run failed besides its jobs: no deletion */
+    bool change_over;   /* --max-change exceeded: updates and deletions refused */
+    char change_why[600];
     /* the command's own resources, released at its one exit (sync_close) */
     struct s3m_spec s, d;
     struct s3m_filter f;
@@ -63,7 +69,7 @@ static void run_on_signal(int signum, void *ud)
     const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
     enum s3m_sync_phase ph = r->cur ? s3m_sync_phase(r->cur) : S3M_SYNC_DONE;
     /* what stops depends on where the job is: its copies, or its deletes (and sweep) */
-    if (r->cur && (ph == S3M_SYNC_LISTING || ph == S3M_SYNC_DRAINING))
+    if (r->cur && (ph == S3M_SYNC_LISTING || ph == S3M_SYNC_DRAINING || ph == S3M_SYNC_DEFERRING))
         s3m_log(S3M_LOG_NOTICE, "sync",
                 "%s: %s received: stopping (no new copies, multipart "
                 "uploads aborted, nothing deleted); send it again to exit at once",
@@ -231,8 +237,12 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
+    struct s3m_job_place jp = {r->src, s->remote, sb, s->prefix, label};
+    bool undetected = !s3m__order_job(&r->order, &r->f, &jp, &r->so, &p->ord, &r->total);
+    if (undetected) /* --layout auto could not list the source: the job starts stopped */
+        r->refuse = "the layout of a source could not be detected";
     run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
-    r->so.stopped = r->signal != 0;
+    r->so.stopped = r->signal != 0 || undetected;
     r->in_job = true;
     r->cur = job;
     p->phase_done = false;
@@ -252,10 +262,33 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     p->secs = since(&t0);
 }
 
+/* After every job's copies: --max-change over the whole run (its updates and deletions), then
+ * each job's waiting copies (held updates, later tiers), before any deletion. */
+static void run_deferred(struct run *r)
+{
+    struct s3m_change c = {0, 0, 0, true};
+    for (struct pair *p = r->pairs; p; p = p->next)
+        s3m_sync_changes(&p->job, &c.nupd, &c.ndel, &c.ndst, &c.whole);
+    const char *no_updates = s3m__change_decide(&r->so, &c, r->change_why, sizeof(r->change_why),
+                                                &r->change_over);
+    for (struct pair *p = r->pairs; p; p = p->next) {
+        p->job.st.change_refused = r->change_over;
+        run_signals_poll(r);
+        r->in_job = true;
+        r->cur = &p->job;
+        p->phase_done = false;
+        if (s3m_sync_deferred(&p->job, no_updates, r->signal != 0, pair_done, p))
+            run_job(r, p);
+        r->in_job = false;
+        r->cur = NULL;
+    }
+}
+
 /* The run's one delete decision (see run_finish): true when deletions are refused, why
  * then saying why. */
 static bool run_decide(struct run *r, const char *refuse, char *why, size_t nwhy)
 {
+    refuse = refuse ? refuse : r->change_over ? r->change_why : r->refuse;
     bool refused = r->signal || refuse;
     snprintf(why, nwhy, "%s", refuse ? refuse : "interrupted");
     uint64_t ndel = 0, ndst = 0;
@@ -283,6 +316,7 @@ static bool run_decide(struct run *r, const char *refuse, char *why, size_t nwhy
 static void run_finish(struct run *r, const char *refuse)
 {
     char why[1000] = "";
+    run_deferred(r);
     test_raise("decision");
     run_signals_poll(r);
     bool refused = run_decide(r, refuse, why, sizeof(why));
@@ -311,47 +345,14 @@ static void run_finish(struct run *r, const char *refuse)
         }
         fflush(stdout);
         s3m__summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0));
+        s3m__tiers_report(r->o, p->label, &p->job);
         s3m__stats_add(&r->total, &p->job.st);
         s3m_sync_cleanup(&p->job);
+        s3m__job_order_free(p->ord);
         r->pairs = p->next;
         free(p);
     }
     r->tail = &r->pairs;
-}
-
-/* One bucket: sync and copy create a destination bucket that does not exist, as rclone does
- * (with the remote's location_constraint), once the source bucket is known to exist - a
- * missing source stays an error, reported by its listing, and nothing is created for it. A
- * dry run says it would; check creates nothing. Either compares against an empty listing. */
-static int ensure_dst_bucket(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d)
-{
-    struct s3m_s3_req *h = s3m_s3_head_bucket(r->dst, d->bucket);
-    bool missing = s3m_s3_run(h) && h->ei.http_status == 404;
-    s3m_s3_req_free(h);
-    if (!missing) /* there, or another error that the listing will report */
-        return 0;
-    h = s3m_s3_head_bucket(r->src, s->bucket);
-    bool src_there = !s3m_s3_run(h);
-    s3m_s3_req_free(h);
-    if (!src_there)
-        return 0;
-    if (r->o->dry_run || r->so.mode == S3M_MODE_CHECK) {
-        if (r->so.mode != S3M_MODE_CHECK)
-            printf("create bucket %s:%s (not on destination)\n", d->remote, d->bucket);
-        r->so.dst_absent = true;
-        return 0;
-    }
-    int rc = 0;
-    struct s3m_s3_req *cb = s3m_s3_create_bucket(r->dst, d->bucket);
-    if (s3m_s3_run(cb)) {
-        char ctx[300];
-        snprintf(ctx, sizeof(ctx), "remote %s: creating bucket %s", d->remote, d->bucket);
-        rc = s3m_cli_fail(ctx, &cb->ei);
-    } else {
-        s3m_log(S3M_LOG_NOTICE, "sync", "created bucket %s:%s", d->remote, d->bucket);
-    }
-    s3m_s3_req_free(cb);
-    return rc;
 }
 
 /* every bucket of the source remote; missing destination buckets are created */
@@ -453,6 +454,8 @@ static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
                               r->o->stats);
     if (!rc)
         rc = parse_shard(r);
+    if (!rc)
+        rc = s3m__order_init(&r->order, r->o, &r->f);
     if (!rc && !*r->s.bucket != !*r->d.bucket)
         rc = s3m__usage_error("%s", "SRC and DST must both name a bucket, or both be a whole "
                                     "remote (REMOTE:)");
@@ -519,9 +522,10 @@ static int sync_run(struct run *r)
 {
     int rc;
     r->so.delete_list = &r->delete_list;
+    r->so.defer_list = &r->defer_list;
     run_signals_start(r);
     if (*r->s.bucket) {
-        if (!(rc = ensure_dst_bucket(r, &r->s, &r->d))) {
+        if (!(rc = s3m__ensure_dst_bucket(r->src, r->dst, &r->s, &r->d, &r->so))) {
             run_signals_poll(r);
             if (!r->signal)
                 run_pair(r, &r->s, &r->d, r->s.bucket, r->d.bucket);
@@ -556,6 +560,9 @@ static void sync_close(struct run *r)
     run_signals_stop(r);
     if (r->delete_list)
         fclose(r->delete_list);
+    if (r->defer_list)
+        fclose(r->defer_list);
+    s3m__order_cleanup(&r->order);
     if (r->lock_fd >= 0)
         close(r->lock_fd); /* releases the flock */
     if (r->src)

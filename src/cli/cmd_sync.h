@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "s3m/sync.h"
+#include "s3m/tiers.h"
 
 /* Print "s3mirror: error: " and fmt (with arg) on stderr; returns S3M_EXIT_USAGE. */
 int s3m__usage_error(const char *fmt, const char *arg);
@@ -19,6 +20,12 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
 void s3m__job_name(const struct s3m_spec *sp, char *out, size_t n);
 /* The two clients reach the same endpoint: copies can be server-side. */
 bool s3m__same_place(struct s3m_s3 *a, struct s3m_s3 *b);
+
+/* One bucket: sync and copy create a missing destination bucket (a dry run says it would;
+ * check creates nothing; either then compares against an empty listing: so->dst_absent), once
+ * the source bucket is known to exist. Returns an exit code (after the error line). */
+int s3m__ensure_dst_bucket(struct s3m_s3 *src, struct s3m_s3 *dst, const struct s3m_spec *s,
+                           const struct s3m_spec *d, struct s3m_sync_opts *so);
 
 /* Add one job's counts to the run's total t. */
 void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s);
@@ -37,5 +44,48 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst);
 int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char *job_dst,
                        const struct timespec *t_start, int rc, const struct s3m_sync_stats *total,
                        uint64_t retries);
+
+/* ---- ordered copies and --max-change (sync_order.c) ---- */
+
+/* The run's ordering: the tiers of --layout NAME, then one per --copy-last GLOB. */
+struct s3m_order {
+    struct s3m_tiers tiers;
+    bool autodetect; /* --layout auto: each job's own, from its source (s3m__order_job) */
+    const struct s3m_cli_list *copy_last;
+};
+/* From the options (a preset's excludes go first in f); an exit code, 0 = ok, after printing
+ * the error. */
+int s3m__order_init(struct s3m_order *ord, const struct s3m_opts *o, struct s3m_filter *f);
+void s3m__order_cleanup(struct s3m_order *ord);
+/* What a job of --layout auto holds: its tiers, and the run's filter with its preset's
+ * excludes. */
+struct s3m_job_order {
+    struct s3m_tiers tiers;
+    struct s3m_filter filter;
+};
+/* Where a job's source is, and the job's label. */
+struct s3m_job_place {
+    struct s3m_s3 *src;
+    const char *remote, *bucket, *prefix, *label;
+};
+/* The job's tiers and filter into so: the run's (base), or with --layout auto those of the
+ * preset one delimiter listing of the source folder shows (said on stdout and in the log); *jo
+ * what the job holds until its cleanup (NULL: nothing). false when that listing failed: said
+ * (an error line) and noted in the run's total (a failed listing). */
+bool s3m__order_job(const struct s3m_order *ord, const struct s3m_filter *base,
+                    const struct s3m_job_place *jp, struct s3m_sync_opts *so,
+                    struct s3m_job_order **jo, struct s3m_sync_stats *total);
+void s3m__job_order_free(struct s3m_job_order *jo);
+/* What --max-change counts over the run (s3m_sync_changes of every job). */
+struct s3m_change {
+    uint64_t nupd, ndel, ndst;
+    bool whole; /* every listing completed, nothing stopped */
+};
+/* The run's decision: NULL (updates may run), or why no update runs (why, n bytes); *over when
+ * the cap was exceeded (exit 12; the deletions are refused too). Logged. */
+const char *s3m__change_decide(const struct s3m_sync_opts *so, const struct s3m_change *c,
+                               char *why, size_t n, bool *over);
+/* The job's copies and updates per tier (a dry run: stdout; else an info log line). */
+void s3m__tiers_report(const struct s3m_opts *o, const char *label, const struct s3m_sync *job);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { FLAG, STR, NUM, RULE };
+enum kind { FLAG, STR, NUM, RULE, LIST /* repeatable, kept in order (struct s3m_cli_list) */ };
 
 struct opt {
     const char *name;
@@ -65,6 +65,18 @@ static const struct opt table[] = {
     {"max-delete", 0, STR, "N|P%",
      "delete nothing and fail if more than N objects (or P% of the destination) would be deleted",
      OFF(max_delete)},
+    {"max-change", 0, STR, "N|P%",
+     "refuse every update and deletion (new objects are still copied) and exit 12 if more than "
+     "N (or P% of the destination) would be updated or deleted",
+     OFF(max_change)},
+    {"copy-last", 0, LIST, "GLOB",
+     "copy objects matching GLOB only after all others were copied (repeatable: each one a later "
+     "tier); delete them first",
+     OFF(copy_last)},
+    {"layout", 0, STR, "NAME",
+     "order copies for a backup repository: restic, kopia, velero, elasticsearch, wal-g, "
+     "pgbackrest, or auto (detected per bucket)",
+     OFF(layout)},
     {"allow-empty-source", 0, FLAG, NULL,
      "let an empty source listing delete everything on the destination", OFF(allow_empty_source)},
     {"plan", 0, STR, "FILE", "write the plan (every copy, update, delete) as JSON lines",
@@ -151,7 +163,7 @@ void s3m_cli_usage(FILE *out)
     fputs("\nExit codes: 0 ok, 1 usage or config error, 2 other error, 3 bucket not found,\n"
           "5 temporary error, 6 some objects failed, 7 fatal (access denied, TLS),\n"
           "9 nothing transferred (--error-on-no-transfer), 10 check found differences,\n"
-          "11 locked by another run, 128+N interrupted by signal N.\n",
+          "11 locked by another run, 12 --max-change exceeded, 128+N interrupted by signal N.\n",
           out);
 }
 
@@ -162,6 +174,7 @@ static const struct {
     {"log-level", "error warn notice info debug"},
     {"log-format", "text json"},
     {"compare", "etag size size-mtime checksum"},
+    {"layout", "auto restic kopia velero elasticsearch wal-g pgbackrest"},
 };
 
 static const char *values_of(const struct opt *t)
@@ -174,7 +187,8 @@ static const char *values_of(const struct opt *t)
 
 static bool repeatable(const struct opt *t)
 {
-    return t->kind == RULE || !strcmp(t->name, "verbose") || !strcmp(t->name, "quiet");
+    return t->kind == RULE || t->kind == LIST || !strcmp(t->name, "verbose") ||
+           !strcmp(t->name, "quiet");
 }
 
 /* bash: commands first, then options anywhere; the value of an option from its table entry. */
@@ -449,6 +463,15 @@ static bool set_option(struct s3m_opts *o, const struct opt *t, char *arg)
             *(bool *)field = true;
         return true;
     case STR: *(const char **)field = arg; return true;
+    case LIST: {
+        struct s3m_cli_list *l = (struct s3m_cli_list *)field;
+        if (l->n >= (int)S3M_ARRAY_LEN(l->v)) {
+            fprintf(stderr, "s3mirror: error: too many --%s options\n", t->name);
+            return false;
+        }
+        l->v[l->n++] = arg;
+        return true;
+    }
     case NUM: return set_number(t, field, arg);
     }
     return false;

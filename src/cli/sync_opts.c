@@ -1,8 +1,9 @@
 /* sync_opts.c - the options of `sync`, `copy` and `check` turned into a filter and the job's
  * options, each checked: a malformed size, duration, glob or --max-delete is a usage error, never
  * a quiet default; and what the two places are: the job's name, whether copies can be
- * server-side. */
+ * server-side, a destination bucket to create. */
 #include "cmd_sync.h"
+#include "s3m/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,10 @@ int s3m__usage_error(const char *fmt, const char *arg)
     return S3M_EXIT_USAGE;
 }
 
-/* --max-delete N|P%: N decimal digits (at most 10^15), P decimal digits with an optional
- * decimal fraction, at most 100. Nothing strtod would take besides (nan, inf, hex, exponents,
- * signs, spaces): a cap that quietly meant no cap would be worse than an error. */
-static bool parse_max_delete(const char *s, struct s3m_sync_opts *so)
+/* --max-delete and --max-change N|P%: N decimal digits (at most 10^15), P decimal digits with
+ * an optional decimal fraction, at most 100. Nothing strtod would take besides (nan, inf, hex,
+ * exponents, signs, spaces): a cap that quietly meant no cap would be worse than an error. */
+static bool parse_cap(const char *s, int64_t *count, double *percent)
 {
     size_t len = strlen(s);
     bool pct = len && s[len - 1] == '%';
@@ -45,14 +46,14 @@ static bool parse_max_delete(const char *s, struct s3m_sync_opts *so)
     if (!pct) {
         if (v > 1000000000000000ull)
             return false;
-        so->max_delete = (int64_t)v;
+        *count = (int64_t)v;
         return true;
     }
     char *end;
     double d = strtod(s, &end); /* only digits and one '.' are left: a plain decimal */
     if (end != s + n || !(d >= 0 && d <= 100))
         return false;
-    so->max_delete_pct = d;
+    *percent = d;
     return true;
 }
 
@@ -82,6 +83,8 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->allow_empty_source = o->allow_empty_source;
     so->max_delete = -1;
     so->max_delete_pct = -1;
+    so->max_change = -1;
+    so->max_change_pct = -1;
     if (o->compare && !s3m_compare_parse(o->compare, &so->compare))
         return s3m__usage_error("--compare: '%s' is not etag, size, size-mtime or checksum",
                                 o->compare);
@@ -103,11 +106,16 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
         return s3m__usage_error("--min-age: '%s' is not a duration", o->min_age);
     if (o->max_age && !s3m_parse_duration(o->max_age, &f->max_age))
         return s3m__usage_error("--max-age: '%s' is not a duration", o->max_age);
-    if (o->max_delete && !parse_max_delete(o->max_delete, so))
+    if (o->max_delete && !parse_cap(o->max_delete, &so->max_delete, &so->max_delete_pct))
         return s3m__usage_error(
             "--max-delete: '%s' is not a count (decimal digits) nor a percentage "
             "from 0 to 100 (e.g. 12.5%%)",
             o->max_delete);
+    if (o->max_change && !parse_cap(o->max_change, &so->max_change, &so->max_change_pct))
+        return s3m__usage_error(
+            "--max-change: '%s' is not a count (decimal digits) nor a percentage "
+            "from 0 to 100 (e.g. 12.5%%)",
+            o->max_change);
     so->filter = f;
     return 0;
 }
@@ -138,4 +146,40 @@ bool s3m__same_place(struct s3m_s3 *a, struct s3m_s3 *b)
     s3m_endpoint_cleanup(&ea);
     s3m_endpoint_cleanup(&eb);
     return same;
+}
+
+/* One bucket: sync and copy create a destination bucket that does not exist, as rclone does
+ * (with the remote's location_constraint), once the source bucket is known to exist - a
+ * missing source stays an error, reported by its listing, and nothing is created for it. A
+ * dry run says it would; check creates nothing. Either compares against an empty listing. */
+int s3m__ensure_dst_bucket(struct s3m_s3 *src, struct s3m_s3 *dst, const struct s3m_spec *s,
+                           const struct s3m_spec *d, struct s3m_sync_opts *so)
+{
+    struct s3m_s3_req *h = s3m_s3_head_bucket(dst, d->bucket);
+    bool missing = s3m_s3_run(h) && h->ei.http_status == 404;
+    s3m_s3_req_free(h);
+    if (!missing) /* there, or another error that the listing will report */
+        return 0;
+    h = s3m_s3_head_bucket(src, s->bucket);
+    bool src_there = !s3m_s3_run(h);
+    s3m_s3_req_free(h);
+    if (!src_there)
+        return 0;
+    if (so->dry_run || so->mode == S3M_MODE_CHECK) {
+        if (so->mode != S3M_MODE_CHECK)
+            printf("create bucket %s:%s (not on destination)\n", d->remote, d->bucket);
+        so->dst_absent = true;
+        return 0;
+    }
+    int rc = 0;
+    struct s3m_s3_req *cb = s3m_s3_create_bucket(dst, d->bucket);
+    if (s3m_s3_run(cb)) {
+        char ctx[300];
+        snprintf(ctx, sizeof(ctx), "remote %s: creating bucket %s", d->remote, d->bucket);
+        rc = s3m_cli_fail(ctx, &cb->ei);
+    } else {
+        s3m_log(S3M_LOG_NOTICE, "sync", "created bucket %s:%s", d->remote, d->bucket);
+    }
+    s3m_s3_req_free(cb);
+    return rc;
 }

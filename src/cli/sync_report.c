@@ -30,6 +30,10 @@ void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
     if (s->delete_refused && !t->delete_refused)
         memcpy(t->refused_why, s->refused_why, sizeof(t->refused_why));
     t->delete_refused |= s->delete_refused;
+    if (s->held.n && !t->held.n) /* ordered copies, --max-change: the first reason */
+        memcpy(t->held_why, s->held_why, sizeof(t->held_why));
+    t->held.n += s->held.n, t->held.bytes += s->held.bytes;
+    t->change_refused |= s->change_refused;
     if (!t->first_error.err)
         t->first_error = s->first_error;
 }
@@ -94,6 +98,9 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
     if (st->delete_refused)
         s3m_buf_printf(l, "\ndeletions %s: %s", o->dry_run ? "would be refused" : "refused",
                        st->refused_why);
+    if (st->held.n) /* ordered copies, --max-change */
+        s3m_buf_printf(l, "\nNOT copied or updated %" PRIu64 " (%s): %s", st->held.n,
+                       s3m_cli_human(st->held.bytes, d, 32), st->held_why);
 }
 
 void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
@@ -122,6 +129,8 @@ int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
         int rc = s3m_cli_exit_code(st->first_error.err);
         return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
     }
+    if (st->change_refused && !o->dry_run)
+        return S3M_EXIT_CHANGE;
     if (st->delete_refused && !o->dry_run)
         return S3M_EXIT_ERROR;
     if (mode == S3M_MODE_CHECK)

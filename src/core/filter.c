@@ -60,9 +60,14 @@ static bool well_formed(const char *p)
     return braces == 0;
 }
 
+bool s3m_glob_valid(const char *glob)
+{
+    return *glob && strlen(glob) <= 1024 && well_formed(glob);
+}
+
 bool s3m_filter_add(struct s3m_filter *f, bool include, const char *glob)
 {
-    if (!*glob || strlen(glob) > 1024 || !well_formed(glob))
+    if (!s3m_glob_valid(glob))
         return false;
     f->rules = s3m_realloc(f->rules, (f->nrules + 1) * sizeof(*f->rules));
     f->rules[f->nrules].include = include;

@@ -178,6 +178,27 @@ bool s3m_plan_over_cap(const struct s3m_plan_opts *o, uint64_t ndel, uint64_t nd
     return true;
 }
 
+/* --max-change: updates and deletions count alike (each changes or removes what the replica
+ * holds); a percentage is of the destination objects in scope, as --max-delete's */
+bool s3m_plan_over_change(int64_t max, double pct, uint64_t nupd, uint64_t ndel, uint64_t ndst,
+                          char *why, size_t n)
+{
+    uint64_t chg = nupd + ndel;
+    if (max >= 0 && chg > (uint64_t)max)
+        snprintf(why, n,
+                 "%" PRIu64 " changes (%" PRIu64 " updates, %" PRIu64
+                 " deletions) exceed --max-change %" PRId64,
+                 chg, nupd, ndel, max);
+    else if (pct >= 0 && ndst && 100.0 * (double)chg / (double)ndst > pct)
+        snprintf(why, n,
+                 "%" PRIu64 " changes (%" PRIu64 " updates, %" PRIu64
+                 " deletions) are %.1f%% of the destination, over --max-change %g%%",
+                 chg, nupd, ndel, 100.0 * (double)chg / (double)ndst, pct);
+    else
+        return false;
+    return true;
+}
+
 /* ---- report and plan lines ---- */
 
 unsigned s3m_plan_outputs(const struct s3m_plan_opts *o, enum s3m_plan_act act)
@@ -217,6 +238,8 @@ void s3m_plan_json(FILE *f, const struct s3m_plan_line *l)
     s3m_json_fput(f, l->key);
     fprintf(f, ",\"size\":%" PRIu64 ",\"why\":", l->size);
     s3m_json_fput(f, l->why);
+    if (l->tier)
+        fprintf(f, ",\"tier\":%u", l->tier);
     fputs("}\n", f);
 }
 
@@ -251,5 +274,8 @@ void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line 
     else
         fprintf(f, "%-6s %12" PRIu64 " ", s3m_plan_act_name(l->act), l->size);
     esc_key(f, l->key);
-    fprintf(f, "  (%s)\n", l->why);
+    if (l->tier)
+        fprintf(f, "  (%s; tier %u)\n", l->why, l->tier);
+    else
+        fprintf(f, "  (%s)\n", l->why);
 }

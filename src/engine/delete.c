@@ -2,6 +2,7 @@
  * checked, the region read back before use) and sent in batches after the run's decision.
  * Outcomes go to the job's callbacks; the queue never decides whether to delete. */
 #include "delete_int.h"
+#include "s3m/log.h"
 #include "s3m/util.h"
 
 #include <errno.h>
@@ -27,6 +28,11 @@ struct s3m_delq {
     const char *bucket, *prefix;
     const struct s3m_delq_cbs *cbs;
     void *ud;
+    /* ordered copies: one pass over the region per tier, the highest first (s3m__delq_order) */
+    const struct s3m_tiers *tiers;
+    const char *label;
+    unsigned tier;    /* the pass's */
+    bool pass_failed; /* a deletion of this pass failed: no lower tier's is sent */
 };
 
 struct s3m_delq *s3m__delq_new(FILE **shared)
@@ -205,6 +211,8 @@ static void note_key_errors(struct s3m_delq *q, const struct s3m_xml_delete *d)
 static void batch_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_delq *q = ud;
+    if (r->ei.err || (r->xml && r->xml->kind == S3M_XML_DELETE && r->xml->del.nerrors))
+        q->pass_failed = true;
     if (r->ei.err) {
         q->cbs->batch_failed(q->ud, q->n, &r->ei, true);
     } else {
@@ -247,6 +255,8 @@ static bool fill_batch(struct s3m_delq *q)
     s3m_buf_init(&key);
     bool single = false;
     while (q->n < DELETE_BATCH && ftello(q->f) < q->end && read_entry(q->f, &size, &key)) {
+        if (q->tiers && s3m_tiers_of(q->tiers, s3m_buf_str(&key)) != q->tier)
+            continue; /* another tier's pass */
         char *full = join(q->prefix, s3m_buf_str(&key));
         if (!xml_safe(full) && q->n) { /* send the batch first, then this key on its own */
             fseek(q->f, -(long)(size.len + key.len + 2), SEEK_CUR);
@@ -265,6 +275,23 @@ static bool fill_batch(struct s3m_delq *q)
     return single;
 }
 
+/* the pass is through: the next lower tier's, when every deletion of this one succeeded
+ * (pointers go before the data they name: data deleted while its pointer stays breaks the
+ * replica); false when there is none */
+static bool next_pass(struct s3m_delq *q)
+{
+    if (!q->tiers || !q->tier)
+        return false;
+    if (q->pass_failed) {
+        s3m_log(S3M_LOG_NOTICE, "sync",
+                "%s: deletions of tier %u and lower not sent: one of tier %u failed", q->label,
+                q->tier - 1, q->tier);
+        return false;
+    }
+    q->tier--;
+    return !fseeko(q->f, q->start, SEEK_SET);
+}
+
 static void send_next(struct s3m_delq *q)
 {
     if (q->cbs->stopped(q->ud)) { /* interrupted between batches: no further deletes */
@@ -272,6 +299,8 @@ static void send_next(struct s3m_delq *q)
         return;
     }
     bool single = fill_batch(q);
+    while (!q->n && next_pass(q))
+        single = fill_batch(q);
     if (!q->n) {
         q->cbs->done(q->ud);
         return;
@@ -285,6 +314,13 @@ static void send_next(struct s3m_delq *q)
         free_batch(q);
         q->cbs->done(q->ud);
     }
+}
+
+void s3m__delq_order(struct s3m_delq *q, const struct s3m_tiers *tiers, const char *label)
+{
+    q->tiers = tiers && tiers->ntiers ? tiers : NULL;
+    q->tier = q->tiers ? q->tiers->ntiers : 0;
+    q->label = label;
 }
 
 bool s3m__delq_run(struct s3m_delq *q, struct s3m_s3 *dst, const char *bucket, const char *prefix,

@@ -14,6 +14,7 @@
 
 #include "s3m/diff.h"
 #include "s3m/s3.h"
+#include "s3m/tiers.h"
 
 struct s3m_delq;
 
@@ -39,6 +40,11 @@ struct s3m_delq_cbs {
     void (*batch_failed)(void *ud, size_t n, const struct s3m_errinfo *ei, bool sent);
     void (*done)(void *ud); /* the queue is through (or stopped) */
 };
+
+/* Ordered copies: send the deletions one tier after the other, the highest (the pointers)
+ * first, each tier's batches all done before the next lower's, none of a lower tier once one
+ * failed. tiers NULL or without a tier: one pass, as without. Before s3m__delq_run. */
+void s3m__delq_order(struct s3m_delq *q, const struct s3m_tiers *tiers, const char *label);
 
 /* Send the remembered deletions to bucket (keys under prefix). false: the list could not be
  * positioned (ei says why), nothing is sent and no callback runs. done may be called from

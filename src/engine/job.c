@@ -1,12 +1,14 @@
-/* job.c - one sync / copy / check job: its phases (LISTING -> DRAINING -> COPIED -> DELETING
- * -> DELETED -> SWEEPING -> DONE), the pump that turns the lanes' decisions (planned by
- * core/plan.c) into transfers, verifications, remembered deletions and report lines, and the
- * callbacks of the parts that work for it (lanes, verify, delete queue, sweep).
+/* job.c - one sync / copy / check job: its phases (LISTING -> DRAINING -> COPIED -> DEFERRING
+ * -> DEFERRED -> DELETING -> DELETED -> SWEEPING -> DONE), the pump that turns the lanes'
+ * decisions (planned by core/plan.c) into transfers, verifications, remembered deletions, waiting
+ * copies and report lines, and the callbacks of the parts that work for it (lanes, verify,
+ * delete queue, waiting copies, sweep). What the run reads of a job is job_info.c.
  *
  * The pump pulls decisions only while fewer than --transfers objects are in flight, so listings
  * are read at the pace of the copies and memory stays bounded. Deletions wait for the run's
  * one decision (cli/cmd_sync.c), then s3m_sync_delete and s3m_sync_sweep. No loop runs here:
  * the caller runs it until the phase's done callback came and the job is settled. */
+#include "defer_int.h"
 #include "delete_int.h"
 #include "lanes_int.h"
 #include "s3m/log.h"
@@ -23,8 +25,9 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const phase_names[] = {"LISTING", "DRAINING", "COPIED", "DELETING",
-                                          "DELETED", "SWEEPING", "DONE"};
+static const char *const phase_names[] = {"LISTING",   "DRAINING", "COPIED",
+                                          "DEFERRING", "DEFERRED", "DELETING",
+                                          "DELETED",   "SWEEPING", "DONE"};
 
 static void set_phase(struct s3m_sync *s, enum s3m_sync_phase p)
 {
@@ -34,7 +37,8 @@ static void set_phase(struct s3m_sync *s, enum s3m_sync_phase p)
 
 static bool resting(enum s3m_sync_phase p)
 {
-    return p == S3M_SYNC_COPIED || p == S3M_SYNC_DELETED || p == S3M_SYNC_DONE;
+    return p == S3M_SYNC_COPIED || p == S3M_SYNC_DEFERRED || p == S3M_SYNC_DELETED ||
+           p == S3M_SYNC_DONE;
 }
 
 static void kick_done(void *ud)
@@ -67,8 +71,9 @@ static void note_error(struct s3m_sync *s, const struct s3m_errinfo *ei)
 static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_action *a)
 {
     unsigned out = s3m_plan_outputs(&s->po, a->act);
-    struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket, a->key, a->size,
-                              a->why};
+    struct s3m_plan_line l = {a->act, a->dst_side ? s->dst_bucket : s->src_bucket,
+                              a->key, a->size,
+                              a->why, a->tier};
     if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
         s3m_plan_json(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l);
     if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
@@ -79,7 +84,7 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
 static void write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
                        const char *why)
 {
-    struct s3m_plan_line l = {act, s->dst_bucket, key, size, why};
+    struct s3m_plan_line l = {act, s->dst_bucket, key, size, why, 0};
     if (s->o.plan)
         s3m_plan_json(s->o.plan, &l);
 }
@@ -101,12 +106,11 @@ struct job_xfer {
     enum s3m_plan_act act;
 };
 
-static void xfer_done(struct s3m_xfer *x, void *ud)
+/* a transfer ended: counted and logged (also those of the waiting copies, defer.c) */
+static void transfer_ended(void *ud, enum s3m_plan_act act, struct s3m_xfer *x)
 {
-    struct job_xfer *j = ud;
-    struct s3m_sync *s = j->s;
-    s->active--;
-    s3m_plan_count_transfer(&s->st, j->act, x->size, !x->ei.err);
+    struct s3m_sync *s = ud;
+    s3m_plan_count_transfer(&s->st, act, x->size, !x->ei.err);
     if (x->ei.err) {
         char line[900];
         note_error(s, &x->ei);
@@ -115,9 +119,17 @@ static void xfer_done(struct s3m_xfer *x, void *ud)
                  s3m_errinfo_str(&x->ei, line, sizeof(line)));
     } else {
         s3m_log(S3M_LOG_INFO, "sync", "%s %s (%" PRIu64 " bytes)%s%s",
-                j->act == S3M_PLAN_COPY ? "copied" : "updated", x->dst_key, x->size,
+                act == S3M_PLAN_COPY ? "copied" : "updated", x->dst_key, x->size,
                 x->note[0] ? ": " : "", x->note);
     }
+}
+
+static void xfer_done(struct s3m_xfer *x, void *ud)
+{
+    struct job_xfer *j = ud;
+    struct s3m_sync *s = j->s;
+    s->active--;
+    transfer_ended(s, j->act, x);
     s3m_xfer_free(x);
     free(j);
     pump(s);
@@ -155,9 +167,12 @@ static void verified(const struct s3m_verify_result *v, void *ud)
     } else {
         struct s3m_plan_action a;
         s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
-        write_line(s, v->lane, &a);
+        a.tier = s3m__defer_tier(s->defer, &a);
+        bool wait = a.act == S3M_PLAN_UPDATE && s3m__defer_hold(s->defer, &a, v->etag);
+        if (!wait)
+            write_line(s, v->lane, &a);
         s3m_plan_count(&s->po, &s->st, &a);
-        if (a.execute)
+        if (a.execute && !wait)
             start_copy(s, a.act, a.key, a.size, v->etag);
         if (a.act == S3M_PLAN_SKIP)
             s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
@@ -218,13 +233,17 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
         a.why = why;
         s3m_log(S3M_LOG_INFO, "sync", "%s: %s", s->label, why);
     }
-    write_line(s, lane, &a);
+    a.tier = s3m__defer_tier(s->defer, &a);
+    bool copy = a.act == S3M_PLAN_COPY || a.act == S3M_PLAN_UPDATE;
+    bool wait = copy && s3m__defer_hold(s->defer, &a, it->src.etag); /* spooled, defer.c */
+    if (!wait)
+        write_line(s, lane, &a);
     if (a.act == S3M_PLAN_UNVERIFIABLE)
         s3m_log(S3M_LOG_INFO, "sync", "%s: %s", a.key, a.why);
     s3m_plan_count(&s->po, &s->st, &a);
     if (a.execute && a.act == S3M_PLAN_DELETE)
         remember_delete(s, &it->dst);
-    else if (a.execute)
+    else if (a.execute && !wait)
         start_copy(s, a.act, a.key, a.size, it->src.etag);
 }
 
@@ -253,11 +272,11 @@ static void end_of_copies(struct s3m_sync *s)
     s->st.dst_scope = c.dst_scope;
     if (!s->st.delete_list_failed && !s3m__delq_seal(s->delq, &ei))
         delete_list_broken(s, &ei); /* the region of this job ends here */
+    s3m__defer_seal(s->defer);      /* so does its spool's: the run reads it back */
     s3m__lanes_emit(s->lanes, true);
     s3m__lanes_stop(s->lanes); /* the caller waits for them to come back */
-    s3m_xfer_ctx_close(&s->xctx);
-    rest(s, S3M_SYNC_COPIED);
-    if (s->progress_timer) { /* the last tick, which takes a live line away */
+    rest(s, S3M_SYNC_COPIED);  /* the transfer context stays for the waiting copies */
+    if (s->progress_timer) {   /* the last tick, which takes a live line away */
         s3m_timer_free(s->progress_timer);
         s->progress_timer = NULL;
         s->o.progress(s, s->o.progress_ud);
@@ -348,6 +367,7 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
     }
     s3m_sample_init(&s->sample, 4096);
     s->delq = s3m__delq_new(o->delete_list);
+    s->defer = s3m__defer_new(o, label, &s->st);
     struct s3m_lanes_cfg lc = {src,           dst,           s->src_bucket, s->src_prefix,
                                s->dst_bucket, s->dst_prefix, o->nlanes,     o->bounds,
                                o->max_keys,   o->dst_absent, o->filter,     o->compare,
@@ -360,60 +380,23 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
 
 bool s3m_sync_settled(const struct s3m_sync *s)
 {
-    return resting(s->phase) && s->xctx.close_done && !s3m__lanes_busy(s->lanes);
-}
-
-enum s3m_sync_phase s3m_sync_phase(const struct s3m_sync *s)
-{
-    return s->phase;
-}
-
-bool s3m_sync_listing_done(const struct s3m_sync *s)
-{
-    return (s->flags & S3M_SYNC_F_LISTED) != 0;
-}
-
-bool s3m_sync_stopped(const struct s3m_sync *s)
-{
-    return stopped(s);
+    return resting(s->phase) && (s->xctx.close_done || s->phase == S3M_SYNC_COPIED) &&
+           !s3m__lanes_busy(s->lanes);
 }
 
 void s3m_sync_abort(struct s3m_sync *s)
 {
     if (stopped(s) || resting(s->phase))
         return;
-    s->flags |= S3M_SYNC_F_ABORTED; /* a running delete queue or sweep asks (job_stopped) */
+    s->flags |= S3M_SYNC_F_ABORTED;     /* a running delete queue or sweep asks (job_stopped) */
+    if (s->phase == S3M_SYNC_DEFERRING) /* so do the waiting copies; those out end now */
+        s3m_xfer_ctx_stop(&s->xctx);
     if (s->phase != S3M_SYNC_LISTING && s->phase != S3M_SYNC_DRAINING)
         return;
     s3m_xfer_ctx_stop(&s->xctx);
     if (s->phase == S3M_SYNC_LISTING)
         set_phase(s, S3M_SYNC_DRAINING);
     pump(s);
-}
-
-size_t s3m_sync_learned_bounds(struct s3m_sync *s, size_t want, char ***out)
-{
-    *out = NULL;
-    /* a few pages are listed in a few round trips: not worth ranges */
-    if (s->st.listing_failed || want < 2 || s->sample.seen < 10000)
-        return 0;
-    return s3m_sample_bounds(&s->sample, want, true, out);
-}
-
-void s3m_sync_listed(const struct s3m_sync *s, uint64_t *nsrc, uint64_t *ndst)
-{
-    struct s3m_lanes_counts c;
-    s3m__lanes_counts(s->lanes, &c);
-    *nsrc = c.nsrc;
-    *ndst = c.ndst;
-}
-
-uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
-{
-    uint64_t done = s->st.copy.bytes + s->st.update.bytes;
-    if (s->o.dry_run || s->o.mode == S3M_MODE_CHECK)
-        return done;
-    return s->xctx.bytes_streamed > done ? s->xctx.bytes_streamed : done;
 }
 
 /* ---- after the copies: the decision, the deletes, the sweep ---- */
@@ -436,14 +419,6 @@ bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
     return true;
 }
 
-bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
-                       size_t n)
-{
-    struct s3m_plan_opts po = {o->mode, o->dry_run, o->allow_empty_source, o->max_delete,
-                               o->max_delete_pct};
-    return s3m_plan_over_cap(&po, ndel, ndst, why, n);
-}
-
 void s3m_sync_refuse(struct s3m_sync *s, const char *why)
 {
     if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n || s->st.delete_refused)
@@ -457,6 +432,41 @@ void s3m_sync_refuse(struct s3m_sync *s, const char *why)
 static bool job_stopped(void *ud)
 {
     return stopped(ud);
+}
+
+/* ---- the waiting copies (defer.c): after the run's --max-change decision ---- */
+
+static void deferred_line(void *ud, const struct s3m_plan_action *a)
+{
+    write_line(ud, S3M_NO_LANE, a);
+}
+
+static void deferred_done(void *ud)
+{
+    struct s3m_sync *s = ud;
+    s3m_xfer_ctx_close(&s->xctx);
+    rest(s, S3M_SYNC_DEFERRED);
+}
+
+static const struct s3m_defer_cbs defer_cbs = {job_stopped, deferred_line, transfer_ended,
+                                               deferred_done};
+
+bool s3m_sync_deferred(struct s3m_sync *s, const char *refuse_updates, bool stop,
+                       s3m_sync_done_cb done, void *ud)
+{
+    assert(s->phase == S3M_SYNC_COPIED);
+    if (stop)
+        s->flags |= S3M_SYNC_F_ABORTED; /* what waits is held: nothing new starts */
+    s->done = done;
+    s->done_ud = ud;
+    set_phase(s, S3M_SYNC_DEFERRING);
+    struct s3m_defer_env env = {&s->xctx,      s->src_bucket,  s->src_prefix, s->dst_bucket,
+                                s->dst_prefix, s->o.transfers, refuse_updates};
+    if (s3m__defer_run(s->defer, &env, &defer_cbs, s))
+        return true;
+    s3m_xfer_ctx_close(&s->xctx);
+    set_phase(s, S3M_SYNC_DEFERRED);
+    return false;
 }
 
 static void del_deleted(void *ud, const char *key, uint64_t size)
@@ -508,7 +518,8 @@ bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
     if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
         return false;
     /* s3m_sync_refusal read the list back; the run's other jobs read theirs since */
-    assert(s->phase == S3M_SYNC_COPIED && !s->st.delete_list_failed);
+    assert(resting(s->phase) && s->phase < S3M_SYNC_DELETED && !s->st.delete_list_failed);
+    s3m__delq_order(s->delq, s->o.tiers, s->label); /* the last tier's deletions first */
     struct s3m_errinfo ei;
     s->done = done;
     s->done_ud = ud;
@@ -544,9 +555,9 @@ static const struct s3m_sweep_cbs sweep_cbs = {job_stopped, swept_upload, sweep_
 
 bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
 {
-    if ((s->phase != S3M_SYNC_COPIED && s->phase != S3M_SYNC_DELETED) ||
-        s->o.mode != S3M_MODE_SYNC || s->o.dst_absent || stopped(s) || s->st.listing_failed ||
-        s->st.failed.n || s->st.delete_refused)
+    if (!resting(s->phase) || s->phase == S3M_SYNC_DONE || s->o.mode != S3M_MODE_SYNC ||
+        s->o.dst_absent || stopped(s) || s->st.listing_failed || s->st.failed.n ||
+        s->st.delete_refused)
         return false;
     s->done = done;
     s->done_ud = ud;
@@ -569,6 +580,9 @@ void s3m_sync_cleanup(struct s3m_sync *s)
 {
     s3m_sync_release(s);
     s3m__delq_free(s->delq);
+    s3m__defer_free(s->defer);
+    if (!s->xctx.close_done) /* a job the run did not take to its waiting copies */
+        s3m_xfer_ctx_close(&s->xctx);
     s3m__sweep_free(s->sweep);
     s3m_timer_free(s->progress_timer);
     s3m_kick_free(s->kick);
@@ -579,6 +593,7 @@ void s3m_sync_cleanup(struct s3m_sync *s)
     free(s->dst_bucket);
     free(s->dst_prefix);
     s->delq = NULL;
+    s->defer = NULL;
     s->sweep = NULL;
     s->kick = NULL;
     s->progress_timer = NULL;

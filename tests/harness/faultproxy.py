@@ -4,7 +4,9 @@ bodies, reset or stall in the middle of a body, answer 200 with an <Error> docum
 duplicate keys of listing pages, drop <IsTruncated> from a page (strip_is_truncated), answer a
 listing with an empty truncated page that always names the same continuation token
 (empty_truncated), or run a callback and refuse (call: a test stops its client at an exact
-request). Counts requests by method and path; wait_idle() waits for the requests in flight.
+request). Counts requests by method and path, and records when each starts and ends
+(events: the end is recorded before the client gets the answer, so an event after another's end
+was sent after the client could know of it); wait_idle() waits for the requests in flight.
 
 A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
 (share=0.3, from a seeded generator so a run is reproducible). `method` is one method or a
@@ -59,6 +61,7 @@ class Proxy:
         self.host, self.port = m.group(1), int(m.group(2))
         self.rules, self.log, self.lock = [], [], threading.Lock()
         self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
+        self.events = []  # ("start" | "end", method, path, query, body or b"", status or None)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,7 +101,11 @@ class Proxy:
 
     def clear(self):
         with self.lock:
-            self.rules, self.log = [], []
+            self.rules, self.log, self.events = [], [], []
+
+    def event(self, *ev):
+        with self.lock:
+            self.events.append(ev)
 
     def count(self, method=None, query=None):
         with self.lock:
@@ -128,16 +135,20 @@ class Proxy:
         body = h.rfile.read(length) if length else b""
         with self.lock:
             self.log.append((h.command, path, query))
+            self.events.append(("start", h.command, path, query, body, None))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
         if rule and rule.action == "call":  # the callback first (it may kill the client), not forwarded
             rule.kw["call"](h.command, path, query)
         if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated", "call"):
+            if rule.action != "stall":
+                self.event("end", h.command, path, query, body, rule.action)
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        self.event("end", h.command, path, query, body, resp.status)
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
         h.send_response(resp.status, resp.reason)

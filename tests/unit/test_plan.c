@@ -267,6 +267,46 @@ static void test_over_cap(void **state)
     }
 }
 
+/* man page, --max-change N|P%: updates plus deletions over N, or over P percent of the
+ * destination objects in the run's scope; copies of new objects are not changes */
+static const struct change_case {
+    int64_t n;
+    double pct;
+    uint64_t nupd, ndel, ndst;
+    const char *want;
+} change_cases[] = {
+    {-1, -1, 1000, 1000, 1, NULL},
+    {5, -1, 3, 2, 100, NULL},
+    {5, -1, 3, 3, 100, "6 changes (3 updates, 3 deletions) exceed --max-change 5"},
+    {5, -1, 6, 0, 100, "6 changes (6 updates, 0 deletions) exceed --max-change 5"},
+    {0, -1, 0, 0, 100, NULL},
+    {0, -1, 1, 0, 100, "exceed --max-change 0"},
+    {-1, 10, 5, 5, 100, NULL},
+    {-1, 10, 6, 5, 100,
+     "11 changes (6 updates, 5 deletions) are 11.0% of the destination, over "
+     "--max-change 10%"},
+    {-1, 0, 0, 1, 3, "over --max-change 0%"},
+    {-1, 50, 0, 0, 0, NULL}, /* an empty destination: nothing to change */
+    {-1, 100, 4, 6, 10, NULL},
+    {20, 10, 6, 5, 1000, NULL}, /* both: each must hold */
+    {20, 1, 6, 5, 1000, "over --max-change 1%"},
+};
+
+static void test_over_change(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+        const struct change_case *c = &change_cases[i];
+        char why[512] = "";
+        print_message("case %zu\n", i);
+        assert_int_equal(s3m_plan_over_change(c->n, c->pct, c->nupd, c->ndel, c->ndst, why,
+                                              sizeof(why)),
+                         c->want != NULL);
+        if (c->want)
+            assert_non_null(strstr(why, c->want));
+    }
+}
+
 static char *line_of(bool json, enum s3m_sync_mode mode, const struct s3m_plan_line *l)
 {
     static char buf[1024];
@@ -291,55 +331,70 @@ static const struct line_case {
 } line_cases[] = {
     {S3M_MODE_SYNC,
      false,
-     {S3M_PLAN_COPY, "b", "a/k", 10, "not on destination"},
+     {S3M_PLAN_COPY, "b", "a/k", 10, "not on destination", 0},
      "copy             10 a/k  (not on destination)\n"},
     {S3M_MODE_SYNC,
      false,
-     {S3M_PLAN_DELETE, "b", "x", 0, "not on source"},
+     {S3M_PLAN_DELETE, "b", "x", 0, "not on source", 0},
      "delete            0 x  (not on source)\n"},
     {S3M_MODE_SYNC,
      false,
-     {S3M_PLAN_FOLDER, "b", "", 0, "source folder marker b/d/: w"},
+     {S3M_PLAN_FOLDER, "b", "", 0, "source folder marker b/d/: w", 0},
      "skip              0   (source folder marker b/d/: w)\n"},
     {S3M_MODE_SYNC,
      false,
-     {S3M_PLAN_ABORT_UPLOAD, "b", "big", 0, "left"},
+     {S3M_PLAN_ABORT_UPLOAD, "b", "big", 0, "left", 0},
      "abort             - big  (left)\n"},
     {S3M_MODE_SYNC,
      false,
      {S3M_PLAN_UPDATE, "b",
       "a\x01\x7f"
       "b",
-      3, "size differs"},
+      3, "size differs", 0},
      "update            3 a\\x01\\x7fb  (size differs)\n"},
     {S3M_MODE_CHECK,
      false,
-     {S3M_PLAN_COPY, "b", "k", 1, "w"},
+     {S3M_PLAN_COPY, "b", "k", 1, "w", 0},
      "only on source                 1 k  (w)\n"},
     {S3M_MODE_CHECK,
      false,
-     {S3M_PLAN_UPDATE, "b", "k", 1, "w"},
+     {S3M_PLAN_UPDATE, "b", "k", 1, "w", 0},
      "differs                        1 k  (w)\n"},
     {S3M_MODE_CHECK,
      false,
-     {S3M_PLAN_DELETE, "b", "k", 1, "w"},
+     {S3M_PLAN_DELETE, "b", "k", 1, "w", 0},
      "only on destination            1 k  (w)\n"},
     {S3M_MODE_CHECK,
      false,
-     {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w"},
+     {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w", 0},
      "unverified                     1 k  (w)\n"},
     {S3M_MODE_SYNC,
      true,
-     {S3M_PLAN_COPY, "b", "k\"\\", 10, "why"},
+     {S3M_PLAN_COPY, "b", "k\"\\", 10, "why", 0},
      "{\"action\":\"copy\",\"bucket\":\"b\",\"key\":\"k\\\"\\\\\",\"size\":10,\"why\":\"why\"}\n"},
     {S3M_MODE_SYNC,
      true,
-     {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w"},
+     {S3M_PLAN_UNVERIFIABLE, "b", "k", 1, "w", 0},
      "{\"action\":\"skip\",\"bucket\":\"b\",\"key\":\"k\",\"size\":1,\"why\":\"w\"}\n"},
     {S3M_MODE_SYNC,
      true,
-     {S3M_PLAN_ABORT_UPLOAD, "d", "big", 0, "w"},
+     {S3M_PLAN_ABORT_UPLOAD, "d", "big", 0, "w", 0},
      "{\"action\":\"abort-upload\",\"bucket\":\"d\",\"key\":\"big\",\"size\":0,\"why\":\"w\"}\n"},
+    /* ordered copies: a later tier is said in both lines, tier 0 in neither */
+    {S3M_MODE_SYNC,
+     false,
+     {S3M_PLAN_COPY, "b", "snapshots/1", 7, "not on destination", 2},
+     "copy              7 snapshots/1  (not on destination; tier 2)\n"},
+    {S3M_MODE_SYNC,
+     true,
+     {S3M_PLAN_UPDATE, "b", "index/1", 7, "ETag differs", 1},
+     "{\"action\":\"update\",\"bucket\":\"b\",\"key\":\"index/1\",\"size\":7,\"why\":\"ETag "
+     "differs\",\"tier\":1}\n"},
+    {S3M_MODE_SYNC,
+     true,
+     {S3M_PLAN_DELETE, "d", "k", 1, "not on source", 0},
+     "{\"action\":\"delete\",\"bucket\":\"d\",\"key\":\"k\",\"size\":1,\"why\":\"not on "
+     "source\"}\n"},
 };
 
 static void test_lines(void **state)
@@ -382,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_transfers_and_verify),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_over_cap),
+        cmocka_unit_test(test_over_change),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_abort_upload),
     };
