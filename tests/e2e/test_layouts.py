@@ -11,7 +11,13 @@ After every stop an unstopped sync reaches B exactly.
 Dangling pointers of kind "retired" (a Velero backup still listed whose kopia snapshot the source
 already deleted, which the source itself goes through while Velero deletes a backup) are counted
 apart and not asserted: no copy or delete order can avoid them.
+
+The presets' tiers (from the --plan of a dry run with --layout, on states A and B) are checked
+against the checkers' pointers (tests/layouts/tiercheck.py): a pointer must be reachable only
+after what it names is copied. KNOWN_MISMATCHES lists the gaps found so far (reported); a
+dangling pointer of those kinds at a stop of the ordered arm is counted, not failed.
 """
+import json
 import os
 import queue
 import signal
@@ -29,10 +35,21 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "layouts"))
 from common import View, write  # noqa: E402
 from registry import LAYOUTS  # noqa: E402
 from selftest import CheckerSelfTest  # noqa: E402,F401  (the server-free self-test runs here too)
+from tiercheck import generalize, mismatches  # noqa: E402
 
 # stop points per layout and arm: (SIGKILL points, refusing points); fewer on Ceph (slower)
 STOPS = {"moto": (6, 3), "ceph": (3, 2)}
 WRITES = ("PUT", "POST", "DELETE")
+# Pointers the presets put in the same tier as what they name (reported to the lead, issue 15):
+# (layout, referrer, target) with generated names as *. The test fails on any other mismatch.
+KNOWN_MISMATCHES = {
+    # a delta's sentinel names the backup it is based on (DeltaFrom): both sentinels in tier 1
+    ("wal-g", "basebackups_005/base_*_D_*_backup_stop_sentinel.json",
+     "basebackups_005/base_*_backup_stop_sentinel.json"),
+    # restoring needs archive.info (archive-get reads it): in tier 3 with backup.info
+    ("pgbackrest", "backup/main/backup.info", "archive/main/archive.info"),
+    ("pgbackrest", "backup/main/backup.info.copy", "archive/main/archive.info"),
+}
 
 
 def layout_flag():
@@ -156,6 +173,9 @@ class LayoutStopTest:
         self.assertEqual(snapshot(self.dst, st.dst), want)
         self.reset(st.dst, golden, gold)
         ctx = (mod, name, src, golden, gold, want)
+        if len(arms) == 2:
+            self.cross_check(mod, name, [(self.sto2, src, g.state_b), (self.osl1, golden,
+                                                                       g.state_a)])
         try:
             summary = [self.run_arm(ctx, arm, extra, total) for arm, extra in arms]
         finally:
@@ -166,22 +186,53 @@ class LayoutStopTest:
         print("\n%s stop points: %s (%s, %.0fs)" % (name, ", ".join(summary), self.kind,
                                                      time.time() - t0), file=sys.stderr)
 
+    def plan_tiers(self, site, bucket, name):
+        """{key: tier} of a dry run with --layout NAME into an empty bucket (its --plan)."""
+        empty = self.bucket(self.dst, "lay-empty")
+        plan = os.path.join(self.tmp, "plan-%s.jsonl" % empty)
+        self.s3m("sync", "%s:%s" % (site.name, bucket), "osl1:" + empty, "--dry-run",
+                 "--layout", name, "--plan", plan, check=0)
+        self.dst.delete_bucket(Bucket=empty)
+        with open(plan) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+        return {x["key"]: x.get("tier", 0) for x in lines if x.get("key")}
+
+    def cross_check(self, mod, name, states):
+        """The preset's tiers against the checker's pointers (tests/layouts/tiercheck.py), on
+        both states (A has objects B deleted: a delta backup, an incremental)."""
+        found = set()
+        for site, bucket, state in states:
+            tiers = self.plan_tiers(site, bucket, name)
+            self.assertEqual(sorted(tiers), sorted(state))
+            w = mod.check(View.of_dict(state))
+            found |= {(name, generalize(p), generalize(x))
+                      for p, x, _r, _t in mismatches(w, lambda k: tiers.get(k, 0))}
+        for m in sorted(found):
+            print("\n%s preset: %s -> %s: pointer not in a later tier than what it names%s" % (
+                m[0], m[1], m[2], " (known)" if m in KNOWN_MISMATCHES else ""), file=sys.stderr)
+        self.assertEqual(found - KNOWN_MISMATCHES, set())
+
     def run_arm(self, ctx, arm, extra, total):
         kills, refusals = STOPS[self.kind]
         stops = [("kill", n) for n in points(total, kills, 0.5)] + \
                 [("refuse", n) for n in points(total, refusals, 0.25)]
         with ThreadPoolExecutor(2) as ex:
             results = list(ex.map(lambda stop: self.one_stop(ctx, extra, stop), stops))
-        broken = retired = 0
+        broken = retired = known = 0
         for stop, rc, dangling, resumed in results:
             missing = [d for d in dangling if d.kind == "missing"]
+            gaps = [d for d in missing if (ctx[1], generalize(d.referrer),
+                                           generalize(d.target)) in KNOWN_MISMATCHES]
             if arm == "ordered":
-                self.assertEqual(missing, [], "%s --layout %s, %s at write %d of %d (exit %d)"
+                self.assertEqual([d for d in missing if d not in gaps], [],
+                                 "%s --layout %s, %s at write %d of %d (exit %d)"
                                  % (self.kind, ctx[1], stop[0], stop[1], total, rc))
             broken += bool(missing)
+            known += bool(missing) and len(gaps) == len(missing)
             retired += bool(dangling) and not missing
             self.assertEqual(resumed, (0, True), "resume after %s at %d" % stop)
-        note = " (+%d with a retired snapshot only)" % retired if retired else ""
+        note = " (%d of them by a known preset gap only)" % known if known else ""
+        note += " (+%d with a retired snapshot only)" % retired if retired else ""
         return "%s %d/%d broken%s" % (arm, broken, len(stops), note)
 
     def one_stop(self, ctx, extra, stop):

@@ -125,7 +125,7 @@ class Es:
             self.r.delete(key)
 
 
-def generate(seed=1, big=int(5.5 * MiB)):
+def generate(seed=1, big=5 * MiB + 99999):
     """State A: snapshots s1, s2. B: s3 taken (one big segment), then s1 deleted."""
     r = Repo("elasticsearch-%d" % seed)
     es = Es(r)

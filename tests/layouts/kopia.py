@@ -194,7 +194,7 @@ def evolve(k, r, big):
     return mark, (m1, m2, m3)
 
 
-def generate(seed=1, big=int(5.5 * MiB)):
+def generate(seed=1, big=5 * MiB + 99999):
     r = Repo("kopia-%d" % seed)
     k = Kopia(r)
     k.init()

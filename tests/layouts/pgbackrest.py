@@ -116,7 +116,7 @@ class Pgbr:
                 self.r.delete(key)
 
 
-def generate(seed=1, big=int(5.5 * MiB)):
+def generate(seed=1, big=5 * MiB + 99999):
     """A: full at WAL 2 with an incremental at 3, full at 5. B: full at 8 (one big file), then
     expire with repo-retention-full=2: the first full and its incremental go, with WAL < 5."""
     r = Repo("pgbackrest-%d" % seed)

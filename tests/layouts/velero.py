@@ -59,7 +59,7 @@ def delete_backup(r, k, name, snapshots):
         r.delete(key)
 
 
-def generate(seed=1, big=int(5.5 * MiB)):
+def generate(seed=1, big=5 * MiB + 99999):
     """A: backups b1, b2. B: b3 (a big volume file), then b1 deleted, then kopia maintenance."""
     r = Repo("velero-%d" % seed)
     k = kopia.Kopia(r, "kopia/%s/" % NS)

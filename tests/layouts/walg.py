@@ -68,7 +68,7 @@ def delete_before(r, keep_name, keep_start):
             r.delete(key)
 
 
-def generate(seed=1, big=int(5.5 * MiB)):
+def generate(seed=1, big=5 * MiB + 99999):
     """A: WAL 1-6, full backups at 2 and 5 (a delta at 4). B: WAL 7-9, a full backup at 8 with
     a big partition, then `delete retain FULL 2`: the backups and WAL before segment 5 go."""
     r = Repo("walg-%d" % seed)
