@@ -113,7 +113,7 @@ class Proxy:
                        (query is None or re.search(query, q)))
 
     def wait_idle(self, timeout=60):
-        """Wait until no request is in flight (a client killed mid-run leaves some being forwarded)."""
+        """Wait until no request is in flight (a killed client leaves some being forwarded)."""
         with self.lock:
             if not self.idle_cv.wait_for(lambda: self.busy == 0, timeout):
                 raise TimeoutError("proxy: %d requests still in flight" % self.busy)
@@ -133,13 +133,16 @@ class Proxy:
         path, _, query = h.path.partition("?")
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died in the body (SIGKILL): no request to forward
+            return self.reset(h)
         with self.lock:
             self.log.append((h.command, path, query))
             self.events.append(("start", h.command, path, query, body, None))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
-        if rule and rule.action == "call":  # the callback first (it may kill the client), not forwarded
+        if rule and rule.action == "call":  # the callback (it may kill the client); not forwarded
             rule.kw["call"](h.command, path, query)
-        if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated", "call"):
+        if rule and rule.action in ("status", "drop", "stall", "error200", "empty_truncated",
+                                    "call"):
             if rule.action != "stall":
                 self.event("end", h.command, path, query, body, rule.action)
             return self.fault(h, rule)
