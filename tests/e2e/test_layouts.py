@@ -219,8 +219,13 @@ class LayoutStopTest:
         with ThreadPoolExecutor(2) as ex:
             results = list(ex.map(lambda stop: self.one_stop(ctx, extra, stop), stops))
         broken = retired = known = 0
+        example = ""
         for stop, rc, dangling, resumed in results:
             missing = [d for d in dangling if d.kind == "missing"]
+            if missing and not example:
+                example = "; e.g. %s at write %d: %s -> %s" % (
+                    stop[0], stop[1], generalize(missing[0].referrer),
+                    generalize(missing[0].target))
             gaps = [d for d in missing if (ctx[1], generalize(d.referrer),
                                            generalize(d.target)) in KNOWN_MISMATCHES]
             if arm == "ordered":
@@ -233,7 +238,7 @@ class LayoutStopTest:
             self.assertEqual(resumed, (0, True), "resume after %s at %d" % stop)
         note = " (%d of them by a known preset gap only)" % known if known else ""
         note += " (+%d with a retired snapshot only)" % retired if retired else ""
-        return "%s %d/%d broken%s" % (arm, broken, len(stops), note)
+        return "%s %d/%d broken%s%s" % (arm, broken, len(stops), note, example)
 
     def one_stop(self, ctx, extra, stop):
         """State A, a sync stopped at `stop`, the checker, then an unstopped sync (boto3 compares
