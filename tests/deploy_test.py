@@ -142,6 +142,38 @@ class Render(unittest.TestCase):
         for v in env.values():
             self.assertNotIn(v, p.stderr)
 
+    # the copy order per seed bucket (docs/backup-repositories.md, "The seed's four buckets")
+    SEED_ORDER = {"psql-tempus-safespring-ck8s": ["--layout", "wal-g"],
+                  "influxdb-tempus-safespring-ck8s": ["--copy-last", "*.manifest"],
+                  "elasticsearch-tempus-safespring-ck8s": ["--layout", "elasticsearch"],
+                  "velero-tempus-safespring-ck8s": ["--layout", "velero"]}
+
+    def test_copy_order_per_seed_bucket(self):
+        for x in docs("cronjobs"):
+            b = x["metadata"]["labels"]["s3mirror/bucket"]
+            a = container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"]
+            self.assertEqual(a[7:9], self.SEED_ORDER[b], b)  # after --stats 1m, before the rest
+        (x,) = docs("cronjobs", "other-bucket")  # not a seed bucket: no order
+        a = container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"]
+        self.assertNotIn("--layout", a)
+        self.assertNotIn("--copy-last", a)
+        (x,) = docs("--layout", "restic", "job", "other-bucket")
+        self.assertEqual(container(x["spec"]["template"]["spec"])["args"][7:9], ["--layout", "restic"])
+        (x,) = docs("--layout", "none", "job", "psql-tempus-safespring-ck8s")
+        self.assertNotIn("--layout", container(x["spec"]["template"]["spec"])["args"])
+        p = render("--layout", "borg", "cronjobs", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"^render.sh: error: unknown --layout 'borg'")
+
+    def test_systemd_examples_per_seed_bucket(self):
+        src = os.path.join(ROOT, "deploy", "systemd")
+        for name, order in (("psql", "--layout wal-g"), ("influxdb", "--copy-last *.manifest"),
+                            ("elasticsearch", "--layout elasticsearch"), ("velero", "--layout velero")):
+            env = dict(l.split("=", 1) for l in open(os.path.join(src, name + ".env.example"))
+                       if l.strip() and not l.startswith("#"))
+            self.assertEqual(env["SRC"].strip(), "sto2:%s-tempus-safespring-ck8s" % name)
+            self.assertIn(order, env["S3MIRROR_ARGS"])
+
     def test_bad_input(self):
         for args in (["cronjobs", "Bad_Bucket"], ["job"], ["sharded", "b-1", "0"], ["nope"],
                      ["--bogus", "cronjobs"], ["cronjobs", "x" * 60]):

@@ -20,6 +20,12 @@
 #   --src REMOTE         default sto2
 #   --dst REMOTE         default osl1
 #   --config FILE        default rclone.conf next to this script
+#   --layout NAME        the copy order for every bucket given: a preset (restic, kopia, velero,
+#                        elasticsearch, wal-g, pgbackrest, auto) or none; by default the seed's
+#                        buckets get theirs by name (docs/backup-repositories.md):
+#                        elasticsearch-* --layout elasticsearch, influxdb-* --copy-last
+#                        '*.manifest', psql-* --layout wal-g, velero-* --layout velero
+#                        (a sharded Job orders each shard on its own, not the whole bucket)
 #   --extra "ARGS"       more s3mirror options, e.g. "--max-delete 10% --transfers 64"
 # Without BUCKETs, the seed setup's four buckets.
 #
@@ -32,22 +38,26 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 namespace=kube-system image=s3mirror:latest schedule="0 5 * * *" src=sto2 dst=osl1
-config=$here/rclone.conf extra="" dry_run=""
+config=$here/rclone.conf extra="" dry_run="" layout=""
 default_buckets="psql-tempus-safespring-ck8s influxdb-tempus-safespring-ck8s elasticsearch-tempus-safespring-ck8s velero-tempus-safespring-ck8s"
 
 die() { echo "render.sh: error: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
     case $1 in
     --dry-run) dry_run=1; shift ;;
-    --namespace|--image|--schedule|--src|--dst|--config|--extra)
+    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout)
         [ $# -ge 2 ] || die "$1 needs a value"
         v=${1#--}; printf -v "$v" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
     esac
 done
 [ $# -ge 1 ] || die "which mode? secret, cronjobs, job or sharded (see --help)"
+case $layout in
+'' | none | auto | restic | kopia | velero | elasticsearch | wal-g | pgbackrest) ;;
+*) die "unknown --layout '$layout' (restic, kopia, velero, elasticsearch, wal-g, pgbackrest, auto, none)" ;;
+esac
 mode=$1; shift
 [ -r "$config" ] || die "cannot read config $config"
 
@@ -71,13 +81,31 @@ check_cronjob_name() {
     [ ${#name} -le 52 ] || die "job name $name is longer than the 52 characters a CronJob may have"
 }
 
+# order_args BUCKET: the bucket's copy order into the array order (data first, pointers last:
+# docs/backup-repositories.md); --layout overrides the choice by the seed's bucket names
+order_args() {
+    order=()
+    case ${layout:-seed} in
+    none) ;;
+    seed)
+        case $1 in
+        elasticsearch-*) order=(--layout elasticsearch) ;;
+        influxdb-*) order=(--copy-last '*.manifest') ;; # influxd backup: the manifest lists the set
+        psql-*) order=(--layout wal-g) ;; # Spilo (WAL-G/WAL-E); pgBackRest: --layout pgbackrest
+        velero-*) order=(--layout velero) ;;
+        esac ;;
+    *) order=(--layout "$layout") ;;
+    esac
+}
+
 # args BUCKET [more...]: the container's argument list
 args() {
     local b=$1; shift
     printf '            args:\n'
-    local a
-    for a in sync "$src:$b" "$dst:$b" --config /etc/s3mirror/rclone.conf --stats 1m "$@" \
-        ${dry_run:+--dry-run} $extra; do
+    local a order
+    order_args "$b"
+    for a in sync "$src:$b" "$dst:$b" --config /etc/s3mirror/rclone.conf --stats 1m \
+        ${order[@]+"${order[@]}"} "$@" ${dry_run:+--dry-run} $extra; do
         printf '              - %s\n' "$(yq "$a")"
     done
 }

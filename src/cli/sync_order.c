@@ -35,6 +35,9 @@ int s3m__order_init(struct s3m_order *ord, const struct s3m_opts *o, struct s3m_
     if (o->layout && !ord->autodetect &&
         !s3m_preset_apply(o->layout, &ord->tiers, f, err, sizeof(err)))
         return s3m__usage_error("--layout: %s", err);
+    /* --layout auto adds a preset's tiers per job (4 at most today): leave them room */
+    if (ord->autodetect && o->copy_last.n > S3M_TIERS_MAX - 8)
+        return s3m__usage_error("--copy-last: at most %s with --layout auto", "56");
     return add_copy_last(o, &ord->tiers);
 }
 
@@ -162,7 +165,8 @@ bool s3m__order_job(const struct s3m_order *ord, const struct s3m_filter *base,
     if (name && !s3m_preset_apply(name, &j->tiers, &j->filter, err, sizeof(err)))
         abort();                                /* a name the detection gave is a preset */
     for (int i = 0; i < ord->copy_last->n; i++) /* checked by s3m__order_init */
-        s3m_tiers_add(&j->tiers, j->tiers.ntiers + 1, ord->copy_last->v[i]);
+        if (!s3m_tiers_add(&j->tiers, j->tiers.ntiers + 1, ord->copy_last->v[i]))
+            abort();
     so->filter = &j->filter;
     so->tiers = j->tiers.ntiers ? &j->tiers : NULL;
     *jo = j;
@@ -175,13 +179,15 @@ const char *s3m__change_decide(const struct s3m_sync_opts *so, const struct s3m_
                                char *why, size_t n, bool *over)
 {
     *over = false;
-    if (so->max_change < 0 && so->max_change_pct < 0)
-        return NULL;
+    if ((so->max_change < 0 && so->max_change_pct < 0) || so->mode == S3M_MODE_CHECK)
+        return NULL; /* check changes nothing */
     if (s3m_plan_over_change(so->max_change, so->max_change_pct, c->nupd, c->ndel, c->ndst, why,
                              n)) {
         *over = true;
         s3m_log(S3M_LOG_ERROR, "sync", "%s: %s every update and deletion", why,
                 so->dry_run ? "would refuse" : "refusing");
+        if (so->dry_run) /* a real run's summary lines say it (what is NOT done, and why) */
+            printf("dry run: %s: every update and deletion would be refused\n", why);
         return why;
     }
     if (!c->whole) { /* a count that is only a lower bound cannot clear the cap */

@@ -186,13 +186,13 @@ bool s3m_plan_over_change(int64_t max, double pct, uint64_t nupd, uint64_t ndel,
     uint64_t chg = nupd + ndel;
     if (max >= 0 && chg > (uint64_t)max)
         snprintf(why, n,
-                 "%" PRIu64 " changes (%" PRIu64 " updates, %" PRIu64
-                 " deletions) exceed --max-change %" PRId64,
+                 "%" PRIu64 " changes (%" PRIu64 " updated, %" PRIu64
+                 " deleted) exceed --max-change %" PRId64,
                  chg, nupd, ndel, max);
     else if (pct >= 0 && ndst && 100.0 * (double)chg / (double)ndst > pct)
         snprintf(why, n,
-                 "%" PRIu64 " changes (%" PRIu64 " updates, %" PRIu64
-                 " deletions) are %.1f%% of the destination, over --max-change %g%%",
+                 "%" PRIu64 " changes (%" PRIu64 " updated, %" PRIu64
+                 " deleted) are %.1f%% of the destination, over --max-change %g%%",
                  chg, nupd, ndel, 100.0 * (double)chg / (double)ndst, pct);
     else
         return false;

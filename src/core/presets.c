@@ -5,7 +5,14 @@
  * Every rule below comes from the tool's own description of its repository (cited per preset;
  * the same sources, with sections, are in docs/backup-repositories.md). Tier 0 is everything no
  * rule names: the data. A rule's tier is relative: applied after N tiers already there (from
- * --copy-last), tier k becomes N + k. */
+ * --copy-last), tier k becomes N + k.
+ *
+ * Anchoring: restic, kopia and Elasticsearch name their files data/, index/, p*, index-N, names
+ * too common to look for anywhere but at the repository's root, so their rules start with '/'
+ * and the job's prefix must be that root. Velero's, WAL-G's and pgBackRest's names are their
+ * own (backups/<b>/velero-backup.json, basebackups_005/, backup/<stanza>/backup.info), so their
+ * rules match at any depth: one job mirrors a bucket holding several repositories under their
+ * prefixes (Spilo's spilo/<cluster>/wal/<version>/, a Velero location's prefix). */
 #include "s3m/presets.h"
 #include "s3m/util.h"
 
@@ -20,58 +27,62 @@ struct rule {
     const char *glob;
 };
 
-/* restic, doc/design.rst "Repository Layout" and "S3 Legacy Layout"
- * (https://restic.readthedocs.io/en/stable/100_references.html#repository-layout): packs in
- * data/, index files in index/ list the packs, a snapshot in snapshots/ names a tree found
- * through the index; locks/ holds the locks of running commands (section "Locks"), which on a
- * mirror would only block or mislead. The S3 legacy layout uses key/, lock/, snapshot/. */
+/* restic, References > Design (https://restic.readthedocs.io/en/stable/100_references.html,
+ * doc/design.rst), sections "Repository Layout", "S3 Legacy Layout", "Locks" and "Read and
+ * Write Ordering": "First, pack files ... Then the indexes which reference blobs in these
+ * already written pack files. And finally the corresponding snapshots"; "a pack must be removed
+ * from the referencing index before it is deleted". locks/ holds the locks of running commands,
+ * which on a mirror would only block or mislead. The S3 legacy layout: key/, lock/, snapshot/. */
 static const struct rule restic_rules[] = {
     {EXCLUDE, "/locks/**"}, {EXCLUDE, "/lock/**"}, {1, "/index/**"},
     {2, "/snapshots/**"},   {2, "/snapshot/**"},   {0, NULL},
 };
 
-/* kopia, "Architecture" (https://kopia.io/docs/advanced/architecture/, "Content-Addressable
- * Block Storage" / "BLOB Storage") and its source (repo/content: p = data packs, q = metadata
- * packs holding manifests and directories, n = legacy index, m = compaction log, l = cleanup;
- * internal/epoch/epoch_manager.go: xn uncompacted, xs single-epoch and xr range-compacted
- * index blobs, xe epoch markers, xw deletion watermarks). An index makes contents of packs
- * visible; the markers and logs say which index blobs count. kopia.repository, kopia.blobcfg,
- * kopia.maintenance, s* session markers and _log* stay in tier 0. */
+/* kopia, Architecture (https://kopia.io/docs/advanced/architecture/, "Content-Addressable Block
+ * Storage": contents go into packs, found through index blobs) and, for the names, its source:
+ * repo/content/content_manager.go (p data packs, q metadata packs: manifests, directories),
+ * repo/content/indexblob (n legacy index, m compaction log, l cleanup),
+ * internal/epoch/epoch_manager.go (xn uncompacted, xs single-epoch and xr range-compacted index
+ * blobs, xe epoch markers, xw deletion watermarks). Index after packs. Markers last: a reader
+ * drops the uncompacted index blobs of epoch N written after the marker of N + 2 by the
+ * storage's timestamps (refreshAttemptLocked), which on a replica are the copy's. The format
+ * blobs (kopia.repository, kopia.blobcfg, kopia.maintenance), s* sessions and _log* are tier 0. */
 static const struct rule kopia_rules[] = {
     {1, "/n*"}, {1, "/xn*"}, {1, "/xs*"}, {1, "/xr*"}, {2, "/m*"},
     {2, "/l*"}, {2, "/xe*"}, {2, "/xw*"}, {0, NULL},
 };
 
-/* Velero, pkg/persistence/object_store_layout.go and "Backup Storage Locations"
- * (https://velero.io/docs/main/locations/): backups/<name>/ holds the tarball, logs and
- * volume lists, and velero-backup.json, whose presence is what the backup sync controller
- * takes as a backup; file-system backups go to kopia/<namespace>/ (Velero >= 1.10, kopia
- * repositories as above) or restic/<namespace>/ (restic repositories as above). A backup's
- * volume snapshots must be visible in those repositories before its velero-backup.json. */
+/* Velero, pkg/persistence/object_store_layout.go (backups/<b>/velero-backup.json, <b>.tar.gz,
+ * ...), How Velero works > Object storage sync (https://velero.io/docs/main/how-velero-works/:
+ * a backup found in the bucket becomes a Backup, read from its velero-backup.json) and File
+ * System Backup (https://velero.io/docs/main/file-system-backup/: one repository per namespace,
+ * bucket/kopia/<ns>; restic/<ns> before 1.10). The repositories as above; velero-backup.json
+ * after the volume data its pod-volume backups name is visible in them. */
 static const struct rule velero_rules[] = {
-    {EXCLUDE, "/restic/*/locks/**"},
-    {EXCLUDE, "/restic/*/lock/**"},
-    {1, "/kopia/*/n*"},
-    {1, "/kopia/*/xn*"},
-    {1, "/kopia/*/xs*"},
-    {1, "/kopia/*/xr*"},
-    {1, "/restic/*/index/**"},
-    {2, "/kopia/*/m*"},
-    {2, "/kopia/*/l*"},
-    {2, "/kopia/*/xe*"},
-    {2, "/kopia/*/xw*"},
-    {2, "/restic/*/snapshots/**"},
-    {2, "/restic/*/snapshot/**"},
-    {3, "/backups/*/velero-backup.json"},
+    {EXCLUDE, "restic/*/locks/**"},
+    {EXCLUDE, "restic/*/lock/**"},
+    {1, "kopia/*/n*"},
+    {1, "kopia/*/xn*"},
+    {1, "kopia/*/xs*"},
+    {1, "kopia/*/xr*"},
+    {1, "restic/*/index/**"},
+    {2, "kopia/*/m*"},
+    {2, "kopia/*/l*"},
+    {2, "kopia/*/xe*"},
+    {2, "kopia/*/xw*"},
+    {2, "restic/*/snapshots/**"},
+    {2, "restic/*/snapshot/**"},
+    {3, "backups/*/velero-backup.json"},
     {0, NULL},
 };
 
-/* Elasticsearch, the javadoc of org.elasticsearch.repositories.blobstore (package-info.java,
- * "Creating a Snapshot"): segment files __* in indices/<id>/<shard>/, then the shard's
- * snap-<uuid>.dat, then the shard's index-<gen>; index metadata indices/<id>/meta-*.dat and
- * the global meta-*.dat at the start; at finalisation the root snap-<uuid>.dat, then the root
- * index-N (readers list index-* and take the highest N), then index.latest. Repository
- * verification writes tests-<seed>/ and removes it again (BlobStoreRepository.TESTS_FILE). */
+/* Elasticsearch, the javadoc of org.elasticsearch.repositories.blobstore (server/src/main/java/
+ * org/elasticsearch/repositories/blobstore/package-info.java in github.com/elastic/elasticsearch,
+ * "Getting the Repository's RepositoryData", "Creating a Snapshot"): segment files __* in
+ * indices/<id>/<shard>/, then the shard's snap-<uuid>.dat, then its index-<gen>; index and
+ * global metadata meta-*.dat at the start; to finalise, the root snap-<uuid>.dat, then the root
+ * index-N (readers list index-* and take the highest N), then index.latest. Verification writes
+ * tests-<seed>/ and removes it (BlobStoreRepository.TESTS_FILE). OpenSearch keeps this layout. */
 static const struct rule elasticsearch_rules[] = {
     {EXCLUDE, "/tests-*/**"},
     {1, "/indices/*/*/snap-*.dat"},
@@ -85,27 +96,30 @@ static const struct rule elasticsearch_rules[] = {
     {0, NULL},
 };
 
-/* WAL-G (https://wal-g.readthedocs.io/PostgreSQL/, "backup-push", "backup-list"): a base
- * backup's files go to basebackups_005/<name>/, and basebackups_005/<name>_backup_stop_sentinel
- * .json is written when it is complete; backup-list and backup-fetch see only backups with a
- * sentinel. WAL segments in wal_005/ are data. */
+/* WAL-G, utility/utility.go (basebackups_005/, wal_005/, _backup_stop_sentinel.json),
+ * internal/backup_util.go (backups are found through their sentinels) and its own copier,
+ * Storage tools > "transfer backups" (https://github.com/wal-g/wal-g/blob/master/docs/
+ * StorageTools.md; internal/storagetools/transfer/backup_file_lister.go: the sentinel "will be
+ * copied to the target storage only after" the data files, which "will be deleted only after
+ * it"). WAL-E wrote the same names; Spilo keeps them under spilo/<cluster>/wal/<version>/. */
 static const struct rule walg_rules[] = {
-    {1, "/basebackups_005/*_backup_stop_sentinel.json"},
+    {1, "basebackups_005/*_backup_stop_sentinel.json"},
     {0, NULL},
 };
 
-/* pgBackRest, user guide "Concepts" / "Backup" (https://pgbackrest.org/user-guide.html) and
- * src/command/backup/backup.c: a backup's files go to backup/<stanza>/<label>/ (pg_data/,
- * bundle/), backup.manifest.copy is saved at the start (for resume), backup.manifest when it
- * is complete, then backup.info(.copy) lists it; archive/<stanza>/archive.info(.copy) names
- * the database whose WAL is in archive/<stanza>/<version-id>/. */
+/* pgBackRest, User Guide > Concepts > Backup, S3 Support (https://pgbackrest.org/user-guide.html)
+ * and its source: src/command/backup/backup.c (backup.manifest.copy saved at the start, for
+ * resume; backup.manifest when complete, then backup.info), src/info/infoBackup.c (a backup
+ * counts when its backup.manifest exists: infoBackupLoadFileReconstruct; info files are
+ * written as FILE then FILE.copy); archive/<stanza>/archive.info names the database whose WAL
+ * is in archive/<stanza>/<version>-<id>/. */
 static const struct rule pgbackrest_rules[] = {
-    {1, "/backup/*/*/backup.manifest.copy"},
-    {2, "/backup/*/*/backup.manifest"},
-    {3, "/backup/*/backup.info"},
-    {3, "/backup/*/backup.info.copy"},
-    {3, "/archive/*/archive.info"},
-    {3, "/archive/*/archive.info.copy"},
+    {1, "backup/*/*/backup.manifest.copy"},
+    {2, "backup/*/*/backup.manifest"},
+    {3, "backup/*/backup.info"},
+    {3, "backup/*/backup.info.copy"},
+    {3, "archive/*/archive.info"},
+    {3, "archive/*/archive.info.copy"},
     {0, NULL},
 };
 

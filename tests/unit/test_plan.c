@@ -277,13 +277,13 @@ static const struct change_case {
 } change_cases[] = {
     {-1, -1, 1000, 1000, 1, NULL},
     {5, -1, 3, 2, 100, NULL},
-    {5, -1, 3, 3, 100, "6 changes (3 updates, 3 deletions) exceed --max-change 5"},
-    {5, -1, 6, 0, 100, "6 changes (6 updates, 0 deletions) exceed --max-change 5"},
+    {5, -1, 3, 3, 100, "6 changes (3 updated, 3 deleted) exceed --max-change 5"},
+    {5, -1, 6, 0, 100, "6 changes (6 updated, 0 deleted) exceed --max-change 5"},
     {0, -1, 0, 0, 100, NULL},
     {0, -1, 1, 0, 100, "exceed --max-change 0"},
     {-1, 10, 5, 5, 100, NULL},
     {-1, 10, 6, 5, 100,
-     "11 changes (6 updates, 5 deletions) are 11.0% of the destination, over "
+     "11 changes (6 updated, 5 deleted) are 11.0% of the destination, over "
      "--max-change 10%"},
     {-1, 0, 0, 1, 3, "over --max-change 0%"},
     {-1, 50, 0, 0, 0, NULL}, /* an empty destination: nothing to change */
