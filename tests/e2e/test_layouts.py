@@ -15,7 +15,8 @@ apart and not asserted: no copy or delete order can avoid them.
 The presets' tiers (from the --plan of a dry run with --layout, on states A and B) are checked
 against the checkers' pointers (tests/layouts/tiercheck.py): a pointer must be reachable only
 after what it names is copied. KNOWN_MISMATCHES lists the gaps found so far (reported); a
-dangling pointer of those kinds at a stop of the ordered arm is counted, not failed.
+dangling pointer of those kinds, or of kind "deleted" (kopia, below), at a stop of the ordered
+arm is counted, not failed.
 """
 import json
 import os
@@ -50,6 +51,10 @@ KNOWN_MISMATCHES = {
     ("pgbackrest", "backup/main/backup.info", "archive/main/archive.info"),
     ("pgbackrest", "backup/main/backup.info.copy", "archive/main/archive.info"),
 }
+# Also known, and not a glob's matter: kopia's index blobs (xn*) are one tier, but their order
+# counts: the index blob of a garbage collection (contents marked deleted) can land before the
+# earlier one that holds the snapshot's deletion; the stop then lists a snapshot whose contents
+# the index says are deleted (Dangling kind "deleted"). Counted as a known gap in the ordered arm.
 
 
 def layout_flag():
@@ -221,13 +226,13 @@ class LayoutStopTest:
         broken = retired = known = 0
         example = ""
         for stop, rc, dangling, resumed in results:
-            missing = [d for d in dangling if d.kind == "missing"]
+            missing = [d for d in dangling if d.kind != "retired"]
             if missing and not example:
                 example = "; e.g. %s at write %d: %s -> %s" % (
                     stop[0], stop[1], generalize(missing[0].referrer),
                     generalize(missing[0].target))
-            gaps = [d for d in missing if (ctx[1], generalize(d.referrer),
-                                           generalize(d.target)) in KNOWN_MISMATCHES]
+            gaps = [d for d in missing if d.kind == "deleted" or (
+                ctx[1], generalize(d.referrer), generalize(d.target)) in KNOWN_MISMATCHES]
             if arm == "ordered":
                 self.assertEqual([d for d in missing if d not in gaps], [],
                                  "%s --layout %s, %s at write %d of %d (exit %d)"

@@ -13,7 +13,9 @@ PART = 5 * MiB  # S3's smallest part but the last: objects above it are written 
 class Dangling:
     """A pointer from `referrer` (reached from `root`) to `target`, which is not there.
     kind "missing": target is absent; "retired": target exists no more for its tool (a kopia
-    snapshot manifest with a deletion entry) although the bytes may still be in the bucket."""
+    snapshot manifest with a deletion entry) although the bytes may still be in the bucket;
+    "deleted": a live object names a content its tool's index marks deleted (kopia: the index
+    blob of a garbage collection is there, the earlier one that deleted the snapshot is not)."""
 
     def __init__(self, root, referrer, target, kind="missing"):
         self.root, self.referrer, self.target, self.kind = root, referrer, target, kind
@@ -37,8 +39,8 @@ class Walk:
         self.dangling.append(Dangling(root, referrer, target))
         return False
 
-    def retired(self, root, referrer, target):
-        self.dangling.append(Dangling(root, referrer, target, "retired"))
+    def retired(self, root, referrer, target, kind="retired"):
+        self.dangling.append(Dangling(root, referrer, target, kind))
 
 
 class View:

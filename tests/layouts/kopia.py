@@ -275,6 +275,10 @@ def read(view, base, e):
 def tree(w, view, base, idx, root, oid, referrer):
     cid = oid[1:] if oid.startswith("I") else oid
     found = idx.live(cid)
+    if not found and cid in idx.entries:  # the newest entry deletes it
+        w.edges.append((referrer, base + "content:" + cid))
+        w.retired(root, referrer, base + "content:" + cid, "deleted")
+        return
     if not found:
         w.need(root, referrer, base + "content:" + cid)  # not in the index: dangles
         return

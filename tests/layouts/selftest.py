@@ -47,6 +47,22 @@ class CheckerSelfTest(unittest.TestCase):
                 broken += bool(mod.check(View.of_dict(state)).dangling)
             self.assertGreater(broken, 0, name)
 
+    def test_kopia_gc_index_before_the_snapshot_deletion(self):
+        """kopia B: packs there, the GC's index blob (deletion marks) but not the earlier one
+        with the snapshot's deletion: the snapshot still listed names deleted contents."""
+        mod = LAYOUTS["kopia"]
+        g = mod.generate()
+        state = dict(g.state_a)
+        puts = [op for op in g.ops_b if op[0] == "put"]
+        for op in puts:
+            if not op[1].startswith("x"):
+                apply_op(state, op)
+        xn = [op for op in puts if op[1].startswith("xn")]  # new snapshot, deletion, GC, rewrite
+        apply_op(state, xn[2])
+        self.assertEqual({d.kind for d in mod.check(View.of_dict(state)).dangling}, {"deleted"})
+        apply_op(state, xn[1])
+        self.assertEqual(mod.check(View.of_dict(state)).dangling, [])
+
 
 if __name__ == "__main__":
     unittest.main()
