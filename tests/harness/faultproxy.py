@@ -133,6 +133,8 @@ class Proxy:
         path, _, query = h.path.partition("?")
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died in the body (SIGKILL): no request to forward
+            return self.reset(h)
         with self.lock:
             self.log.append((h.command, path, query))
             body_kept = body if h.command == "POST" else b""  # a DeleteObjects' keys, not data

@@ -77,6 +77,8 @@ static void test_kopia(void **state)
         {"kopia.repository", 0},
         {"kopia.blobcfg", 0},
         {"kopia.maintenance", 0},
+        {"kopia.reserve", 0},                    /* the storage reserve (repo/storagereserve) */
+        {"kopia.repository.backup.20261201", 0}, /* the format blob kept by an upgrade */
         {"p0a1b2c3d4e5f60718293a4b5c6d7e8f9-s1a2b3c4d5e6f7a8b-c1", 0},
         {"q9f8e7d6c5b4a39281706f5e4d3c2b1a0-s1a2b3c4d5e6f7a8b-c1", 0},
         {"s1a2b3c4d5e6f7a8b", 0}, /* session marker */
