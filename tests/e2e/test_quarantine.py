@@ -146,7 +146,9 @@ class QuarantineTest:
             self.assertIn(where + k + ")", ln)
         with open(plan) as f:
             acts = [json.loads(ln) for ln in f]
-        for a in acts:
+        self.assertIn("s3mirror_plan", acts[0])  # the header, then the actions, the trailer
+        self.assertIn("sha256", acts[-1])
+        for a in acts[1:-1]:
             if a["action"] in ("update", "delete"):
                 self.assertTrue(a["why"].endswith(where + a["key"]), a)
         self.assertIn("would move 3 object(s) to --backup-dir first", p.stdout)
