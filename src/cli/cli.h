@@ -149,6 +149,9 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs);
 /* apply PLAN: args are the positional arguments after "apply" (pointers into argv), argc/argv
  * the whole command line (its other options are the run's output and tuning options). */
 int s3m_cmd_apply(struct s3m_opts *o, char **args, int nargs, int argc, char **argv);
+/* apply: the run's exit code rc with the plan's skipped actions (14 when a clean run skipped
+ * any); the plan's actions no decision met are reported here. */
+int s3m__apply_outcome(struct s3m_planfile *p, int rc);
 /* --plan FILE opened for a run: the plan header first (the run's command cmd SRC DST and o's
  * plan_args), every byte hashed, and s3m_plan_close writes the checksum trailer (plan_out.c). NULL when
  * the file cannot be written. */

@@ -138,19 +138,17 @@ static void report_unmet(struct s3m_planfile *p)
     }
 }
 
-/* the run's outcome: skipped actions make a clean run exit 14 (an error says more) */
-static int finish(struct s3m_opts *o2, struct s3m_planfile *p, int rc)
+/* The run's outcome, from inside the sync command before its metrics are written (so that
+ * they record the 14 too): skipped actions make a clean run exit 14 (an error says more). */
+int s3m__apply_outcome(struct s3m_planfile *p, int rc)
 {
     bool clean = rc == S3M_EXIT_OK || rc == S3M_EXIT_NOTRANSFER;
-    if (s3m_cli_log_setup(o2)) /* the run closed its log: the last lines go there too */
-        return rc;
     if (clean)
         report_unmet(p);
     if (p->changed)
         s3m_log(S3M_LOG_NOTICE, "apply",
                 "%" PRIu64 " planned action(s) skipped: the objects changed since the plan",
                 p->changed);
-    s3m_log_close();
     return p->changed && clean ? S3M_EXIT_CHANGED : rc;
 }
 
@@ -172,7 +170,7 @@ int s3m_cmd_apply(struct s3m_opts *o, char **args, int nargs, int argc, char **a
     s3m_log_close();
     if (!rc) {
         o2.gate = &p;
-        rc = finish(&o2, &p, s3m_cmd_sync(&o2, args2[0], args2 + 1, 2));
+        rc = s3m_cmd_sync(&o2, args2[0], args2 + 1, 2); /* s3m__apply_outcome inside */
     }
     s3m_cli_opts_cleanup(&o2);
     free(args2);

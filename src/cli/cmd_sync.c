@@ -526,7 +526,7 @@ static int sync_run(struct run *r)
     run_signals_poll(r);
     if (!rc || r->signal)
         rc = r->signal ? 128 + r->signal : s3m__exit_code(r->o, r->so.mode, &r->total);
-    return rc;
+    return r->o->gate && !r->signal ? s3m__apply_outcome(r->o->gate, rc) : rc;
 }
 
 /* What the command leaves besides the jobs' summary lines: the plan file complete, the

@@ -215,8 +215,9 @@ void s3m_cli_usage(FILE *out)
     fputs("\nExit codes: 0 ok, 1 usage or config error, 2 other error, 3 bucket not found,\n"
           "5 temporary error, 6 some objects failed, 7 fatal (access denied, TLS),\n"
           "9 nothing transferred (--error-on-no-transfer), 10 check found differences,\n"
-          "11 locked by another run, 12 --max-change exceeded, 14 apply: planned actions\n"
-          "skipped (changed since the plan), 128+N interrupted by signal N.\n",
+          "11 locked by another run, 12 --max-change exceeded, 13 --immutable refused an\n"
+          "update, 14 apply: planned actions skipped (changed since the plan), 128+N\n"
+          "interrupted by signal N.\n",
           out);
 }
 

@@ -354,7 +354,8 @@ static bool act_of(const char *name, enum s3m_plan_act *act)
         enum s3m_plan_act act;
     } acts[] = {{"copy", S3M_PLAN_COPY},       {"update", S3M_PLAN_UPDATE},
                 {"delete", S3M_PLAN_DELETE},   {"skip", S3M_PLAN_SKIP},
-                {"exclude", S3M_PLAN_EXCLUDE}, {"abort-upload", S3M_PLAN_ABORT_UPLOAD}};
+                {"exclude", S3M_PLAN_EXCLUDE}, {"abort-upload", S3M_PLAN_ABORT_UPLOAD},
+                {"refuse", S3M_PLAN_REFUSE}}; /* --immutable: read, never kept (as skip) */
     for (size_t i = 0; i < S3M_ARRAY_LEN(acts); i++)
         if (name && !strcmp(name, acts[i].name))
             return (*act = acts[i].act), true;

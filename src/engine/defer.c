@@ -357,8 +357,17 @@ static bool next_tier(struct s3m_defer *d)
     struct s3m_plan_opts po = {0};
     struct s3m_plan_job j = {.interrupted = d->cbs->stopped(d->ud),
                              .listing_failed = st->listing_failed,
-                             .failed = st->failed.n};
-    if (!d->blocked[0] && s3m_plan_refusal(&po, &j, why, sizeof(why))) {
+                             .failed = st->failed.n,
+                             .immutable = st->immutable.n};
+    /* an update refused (--immutable) or held (--max-change) leaves data as it was: a pointer
+     * of a later tier may name the new version, so no later tier starts either */
+    bool refused = s3m_plan_refusal(&po, &j, why, sizeof(why));
+    if (!refused && st->held.n) {
+        snprintf(why, sizeof(why), "%" PRIu64 " update(s) of the tiers before it held back",
+                 st->held.n);
+        refused = true;
+    }
+    if (!d->blocked[0] && refused) {
         snprintf(d->blocked, sizeof(d->blocked), "not copied: tier %u did not start (%s)", d->tier,
                  why);
         s3m_log(S3M_LOG_NOTICE, "sync", "%s: tier %u and later not started: %s", d->label, d->tier,
