@@ -141,6 +141,29 @@ class ApplyTest:
         for k in why:  # a log line names each key
             self.assertRegex(p.stderr, r"%s: skipped, changed since the plan" % re.escape(k))
 
+    def test_immutable_plan_and_metrics(self):
+        """a plan with --immutable's refuse lines is applied (the refusal again: exit 13, the
+        new object copied, nothing deleted); a skipped action's 14 reaches --metrics-file"""
+        self.put_many(self.src, self.sb, ["changed", "new"], body=body)
+        self.put_many(self.dst, self.db, ["changed", "gone"], body=lambda k: b"old" + body(k))
+        plan = self.dry_run("--immutable", check=13)
+        self.assertIn(("refuse", "changed"),
+                      [(a["action"], a["key"]) for a in map(json.loads, read_lines(plan)[1:-1])])
+        self.apply(plan, check=13)
+        got = snapshot(self.dst, self.db, content=True)
+        self.assertEqual(set(got), {"changed", "new", "gone"})
+        self.assertEqual(self.dst.get_object(Bucket=self.db, Key="changed")["Body"].read(),
+                         b"old" + body("changed"))
+        # a plan whose copy the world changed since: exit 14, and the metrics say 14
+        self.put_many(self.src, self.sb, ["later"], body=body)
+        plan = self.dry_run()
+        self.src.put_object(Bucket=self.sb, Key="later", Body=b"rewritten")
+        prom = os.path.join(self.tmp, unique("m.prom"))
+        self.apply(plan, "--metrics-file", prom, check=14)
+        with open(prom) as f:
+            text = f.read()
+        self.assertRegex(text, r"s3mirror_last_run_exit_code\{[^}]*\} 14")
+
     def test_destination_changed_since_the_plan(self):
         """an object the plan deletes was rewritten: not deleted; a destination object that
         appeared where the plan copies: left alone; exit 14"""

@@ -152,6 +152,26 @@ class OrderingTest:
         self.assertEqual(snapshot(self.src, self.sb, content=True),
                          snapshot(self.dst, self.db, content=True))
 
+    def test_held_or_refused_update_holds_later_tiers(self):
+        """a data update held back by --max-change (or refused by --immutable) leaves the data as
+        it was: a new pointer of a later tier might name its new version, so it is not copied
+        either; new data objects are"""
+        self.put_many(self.src, self.sb, ["data/new", "idx/new"], body=body)
+        self.put_many(self.src, self.sb, ["data/upd"], body=lambda k: body(k, 200))
+        self.put_many(self.dst, self.db, ["data/upd"], body=lambda k: body(k + "old", 100))
+        src, dst = "sto2:" + self.sb, "osl1:" + self.db
+        for flags, rc in ((["--max-change", "0"], 12), (["--immutable"], 13)):
+            p = self.s3m("sync", src, dst, *flags, *TIERS, check=rc)
+            got = snapshot(self.dst, self.db)
+            self.assertIn("data/new", got, p.stdout)
+            self.assertNotIn("idx/new", got, p.stdout)
+            self.assertEqual(got["data/upd"][0], 100)
+            self.assertIn("tier 1 and later not started", p.stderr)
+            self.dst.delete_object(Bucket=self.db, Key="data/new")
+        self.s3m("sync", src, dst, *TIERS, check=0)
+        self.assertEqual(snapshot(self.src, self.sb, content=True),
+                         snapshot(self.dst, self.db, content=True))
+
     def test_max_change_counts_the_whole_run(self):
         names = [unique("mc%d" % i) for i in range(2)]
         for b in names:  # 2 updates + 1 deletion each: 3 per bucket, 6 for the run
