@@ -93,5 +93,11 @@ size_t s3m_keys_split(char **keys, size_t n, size_t parts, bool distinct, char *
 /* Replace path by data atomically (a temporary file beside it, then rename); false with errno
  * set on failure, the old file left as it was (file.c). */
 bool s3m_file_replace(const char *path, const void *data, size_t len);
+/* A run's spill file (the delete list, the waiting copies): *shared, made here by its first user
+ * (an unlinked temporary file, gone with the process whatever happens), or with shared NULL a
+ * file of the caller's own (*own). The caller's region starts at its end (*start); the users
+ * write one after the other, so one descriptor serves any number of buckets. NULL with errno
+ * set on failure (file.c). */
+FILE *s3m_spill_region(FILE **shared, bool *own, long long *start);
 
 #endif

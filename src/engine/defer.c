@@ -123,18 +123,10 @@ static bool fail(struct s3m_errinfo *ei)
  * after the other): one descriptor for any number of buckets */
 static bool open_spool(struct s3m_defer *d, struct s3m_errinfo *ei)
 {
-    FILE *f = d->shared ? *d->shared : NULL;
-    if (!f)
-        f = tmpfile(); /* unlinked: gone with the process, whatever happens */
-    if (!f)
+    long long start;
+    if (!(d->f = s3m_spill_region(d->shared, &d->own, &start)))
         return fail(ei);
-    if (d->shared)
-        *d->shared = f;
-    d->f = f;
-    d->own = !d->shared;
-    if (fseeko(f, 0, SEEK_END) || (d->start = ftello(f)) < 0)
-        return fail(ei);
-    d->end = d->start;
+    d->start = d->end = (off_t)start;
     return true;
 }
 

@@ -80,18 +80,10 @@ static bool fail(struct s3m_errinfo *ei)
  * other): one descriptor for any number of buckets */
 static bool open_list(struct s3m_delq *q, struct s3m_errinfo *ei)
 {
-    FILE *f = q->shared ? *q->shared : NULL;
-    if (!f)
-        f = tmpfile(); /* unlinked: gone with the process, whatever happens */
-    if (!f)
+    long long start;
+    if (!(q->f = s3m_spill_region(q->shared, &q->own, &start)))
         return fail(ei);
-    if (q->shared)
-        *q->shared = f;
-    q->f = f;
-    q->own = !q->shared;
-    if (fseeko(f, 0, SEEK_END) || (q->start = ftello(f)) < 0)
-        return fail(ei);
-    q->end = q->start;
+    q->start = q->end = (off_t)start;
     return true;
 }
 
