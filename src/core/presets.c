@@ -104,6 +104,9 @@ static const struct rule elasticsearch_rules[] = {
  * it"). WAL-E wrote the same names; Spilo keeps them under spilo/<cluster>/wal/<version>/. */
 static const struct rule walg_rules[] = {
     {1, "basebackups_005/*_backup_stop_sentinel.json"},
+    /* a delta's sentinel names the backup it is based on (DeltaFrom): after the full ones (a
+     * delta of a delta is in the same tier as its base: see docs/backup-repositories.md) */
+    {2, "basebackups_005/*_D_*_backup_stop_sentinel.json"},
     {0, NULL},
 };
 
@@ -112,14 +115,14 @@ static const struct rule walg_rules[] = {
  * resume; backup.manifest when complete, then backup.info), src/info/infoBackup.c (a backup
  * counts when its backup.manifest exists: infoBackupLoadFileReconstruct; info files are
  * written as FILE then FILE.copy); archive/<stanza>/archive.info names the database whose WAL
- * is in archive/<stanza>/<version>-<id>/. */
+ * is in archive/<stanza>/<version>-<id>/: written at stanza-create, read by every restore
+ * (archive-get), it is data of tier 0 (with it in the last tier a stop would leave backups a
+ * restore cannot use). */
 static const struct rule pgbackrest_rules[] = {
     {1, "backup/*/*/backup.manifest.copy"},
     {2, "backup/*/*/backup.manifest"},
     {3, "backup/*/backup.info"},
     {3, "backup/*/backup.info.copy"},
-    {3, "archive/*/archive.info"},
-    {3, "archive/*/archive.info.copy"},
     {0, NULL},
 };
 
@@ -141,10 +144,11 @@ static const struct preset presets[] = {
      "elasticsearch: indices/ segments __* -> shard snap-*, meta-* -> shard index-*, snap-*.dat "
      "-> index-N -> index.latest; tests-*/ never copied"},
     {"wal-g", walg_rules,
-     "wal-g: basebackups_005/<name>/ and wal_005/ -> basebackups_005/*_backup_stop_sentinel.json"},
+     "wal-g: basebackups_005/<name>/ and wal_005/ -> full backups' *_backup_stop_sentinel.json -> "
+     "delta backups' (*_D_*)"},
     {"pgbackrest", pgbackrest_rules,
      "pgbackrest: backup files and archive/ WAL -> backup.manifest.copy -> backup.manifest -> "
-     "backup.info(.copy), archive.info(.copy)"},
+     "backup.info(.copy)"},
 };
 
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))

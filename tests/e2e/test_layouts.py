@@ -43,14 +43,7 @@ STOPS = {"moto": (6, 3), "ceph": (3, 2)}
 WRITES = ("PUT", "POST", "DELETE")
 # Pointers the presets put in the same tier as what they name (reported to the lead, issue 15):
 # (layout, referrer, target) with generated names as *. The test fails on any other mismatch.
-KNOWN_MISMATCHES = {
-    # a delta's sentinel names the backup it is based on (DeltaFrom): both sentinels in tier 1
-    ("wal-g", "basebackups_005/base_*_D_*_backup_stop_sentinel.json",
-     "basebackups_005/base_*_backup_stop_sentinel.json"),
-    # restoring needs archive.info (archive-get reads it): in tier 3 with backup.info
-    ("pgbackrest", "backup/main/backup.info", "archive/main/archive.info"),
-    ("pgbackrest", "backup/main/backup.info.copy", "archive/main/archive.info"),
-}
+KNOWN_MISMATCHES = set()  # (the wal-g delta and pgBackRest archive.info ones are fixed)
 # Also known, and not a glob's matter: kopia's index blobs (xn*) are one tier, but their order
 # counts: the index blob of a garbage collection (contents marked deleted) can land before the
 # earlier one that holds the snapshot's deletion; the stop then lists a snapshot whose contents

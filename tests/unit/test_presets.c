@@ -168,6 +168,10 @@ static void test_walg(void **state)
     (void)state;
     static const struct expect e[] = {
         {"basebackups_005/base_000000010000000000000002_backup_stop_sentinel.json", 1},
+        /* a delta names its base (DeltaFrom): its sentinel after the full ones */
+        {"basebackups_005/"
+         "base_000000010000000000000009_D_000000010000000000000002_backup_stop_sentinel.json",
+         2},
         {"basebackups_005/base_000000010000000000000002/metadata.json", 0},
         {"basebackups_005/base_000000010000000000000002/tar_partitions/part_1.tar.lz4", 0},
         {"basebackups_005/base_000000010000000000000002/tar_partitions/pg_control.tar.lz4", 0},
@@ -187,7 +191,7 @@ static void test_walg(void **state)
         {"basebackups_005/base_000000010000000000000002_00000040/extended_version.txt", 0},
         {NULL, 0},
     };
-    check_preset("wal-g", e, 1);
+    check_preset("wal-g", e, 2);
 }
 
 /* pgBackRest: files, then backup.manifest.copy, backup.manifest, then the info files */
@@ -204,8 +208,8 @@ static void test_pgbackrest(void **state)
         {"backup/demo/backup.history/2026/20261201-050000F.manifest.gz", 0},
         {"backup/demo/backup.info", 3},
         {"backup/demo/backup.info.copy", 3},
-        {"archive/demo/archive.info", 3},
-        {"archive/demo/archive.info.copy", 3},
+        {"archive/demo/archive.info", 0}, /* restore reads it */
+        {"archive/demo/archive.info.copy", 0},
         {"archive/demo/16-1/0000000100000000/"
          "000000010000000000000001-7ff2b7d9c5a1e6f0b3c4d2e8a9f1b0c7d6e5a4b3.gz",
          0},
@@ -218,7 +222,7 @@ static void test_pgbackrest(void **state)
         {"var/lib/pgbackrest/backup/demo/20261201-050000F/pg_data/PG_VERSION.gz", 0},
         {"var/lib/pgbackrest/backup/demo/20261201-050000F/backup.manifest", 2},
         {"var/lib/pgbackrest/backup/demo/backup.info", 3},
-        {"var/lib/pgbackrest/archive/demo/archive.info", 3},
+        {"var/lib/pgbackrest/archive/demo/archive.info", 0},
         /* a file of the database named like a manifest stays data */
         {"backup/demo/20261201-050000F/pg_data/backup.manifest", 0},
         {NULL, 0},
