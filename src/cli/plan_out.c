@@ -43,7 +43,7 @@ static int plan_close(void *cookie)
     s3m_sha256_final_hex(&po->sha, hex);
     if (!po->unfinished)
         s3m_planfile_trailer(&b, hex, po->lines);
-    bool ok = fwrite(b.data, 1, b.len, po->f) == b.len;
+    bool ok = !b.len || fwrite(b.data, 1, b.len, po->f) == b.len; /* none: a partial plan */
     ok &= fclose(po->f) == 0;
     s3m_buf_cleanup(&b);
     free(po);
