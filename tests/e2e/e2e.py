@@ -100,6 +100,13 @@ def put_multipart(client, bucket, key, data, part):
                                      MultipartUpload={"Parts": parts})
 
 
+def proxied_conf(base_conf, name, site, endpoint):
+    """A config file: base plus remote `name` with site's keys at endpoint (a fault proxy)."""
+    return conf_with(base_conf, "[%s]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
+                     "secret_access_key = %s\nendpoint = %s\n\n" % (
+                         name, site.access_key, site.secret_key, endpoint))
+
+
 def conf_with(base_conf, extra):
     """A config file: base plus extra remote sections."""
     path = base_conf + ".%d" % next(_counter)

@@ -8,7 +8,7 @@ import json
 import os
 import re
 
-from e2e import conf_with, for_each_kind, put_multipart, snapshot, unique
+from e2e import for_each_kind, proxied_conf, put_multipart, snapshot, unique
 from faultproxy import Proxy, keep_buckets
 from test_client import TRICKY
 from test_sync import body
@@ -276,9 +276,7 @@ class ApplyTest:
         proxy = Proxy(self.sto2.endpoint)
         proxy.add("listing", method="GET", path="^/$", edit=keep_buckets(set(names)))
         self.addCleanup(proxy.stop)
-        conf = conf_with(self.conf, "[flaky]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             self.sto2.access_key, self.sto2.secret_key, proxy.endpoint))
+        conf = proxied_conf(self.conf, "flaky", self.sto2, proxy.endpoint)
         plan = self.dry_run(src="flaky:", dst="osl1:", conf=conf)
         buckets = {json.loads(l)["bucket"] for l in read_lines(plan)[1:-1]}
         self.assertEqual(buckets, set(names[:2]))

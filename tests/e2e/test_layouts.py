@@ -28,7 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from e2e import BIN, ROOT, conf_with, for_each_kind, snapshot
+from e2e import BIN, ROOT, for_each_kind, proxied_conf, snapshot
 from faultproxy import Proxy
 from s3servers import list_all
 
@@ -68,10 +68,7 @@ class Stopper:
 
     def __init__(self, test):
         self.proxy = Proxy(test.osl1.endpoint)
-        self.conf = conf_with(test.conf, "[dstp]\ntype = s3\nprovider = Other\naccess_key_id = "
-                              "%s\nsecret_access_key = %s\nendpoint = %s\n\n" % (
-                                  test.osl1.access_key, test.osl1.secret_key,
-                                  self.proxy.endpoint))
+        self.conf = proxied_conf(test.conf, "dstp", test.osl1, self.proxy.endpoint)
 
     def sync(self, src, dst, extra, stop=None):
         """stop: None, ("kill", N) or ("refuse", N). Returns (exit code, stderr)."""

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from e2e import BIN, conf_with, for_each_kind, snapshot, unique
+from e2e import BIN, for_each_kind, proxied_conf, snapshot, unique
 from faultproxy import Proxy, keep_buckets
 from test_sync import body
 
@@ -29,9 +29,7 @@ class OrderingTest:
         proxy = Proxy(site.endpoint)
         for action, kw in rules:
             proxy.add(action, **kw)
-        conf = conf_with(self.conf, "[%s]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             remote, site.access_key, site.secret_key, proxy.endpoint))
+        conf = proxied_conf(self.conf, remote, site, proxy.endpoint)
         self.addCleanup(proxy.stop)
         return proxy, conf
 

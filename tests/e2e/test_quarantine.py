@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from e2e import BIN, SiteTest, conf_with, for_each_kind, put_multipart, snapshot
+from e2e import BIN, SiteTest, conf_with, for_each_kind, proxied_conf, put_multipart, snapshot
 from faultproxy import Proxy
 from test_sync import MiB, body
 
@@ -164,9 +164,7 @@ class QuarantineTest:
     def flaky(self, rules, *extra, check, dst_prefix=""):
         """sync through a fault proxy in front of the destination (backup on the same remote)."""
         proxy = Proxy(self.osl1.endpoint)
-        conf = conf_with(self.conf, "[flaky]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint))
+        conf = proxied_conf(self.conf, "flaky", self.osl1, proxy.endpoint)
         try:
             for action, kw in rules:
                 proxy.add(action, **kw)
@@ -205,9 +203,7 @@ class QuarantineTest:
         # nor half-moved, and no further deletion
         self.src.put_object(Bucket=self.sb, Key="changed", Body=body("changed-old"))
         proxy = Proxy(self.osl1.endpoint)
-        conf = conf_with(self.conf, "[flaky]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint))
+        conf = proxied_conf(self.conf, "flaky", self.osl1, proxy.endpoint)
         proxy.add("stall", method="PUT", path="^/%s/q/gone$" % self.qb, seconds=20)
         try:
             p = subprocess.Popen([BIN, "--config", conf, "sync", "sto2:" + self.sb,

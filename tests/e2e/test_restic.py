@@ -27,7 +27,7 @@ import threading
 import time
 
 import restic_repo
-from e2e import BIN, conf_with, for_each_kind, snapshot
+from e2e import BIN, for_each_kind, proxied_conf, snapshot
 from faultproxy import Proxy
 from restic_repo import Restic
 
@@ -102,9 +102,7 @@ class ResticTest:
         """sync sto2 -> osl1 through a proxy; rule (action, kw) on it, or kill_at: SIGKILL at the
         Nth request (that one and every later one refused). Returns (exit code, proxy, rule)."""
         proxy = Proxy(self.osl1.endpoint)
-        conf = conf_with(self.conf, "[osl1p]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             self.osl1.access_key, self.osl1.secret_key, proxy.endpoint))
+        conf = proxied_conf(self.conf, "osl1p", self.osl1, proxy.endpoint)
         started, box = threading.Event(), {}
 
         def kill(*_):
