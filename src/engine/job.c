@@ -336,8 +336,7 @@ static void set_opts(struct s3m_sync *s, const struct s3m_sync_opts *o)
     s->o = *o;
     if (s->o.transfers < 1)
         s->o.transfers = 1;
-    s->po = (struct s3m_plan_opts){o->mode,       o->dry_run,        o->allow_empty_source,
-                                   o->max_delete, o->max_delete_pct, o->immutable};
+    s->po = s3m__job_plan_opts(o);
     s->xctx.server_side = o->server_side;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;

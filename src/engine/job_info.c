@@ -2,6 +2,7 @@
  * moved, the ranges it learned, what --max-change counts of it and its copies per tier, and the
  * caps over the whole run. Reads only: every change of a job is job.c's. */
 #include "defer_int.h"
+#include "job_int.h"
 #include "lanes_int.h"
 #include "s3m/sync.h"
 
@@ -45,11 +46,16 @@ uint64_t s3m_sync_bytes_done(const struct s3m_sync *s)
     return s->xctx.bytes_streamed > done ? s->xctx.bytes_streamed : done;
 }
 
+struct s3m_plan_opts s3m__job_plan_opts(const struct s3m_sync_opts *o)
+{
+    return (struct s3m_plan_opts){o->mode,       o->dry_run,        o->allow_empty_source,
+                                  o->max_delete, o->max_delete_pct, o->immutable};
+}
+
 bool s3m_sync_over_cap(const struct s3m_sync_opts *o, uint64_t ndel, uint64_t ndst, char *why,
                        size_t n)
 {
-    struct s3m_plan_opts po = {o->mode,       o->dry_run,        o->allow_empty_source,
-                               o->max_delete, o->max_delete_pct, o->immutable};
+    struct s3m_plan_opts po = s3m__job_plan_opts(o);
     return s3m_plan_over_cap(&po, ndel, ndst, why, n);
 }
 

@@ -1,5 +1,5 @@
-/* job_int.h - what job.c shares with job_end.c (engine-private): one job is the two files; the
- * phase still changes only in job.c's set_phase(), which these reach. */
+/* job_int.h - what job.c shares with job_end.c and job_info.c (engine-private): one job is the
+ * three files; the phase still changes only in job.c's set_phase(), which these reach. */
 #ifndef S3M_ENGINE_JOB_INT_H
 #define S3M_ENGINE_JOB_INT_H
 
@@ -20,6 +20,8 @@ void s3m__job_write_line(struct s3m_sync *s, const struct s3m_plan_action *a);
 /* a real sync's plan line for what was done on the destination */
 void s3m__job_write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
                          const char *why);
+/* what the planner looks at, from the job's options (job_info.c): the job's and the run's cap */
+struct s3m_plan_opts s3m__job_plan_opts(const struct s3m_sync_opts *o);
 /* the queue's and the sweep's stop check (ud: the job): stopped, or a --backup-dir move failed */
 bool s3m__job_stopped(void *ud);
 
