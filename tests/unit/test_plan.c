@@ -97,7 +97,7 @@ static void test_decide(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(decide_cases) / sizeof(decide_cases[0]); i++) {
         const struct decide_case *c = &decide_cases[i];
-        struct s3m_plan_opts o = {c->mode, c->dry, false, -1, -1};
+        struct s3m_plan_opts o = {c->mode, c->dry, false, -1, -1, false};
         struct s3m_diff_item it = item(c->k);
         struct s3m_plan_action a;
         s3m_plan_decide(&o, &it, &a);
@@ -126,10 +126,12 @@ static void test_count(void **state)
     static const enum kind seq[] = {ONLY_SRC, ONLY_SRC,   DIFFER,     ONLY_DST,  SAME,
                                     EXCLUDED, UNVERIFIED, FOLDER_SRC, NEEDS_HEAD};
     for (int m = 0; m < 4; m++) {
-        struct s3m_plan_opts o = {m == 3   ? S3M_MODE_CHECK
-                                  : m == 2 ? S3M_MODE_COPY
-                                           : S3M_MODE_SYNC,
-                                  m == 1, false, -1, -1};
+        struct s3m_plan_opts o = {m == 3 ? S3M_MODE_CHECK : m == 2 ? S3M_MODE_COPY : S3M_MODE_SYNC,
+                                  m == 1,
+                                  false,
+                                  -1,
+                                  -1,
+                                  false};
         struct s3m_sync_stats st;
         memset(&st, 0, sizeof(st));
         for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
@@ -160,8 +162,8 @@ static void test_count(void **state)
 static void test_transfers_and_verify(void **state)
 {
     (void)state;
-    struct s3m_plan_opts real = {S3M_MODE_SYNC, false, false, -1, -1};
-    struct s3m_plan_opts dry = {S3M_MODE_SYNC, true, false, -1, -1};
+    struct s3m_plan_opts real = {S3M_MODE_SYNC, false, false, -1, -1, false};
+    struct s3m_plan_opts dry = {S3M_MODE_SYNC, true, false, -1, -1, false};
     struct s3m_sync_stats st;
     memset(&st, 0, sizeof(st));
     s3m_plan_count_transfer(&st, S3M_PLAN_COPY, 5, true);
@@ -205,17 +207,17 @@ static const struct refusal_case {
     bool allow_empty;
     const char *want; /* NULL: allowed; else a phrase of the reason */
 } refusal_cases[] = {
-    {{false, false, 0, false, 10, 10}, false, NULL},
-    {{true, false, 0, false, 10, 10}, false, "interrupted"},
-    {{false, true, 0, false, 10, 10}, false, "a listing did not complete"},
-    {{false, false, 3, false, 10, 10}, false, "3 object(s) failed to copy"},
-    {{false, false, 0, true, 10, 10}, false, "delete list could not be written"},
-    {{false, false, 0, false, 0, 5}, false, "--allow-empty-source"},
-    {{false, false, 0, false, 0, 5}, true, NULL},
-    {{false, false, 0, false, 0, 0}, false, NULL}, /* nothing on either side: nothing to lose */
+    {{false, false, 0, false, 10, 10, 0}, false, NULL},
+    {{true, false, 0, false, 10, 10, 0}, false, "interrupted"},
+    {{false, true, 0, false, 10, 10, 0}, false, "a listing did not complete"},
+    {{false, false, 3, false, 10, 10, 0}, false, "3 object(s) failed to copy"},
+    {{false, false, 0, true, 10, 10, 0}, false, "delete list could not be written"},
+    {{false, false, 0, false, 0, 5, 0}, false, "--allow-empty-source"},
+    {{false, false, 0, false, 0, 5, 0}, true, NULL},
+    {{false, false, 0, false, 0, 0, 0}, false, NULL}, /* nothing on either side: nothing to lose */
     /* the first reason wins */
-    {{true, true, 2, true, 0, 5}, false, "interrupted"},
-    {{false, true, 2, false, 0, 5}, false, "a listing did not complete"},
+    {{true, true, 2, true, 0, 5, 0}, false, "interrupted"},
+    {{false, true, 2, false, 0, 5, 0}, false, "a listing did not complete"},
 };
 
 static void test_refusal(void **state)
@@ -223,7 +225,7 @@ static void test_refusal(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(refusal_cases) / sizeof(refusal_cases[0]); i++) {
         const struct refusal_case *c = &refusal_cases[i];
-        struct s3m_plan_opts o = {S3M_MODE_SYNC, false, c->allow_empty, -1, -1};
+        struct s3m_plan_opts o = {S3M_MODE_SYNC, false, c->allow_empty, -1, -1, false};
         char why[512] = "";
         print_message("case %zu\n", i);
         assert_int_equal(s3m_plan_refusal(&o, &c->j, why, sizeof(why)), c->want != NULL);
@@ -257,7 +259,7 @@ static void test_over_cap(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cap_cases) / sizeof(cap_cases[0]); i++) {
         const struct cap_case *c = &cap_cases[i];
-        struct s3m_plan_opts o = {S3M_MODE_SYNC, false, false, c->n, c->pct};
+        struct s3m_plan_opts o = {S3M_MODE_SYNC, false, false, c->n, c->pct, false};
         char why[512] = "";
         print_message("case %zu\n", i);
         assert_int_equal(s3m_plan_over_cap(&o, c->ndel, c->ndst, why, sizeof(why)),
@@ -467,7 +469,7 @@ static void test_immutable(void **state)
     assert_true(s3m_plan_refusal(&o, &j, why, sizeof(why)));
     assert_string_equal(why, "2 destination object(s) differ from the source under --immutable");
     /* the lines: action "refuse", the rule named before the difference */
-    struct s3m_plan_line l = {S3M_PLAN_REFUSE, "b", "k", 3, "size differs"};
+    struct s3m_plan_line l = {S3M_PLAN_REFUSE, "b", "k", 3, "size differs", 0};
     assert_string_equal(line_of(false, S3M_MODE_SYNC, &l),
                         "refuse            3 k  (--immutable: size differs)\n");
     assert_string_equal(line_of(true, S3M_MODE_SYNC, &l),
@@ -513,8 +515,8 @@ static void test_backup_key(void **state)
 static void test_abort_upload(void **state)
 {
     (void)state;
-    struct s3m_plan_opts dry = {S3M_MODE_SYNC, true, false, -1, -1};
-    struct s3m_plan_opts real = {S3M_MODE_SYNC, false, false, -1, -1};
+    struct s3m_plan_opts dry = {S3M_MODE_SYNC, true, false, -1, -1, false};
+    struct s3m_plan_opts real = {S3M_MODE_SYNC, false, false, -1, -1, false};
     assert_int_equal(s3m_plan_outputs(&dry, S3M_PLAN_ABORT_UPLOAD), P | R);
     assert_int_equal(s3m_plan_outputs(&real, S3M_PLAN_ABORT_UPLOAD), 0);
     struct s3m_sync_stats st;

@@ -307,7 +307,7 @@ static void test_keys_round_trip(void **state)
     size_t len = 0;
     FILE *f = open_memstream(&line, &len);
     for (size_t i = 0; i < sizeof(round_keys) / sizeof(round_keys[0]); i++) {
-        struct s3m_plan_line l = {S3M_PLAN_COPY, "b\"k\\t", round_keys[i], i, "why \"\n"};
+        struct s3m_plan_line l = {S3M_PLAN_COPY, "b\"k\\t", round_keys[i], i, "why \"\n", 0};
         struct s3m_plan_seen seen = {"etag\"1", NULL, 0};
         s3m_plan_json_seen(f, &l, &seen);
     }
@@ -454,12 +454,12 @@ static void test_writers(void **state)
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
     struct s3m_plan_seen seen = {"e2", "e3", 5};
-    struct s3m_plan_line l = {S3M_PLAN_UPDATE, "b", "b", 2, "size differs"};
+    struct s3m_plan_line l = {S3M_PLAN_UPDATE, "b", "b", 2, "size differs", 0};
     s3m_plan_json_seen(f, &l, &seen);
-    struct s3m_plan_line c = {S3M_PLAN_COPY, "b", "a", 1, "w"};
+    struct s3m_plan_line c = {S3M_PLAN_COPY, "b", "a", 1, "w", 0};
     seen = (struct s3m_plan_seen){"e1", NULL, 0};
     s3m_plan_json_seen(f, &c, &seen);
-    struct s3m_plan_line d = {S3M_PLAN_DELETE, "c", "c", 7, "w"};
+    struct s3m_plan_line d = {S3M_PLAN_DELETE, "c", "c", 7, "w", 0};
     seen = (struct s3m_plan_seen){NULL, "e4", 7};
     s3m_plan_json_seen(f, &d, &seen);
     fclose(f);
