@@ -227,11 +227,15 @@ $(BUILD)/bench/listsrv: bench/listsrv.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(PKG_LIBS) $(ALL_LDFLAGS) -o $@
 
-bench: deps all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
+bench: deps all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy $(BUILD)/bench/parsebound
 	bench/run $(BENCH_ARGS)
 
-bench-smoke: all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy
+bench-smoke: all $(BUILD)/bench/listsrv $(BUILD)/bench/delayproxy $(BUILD)/bench/parsebound
 	bench/run --smoke
+
+$(BUILD)/bench/parsebound: bench/parsebound.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS) -o $@
 
 $(BUILD)/bench/delayproxy: bench/delayproxy.c
 	@mkdir -p $(dir $@)
