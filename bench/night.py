@@ -13,7 +13,7 @@ for GET and LIST, received for PUT and UploadPart) and the servers' CPU. Every d
 (same keys, sizes and ETags as the source) after both days.
 
 One destination exists at a time (memstore keeps objects in RAM): before each tool the source is
-put back to its day-0 state. Default scale: ~2,300 objects, ~610 MiB per site.
+put back to its day-0 state. Default scale (--night 1): 2,322 objects, 641 MiB per site; --night 0.25: 284, 145 MiB.
 """
 import math
 import random
