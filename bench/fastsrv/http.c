@@ -178,12 +178,35 @@ void fs_body_start(struct fs_conn *c, enum fs_body kind)
     }
 }
 
+static void hash_content(EVP_MD_CTX *md, size_t voff, uint64_t off, uint64_t len)
+{
+    size_t pos = (size_t)((voff + off) % FS_PAT_LEN);
+    while (len) {
+        size_t n = len < FS_PAT_LEN ? (size_t)len : FS_PAT_LEN;
+        EVP_DigestUpdate(md, fs_pattern + pos, n);
+        pos = (pos + n) % FS_PAT_LEN;
+        len -= n;
+    }
+}
+
+void fs_body_md5(struct fs_conn *c, unsigned char out[16])
+{
+    if (c->cmp && c->cmp_ok)
+        fs_content_md5_cached(c->cmp_voff, c->cmp_base, c->req.clen, out);
+    else
+        EVP_DigestFinal_ex(c->md, out, NULL);
+}
+
 static void body_data(struct fs_conn *c, const char *p, size_t n)
 {
     if (c->body == FS_BODY_HASH) {
-        EVP_DigestUpdate(c->md, p, n);
-        if (c->cmp && c->cmp_ok)
-            c->cmp_ok = fs_content_equal(c->cmp_voff, c->cmp_base + c->body_pos, p, n);
+        /* while the body is the generated content, its MD5 is the content's (cached): no
+         * per-byte MD5; at the first difference, hash what matched so far and go on */
+        if (c->cmp && c->cmp_ok &&
+            !(c->cmp_ok = fs_content_equal(c->cmp_voff, c->cmp_base + c->body_pos, p, n)))
+            hash_content(c->md, c->cmp_voff, c->cmp_base, c->body_pos);
+        if (!c->cmp || !c->cmp_ok)
+            EVP_DigestUpdate(c->md, p, n);
     } else if (c->body == FS_BODY_BUFFER) {
         memcpy(c->buf + c->buflen, p, n);
         c->buflen += n;

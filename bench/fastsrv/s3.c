@@ -158,7 +158,7 @@ static void put_done(struct fs_conn *c)
 {
     struct fs_bucket *b = c->op;
     unsigned char md5[16];
-    EVP_DigestFinal_ex(c->md, md5, NULL);
+    fs_body_md5(c, md5);
     if (!digest_ok(c, md5))
         return;
     if (c->cmp && !c->cmp_ok) {
@@ -216,7 +216,7 @@ static void part_done(struct fs_conn *c)
     snprintf(id, sizeof(id), "%u", c->upid);
     struct fs_upload *u = fs_upload_find(id); /* aborted while this part was uploaded? */
     unsigned char md5[16];
-    EVP_DigestFinal_ex(c->md, md5, NULL);
+    fs_body_md5(c, md5);
     if (!u) {
         fs_error(c, 404, "NoSuchUpload", "The specified upload does not exist.");
         return;
@@ -278,7 +278,7 @@ static const char *complete_check(struct fs_conn *c, struct fs_upload *u, struct
             err = "EntityTooSmall";
         else if (u->b->kind == FS_WRITABLE && !(p->matched && off == (k - 1) * p->size)) {
             unsigned char want[16]; /* a part checked at another offset: hash the content */
-            fs_content_md5(u->voff, off, p->size, want);
+            fs_content_md5_cached(u->voff, off, p->size, want);
             if (memcmp(want, p->md5, 16))
                 err = "InvalidArgument";
         }

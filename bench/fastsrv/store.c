@@ -77,10 +77,12 @@ int fs_content_equal(size_t voff, uint64_t off, const char *buf, size_t len)
     return 1;
 }
 
-/* ETags of generated content, by (start offset, size, part size): a big object is hashed once */
+/* MD5s and ETags of generated content, by (pattern position, size, part size): a big object
+ * is hashed once, and so is each part of it (an upload of the same bytes needs no MD5 again) */
 struct etag_slot {
-    size_t voff;
+    size_t pos;
     uint64_t size, part_size;
+    unsigned char md5[16];
     char etag[48];
     int used;
 };
@@ -88,7 +90,7 @@ struct etag_slot {
 static struct etag_slot *cache;
 static unsigned cache_used;
 
-static void content_etag(size_t voff, uint64_t size, uint64_t ps, char out[48])
+static struct etag_slot *cache_slot(size_t pos, uint64_t size, uint64_t ps, int *hit)
 {
     if (!cache)
         cache = calloc(CACHE_SLOTS, sizeof(*cache));
@@ -96,34 +98,55 @@ static void content_etag(size_t voff, uint64_t size, uint64_t ps, char out[48])
         memset(cache, 0, CACHE_SLOTS * sizeof(*cache));
         cache_used = 0;
     }
-    unsigned h = (unsigned)fs_mix(voff * 31 + size * 7 + ps) & (CACHE_SLOTS - 1);
+    unsigned h = (unsigned)fs_mix(pos * 31 + size * 7 + ps) & (CACHE_SLOTS - 1);
     struct etag_slot *s = &cache[h];
     for (; s->used; h = (h + 1) & (CACHE_SLOTS - 1), s = &cache[h])
-        if (s->voff == voff && s->size == size && s->part_size == ps) {
-            memcpy(out, s->etag, 48);
-            return;
+        if (s->pos == pos && s->size == size && s->part_size == ps) {
+            *hit = 1;
+            return s;
         }
+    *s = (struct etag_slot){.pos = pos, .size = size, .part_size = ps, .used = 1};
+    cache_used++;
+    *hit = 0;
+    return s;
+}
+
+void fs_content_md5_cached(size_t voff, uint64_t off, uint64_t len, unsigned char out[16])
+{
+    int hit;
+    struct etag_slot *s = cache_slot((size_t)((voff + off) % FS_PAT_LEN), len, 0, &hit);
+    if (!hit) {
+        fs_content_md5(voff, off, len, s->md5);
+        fs_md5_hex(s->md5, s->etag);
+    }
+    memcpy(out, s->md5, 16);
+}
+
+static void content_etag(size_t voff, uint64_t size, uint64_t ps, char out[48])
+{
+    int hit;
     unsigned char md5[16];
     if (!ps) {
-        fs_content_md5(voff, 0, size, md5);
+        fs_content_md5_cached(voff, 0, size, md5);
         fs_md5_hex(md5, out);
-    } else { /* MD5 of the concatenated binary part MD5s, "-N" */
+        return;
+    }
+    struct etag_slot *s = cache_slot(voff, size, ps, &hit);
+    if (!hit) { /* MD5 of the concatenated binary part MD5s, "-N" */
         unsigned n = (unsigned)((size + ps - 1) / ps);
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         EVP_DigestInit_ex(md, EVP_md5(), NULL);
         for (unsigned i = 0; i < n; i++) {
             uint64_t len = i + 1 < n ? ps : size - (uint64_t)i * ps;
-            fs_content_md5(voff, (uint64_t)i * ps, len, md5);
+            fs_content_md5_cached(voff, (uint64_t)i * ps, len, md5);
             EVP_DigestUpdate(md, md5, 16);
         }
-        EVP_DigestFinal_ex(md, md5, NULL);
+        EVP_DigestFinal_ex(md, s->md5, NULL);
         EVP_MD_CTX_free(md);
-        fs_md5_hex(md5, out);
-        snprintf(out + 32, 16, "-%u", n);
+        fs_md5_hex(s->md5, s->etag);
+        snprintf(s->etag + 32, 16, "-%u", n);
     }
-    *s = (struct etag_slot){.voff = voff, .size = size, .part_size = ps, .used = 1};
-    memcpy(s->etag, out, 48);
-    cache_used++;
+    memcpy(out, s->etag, 48);
 }
 
 struct fs_bucket *fs_bucket_declare(const char *spec)
