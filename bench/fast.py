@@ -110,7 +110,8 @@ class Server:
 
 
 def diff_stats(a, b):
-    return {k: b[k] - a[k] for k in b if b[k] - a[k] and not k.startswith("bytes")}
+    return {k: b[k] - a[k] for k in b if b[k] - a[k] and not k.startswith("bytes")
+            and k != "connections"}
 
 
 def listing(client, bucket):
@@ -135,6 +136,8 @@ def run_tools(name, tools, rounds, src, dst, sbucket, conf, bin_, env, nobj, nby
             for k, v in diff_stats(d0, d1).items():
                 reqs[k] = reqs.get(k, 0) + v
             m["requests"] = reqs
+            m["connections"] = s1["connections"] - s0["connections"] + d1["connections"] - \
+                d0["connections"]
             m["per_object"] = sum(v for k, v in reqs.items() if k != "LIST") / max(1, nobj)
             m["cpu_per_gib"] = m["cpu"] / (nbytes / GiB) if nbytes else None
             m["mib_s"] = nbytes / MiB / m["wall"]
@@ -143,9 +146,10 @@ def run_tools(name, tools, rounds, src, dst, sbucket, conf, bin_, env, nobj, nby
                 raise SystemExit("bench: %s left %s different from the source (%d vs %d keys)"
                                  % (t, db, len(got), len(want)))
             res[t].append(m)
-            print("[fast] %s %s round %d: %.2fs cpu %.2fs rss %.0f MiB srv-cpu %.2fs %.2f req/obj %s"
-                  % (name, t, r + 1, m["wall"], m["cpu"], m["rss_mib"], m["server_cpu"],
-                     m["per_object"], json.dumps(reqs, sort_keys=True)), file=sys.stderr)
+            print("[fast] %s %s round %d: %.2fs cpu %.2fs rss %.0f MiB srv-cpu %.2fs %.2f req/obj "
+                  "%d connections %s" % (name, t, r + 1, m["wall"], m["cpu"], m["rss_mib"],
+                                         m["server_cpu"], m["per_object"], m["connections"],
+                                         json.dumps(reqs, sort_keys=True)), file=sys.stderr)
     return res
 
 
@@ -165,6 +169,7 @@ def summary(name, nobj, nbytes, rounds, res, scale):
                                              "mib_s")}
         rows[t]["requests"] = {k: sorted(v)[len(v) // 2] for k, v in reqs.items()}
         rows[t]["runs"] = ms
+        rows[t]["connections"] = med(ms, "connections")
     return {"dataset": name, "objects": nobj, "bytes": nbytes, "rounds": rounds,
             "servers": "fastsrv", "scale": scale, "scenarios": {"first": rows}}
 
@@ -238,7 +243,7 @@ def large(a, tools, bin_, env, work):
             print("\n### fastsrv, %d x %d MiB %s-part sources, plain HTTP (median of %d)\n" % (
                 count, size // MiB, shape, a.rounds))
             print("| tool | wall s | MiB/s | client CPU s/GiB | CPU/GiB vs rclone | peak RSS MiB "
-                  "| servers' CPU s/GiB | ceiling MiB/s (1 core each) | MiB/s / ceiling |")
+                  "| servers' CPU s/GiB | ceiling MiB/s (1 core for both servers) | MiB/s / ceiling |")
             print("|---|---|---|---|---|---|---|---|---|")
             for t in tools:
                 v = rows[t]

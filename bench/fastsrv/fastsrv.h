@@ -134,7 +134,7 @@ struct fs_conn {
 };
 
 /* http.c */
-extern uint64_t fs_bytes_in, fs_bytes_out;
+extern uint64_t fs_bytes_in, fs_bytes_out, fs_conns; /* connections accepted */
 void fs_http_listen(uv_loop_t *loop, const char *host, int port);
 void fs_respond(struct fs_conn *c, int status, const char *headers, const char *body, size_t blen);
 void fs_respond_head(struct fs_conn *c, int status, const char *headers, uint64_t clen);

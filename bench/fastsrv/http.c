@@ -13,7 +13,7 @@
 #define OUT_WRITES 4          /* writes in flight per connection */
 #define BUF_MAX (16u << 20)   /* an XML request body (CompleteMultipartUpload of 10,000 parts) */
 
-uint64_t fs_bytes_in, fs_bytes_out;
+uint64_t fs_bytes_in, fs_bytes_out, fs_conns;
 
 struct wreq {
     uv_write_t w;
@@ -366,6 +366,7 @@ static void on_conn(uv_stream_t *srv, int status)
     if (status < 0)
         return;
     struct fs_conn *c = calloc(1, sizeof(*c));
+    fs_conns++;
     c->incap = IN_CAP;
     c->in = malloc(c->incap);
     uv_tcp_init(srv->loop, &c->tcp);

@@ -37,8 +37,8 @@ void fs_s3_stats(char *out, size_t n)
     for (size_t i = 0; i < NKINDS && o < n; i++)
         o += (size_t)snprintf(out + o, n - o, "\"%s\": %" PRIu64 ", ", kinds[i], counts[i]);
     if (o < n)
-        snprintf(out + o, n - o, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 "}\n",
-                 fs_bytes_in, fs_bytes_out);
+        snprintf(out + o, n - o, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", "
+                 "\"connections\": %" PRIu64 "}\n", fs_bytes_in, fs_bytes_out, fs_conns);
 }
 
 static void reply(struct fs_conn *c, struct fs_buf *b)
