@@ -92,6 +92,7 @@ struct fs_upload *fs_upload_new(struct fs_bucket *b, const char *key);
 struct fs_upload *fs_upload_find(const char *id);
 void fs_upload_free(struct fs_upload *u);
 struct fs_upload *fs_upload_each(unsigned *cursor); /* in id order; NULL at the end */
+void fs_upload_part(struct fs_upload *u, unsigned n, const struct fs_part *p); /* part n is p */
 
 /* One parsed request: path decoded, query raw. */
 struct fs_req {
@@ -102,6 +103,8 @@ struct fs_req {
     uint64_t clen;
     char content_md5[96];
     char range[96];
+    char copy_source[FS_KEY_MAX + 80]; /* x-amz-copy-source, decoded: "bucket/key" */
+    char copy_range[96];               /* x-amz-copy-source-range */
     int expect, has_key;
 };
 
@@ -149,6 +152,10 @@ void fs_s3_request(struct fs_conn *c);   /* headers read */
 void fs_s3_body_done(struct fs_conn *c); /* the whole body read (if fs_body_start was called) */
 void fs_s3_stats(char *out, size_t n);
 void fs_s3_count(const char *kind, uint64_t in, uint64_t out);
+
+/* copy.c: CopyObject into b, UploadPartCopy as part n of u (x-amz-copy-source) */
+void fs_copy_object(struct fs_conn *c, struct fs_bucket *b);
+void fs_copy_part(struct fs_conn *c, struct fs_upload *u, unsigned n);
 
 /* xml.c */
 struct fs_buf {

@@ -221,7 +221,15 @@ static void header(struct fs_req *r, const char *name, size_t nl, const char *v,
 #define IS(h) (nl == sizeof(h) - 1 && !strncasecmp(name, h, nl))
     char tmp[96];
     snprintf(tmp, sizeof(tmp), "%.*s", (int)(vl < sizeof(tmp) ? vl : sizeof(tmp) - 1), v);
-    if (IS("content-length"))
+    if (IS("x-amz-copy-source")) {
+        const char *q = memchr(v, '?', vl); /* ?versionId=: there is one version */
+        size_t l = q ? (size_t)(q - v) : vl;
+        if (l && *v == '/')
+            v++, l--;
+        fs_urldecode(r->copy_source, sizeof(r->copy_source), v, l, 0);
+    } else if (IS("x-amz-copy-source-range"))
+        snprintf(r->copy_range, sizeof(r->copy_range), "%s", tmp);
+    else if (IS("content-length"))
         r->clen = strtoull(tmp, NULL, 10);
     else if (IS("content-md5"))
         snprintf(r->content_md5, sizeof(r->content_md5), "%s", tmp);

@@ -201,6 +201,10 @@ static void part_start(struct fs_conn *c)
         fs_error(c, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000");
         return;
     }
+    if (c->req.copy_source[0]) {
+        fs_copy_part(c, u, (unsigned)n);
+        return;
+    }
     c->opk = OP_PART;
     c->upid = u->id;
     c->part = (unsigned)n;
@@ -223,17 +227,9 @@ static void part_done(struct fs_conn *c)
     }
     if (!digest_ok(c, md5))
         return;
-    if (c->part > u->cap) {
-        unsigned cap = u->cap ? u->cap : 16;
-        while (cap < c->part)
-            cap *= 2;
-        u->parts = realloc(u->parts, cap * sizeof(*u->parts));
-        memset(u->parts + u->cap, 0, (cap - u->cap) * sizeof(*u->parts));
-        u->cap = cap;
-    }
-    struct fs_part *p = &u->parts[c->part - 1];
-    *p = (struct fs_part){.size = c->req.clen, .have = 1, .matched = c->cmp_ok};
-    memcpy(p->md5, md5, 16);
+    struct fs_part p = {.size = c->req.clen, .have = 1, .matched = c->cmp_ok};
+    memcpy(p.md5, md5, 16);
+    fs_upload_part(u, c->part, &p);
     char h[128], hex[33];
     fs_md5_hex(md5, hex);
     snprintf(h, sizeof(h), "ETag: \"%s\"\r\n", hex);
@@ -435,6 +431,10 @@ static void object_op(struct fs_conn *c, struct fs_bucket *b)
         get_object(c, b, !strcmp(m, "HEAD"));
     } else if (!strcmp(m, "PUT") && has_up) {
         part_start(c);
+    } else if (!strcmp(m, "PUT") && c->req.copy_source[0]) {
+        fs_s3_count("PUT", 0, 0);
+        if (!read_only(c, b))
+            fs_copy_object(c, b);
     } else if (!strcmp(m, "PUT")) {
         put_start(c, b);
     } else if (!strcmp(m, "POST") && fs_qhas(q, "uploads")) {

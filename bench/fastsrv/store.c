@@ -329,3 +329,16 @@ struct fs_upload *fs_upload_each(unsigned *cursor)
             return uploads[*cursor - 1];
     return NULL;
 }
+
+void fs_upload_part(struct fs_upload *u, unsigned n, const struct fs_part *p)
+{
+    if (n > u->cap) {
+        unsigned cap = u->cap ? u->cap : 16;
+        while (cap < n)
+            cap *= 2;
+        u->parts = realloc(u->parts, cap * sizeof(*u->parts));
+        memset(u->parts + u->cap, 0, (cap - u->cap) * sizeof(*u->parts));
+        u->cap = cap;
+    }
+    u->parts[n - 1] = *p;
+}
