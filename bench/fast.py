@@ -74,16 +74,20 @@ def measure(cmd, env):
 class Server:
     """One bench/fastsrv (optionally behind bench/delayproxy); stopped by stop()."""
 
-    def __init__(self, exe, args, delayproxy=None, rtt=0):
+    def __init__(self, exe, args, delayproxy=None, rtt=0, wait=True):
         self.port = s3servers.free_port()
         self.procs = [subprocess.Popen([exe, str(self.port)] + args)]
-        s3servers.wait_port(self.port, 600, self.procs[0])  # ETags are computed before listening
         self.public = self.port
+        if wait:
+            self.wait()
         if rtt:
             self.public = s3servers.free_port()
             self.procs.append(subprocess.Popen([delayproxy, str(self.public), str(self.port),
                                                 str(rtt)]))
             s3servers.wait_port(self.public, 10, self.procs[1])
+
+    def wait(self):
+        s3servers.wait_port(self.port, 1200, self.procs[0])  # ETags are computed before listening
 
     def stats(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/_fastsrv/stats" % self.port) as r:
@@ -136,8 +140,8 @@ def run_tools(name, tools, rounds, src, dst, sbucket, conf, bin_, env, nobj, nby
             for k, v in diff_stats(d0, d1).items():
                 reqs[k] = reqs.get(k, 0) + v
             m["requests"] = reqs
-            m["connections"] = s1["connections"] - s0["connections"] + d1["connections"] - \
-                d0["connections"]
+            m["connections"] = sum(y.get("connections", 0) - x.get("connections", 0)
+                                   for x, y in ((s0, s1), (d0, d1)))
             m["per_object"] = sum(v for k, v in reqs.items() if k != "LIST") / max(1, nobj)
             m["cpu_per_gib"] = m["cpu"] / (nbytes / GiB) if nbytes else None
             m["mib_s"] = nbytes / MiB / m["wall"]
@@ -217,8 +221,10 @@ def large(a, tools, bin_, env, work):
     specs = ["--bucket", "single:%d:%d" % (count, size), "--bucket", "multi:%d:%d:%d" % (count, size, ps)]
     exe = os.path.join(a.build, "fastsrv")
     t0 = time.monotonic()
-    src = Server(exe, specs)
-    dst = Server(exe, specs)  # the same specs: the part MD5s of the content are cached there too
+    src = Server(exe, specs, wait=False)
+    dst = Server(exe, specs, wait=False)  # the same specs: the part MD5s are cached there too
+    src.wait()
+    dst.wait()
     print("[fast] large: servers ready in %.0fs (ETags of %d x %d MiB computed)" % (
         time.monotonic() - t0, 2 * count, size // MiB), file=sys.stderr)
     out = []

@@ -260,8 +260,14 @@ static const char *complete_check(struct fs_conn *c, struct fs_upload *u, struct
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_md5(), NULL);
     const char *err = NULL;
-    while (!err && fs_xml_next(c->buf, c->buflen, &pos, "PartNumber", num, sizeof(num)) &&
-           fs_xml_next(c->buf, c->buflen, &pos, "ETag", etag, sizeof(etag))) {
+    char part[512];
+    while (!err && fs_xml_next(c->buf, c->buflen, &pos, "Part", part, sizeof(part))) {
+        size_t pp = 0, pe = 0; /* PartNumber and ETag come in either order */
+        if (!fs_xml_next(part, strlen(part), &pp, "PartNumber", num, sizeof(num)) ||
+            !fs_xml_next(part, strlen(part), &pe, "ETag", etag, sizeof(etag))) {
+            err = "MalformedXML";
+            break;
+        }
         unsigned k = (unsigned)strtoul(num, NULL, 10);
         struct fs_part *p = k >= 1 && k <= u->cap ? &u->parts[k - 1] : NULL;
         char *e = etag[0] == '"' ? etag + 1 : etag;
