@@ -44,8 +44,10 @@ void fs_copy_object(struct fs_conn *c, struct fs_bucket *b)
     if (b->kind == FS_WRITABLE)
         fs_bucket_put(b, c->req.key, &o);
     struct fs_buf r = {0};
-    fs_buf_printf(&r, XMLHDR "<CopyObjectResult " NS "><LastModified>2026-01-01T00:00:00.000Z"
-                  "</LastModified><ETag>&quot;%s&quot;</ETag></CopyObjectResult>", o.etag);
+    fs_buf_printf(&r,
+                  XMLHDR "<CopyObjectResult " NS "><LastModified>2026-01-01T00:00:00.000Z"
+                         "</LastModified><ETag>&quot;%s&quot;</ETag></CopyObjectResult>",
+                  o.etag);
     reply(c, &r);
 }
 
@@ -74,7 +76,9 @@ void fs_copy_part(struct fs_conn *c, struct fs_upload *u, unsigned n)
     char hex[33];
     fs_md5_hex(p.md5, hex);
     struct fs_buf r = {0};
-    fs_buf_printf(&r, XMLHDR "<CopyPartResult " NS "><LastModified>2026-01-01T00:00:00.000Z"
-                  "</LastModified><ETag>&quot;%s&quot;</ETag></CopyPartResult>", hex);
+    fs_buf_printf(&r,
+                  XMLHDR "<CopyPartResult " NS "><LastModified>2026-01-01T00:00:00.000Z"
+                         "</LastModified><ETag>&quot;%s&quot;</ETag></CopyPartResult>",
+                  hex);
     reply(c, &r);
 }

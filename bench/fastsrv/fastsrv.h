@@ -122,13 +122,13 @@ struct fs_conn {
     enum fs_body body;
     uint64_t body_left, body_pos;
     EVP_MD_CTX *md;
-    size_t cmp_voff;   /* FS_BODY_HASH: compared with content at cmp_voff + cmp_base */
+    size_t cmp_voff; /* FS_BODY_HASH: compared with content at cmp_voff + cmp_base */
     uint64_t cmp_base;
-    int cmp, cmp_ok;   /* compare at all; still equal */
-    char *buf;         /* FS_BODY_BUFFER */
+    int cmp, cmp_ok; /* compare at all; still equal */
+    char *buf;       /* FS_BODY_BUFFER */
     size_t buflen;
-    void *op;          /* the S3 operation's context (a bucket, an upload) */
-    int opk;           /* which S3 operation waits for the body (s3.c) */
+    void *op; /* the S3 operation's context (a bucket, an upload) */
+    int opk;  /* which S3 operation waits for the body (s3.c) */
     unsigned part, upid;
     /* streamed response body: generated content */
     size_t out_pos; /* pattern offset of the next byte */
@@ -163,7 +163,7 @@ struct fs_buf {
     size_t len, cap;
 };
 void fs_buf_printf(struct fs_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fs_buf_key(struct fs_buf *b, const char *key, int url); /* XML- or URL-encoded */
+void fs_buf_key(struct fs_buf *b, const char *key, int url);       /* XML- or URL-encoded */
 int fs_qget(const char *q, const char *name, char *out, size_t n); /* URL-decoded value */
 int fs_qhas(const char *q, const char *name);
 size_t fs_urldecode(char *out, size_t n, const char *in, size_t len, int plus_is_space);

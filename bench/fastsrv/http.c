@@ -8,10 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define IN_CAP (256 * 1024)   /* one read takes up to this much of a body */
-#define OUT_CHUNK (1u << 20)  /* one write of a generated body */
-#define OUT_WRITES 4          /* writes in flight per connection */
-#define BUF_MAX (16u << 20)   /* an XML request body (CompleteMultipartUpload of 10,000 parts) */
+#define IN_CAP (256 * 1024)  /* one read takes up to this much of a body */
+#define OUT_CHUNK (1u << 20) /* one write of a generated body */
+#define OUT_WRITES 4         /* writes in flight per connection */
+#define BUF_MAX (16u << 20)  /* an XML request body (CompleteMultipartUpload of 10,000 parts) */
 
 uint64_t fs_bytes_in, fs_bytes_out, fs_conns;
 
@@ -98,8 +98,10 @@ static void send_head(struct fs_conn *c, int status, const char *headers, uint64
 {
     size_t cap = 512 + strlen(headers) + blen;
     char *buf = malloc(cap);
-    int n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\nContent-Length: %" PRIu64 "\r\nx-amz-request-id:"
-                     " fastsrv\r\nServer: fastsrv\r\n%s\r\n", status, reason(status), clen, headers);
+    int n = snprintf(buf, cap,
+                     "HTTP/1.1 %d %s\r\nContent-Length: %" PRIu64 "\r\nx-amz-request-id:"
+                     " fastsrv\r\nServer: fastsrv\r\n%s\r\n",
+                     status, reason(status), clen, headers);
     if (blen)
         memcpy(buf + n, body, blen);
     send_raw(c, buf, buf, (size_t)n + blen);
@@ -118,7 +120,8 @@ void fs_respond_head(struct fs_conn *c, int status, const char *headers, uint64_
 void fs_error(struct fs_conn *c, int status, const char *code, const char *msg)
 {
     char body[1024];
-    int n = snprintf(body, sizeof(body), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
+    int n = snprintf(body, sizeof(body),
+                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
                      "%s</Code><Message>%s</Message><RequestId>fastsrv</RequestId></Error>",
                      code, msg);
     if (!strcmp(c->req.method, "HEAD"))

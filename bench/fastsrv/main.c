@@ -11,33 +11,32 @@ int fs_verbose;
 
 static void usage(void)
 {
-    fputs(
-        "usage: fastsrv PORT [NKEYS] [--bucket NAME:COUNT:SIZE[:PARTSIZE]]... [-v]\n"
-        "       listsrv PORT NKEYS          (the same program, listsrv's arguments)\n"
-        "\n"
-        "An S3 endpoint on 127.0.0.1:PORT for the bench (no authentication, path-style):\n"
-        "ListObjects v1/v2 (paging, prefix, delimiter, start-after, marker), HEAD, GET (Range,\n"
-        "partNumber), PUT (Content-MD5 checked, ETag = MD5), multipart uploads (create, part,\n"
-        "complete with the composite ETag, abort, list parts, list uploads), DeleteObjects,\n"
-        "DELETE, CopyObject, UploadPartCopy, GetBucketLocation, ListBuckets.\n"
-        "GET /_fastsrv/stats: requests by kind and connections accepted (JSON).\n"
-        "\n"
-        "Nothing is stored. Every object's bytes are generated from its key (a window of one\n"
-        "random pattern that starts where the key's hash says), so:\n"
-        "  --bucket NAME:COUNT:SIZE[:PARTSIZE]  a read-only bucket of COUNT objects\n"
-        "      key0000000000... of SIZE bytes; with PARTSIZE, multipart objects with the\n"
-        "      real composite ETags and partNumber reads.\n"
-        "  NKEYS (listsrv mode): every other bucket lists NKEYS keys with listsrv's sizes and\n"
-        "      made-up ETags (listings and HEAD only: for the huge-listing scenarios).\n"
-        "  any other bucket is writable: it keeps the key, size, ETag and part layout of what\n"
-        "      was uploaded, and a GET regenerates the bytes from the key. That is valid\n"
-        "      because the bench only ever copies generated content from a synthetic bucket:\n"
-        "      an upload (or part) whose bytes differ from the key's content is refused\n"
-        "      (400 InvalidArgument), so a listing, HEAD or GET of the copy shows what was\n"
-        "      really sent. Deleting removes the metadata.\n"
-        "  buckets named sink-*: uploads are consumed and hashed, nothing kept or compared\n"
-        "      (load tests with arbitrary bodies, e.g. wrk).\n",
-        stderr);
+    fputs("usage: fastsrv PORT [NKEYS] [--bucket NAME:COUNT:SIZE[:PARTSIZE]]... [-v]\n"
+          "       listsrv PORT NKEYS          (the same program, listsrv's arguments)\n"
+          "\n"
+          "An S3 endpoint on 127.0.0.1:PORT for the bench (no authentication, path-style):\n"
+          "ListObjects v1/v2 (paging, prefix, delimiter, start-after, marker), HEAD, GET (Range,\n"
+          "partNumber), PUT (Content-MD5 checked, ETag = MD5), multipart uploads (create, part,\n"
+          "complete with the composite ETag, abort, list parts, list uploads), DeleteObjects,\n"
+          "DELETE, CopyObject, UploadPartCopy, GetBucketLocation, ListBuckets.\n"
+          "GET /_fastsrv/stats: requests by kind and connections accepted (JSON).\n"
+          "\n"
+          "Nothing is stored. Every object's bytes are generated from its key (a window of one\n"
+          "random pattern that starts where the key's hash says), so:\n"
+          "  --bucket NAME:COUNT:SIZE[:PARTSIZE]  a read-only bucket of COUNT objects\n"
+          "      key0000000000... of SIZE bytes; with PARTSIZE, multipart objects with the\n"
+          "      real composite ETags and partNumber reads.\n"
+          "  NKEYS (listsrv mode): every other bucket lists NKEYS keys with listsrv's sizes and\n"
+          "      made-up ETags (listings and HEAD only: for the huge-listing scenarios).\n"
+          "  any other bucket is writable: it keeps the key, size, ETag and part layout of what\n"
+          "      was uploaded, and a GET regenerates the bytes from the key. That is valid\n"
+          "      because the bench only ever copies generated content from a synthetic bucket:\n"
+          "      an upload (or part) whose bytes differ from the key's content is refused\n"
+          "      (400 InvalidArgument), so a listing, HEAD or GET of the copy shows what was\n"
+          "      really sent. Deleting removes the metadata.\n"
+          "  buckets named sink-*: uploads are consumed and hashed, nothing kept or compared\n"
+          "      (load tests with arbitrary bodies, e.g. wrk).\n",
+          stderr);
     exit(2);
 }
 

@@ -14,9 +14,9 @@
 
 enum op { OP_PUT = 1, OP_PART, OP_COMPLETE, OP_DELETE_OBJECTS };
 
-static const char *kinds[] = {"LIST",        "HEAD",          "GET",      "PUT",
-                              "UploadPart",  "CreateMPU",     "CompleteMPU", "AbortMPU",
-                              "ListParts",   "DeleteObjects", "DELETE",   "other"};
+static const char *kinds[] = {"LIST",       "HEAD",          "GET",         "PUT",
+                              "UploadPart", "CreateMPU",     "CompleteMPU", "AbortMPU",
+                              "ListParts",  "DeleteObjects", "DELETE",      "other"};
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 static uint64_t counts[NKINDS];
 
@@ -37,8 +37,10 @@ void fs_s3_stats(char *out, size_t n)
     for (size_t i = 0; i < NKINDS && o < n; i++)
         o += (size_t)snprintf(out + o, n - o, "\"%s\": %" PRIu64 ", ", kinds[i], counts[i]);
     if (o < n)
-        snprintf(out + o, n - o, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", "
-                 "\"connections\": %" PRIu64 "}\n", fs_bytes_in, fs_bytes_out, fs_conns);
+        snprintf(out + o, n - o,
+                 "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", "
+                 "\"connections\": %" PRIu64 "}\n",
+                 fs_bytes_in, fs_bytes_out, fs_conns);
 }
 
 static void reply(struct fs_conn *c, struct fs_buf *b)
@@ -70,8 +72,10 @@ static int digest_ok(struct fs_conn *c, const unsigned char md5[16])
 
 static void object_headers(char *h, size_t n, const struct fs_obj *o)
 {
-    snprintf(h, n, "ETag: \"%s\"\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\nContent-Type:"
-             " application/octet-stream\r\nAccept-Ranges: bytes\r\n", o->etag);
+    snprintf(h, n,
+             "ETag: \"%s\"\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\nContent-Type:"
+             " application/octet-stream\r\nAccept-Ranges: bytes\r\n",
+             o->etag);
 }
 
 /* the part or range asked for: start and length; 0 = none asked, -1 = not satisfiable */
@@ -128,8 +132,9 @@ static void get_object(struct fs_conn *c, struct fs_bucket *b, int head)
     object_headers(h, sizeof(h), &o);
     if (rg > 0) {
         size_t l = strlen(h);
-        snprintf(h + l, sizeof(h) - l, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
-                 "\r\n", start, start + len - (len > 0), o.size);
+        snprintf(h + l, sizeof(h) - l,
+                 "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", start,
+                 start + len - (len > 0), o.size);
         if (o.part_size && fs_qhas(c->req.query, "partNumber"))
             snprintf(h + strlen(h), sizeof(h) - strlen(h), "x-amz-mp-parts-count: %u\r\n",
                      o.nparts);
@@ -162,7 +167,8 @@ static void put_done(struct fs_conn *c)
     if (!digest_ok(c, md5))
         return;
     if (c->cmp && !c->cmp_ok) {
-        fs_error(c, 400, "InvalidArgument", "fastsrv regenerates content from the key: this "
+        fs_error(c, 400, "InvalidArgument",
+                 "fastsrv regenerates content from the key: this "
                  "upload is not the content of this key");
         return;
     }
@@ -315,9 +321,11 @@ static void complete_done(struct fs_conn *c)
     }
     const char *err = complete_check(c, u, &o);
     if (err) {
-        fs_error(c, 400, err, !strcmp(err, "InvalidArgument")
-                 ? "fastsrv regenerates content from the key: a part is not the content of this key"
-                 : "the parts listed do not match the uploaded ones");
+        fs_error(
+            c, 400, err,
+            !strcmp(err, "InvalidArgument")
+                ? "fastsrv regenerates content from the key: a part is not the content of this key"
+                : "the parts listed do not match the uploaded ones");
         return;
     }
     if (u->b->kind == FS_WRITABLE)
@@ -336,15 +344,19 @@ static void list_uploads(struct fs_conn *c, struct fs_bucket *b)
 {
     struct fs_buf o = {0};
     unsigned cur = 0;
-    fs_buf_printf(&o, XMLHDR "<ListMultipartUploadsResult " NS "><Bucket>%s</Bucket><MaxUploads>"
-                  "1000</MaxUploads><IsTruncated>false</IsTruncated>", b->name);
+    fs_buf_printf(&o,
+                  XMLHDR "<ListMultipartUploadsResult " NS "><Bucket>%s</Bucket><MaxUploads>"
+                         "1000</MaxUploads><IsTruncated>false</IsTruncated>",
+                  b->name);
     for (struct fs_upload *u; (u = fs_upload_each(&cur));) {
         if (u->b != b)
             continue;
         fs_buf_printf(&o, "<Upload><Key>");
         fs_buf_key(&o, u->key, 0);
-        fs_buf_printf(&o, "</Key><UploadId>%u</UploadId><Initiated>2026-01-01T00:00:00.000Z"
-                      "</Initiated></Upload>", u->id);
+        fs_buf_printf(&o,
+                      "</Key><UploadId>%u</UploadId><Initiated>2026-01-01T00:00:00.000Z"
+                      "</Initiated></Upload>",
+                      u->id);
     }
     fs_buf_printf(&o, "</ListMultipartUploadsResult>");
     reply(c, &o);
@@ -367,7 +379,8 @@ static void delete_objects_done(struct fs_conn *c)
         fs_buf_printf(&o, ro ? "<Error><Key>" : "<Deleted><Key>");
         fs_buf_key(&o, key, 0);
         fs_buf_printf(&o, ro ? "</Key><Code>AccessDenied</Code><Message>read-only</Message>"
-                               "</Error>" : "</Key></Deleted>");
+                               "</Error>"
+                             : "</Key></Deleted>");
     }
     fs_buf_printf(&o, "</DeleteResult>");
     reply(c, &o);
@@ -388,10 +401,12 @@ static void list_buckets(struct fs_conn *c)
 {
     struct fs_buf o = {0};
     fs_buf_printf(&o, XMLHDR "<ListAllMyBucketsResult " NS "><Owner><ID>fastsrv</ID></Owner>"
-                  "<Buckets>");
+                             "<Buckets>");
     for (struct fs_bucket *b = fs_bucket_first(); b; b = b->next)
-        fs_buf_printf(&o, "<Bucket><Name>%s</Name><CreationDate>2026-01-01T00:00:00.000Z"
-                      "</CreationDate></Bucket>", b->name);
+        fs_buf_printf(&o,
+                      "<Bucket><Name>%s</Name><CreationDate>2026-01-01T00:00:00.000Z"
+                      "</CreationDate></Bucket>",
+                      b->name);
     fs_buf_printf(&o, "</Buckets></ListAllMyBucketsResult>");
     reply(c, &o);
 }
@@ -472,8 +487,8 @@ void fs_s3_request(struct fs_conn *c)
 {
     struct fs_req *r = &c->req;
     if (fs_verbose)
-        fprintf(stderr, "fastsrv: %s /%s/%s?%s (%" PRIu64 " bytes)\n", r->method, r->bucket,
-                r->key, r->query, r->clen);
+        fprintf(stderr, "fastsrv: %s /%s/%s?%s (%" PRIu64 " bytes)\n", r->method, r->bucket, r->key,
+                r->query, r->clen);
     if (!strcmp(r->bucket, "_fastsrv")) { /* the bench's counters, not S3 */
         char s[1024];
         fs_s3_stats(s, sizeof(s));

@@ -184,7 +184,10 @@ struct fs_bucket *fs_bucket_get(const char *name)
     return b;
 }
 
-struct fs_bucket *fs_bucket_first(void) { return buckets; }
+struct fs_bucket *fs_bucket_first(void)
+{
+    return buckets;
+}
 
 uint64_t fs_bucket_count(const struct fs_bucket *b)
 {

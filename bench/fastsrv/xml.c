@@ -48,8 +48,10 @@ void fs_buf_key(struct fs_buf *b, const char *key, int url)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
 }
 
 size_t fs_urldecode(char *out, size_t n, const char *in, size_t len, int plus)
@@ -85,7 +87,10 @@ int fs_qget(const char *q, const char *name, char *out, size_t n)
     return 0;
 }
 
-int fs_qhas(const char *q, const char *name) { return fs_qget(q, name, NULL, 0); }
+int fs_qhas(const char *q, const char *name)
+{
+    return fs_qget(q, name, NULL, 0);
+}
 
 static void hexenc(char *out, size_t n, const char *s)
 {
@@ -148,14 +153,16 @@ static void list_entry(struct fs_buf *o, const struct fs_bucket *b, uint64_t i, 
     fs_bucket_obj(b, i, &ob);
     fs_buf_printf(o, "<Contents><Key>");
     fs_buf_key(o, key, url);
-    fs_buf_printf(o, "</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&quot;%s"
+    fs_buf_printf(o,
+                  "</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&quot;%s"
                   "&quot;</ETag><Size>%" PRIu64 "</Size><StorageClass>STANDARD</StorageClass>"
-                  "</Contents>", ob.etag, ob.size);
+                  "</Contents>",
+                  ob.etag, ob.size);
 }
 
 /* the listing's entries from i on; returns the last key or common prefix listed ("" if none) */
-static int list_body(struct fs_buf *o, const struct fs_bucket *b, const struct listq *l,
-                     uint64_t i, char *last, size_t lastn, uint64_t *count)
+static int list_body(struct fs_buf *o, const struct fs_bucket *b, const struct listq *l, uint64_t i,
+                     char *last, size_t lastn, uint64_t *count)
 {
     uint64_t n = fs_bucket_count(b), listed = 0;
     size_t pl = strlen(l->prefix);
@@ -198,11 +205,13 @@ void fs_list(struct fs_conn *c, struct fs_bucket *b, const char *q)
     char last[FS_KEY_MAX], tok[2 * FS_KEY_MAX + 8];
     uint64_t cnt = 0;
     int more = list_body(&body, b, &l, list_start(b, &l), last, sizeof(last), &cnt);
-    fs_buf_printf(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\""
-                  "http://s3.amazonaws.com/doc/2006-03-01/\"><Name>%s</Name><Prefix>", b->name);
+    fs_buf_printf(&o,
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\""
+                  "http://s3.amazonaws.com/doc/2006-03-01/\"><Name>%s</Name><Prefix>",
+                  b->name);
     fs_buf_key(&o, l.prefix, l.url);
-    fs_buf_printf(&o, "</Prefix><MaxKeys>%" PRIu64 "</MaxKeys><IsTruncated>%s</IsTruncated>",
-                  l.max, more ? "true" : "false");
+    fs_buf_printf(&o, "</Prefix><MaxKeys>%" PRIu64 "</MaxKeys><IsTruncated>%s</IsTruncated>", l.max,
+                  more ? "true" : "false");
     if (l.delim[0]) {
         fs_buf_printf(&o, "<Delimiter>");
         fs_buf_key(&o, l.delim, l.url);
@@ -228,17 +237,22 @@ void fs_list(struct fs_conn *c, struct fs_bucket *b, const char *q)
 
 void fs_xml_list_parts(struct fs_buf *o, const struct fs_upload *u, const char *bucket)
 {
-    fs_buf_printf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListPartsResult xmlns=\"http://"
-                  "s3.amazonaws.com/doc/2006-03-01/\"><Bucket>%s</Bucket><Key>", bucket);
+    fs_buf_printf(o,
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListPartsResult xmlns=\"http://"
+                  "s3.amazonaws.com/doc/2006-03-01/\"><Bucket>%s</Bucket><Key>",
+                  bucket);
     fs_buf_key(o, u->key, 0);
-    fs_buf_printf(o, "</Key><UploadId>%u</UploadId><MaxParts>10000</MaxParts><IsTruncated>false"
-                  "</IsTruncated>", u->id);
+    fs_buf_printf(o,
+                  "</Key><UploadId>%u</UploadId><MaxParts>10000</MaxParts><IsTruncated>false"
+                  "</IsTruncated>",
+                  u->id);
     for (unsigned i = 0; i < u->cap; i++) {
         if (!u->parts[i].have)
             continue;
         char hex[33];
         fs_md5_hex(u->parts[i].md5, hex);
-        fs_buf_printf(o, "<Part><PartNumber>%u</PartNumber><LastModified>2026-01-01T00:00:00.000Z"
+        fs_buf_printf(o,
+                      "<Part><PartNumber>%u</PartNumber><LastModified>2026-01-01T00:00:00.000Z"
                       "</LastModified><ETag>&quot;%s&quot;</ETag><Size>%" PRIu64 "</Size></Part>",
                       i + 1, hex, u->parts[i].size);
     }
@@ -247,8 +261,10 @@ void fs_xml_list_parts(struct fs_buf *o, const struct fs_upload *u, const char *
 
 static size_t xml_unescape(char *out, size_t n, const char *in, size_t len)
 {
-    static const struct { const char *ent; char c; } ents[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
     size_t o = 0;
     for (size_t i = 0; i < len && o + 1 < n; i++) {
         char c = in[i];
