@@ -2,10 +2,11 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS = libcurl libcrypto libxml-2.0 libuv
+PKGS = libcurl libcrypto libssl libxml-2.0 libuv
 # The Debian package that ships each pkg-config module (`make deps` installs them).
 DEB_libcurl = libcurl4-openssl-dev
 DEB_libcrypto = libssl-dev
+DEB_libssl = libssl-dev
 DEB_libxml-2.0 = libxml2-dev
 DEB_libuv = libuv1-dev
 # Flags are computed when a recipe first needs them (not when make starts), so `make demo` and
