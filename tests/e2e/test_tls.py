@@ -61,6 +61,7 @@ class TLSTest:
         self.put_many(self.tsrc, self.sb, keys,
                       body=lambda k: body(k, 2 * MiB) if k.startswith("big/") else body(k))
         self.put_many(self.tdst, self.db, ["only-on-dst/%d" % i for i in range(5)])
+        offs = (self.tsto2.front.log_offset(), self.tosl1.front.log_offset())
         p = self.sync("--ca-file", self.ca.ca_file, "--transfers", "8")
         self.assertRegex(p.stdout, r"copied 202 .*deleted 5 .*errors 0")
         self.assert_mirrored()
@@ -75,6 +76,12 @@ class TLSTest:
             self.assertLess(conns, 202 // 5, (side, st))
         # the connections opened after the first handshake resume its session (one share)
         self.assertGreater(sum(r for _, _, r in st.values()), 0, st)
+        # and the servers saw the same: nginx's log of s3mirror's requests, per connection
+        for side, site, off in (("source", self.tsto2, offs[0]),
+                                ("destination", self.tosl1, offs[1])):
+            seen = site.front.connections(off)
+            self.assertEqual((len(seen), sum(1 for c in seen.values() if c[1])),
+                             (st[side][0], st[side][2]), (side, seen))
         # nothing to do the second time, still over TLS
         p = self.sync("--ca-file", self.ca.ca_file)
         self.assertRegex(p.stdout, r"copied 0 .*updated 0 .*deleted 0 .*skipped 202")

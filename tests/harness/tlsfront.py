@@ -6,13 +6,17 @@
         ...                                              # https://127.0.0.1:<port>, the CA's PEM
     f = tlsfront.Front(upstream_port, workdir, ca=ca)    # kept for a whole test class:
     endpoint = f.start(); ...; f.stop()                  #   start in setUpClass, stop in tearDown
-    site = tlsfront.tls_site(site, f)                    # an s3servers.Site that speaks https
+    site = tlsfront.tls_site(site, workdir, ca)          # an s3servers.Site that speaks https
+    off = f.log_offset(); ...; f.connections(off)        # nginx's view: connections, resumed
 
 Each front has its own prefix directory under workdir (config, pid file, error log, temp dirs:
 no root paths), runs with `daemon off;` as our child process and is stopped by its pid. nginx
 keeps HTTP/1.1 connections to the upstream alive and streams both ways (no request or response
 buffering, no body size limit) so that what the client sees is the server's behaviour plus TLS.
 TLS session cache and tickets are on, as on a real endpoint, so session resumption can be seen.
+Its access log (access.log, one line per request) tells for each request its connection number
+and whether that connection resumed a TLS session: what the server saw, for the tests to compare
+with what the client counted.
 """
 import contextlib
 import os
@@ -34,7 +38,10 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    # one line per request: which TLS connection, resumed or not ("r"), the cipher, the client
+    log_format tls '$connection $connection_requests $ssl_session_reused $ssl_protocol '
+                   '$ssl_cipher $status $request_method "$http_user_agent"';
+    access_log {access};
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -118,8 +125,8 @@ def make_ca(workdir, name="ca"):
 class Front:
     """One nginx terminating TLS on a free 127.0.0.1 port in front of upstream_port."""
 
-    def __init__(self, upstream_port, workdir, ca=None, workers=1):
-        self.upstream, self.workers = upstream_port, workers
+    def __init__(self, upstream_port, workdir, ca=None, workers=1, access_log=True):
+        self.upstream, self.workers, self.access_log = upstream_port, workers, access_log
         self.ca = ca or make_ca(workdir)
         self.port = s3servers.free_port()
         self.dir = os.path.join(workdir, "tlsfront-%d" % self.port)
@@ -132,7 +139,8 @@ class Front:
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(CONF.format(d=self.dir, workers=self.workers, upstream=self.upstream,
-                                port=self.port, cert=self.ca.cert, key=self.ca.key))
+                                port=self.port, cert=self.ca.cert, key=self.ca.key,
+                                access=self.log_path() + " tls" if self.access_log else "off"))
         self.log = open(os.path.join(self.dir, "stderr.log"), "wb")
         self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", conf, "-e",
                                       os.path.join(self.dir, "error.log")],
@@ -144,6 +152,28 @@ class Front:
             self.stop()
             raise RuntimeError("nginx: %s; see %s/error.log" % (e, self.dir)) from None
         return self.endpoint
+
+    def log_path(self):
+        return os.path.join(self.dir, "access.log")
+
+    def log_offset(self):
+        """where the access log ends now: give it to connections() to see what came after"""
+        p = self.log_path()
+        return os.path.getsize(p) if os.path.exists(p) else 0
+
+    def connections(self, since=0, agent="s3mirror"):
+        """{connection number: (requests, resumed, protocol, cipher)} of the requests logged
+        after offset since whose User-Agent starts with agent (nginx writes each line as the
+        request ends, unbuffered)."""
+        out = {}
+        with open(self.log_path(), "rb") as f:
+            f.seek(since)
+            for line in f.read().decode(errors="replace").splitlines():
+                w = line.split(" ", 7)
+                if len(w) == 8 and w[7].strip('"').startswith(agent):
+                    n, resumed = out.get(w[0], (0, False))[:2]
+                    out[w[0]] = (n + 1, resumed or w[2] == "r", w[3], w[4])
+        return out
 
     def stop(self):
         """SIGQUIT (graceful) to our master by pid, SIGKILL to its group after 10 s."""
@@ -168,9 +198,9 @@ class Front:
 
 
 @contextlib.contextmanager
-def front(upstream_port, workdir, ca=None, workers=1):
+def front(upstream_port, workdir, ca=None, workers=1, access_log=True):
     """with front(port, workdir) as (endpoint, ca_file): an https endpoint for the test."""
-    with Front(upstream_port, workdir, ca, workers) as f:
+    with Front(upstream_port, workdir, ca, workers, access_log) as f:
         yield f.endpoint, f.ca_file
 
 
