@@ -219,10 +219,17 @@ class TLSSite(s3servers.Site):
     def client(self):
         import boto3
         from botocore.config import Config
+        kw = {}
+        try:  # botocore >= 1.36 over https streams PUT bodies aws-chunked without a
+            # Content-Length by default, which Debian's radosgw refuses (MissingContentLength)
+            Config(request_checksum_calculation="when_required")
+            kw["request_checksum_calculation"] = "when_required"
+        except TypeError:
+            pass
         return boto3.client(
             "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key, region_name="us-east-1", verify=self.ca_file,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}))
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}, **kw))
 
 
 def tls_site(site, workdir, ca=None, workers=1):
