@@ -13,6 +13,7 @@ unconditionally:
 A front sits right before its server: a delay proxy (--rtt) goes in front of it, so the
 handshakes pay the round trips too. Each front runs one nginx worker (the machine has 2 cores).
 """
+import atexit
 import os
 import re
 import sys
@@ -25,6 +26,7 @@ _state = {"ca": None, "work": None, "fronts": [], "logs": 0}
 
 
 def enable(work):
+    atexit.register(disable)  # the fronts are in sessions of their own: stop them on a crash too
     _state["work"] = work
     _state["ca"] = tlsfront.make_ca(work, "bench-ca")
     print("[bench] TLS: nginx fronts with the CA %s" % _state["ca"].ca_file, file=sys.stderr)
