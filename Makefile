@@ -2,10 +2,11 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS = libcurl libcrypto libxml-2.0 libuv
+PKGS = libcurl libcrypto libssl libxml-2.0 libuv
 # The Debian package that ships each pkg-config module (`make deps` installs them).
 DEB_libcurl = libcurl4-openssl-dev
 DEB_libcrypto = libssl-dev
+DEB_libssl = libssl-dev
 DEB_libxml-2.0 = libxml2-dev
 DEB_libuv = libuv1-dev
 # Flags are computed when a recipe first needs them (not when make starts), so `make demo` and
@@ -47,7 +48,7 @@ UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
            libcmocka-dev clang clang-format valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox \
-           python3 python3-boto3 python3-yaml zsh restic
+           python3 python3-boto3 python3-yaml zsh restic nginx-light
 # `make deps check` (or -j2): nothing is built before deps has installed the packages.
 ifneq ($(filter deps,$(MAKECMDGOALS)),)
 .NOTPARALLEL:

@@ -54,6 +54,11 @@ struct s3m_http {
     s3m_http_done_cb on_done;
     void *ud;
     int transport_code; /* the transport library's code of the finished transfer, 0 = none */
+    /* what this attempt did to the connection pool: connections it opened (0 = reused one),
+     * and of the one it used, whether a TLS handshake made it and resumed a session */
+    struct {
+        uint32_t opened, tls_handshakes, tls_resumed;
+    } conn;
     char errbuf[256];
 };
 

@@ -20,6 +20,7 @@ struct s3m_loop {
     uv_timer_t timer;
     int active; /* transfers in flight */
     uint64_t sockets_opened;
+    void *share; /* CURLSH *: TLS sessions (and addresses) shared by every transfer */
     bool closing;
 };
 

@@ -65,6 +65,8 @@ struct s3m_s3_stats {
     uint64_t retries_by_status[6]; /* 429, 500, 502, 503, 504, other */
     uint64_t retries_transport;
     uint64_t bytes_sent, bytes_received;
+    /* connections opened; TLS handshakes of them, and how many resumed a session (abbreviated) */
+    uint64_t connections, tls_handshakes, tls_resumed;
     /* AIMD: throttling (503, 429, SlowDown) halves the requests in flight, successes raise it */
     uint64_t concurrency_lowered, concurrency_raised;
     int concurrency_lowest; /* 0: never lowered */

@@ -190,6 +190,10 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
                 side ? "destination" : "source", s3m_buf_str(&b), cs->retries,
                 cs->retries_transport, cs->retries_by_status[0], cs->retries_by_status[1],
                 cs->retries_by_status[3], cs->bytes_sent, cs->bytes_received);
+        s3m_log(S3M_LOG_INFO, "stats",
+                "%s connections %" PRIu64 "; TLS handshakes %" PRIu64 " (%" PRIu64 " resumed)",
+                side ? "destination" : "source", cs->connections, cs->tls_handshakes,
+                cs->tls_resumed);
         if (cs->concurrency_lowered) /* AIMD: what throttling did to this endpoint */
             s3m_log(S3M_LOG_INFO, "stats",
                     "%s concurrency %s (lowest %d, lowered %" PRIu64 " times, raised %" PRIu64 ")",

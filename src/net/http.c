@@ -158,6 +158,7 @@ static void set_common(CURL *e, struct s3m_http *h, const char *url, const struc
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
     if (o->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    s3m__conn_setopt(h); /* TLS session sharing and connection counts (connstat.c) */
 }
 
 /* the method: HEAD asks for no body; PUT and POST send body_len bytes (none when -1) from
@@ -258,6 +259,7 @@ void s3m__http_finished(struct s3m_http *h, CURLcode rc)
 {
     h->running = false;
     h->transport_code = (int)rc;
+    s3m__conn_finish(h);
     enum s3m_err err = map_curl(rc);
     if (h->cancelled)
         err = S3M_EABORTED;

@@ -128,6 +128,7 @@ int s3m_loop_init(struct s3m_loop *l, const struct s3m_loop_opts *o)
     curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
     curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    s3m__share_init(l);
     if (o && o->max_host_connections > 0)
         curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections);
     if (o && o->max_total_connections > 0)
@@ -298,6 +299,7 @@ void s3m_loop_cleanup(struct s3m_loop *l)
     /* the multi handle closes its connections, which removes their sockets (sock_cb) */
     curl_multi_cleanup(l->multi);
     l->multi = NULL;
+    s3m__share_cleanup(l);
     uv_walk(&l->uv, walk_close, NULL);
     uv_run(&l->uv, UV_RUN_DEFAULT);
     if (uv_loop_close(&l->uv))

@@ -372,6 +372,9 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
     release(r);
     c->stats.bytes_sent += h->bytes_sent;
     c->stats.bytes_received += h->bytes_received;
+    c->stats.connections += h->conn.opened;
+    c->stats.tls_handshakes += h->conn.tls_handshakes;
+    c->stats.tls_resumed += h->conn.tls_resumed;
     char cause[160];
     if (err && r->ei.err) {
         /* our own reader refused the body (r->ei already says why) */
