@@ -54,6 +54,8 @@ struct s3m_http {
     s3m_http_done_cb on_done;
     void *ud;
     int transport_code; /* the transport library's code of the finished transfer, 0 = none */
+    /* the transport's receive and send buffer sizes for a large body (0: its defaults) */
+    size_t recv_buffer, send_buffer;
     char errbuf[256];
 };
 

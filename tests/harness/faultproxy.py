@@ -60,6 +60,9 @@ class Proxy:
         m = re.match(r"http://([^:/]+):(\d+)", upstream)
         self.host, self.port = m.group(1), int(m.group(2))
         self.rules, self.log, self.lock = [], [], threading.Lock()
+        # {real ETag: fake ETag}: the source's ETags as a server whose ETags are no MD5s shows
+        # them (listings, HEAD and GET answers); the client's If-Match goes back as the real one
+        self.etag_alias = {}
         self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
         self.events = []  # ("start" | "end", method, path, query, POST body or b"", status)
         proxy = self
@@ -149,16 +152,24 @@ class Proxy:
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
+        for real, fake in self.etag_alias.items():
+            headers = {k: v.replace(fake, real) for k, v in headers.items()}
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         self.event("end", h.command, path, query, body_kept, resp.status)
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
+        if "xml" in (resp.getheader("Content-Type") or ""):
+            for real, fake in self.etag_alias.items():
+                data = data.replace(real.encode(), fake.encode())
         h.send_response(resp.status, resp.reason)
         drop = {k.lower() for k in (rule.kw.get("drop_headers", ()) if rule else ())}
         for k, v in resp.getheaders():
             if k.lower() not in HOP and k.lower() != "content-length" and k.lower() not in drop:
+                if k.lower() == "etag":
+                    for real, fake in self.etag_alias.items():
+                        v = v.replace(real, fake)
                 h.send_header(k, v)
         for k, v in (rule.kw.get("set_headers", {}) if rule else {}).items():
             h.send_header(k, v)  # a header that lies (rule action "headers")
