@@ -68,7 +68,8 @@ def one_run(tool, conf, src, dst_site, bucket, n, strace=False):
         out = tempfile.mktemp()
         argv = ["strace", "-c", "-f", "-o", out] + argv
     t0 = children_cpu()
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # old rclone chokes
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=env)
     cpu = children_cpu() - t0
     if p.returncode != 0:
         sys.exit("%s failed: %s" % (tool, p.stderr[-2000:]))

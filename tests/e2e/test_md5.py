@@ -25,6 +25,7 @@ class Md5Test:
         self.sb = self.bucket(self.src, "m5src")
         self.db = self.bucket(self.dst, "m5dst")
         self.proxy = Proxy(self.sto2.endpoint)
+        self.proxy.keys = (self.sto2.access_key, self.sto2.secret_key)
         self.addCleanup(self.proxy.stop)
 
     def sync(self, *extra, check=None):
