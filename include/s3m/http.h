@@ -59,6 +59,8 @@ struct s3m_http {
     struct {
         uint32_t opened, tls_handshakes, tls_resumed;
     } conn;
+    /* the transport's receive and send buffer sizes for a large body (0: its defaults) */
+    size_t recv_buffer, send_buffer;
     char errbuf[256];
 };
 

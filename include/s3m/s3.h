@@ -115,6 +115,7 @@ struct s3m_s3_req {
     /* response */
     unsigned xml_accept; /* parse a success body as XML of these kinds */
     s3m_s3_write_cb write_cb;
+    size_t recv_buffer, send_buffer; /* a large streamed body: the HTTP buffers (0: default) */
     struct s3m_xml_parser *xp;
     struct s3m_xml_result *xml; /* on success with xml_accept */
     struct s3m_buf errbody;     /* error bodies (bounded) */

@@ -6,9 +6,10 @@
  * learned with HEAD ?partNumber=N where the server tells it, else guessed (and then the source
  * ETag is recorded on the destination, S3M_XFER_SOURCE_ETAG_HEADER); on the same endpoint
  * with the same credentials the copy is server-side (CopyObject / UploadPartCopy).
- * Integrity: Content-MD5 from a plain source ETag; every streamed part's MD5 checked against
- * the ETag the server returns; the final multipart ETag compared with the source's before the
- * upload is completed. A failed multipart upload is aborted, once.
+ * Integrity: Content-MD5 from a plain source ETag and the destination's ETag compared with it
+ * (no client MD5); the parts' ETags the destination returns combined and compared with the
+ * source's multipart ETag before the upload is completed; the client hashes only where no
+ * ETag can be compared (docs/how-sync-decides.md). A failed multipart upload is aborted, once.
  * Retries: a request whose body is in memory is retried by the client (--low-level-retries); a
  * streamed PUT or part the client cannot replay is sent again on its own, its source range
  * read again with If-Match, after the client's one backoff (s3m_s3_backoff_ms, s3m/retry.h),
@@ -43,6 +44,7 @@ struct s3m_xfer_ctx {
     uint64_t chunk_size;  /* part size for single-part sources above single_max */
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
     uint64_t stream_retries; /* streamed PUTs / parts sent again on their own */
+    uint64_t etag_not_md5;   /* plain-looking source ETags found not to be their bytes' MD5 */
     bool close_done;         /* closed: the context may be freed */
     bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
     /* private to engine/xfer.c, pipe.c, mpu.c */
@@ -76,8 +78,10 @@ struct s3m_xfer {
     char note[256];        /* what was done (for the report) */
     struct s3m_errinfo ei; /* the outcome, when done runs */
     /* private to engine/xfer.c */
-    int kind;  /* what the source ETag says: plain MD5, multipart, or opaque */
-    int state; /* drives control; changed only through set_state */
+    int kind;          /* what the source ETag says: plain MD5, multipart, or opaque */
+    int check;         /* how a single stream is checked (xfer.c); only ever goes up */
+    char read_md5[33]; /* the client's MD5 of an earlier read (a source ETag no MD5) */
+    int state;         /* drives control; changed only through set_state */
     int attempt;
     long retry_after_ms; /* the last failure's Retry-After, for the next attempt's wait */
     struct s3m_xfer_meta meta;

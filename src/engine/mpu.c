@@ -85,7 +85,7 @@ static void mpu_send_complete(struct s3m_xfer_mpu *m);
 
 static void report(struct s3m_xfer_mpu *m, enum s3m__mpu_end end)
 {
-    struct s3m__outcome o = {m->ei, false, m->retry_after_ms, ""};
+    struct s3m__outcome o = {m->ei, false, m->retry_after_ms, "", "", false};
     m->done(m->ud, end, &o, m->note);
 }
 
@@ -213,6 +213,10 @@ static void recheck_ended(void *ud, const struct s3m_errinfo *ei)
     m->ei = *ei; /* ei is the check's: copied before the check goes */
     s3m__recheck_free(m->recheck);
     m->recheck = NULL;
+    /* a part stored is not what the source reads: a guess that missed may have missed only
+     * for that byte (parts are not hashed on the client), so the next attempt guesses anew */
+    if (m->ei.err == S3M_EINTEGRITY && m->mode == S3M__MPU_SOURCE && !m->learned)
+        m->candidate = 0;
     if (m->ei.err)
         mpu_abort(m);
     else
@@ -258,8 +262,8 @@ static void guess_missed(struct s3m_xfer_mpu *m, const char *want)
 static void mpu_complete(struct s3m_xfer_mpu *m)
 {
     /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first. Each
-     * part's MD5 is that of the bytes streamed from the source (and stored: the server's part
-     * ETag matched it), so with the source's layout this verifies the whole object. */
+     * part's ETag is the destination's MD5 of the bytes it stored, so with the source's layout
+     * this verifies the whole object as stored against the source, end to end. */
     const char **md5s = s3m_calloc((size_t)m->nparts, sizeof(*md5s));
     for (int i = 0; i < m->nparts; i++)
         md5s[i] = m->parts[i].etag;
@@ -274,7 +278,7 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
                  "%d parts: destination ETag %s (source %s is "
                  "single-part)",
                  m->nparts, want, m->o.etag);
-        /* each part's MD5 is only that of the bytes sent: nothing yet says they are the
+        /* each part's ETag is only the MD5 of the bytes stored: nothing yet says they are the
          * source's. Read it again (RECHECK) and compare the whole with its ETag. Copied
          * inside the server (UploadPartCopy) no byte passed through us. */
         if (!m->c->server_side)
@@ -331,9 +335,11 @@ static void part_finished(struct mpu_part *pt, const struct s3m__outcome *o)
 }
 
 /* A streamed part (pipe.c) */
-static struct s3m_s3_req *part_put(void *ud, const struct s3m_s3_req *get)
+static struct s3m_s3_req *part_put(void *ud, const struct s3m_s3_req *get,
+                                   struct s3m__pipe_check *chk)
 {
-    (void)get;
+    (void)get, (void)chk; /* no client MD5: the part's ETag is the server's MD5 of what it
+                           * stored, and the parts' ETags are checked together (mpu_complete) */
     struct mpu_part *pt = ud;
     struct s3m_xfer_mpu *m = pt->m;
     return s3m_s3_upload_part(m->c->dst, m->o.dst_bucket, m->o.dst_key, m->upload_id, pt->number);
@@ -348,7 +354,7 @@ static void part_streamed(void *ud, const struct s3m__outcome *o)
 {
     struct mpu_part *pt = ud;
     if (!o->ei.err)
-        snprintf(pt->etag, sizeof(pt->etag), "%s", o->md5);
+        snprintf(pt->etag, sizeof(pt->etag), "%s", o->etag);
     part_finished(pt, o);
 }
 
@@ -359,7 +365,7 @@ static void part_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct mpu_part *pt = ud;
     pt->req = NULL;
-    struct s3m__outcome o = {r->ei, false, r->retry_after_ms, ""};
+    struct s3m__outcome o = {r->ei, false, r->retry_after_ms, "", "", false};
     if (!o.ei.err && r->xml && r->xml->single.etag)
         snprintf(pt->etag, sizeof(pt->etag), "%s", r->xml->single.etag);
     else if (!o.ei.err)

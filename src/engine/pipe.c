@@ -1,6 +1,7 @@
 /* pipe.c - one GET streamed into one PUT or UploadPart through a bounded ring buffer, each side
- * paused while the other catches up, nothing on disk; the MD5 of the bytes sent is checked
- * against the ETag the destination returns. A stream that failed with a cause worth it is sent
+ * paused while the other catches up, nothing on disk. The destination checks the bytes against
+ * the MD5 it was given (Content-MD5) and its ETag against the one expected; the client hashes
+ * them only where its owner asks (no server can check them). A stream that failed with a cause worth it is sent
  * again here on its own; its owner hears only the end (s3m__pipe_cbs.done). Also the metadata
  * carried from a source reply to the destination. */
 #include "xfer_int.h"
@@ -26,6 +27,7 @@ enum {
     P_FINISH_QUEUED = 1 << 8, /* the GET could not start: end the round from the kick */
     P_QUEUED = 1 << 9,        /* on the context's pending list */
     P_WAITING = 1 << 10,      /* between two tries, its timer armed */
+    P_DIGEST = 1 << 11,       /* the failure: the bytes' MD5 is not the one expected */
 };
 
 struct s3m_xfer_pipe {
@@ -39,8 +41,10 @@ struct s3m_xfer_pipe {
     char *ring;
     size_t cap, head, len;
     uint64_t got, sent;
-    struct s3m_md5_ctx md5;
-    char md5_hex[33]; /* of the bytes sent, once the destination answered */
+    struct s3m__pipe_check chk; /* this round's, from the owner's make_put */
+    struct s3m_md5_ctx md5;     /* chk.hash only */
+    char md5_hex[33];           /* of the bytes sent, once the destination answered */
+    char etag[80];              /* the destination's answer */
     struct s3m_errinfo ei;
     long retry_after_ms;
     struct s3m_timer *wait;
@@ -149,7 +153,8 @@ static size_t pipe_read(struct s3m_s3_req *r, char *buf, size_t n, void *ud)
     size_t first = p->cap - p->head < c ? p->cap - p->head : c;
     memcpy(buf, p->ring + p->head, first);
     memcpy(buf + first, p->ring, c - first);
-    s3m_md5_update(&p->md5, buf, c);
+    if (p->chk.hash)
+        s3m_md5_update(&p->md5, buf, c);
     p->head = (p->head + c) % p->cap;
     p->len -= c;
     p->sent += c;
@@ -163,11 +168,33 @@ static size_t pipe_read(struct s3m_s3_req *r, char *buf, size_t n, void *ud)
 
 static void pipe_put_done(struct s3m_s3_req *r, void *ud);
 
+/* Fewer, larger reads and writes for a large stream: curl's receive buffer (its default is
+ * 16 KiB) and upload buffer (64 KiB) sized to the ring, capped (curl allows up to 10 MiB and
+ * 2 MiB) and never above the body; a small object keeps curl's defaults. */
+#define RECV_BUFFER_MAX (512u << 10)
+#define SEND_BUFFER_MAX (2u << 20)
+static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, bool send)
+{
+    size_t cap = send ? SEND_BUFFER_MAX : RECV_BUFFER_MAX, n = p->c->buffer_size;
+    if (n > cap)
+        n = cap;
+    if (p->src.length < n)
+        n = (size_t)p->src.length;
+    if (n <= (64u << 10))
+        return;
+    if (send)
+        r->send_buffer = n;
+    else
+        r->recv_buffer = n;
+}
+
 static void pipe_start_put(struct s3m_xfer_pipe *p)
 {
     p->flags |= P_PUT_STARTED;
-    struct s3m_s3_req *r = p->cbs.make_put(p->ud, p->get);
+    memset(&p->chk, 0, sizeof(p->chk));
+    struct s3m_s3_req *r = p->cbs.make_put(p->ud, p->get, &p->chk);
     s3m_s3_req_stream(r, (int64_t)p->src.length, pipe_read);
+    big_buffers(p, r, true);
     p->put = r;
     p->flags |= P_PUT_RUNNING;
     if (s3m_s3_submit(r, pipe_put_done, p)) {
@@ -291,11 +318,13 @@ static bool round_retry(struct s3m_xfer_pipe *p, const struct s3m__outcome *o)
 static void round_finish(struct s3m_xfer_pipe *p)
 {
     unlink_from(&p->c->pending, p, false);
-    struct s3m__outcome o = {p->ei, HAS(p, P_FAILED) && HAS(p, P_RETRYABLE), p->retry_after_ms, ""};
+    struct s3m__outcome o = {p->ei, HAS(p, P_FAILED) && HAS(p, P_RETRYABLE), p->retry_after_ms, "",
+                             "",    HAS(p, P_FAILED) && HAS(p, P_DIGEST)};
     if (!HAS(p, P_FAILED) && !HAS(p, P_PUT_STARTED))
         s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "no data stream");
+    memcpy(o.md5, p->md5_hex, sizeof(o.md5)); /* also of a failed round sent whole */
     if (!o.ei.err)
-        memcpy(o.md5, p->md5_hex, sizeof(o.md5));
+        memcpy(o.etag, p->etag, sizeof(o.etag));
     s3m_s3_req_free(p->get);
     s3m_s3_req_free(p->put);
     p->get = p->put = NULL;
@@ -332,30 +361,43 @@ static void pipe_get_done(struct s3m_s3_req *r, void *ud)
     pipe_check(p);
 }
 
-/* The destination's ETag of what it stored must be the MD5 of the bytes sent. */
-static void put_verify(struct s3m_xfer_pipe *p, struct s3m_s3_req *r)
+/* The client's MD5 of the bytes, once all were sent. */
+static void md5_finish(struct s3m_xfer_pipe *p)
 {
     uint8_t md5[S3M_MD5_LEN];
-    char *hex = p->md5_hex;
+    if (!p->chk.hash || p->md5_hex[0] || p->sent != p->src.length)
+        return;
     s3m_md5_final(&p->md5, md5);
-    s3m_hex(md5, sizeof(md5), hex);
-    const char *etag = s3m_s3_resp_header(r, "etag");
-    char got[80] = "";
+    s3m_hex(md5, sizeof(md5), p->md5_hex);
+}
+
+/* The destination's ETag of what it stored (its MD5) must be the one expected: the client's
+ * MD5 of the bytes sent, or the owner's (the source's ETag, which the destination was also
+ * given as Content-MD5). A stream checked by the owner alone keeps the ETag for it. */
+static void put_verify(struct s3m_xfer_pipe *p, struct s3m_s3_req *r)
+{
+    const char *etag = s3m_s3_resp_header(r, "etag"), *want = p->chk.expect;
     if (etag)
-        snprintf(got, sizeof(got), "%.*s", (int)strcspn(etag + (*etag == '"'), "\""),
+        snprintf(p->etag, sizeof(p->etag), "%.*s", (int)strcspn(etag + (*etag == '"'), "\""),
                  etag + (*etag == '"'));
+    md5_finish(p);
+    if (p->chk.hash)
+        want = p->md5_hex;
     struct s3m_errinfo ei;
     if (p->sent != p->src.length) {
         s3m_errinfo_set(&ei, S3M_EINTEGRITY, "sent %" PRIu64 " of %" PRIu64 " bytes", p->sent,
                         p->src.length);
         pipe_fail_bytes(p, &ei, "writing destination");
-    } else if (s3m_strcasecmp(got, hex)) {
-        s3m_errinfo_set(&ei, S3M_EINTEGRITY,
-                        "destination ETag %s differs from the MD5 %s "
-                        "of the bytes sent",
-                        got, hex);
+    } else if (*want && s3m_strcasecmp(p->etag, want)) {
+        s3m_errinfo_set(&ei, S3M_EINTEGRITY, "destination ETag %s differs from the MD5 %s %s",
+                        p->etag, want, p->chk.hash ? "of the bytes sent" : "expected");
         p->c->integrity_failures++;
-        pipe_fail_bytes(p, &ei, "verifying");
+        if (p->chk.hash) { /* the bytes were lost between us and the server: send them again */
+            pipe_fail_bytes(p, &ei, "verifying");
+        } else { /* the owner decides: the source's ETag may be no MD5 (hash them next) */
+            p->flags |= P_DIGEST;
+            pipe_fail(p, &ei, "verifying");
+        }
     }
 }
 
@@ -363,10 +405,15 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer_pipe *p = ud;
     p->flags &= ~(unsigned)P_PUT_RUNNING;
-    if (r->ei.err)
+    if (r->ei.err) {
+        if (!HAS(p, P_FAILED) && !strcmp(r->ei.code, "BadDigest")) {
+            md5_finish(p); /* the owner compares it with the source's ETag */
+            p->flags |= P_DIGEST;
+        }
         pipe_fail_req(p, r, "writing destination");
-    else if (!HAS(p, P_FAILED))
+    } else if (!HAS(p, P_FAILED)) {
         put_verify(p, r);
+    }
     pipe_check(p);
 }
 
@@ -377,7 +424,8 @@ static void round_start(struct s3m_xfer_pipe *p)
     p->head = p->len = 0;
     p->got = p->sent = 0;
     p->retry_after_ms = 0;
-    p->md5_hex[0] = 0;
+    p->md5_hex[0] = p->etag[0] = 0;
+    memset(&p->chk, 0, sizeof(p->chk));
     s3m_errinfo_clear(&p->ei);
     p->cap = c->buffer_size;
     p->ring = s3m_malloc(p->cap);
@@ -391,6 +439,7 @@ static void round_start(struct s3m_xfer_pipe *p)
     /* If-Match: the bytes must be those of the listed version, or nothing */
     p->get = s3m_s3_get_object(c->src, p->src.bucket, p->src.key, rp, 0, p->src.etag);
     p->get->write_cb = pipe_write;
+    big_buffers(p, p->get, false);
     p->flags |= P_GET_RUNNING;
     if (s3m_s3_submit(p->get, pipe_get_done, p)) {
         p->flags &= ~(unsigned)P_GET_RUNNING;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define S3_MIN_PART (5 * S3M__MIB)
 
@@ -31,6 +32,18 @@ enum {
     K_OPAQUE, /* neither, or a multipart layout that could not be learned nor guessed */
 };
 
+/* How a single stream of a plain-ETag source is checked (x->check); it only goes up, and a
+ * step up starts the next stream at once, without using an attempt. */
+enum {
+    C_SERVER, /* Content-MD5 = source ETag, the destination's ETag must equal it: no client MD5 */
+    C_CLIENT, /* the same, and the client hashes the bytes read (BadDigest or another ETag came) */
+    C_REREAD, /* the bytes read do not hash to the source ETag: Content-MD5 = that earlier read's
+               * MD5, so only bytes two reads agree on are stored */
+};
+
+/* Objects of a job whose 32-hex ETag proved no MD5 before new ones start at C_CLIENT. */
+#define NOT_MD5_SEEN 2
+
 static void set_state(struct s3m_xfer *x, enum xfer_state st)
 {
     s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %s -> %s", x->src_key, state_names[x->state],
@@ -39,6 +52,7 @@ static void set_state(struct s3m_xfer *x, enum xfer_state st)
 }
 
 static void attempt_start(struct s3m_xfer *x);
+static void start_single(struct s3m_xfer *x);
 
 static void finished(struct s3m_xfer *x)
 {
@@ -94,8 +108,19 @@ static void single_finished(struct s3m_xfer *x, const struct s3m__outcome *o)
         finished(x);
 }
 
-/* The PUT of the stream, once the GET's headers (the metadata to copy) are in. */
-static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get)
+/* AWS S3: the ETag of an object encrypted with SSE-KMS or SSE-C is not the MD5 of its bytes. */
+static bool etag_not_md5(const struct s3m_s3_req *get)
+{
+    const char *sse = s3m_s3_resp_header(get, "x-amz-server-side-encryption");
+    return (sse && !strncasecmp(sse, "aws:kms", 7)) ||
+           s3m_s3_resp_header(get, "x-amz-server-side-encryption-customer-algorithm");
+}
+
+/* The PUT of the stream, once the GET's headers (the metadata to copy) are in. A plain source
+ * ETag goes as Content-MD5: the destination checks the bytes it receives against the source's
+ * MD5 (end to end) and answers it as its ETag; the client hashes only where that cannot hold. */
+static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get,
+                                     struct s3m__pipe_check *chk)
 {
     struct s3m_xfer *x = ud;
     s3m__meta_take(&x->meta, get);
@@ -103,16 +128,68 @@ static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get)
     s3m__meta_add(&x->meta, r);
     uint8_t md5[S3M_MD5_LEN];
     char b64[32];
-    if (x->kind == K_PLAIN && !s3m_unhex16(x->etag, md5)) { /* the server checks it too */
+    if (x->kind == K_PLAIN && x->check == C_SERVER &&
+        (etag_not_md5(get) || x->ctx->etag_not_md5 >= NOT_MD5_SEEN))
+        x->check = C_CLIENT;
+    const char *sum = x->check == C_REREAD ? x->read_md5 : x->etag;
+    chk->hash = x->kind != K_PLAIN || x->check != C_SERVER;
+    if (x->kind == K_PLAIN && !s3m_unhex16(sum, md5)) {
         s3m_base64(md5, sizeof(md5), b64);
         s3m_s3_req_header(r, "Content-MD5", b64);
+        if (!chk->hash)
+            snprintf(chk->expect, sizeof(chk->expect), "%.32s", x->etag);
     }
     return r;
 }
 
+/* A plain-ETag stream's check steps up (true: the next stream started). C_SERVER: the bytes'
+ * MD5 was not the source ETag (BadDigest, or another ETag stored): hash the next read. C_CLIENT:
+ * the bytes read hash to something else than the source ETag: the ETag is no MD5 (SSE-KMS,
+ * SSE-C, some servers' encryption) or the source sent other bytes; read again and store only
+ * what agrees with this read. */
+static bool check_up(struct s3m_xfer *x, const struct s3m__outcome *o)
+{
+    bool other = o->md5[0] && s3m_strcasecmp(o->md5, x->etag);
+    const char *what = NULL;
+    if (x->check == C_SERVER && o->digest) {
+        x->check = C_CLIENT;
+        what = "the bytes' MD5 is not the source ETag: hashing them on the client";
+    } else if (x->check == C_CLIENT && other && (o->digest || !o->ei.err)) {
+        x->check = C_REREAD;
+        snprintf(x->read_md5, sizeof(x->read_md5), "%s", o->md5);
+        what = "the bytes read have another MD5 than the source ETag: reading them again";
+    }
+    if (!what || x->ctx->stopping)
+        return false;
+    s3m_log(S3M_LOG_INFO, "xfer", "%s: %s (ETag %s, read %s)", x->src_key, what, x->etag,
+            o->md5[0] ? o->md5 : "-");
+    start_single(x);
+    return true;
+}
+
 static void single_streamed(void *ud, const struct s3m__outcome *o)
 {
-    single_finished(ud, o);
+    struct s3m_xfer *x = ud;
+    struct s3m__outcome v = *o;
+    if (x->kind == K_PLAIN && check_up(x, o))
+        return;
+    if (x->kind == K_PLAIN && x->check == C_REREAD && v.md5[0] &&
+        s3m_strcasecmp(v.md5, x->read_md5)) { /* a destination that ignores Content-MD5 */
+        if (!v.ei.err)
+            s3m_errinfo_set(&v.ei, S3M_EINTEGRITY, "two reads of the source differ (%s, %s)",
+                            x->read_md5, v.md5);
+        snprintf(x->read_md5, sizeof(x->read_md5), "%s", v.md5); /* the next must agree */
+        v.retryable = true;
+    } else if (!v.ei.err && x->kind == K_PLAIN && x->check == C_REREAD &&
+               s3m_strcasecmp(v.md5, x->etag)) { /* equal: the source's bytes after all */
+        x->ctx->etag_not_md5++;
+        snprintf(x->note, sizeof(x->note),
+                 "source ETag %s is not the MD5 of its bytes: stored what two reads agree on "
+                 "(MD5 %s), not verified against the source",
+                 x->etag, v.md5);
+        s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", x->src_key, x->note);
+    }
+    single_finished(x, &v);
 }
 
 static const struct s3m__pipe_cbs single_cbs = {single_put, NULL, single_streamed};
@@ -121,7 +198,8 @@ static void server_copy_done(struct s3m_s3_req *r, void *ud)
 {
     struct s3m_xfer *x = ud;
     x->cur = NULL;
-    struct s3m__outcome o = {r->ei, false, r->retry_after_ms, ""}; /* the client retried it */
+    struct s3m__outcome o = {r->ei, false, r->retry_after_ms,
+                             "",    "",    false}; /* the client retried it */
     if (!o.ei.err && r->xml && r->xml->single.etag && x->kind == K_PLAIN &&
         s3m_strcasecmp(r->xml->single.etag, x->etag))
         s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "server-side copy has ETag %s, source %s",

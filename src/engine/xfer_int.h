@@ -14,7 +14,9 @@ struct s3m__outcome {
     struct s3m_errinfo ei;
     bool retryable;      /* a cause worth sending it again (the client could not replay it) */
     long retry_after_ms; /* the server's Retry-After on that failure */
-    char md5[33];        /* a stream sent: the hex MD5 of its bytes (the stored part's ETag) */
+    char md5[33];        /* a stream hashed on the client and sent whole: the MD5 of its bytes */
+    char etag[80];       /* a stream stored: the ETag the destination answered (unquoted) */
+    bool digest;         /* failed because the bytes' MD5 is not the one expected (BadDigest) */
 };
 
 /* ---- metadata carried from the source's reply to the destination (pipe.c) ---- */
@@ -36,10 +38,20 @@ struct s3m__pipe_src {
     int part;    /* the part number, for the logs; 0: the whole object */
 };
 
+/* How a stream is checked, set by the owner with the destination request. The destination
+ * verifies the bytes it receives where it was given their MD5 (Content-MD5); the client hashes
+ * them only where no server can. */
+struct s3m__pipe_check {
+    bool hash;       /* MD5 the bytes on the client: the destination's ETag must equal it */
+    char expect[33]; /* not hashed: the ETag the destination must answer ("": the owner checks) */
+};
+
 struct s3m__pipe_cbs {
     /* Build the destination request (PutObject or UploadPart; the pipe streams its body and
-     * submits it) once the source's reply headers are in: get carries them. */
-    struct s3m_s3_req *(*make_put)(void *ud, const struct s3m_s3_req *get);
+     * submits it) once the source's reply headers are in: get carries them. chk (cleared)
+     * says how the stream is checked. */
+    struct s3m_s3_req *(*make_put)(void *ud, const struct s3m_s3_req *get,
+                                   struct s3m__pipe_check *chk);
     /* Asked before a failed stream is sent again (NULL: always yes). */
     bool (*may_retry)(void *ud);
     /* The stream ended for good: sent, or failed past its tries. Runs once, from the loop;

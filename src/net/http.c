@@ -193,6 +193,11 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
     s3m_http_add_header(h, "Accept", "");
     set_method(e, h, method, body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->hdrs);
+    /* a large streamed body: fewer, larger reads and writes (the owner sized them) */
+    if (h->recv_buffer)
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)h->recv_buffer);
+    if (h->send_buffer)
+        curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)h->send_buffer);
     if (curl_multi_add_handle(h->loop->multi, e) != CURLM_OK)
         return s3m_errinfo_set(ei, S3M_ENET, "cannot start HTTP transfer");
     h->running = true;

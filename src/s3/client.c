@@ -468,6 +468,8 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     r->http.on_read = on_read;
     r->http.on_seek = on_seek;
     r->http.on_done = on_done;
+    r->http.recv_buffer = r->recv_buffer;
+    r->http.send_buffer = r->send_buffer;
     for (size_t i = 0; i < r->nheaders; i++)
         s3m_http_add_header(&r->http, r->headers[i].name, r->headers[i].value);
     s3m__s3_sign(r, &ep, path.data, payload);

@@ -60,6 +60,10 @@ class Proxy:
         m = re.match(r"http://([^:/]+):(\d+)", upstream)
         self.host, self.port = m.group(1), int(m.group(2))
         self.rules, self.log, self.lock = [], [], threading.Lock()
+        # {real ETag: fake ETag}: the source's ETags as a server whose ETags are no MD5s shows
+        # them (listings, HEAD and GET answers); the client's If-Match goes back as the real one
+        self.etag_alias = {}
+        self.keys = None  # (access key, secret key) of the upstream, to sign aliased requests
         self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
         self.events = []  # ("start" | "end", method, path, query, POST body or b"", status)
         proxy = self
@@ -149,16 +153,27 @@ class Proxy:
             return self.fault(h, rule)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
+        aliased = {k: v for k, v in headers.items()}
+        for real, fake in self.etag_alias.items():
+            aliased = {k: v.replace(fake, real) for k, v in aliased.items()}
+        if aliased != headers:  # a signed header changed: sign again with the site's keys
+            headers = self.sign(h.command, h.path, aliased)
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         self.event("end", h.command, path, query, body_kept, resp.status)
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
+        if "xml" in (resp.getheader("Content-Type") or ""):
+            for real, fake in self.etag_alias.items():
+                data = data.replace(real.encode(), fake.encode())
         h.send_response(resp.status, resp.reason)
         drop = {k.lower() for k in (rule.kw.get("drop_headers", ()) if rule else ())}
         for k, v in resp.getheaders():
             if k.lower() not in HOP and k.lower() != "content-length" and k.lower() not in drop:
+                if k.lower() == "etag":
+                    for real, fake in self.etag_alias.items():
+                        v = v.replace(real, fake)
                 h.send_header(k, v)
         for k, v in (rule.kw.get("set_headers", {}) if rule else {}).items():
             h.send_header(k, v)  # a header that lies (rule action "headers")
@@ -187,6 +202,21 @@ class Proxy:
         elif h.command != "HEAD":
             h.wfile.write(data)
         conn.close()
+
+    def sign(self, method, path, headers):
+        """SigV4 anew (botocore) for a request whose headers the proxy changed: self.keys are
+        the upstream's (access key, secret key); region and payload hash kept as sent."""
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        auth = next(v for k, v in headers.items() if k.lower() == "authorization")
+        region = re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth).group(1)
+        keep = {k: v for k, v in headers.items()
+                if k.lower() not in ("authorization", "x-amz-date", "host")}
+        req = AWSRequest(method=method, url="http://%s:%d%s" % (self.host, self.port, path),
+                         headers=keep)
+        S3SigV4Auth(Credentials(*self.keys), "s3", region).add_auth(req)
+        return dict(req.headers.items())
 
     @staticmethod
     def reset(h):

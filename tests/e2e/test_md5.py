@@ -1,0 +1,135 @@
+"""Integrity without a client MD5 of every byte (issue 16): a plain source ETag goes as
+Content-MD5 and the destination's ETag must equal it; the parts' ETags the destination returns
+are combined and compared with the source's multipart ETag before completing. These tests
+prove that corruption is still caught and that a source whose 32-hex ETag is not an MD5 is
+still copied (hashed on the client, two reads agreeing), never reported as verified against
+the source. Checked with boto3; the source is reached through the fault proxy."""
+import hashlib
+import random
+import re
+
+from e2e import for_each_kind, proxied_conf
+from faultproxy import Proxy
+
+MiB = 1024 * 1024
+
+
+def flip(data):
+    k = len(data) // 2
+    return data[:k] + bytes([data[k] ^ 1]) + data[k + 1:] if data else data
+
+
+@for_each_kind
+class Md5Test:
+    def setUp(self):
+        self.sb = self.bucket(self.src, "m5src")
+        self.db = self.bucket(self.dst, "m5dst")
+        self.proxy = Proxy(self.sto2.endpoint)
+        self.proxy.keys = (self.sto2.access_key, self.sto2.secret_key)
+        self.addCleanup(self.proxy.stop)
+
+    def sync(self, *extra, check=None):
+        conf = proxied_conf(self.conf, "flaky", self.sto2, self.proxy.endpoint)
+        return self.s3m("sync", "flaky:" + self.sb, "osl1:" + self.db, "--log-level", "info",
+                        *extra, check=check, conf=conf)
+
+    def body(self, client, bucket, key):
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def gets(self, key):
+        return sum(1 for m, path, q in self.proxy.log if m == "GET" and path.endswith("/" + key))
+
+    def no_uploads(self):
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []), [])
+
+    def test_flipped_byte_in_a_single_part_source_read(self):
+        """A single PUT is checked by the destination (Content-MD5 = the source ETag): a read
+        with one byte flipped is refused (BadDigest), the next read is hashed on the client and
+        lands verified. The flipped byte is never stored."""
+        data = random.Random(1).randbytes(7 * MiB + 3)
+        self.src.put_object(Bucket=self.sb, Key="one", Body=data)
+        self.proxy.add("listing", method="GET", path="/one$", times=1, edit=flip)
+        p = self.sync()
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertEqual(self.body(self.dst, self.db, "one"), data, "the flipped byte was stored")
+        self.assertIn("hashing them on the client", p.stderr)
+        self.assertNotIn("not verified against the source", p.stderr)
+
+    def multipart_source(self, key, sizes):
+        mp = self.src.create_multipart_upload(Bucket=self.sb, Key=key)
+        parts, data = [], b""
+        for i, n in enumerate(sizes):
+            chunk = random.Random(i).randbytes(n)
+            r = self.src.upload_part(Bucket=self.sb, Key=key, UploadId=mp["UploadId"],
+                                     PartNumber=i + 1, Body=chunk)
+            parts.append({"PartNumber": i + 1, "ETag": r["ETag"]})
+            data += chunk
+        self.src.complete_multipart_upload(Bucket=self.sb, Key=key, UploadId=mp["UploadId"],
+                                           MultipartUpload={"Parts": parts})
+        return data
+
+    def test_flipped_byte_in_one_read_of_a_multipart_source(self):
+        """Parts are not hashed on the client: their ETags (the destination's MD5s) combined in
+        the source's layout must give the source's ETag before the upload is completed. One read
+        with a flipped byte: with a learned layout (moto) that check fails; with a guessed one
+        (radosgw) the guess seems to miss, the second read disagrees with the part stored, and
+        the next attempt guesses anew. The upload is aborted, the retry lands the source's bytes
+        in the source's layout (same ETag)."""
+        data = self.multipart_source("mp", [5 * MiB, 5 * MiB, 2 * MiB])
+        self.proxy.add("listing", method="GET", path="/mp$", times=1, edit=flip)
+        p = self.sync()
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertEqual(self.body(self.dst, self.db, "mp"), data, "the flipped byte was stored")
+        self.assertEqual(self.dst.head_object(Bucket=self.db, Key="mp")["ETag"],
+                         self.src.head_object(Bucket=self.sb, Key="mp")["ETag"])
+        self.no_uploads()
+
+    def test_flipped_byte_in_every_read_of_a_multipart_source_is_never_stored(self):
+        """Every read of the source has a flipped byte: the parts in the source's layout never
+        give its ETag; every upload is aborted, the run fails, nothing is stored."""
+        if self.kind == "ceph":
+            self.skipTest("radosgw does not tell part sizes: with a guessed layout that misses, "
+                          "two reads that return the same wrong bytes agree (the documented "
+                          "limit of the second read, docs/how-sync-decides.md)")
+        self.multipart_source("mp", [5 * MiB, 5 * MiB, 2 * MiB])
+        self.proxy.add("listing", method="GET", path="/mp$", edit=flip)
+        p = self.sync("--retries", "2")
+        self.assertNotEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertIn("in the source's layout", p.stderr)
+        keys = [o["Key"] for o in self.dst.list_objects_v2(Bucket=self.db).get("Contents", [])]
+        self.assertEqual(keys, [], "a corrupted multipart copy was completed")
+        self.no_uploads()
+
+    def test_source_etag_that_is_no_md5(self):
+        """A source whose 32-hex ETags are not the MD5 of the bytes (SSE-KMS or SSE-C on AWS,
+        some servers' encryption): the destination refuses Content-MD5 = that ETag (BadDigest).
+        Not a failed run: the object is hashed on the client, read again and stored only as two
+        reads agree; the log says it is not verified against the source. After two such objects
+        the rest of the run hashes from the first read (one failed stream less each)."""
+        datas = {"k%d" % i: random.Random(10 + i).randbytes(MiB + i) for i in range(3)}
+        for k, d in datas.items():
+            real = self.src.put_object(Bucket=self.sb, Key=k, Body=d)["ETag"].strip('"')
+            self.proxy.etag_alias[real] = hashlib.md5(b"not the bytes " + d).hexdigest()
+        p = self.sync("--transfers", "1")
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        for k, d in datas.items():
+            self.assertEqual(self.body(self.dst, self.db, k), d)
+        warned = re.findall(r"WARN .*not verified against the source", p.stderr)
+        self.assertEqual(len(warned), 3, p.stderr[-3000:])
+        # refused as sent, refused once hashed, stored on the third read; the last object
+        # copied (listed in ranges at once on radosgw: not always k2) from the second read
+        self.assertEqual(sorted(self.gets(k) for k in datas), [2, 3, 3])
+
+    def test_sse_kms_source_hashes_from_the_first_read(self):
+        """A source reply that says SSE-KMS: its ETag is no MD5 (AWS), so the client hashes from
+        the first read (no stream sent first with a Content-MD5 bound to fail)."""
+        d = random.Random(5).randbytes(2 * MiB)
+        real = self.src.put_object(Bucket=self.sb, Key="kms", Body=d)["ETag"].strip('"')
+        self.proxy.etag_alias[real] = hashlib.md5(b"kms").hexdigest()
+        self.proxy.add("headers", method="GET", path="/kms$", share=1.0,
+                       set_headers={"x-amz-server-side-encryption": "aws:kms"})
+        p = self.sync()
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertEqual(self.body(self.dst, self.db, "kms"), d)
+        self.assertIn("not verified against the source", p.stderr)
+        self.assertEqual(self.gets("kms"), 2)
