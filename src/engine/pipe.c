@@ -169,13 +169,15 @@ static size_t pipe_read(struct s3m_s3_req *r, char *buf, size_t n, void *ud)
 static void pipe_put_done(struct s3m_s3_req *r, void *ud);
 
 /* Fewer, larger reads and writes for a large stream: curl's receive buffer (its default is
- * 16 KiB) and upload buffer (64 KiB) sized to the ring, capped (curl allows up to 10 MiB and
- * 2 MiB) and never above the body; a small object keeps curl's defaults. */
+ * 16 KiB) and upload buffer (64 KiB) grow with the ring, a quarter and a half of it, capped
+ * (curl allows up to 10 MiB and 2 MiB) and never above the body, so that a stream holds 1.75
+ * times --buffer-size at most; a small object keeps curl's defaults. */
 #define RECV_BUFFER_MAX (512u << 10)
 #define SEND_BUFFER_MAX (2u << 20)
 static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, bool send)
 {
-    size_t cap = send ? SEND_BUFFER_MAX : RECV_BUFFER_MAX, n = p->c->buffer_size;
+    size_t cap = send ? SEND_BUFFER_MAX : RECV_BUFFER_MAX;
+    size_t n = send ? p->c->buffer_size / 2 : p->c->buffer_size / 4;
     if (n > cap)
         n = cap;
     if (p->src.length < n)
