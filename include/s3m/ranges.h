@@ -51,11 +51,12 @@ void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefi
  * ~/.cache/s3mirror. NULL: no cache directory. The caller frees it. */
 char *s3m_ranges_cache_path(const char *src_spec);
 /* Up to want-1 of its boundaries inside (lo, hi); none when absent or damaged. path may be
- * NULL. */
-void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
-                           struct s3m_bounds *out);
-/* Replace the cache file with keys (its directory made if missing); a failure is only logged:
- * the cache costs nothing but speed. */
-void s3m_ranges_cache_save(const char *path, char *const *keys, size_t n);
+ * NULL. Returns the number of source keys the run that wrote it listed, or -1 when the file is
+ * absent, damaged or does not say. */
+int64_t s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
+                              struct s3m_bounds *out);
+/* Replace the cache file with keys and the count of source keys listed (its directory made if
+ * missing); a failure is only logged: the cache costs nothing but speed. */
+void s3m_ranges_cache_save(const char *path, char *const *keys, size_t n, uint64_t listed);
 
 #endif

@@ -106,56 +106,6 @@ static void test_raise(const char *point)
 }
 
 /* --list-concurrency: how many key ranges a job is cut into at most */
-static size_t list_want(const struct run *r)
-{
-    return r->o->list_concurrency ? (size_t)r->o->list_concurrency : 8;
-}
-
-/* The key ranges of one job: this shard's range of the plan (or everything), cut further at
- * boundaries found under '/' so that --list-concurrency ranges are listed at once. bounds gets
- * nlanes + 1 entries: [0] and [nlanes] may be NULL (unbounded). */
-static size_t job_lanes(struct run *r, const struct s3m_spec *spec, const char *sb,
-                        const char ***bounds, struct s3m_bounds *found, char **cache)
-{
-    const char *sprefix = spec->prefix;
-    *cache = NULL;
-    const char *lo = NULL, *hi = NULL;
-    memset(found, 0, sizeof(*found));
-    size_t want = list_want(r);
-    if (r->have_plan && !r->shard_count) { /* no --shard: the plan's ranges, all at once */
-        *bounds = s3m_calloc(r->plan.n + 2, sizeof(char *));
-        size_t n = 0;
-        for (size_t i = 0; i < r->plan.n; i++)
-            if (!n || strcmp(r->plan.keys[i], (*bounds)[n]))
-                (*bounds)[++n] = r->plan.keys[i];
-        return n + 1;
-    }
-    if (r->have_plan) {
-        lo = r->shard_index ? r->plan.keys[r->shard_index - 1] : NULL;
-        hi = r->shard_index < r->plan.n ? r->plan.keys[r->shard_index] : NULL;
-    }
-    if (want > 1 && !(lo && hi && !strcmp(lo, hi))) {
-        s3m_bounds_discover(r->src, sb, sprefix, lo, hi, want, found);
-        if (!found->n) { /* no structure to split at: what the last run learned, if anything */
-            char spec_s[2200];
-            /* a range shard learns its own range: shards must not overwrite each other */
-            snprintf(spec_s, sizeof(spec_s), "%s:%s/%s%s%s", spec->remote, sb, sprefix,
-                     r->have_plan && r->shard_count ? "\nshard " : "",
-                     r->have_plan && r->shard_count ? r->o->shard : "");
-            *cache = s3m_ranges_cache_path(spec_s);
-            s3m_ranges_cache_load(*cache, lo, hi, want, found);
-        }
-    }
-    *bounds = s3m_calloc(found->n + 2, sizeof(char *));
-    (*bounds)[0] = lo;
-    for (size_t i = 0; i < found->n; i++)
-        (*bounds)[i + 1] = found->keys[i];
-    (*bounds)[found->n + 1] = hi;
-    if (found->n)
-        s3m_log(S3M_LOG_INFO, "sync", "listing %zu key ranges at once", found->n + 1);
-    return found->n + 1;
-}
-
 static void pair_done(struct s3m_sync *s, void *ud)
 {
     struct pair *p = ud;
@@ -188,18 +138,6 @@ static double since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* what this run learned of the source's keys, left for the next run's ranges */
-static void save_learned(struct run *r, struct s3m_sync *job, const char *cache)
-{
-    char **learned;
-    size_t n = s3m_sync_learned_bounds(job, list_want(r), &learned);
-    if (n)
-        s3m_ranges_cache_save(cache, learned, n);
-    for (size_t i = 0; i < n; i++)
-        free(learned[i]);
-    free(learned);
-}
-
 /* one job's listings and copies; its deletions wait for run_finish */
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
@@ -218,7 +156,9 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     const char **bounds = NULL;
     struct s3m_bounds found;
     char *cache = NULL;
-    r->so.nlanes = job_lanes(r, s, sb, &bounds, &found, &cache);
+    struct s3m__lanes_ctx lc = {r->o, r->src, r->have_plan ? &r->plan : NULL, r->shard_index,
+                                r->shard_count};
+    r->so.nlanes = s3m__job_lanes(&lc, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
     struct s3m_job_place jp = {r->src, s->remote, sb, s->prefix, label};
@@ -238,7 +178,7 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
         s3m__listing_failed(label, &job->st);
     s3m__requests_log(r->src, r->dst);
     if (cache && !job->st.listing_failed && !s3m_sync_stopped(job))
-        save_learned(r, job, cache);
+        s3m__lanes_save(&lc, job, cache);
     free(cache);
     free(bounds);
     s3m_bounds_free(&found);

@@ -57,6 +57,22 @@ int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char
                        const struct timespec *t_start, int rc, const struct s3m_sync_stats *total,
                        uint64_t retries);
 
+/* ---- a job's key ranges (sync_lanes.c) ---- */
+struct s3m__lanes_ctx {
+    const struct s3m_opts *o;
+    struct s3m_s3 *src;
+    const struct s3m_bounds *plan;     /* --shard-boundaries, or NULL */
+    uint32_t shard_index, shard_count; /* --shard; count 0 = none */
+};
+/* The key ranges of one job: this shard's range of the plan (or everything), cut further so
+ * that --list-concurrency ranges are listed at once. bounds gets nlanes + 1 entries: [0] and
+ * [nlanes] may be NULL (unbounded); found holds the keys they point to, cache the path of the
+ * cache file to leave what the job learned in (NULL: none). Returns nlanes. */
+size_t s3m__job_lanes(const struct s3m__lanes_ctx *r, const struct s3m_spec *spec, const char *sb,
+                      const char ***bounds, struct s3m_bounds *found, char **cache);
+/* What the job learned of the source's keys (boundaries, how many), for the next run. */
+void s3m__lanes_save(const struct s3m__lanes_ctx *r, struct s3m_sync *job, const char *cache);
+
 /* ---- ordered copies and --max-change (sync_order.c) ---- */
 
 /* The run's ordering: the tiers of --layout NAME, then one per --copy-last GLOB. */

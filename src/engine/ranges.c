@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -239,20 +240,34 @@ char *s3m_ranges_cache_path(const char *src_spec)
     return s3m_buf_detach(&p);
 }
 
-void s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
-                           struct s3m_bounds *out)
+/* The header line that says how many source keys the writing run listed. */
+#define LISTED_LINE "# source keys listed: "
+
+int64_t s3m_ranges_cache_load(const char *path, const char *lo, const char *hi, size_t want,
+                              struct s3m_bounds *out)
 {
     memset(out, 0, sizeof(*out));
     FILE *f = path ? fopen(path, "r") : NULL;
     if (!f)
-        return;
+        return -1;
+    char line[128];
+    int64_t listed = -1;
+    for (int i = 0; i < 2 && fgets(line, sizeof(line), f); i++) { /* among the header lines */
+        unsigned long long v;
+        if (!strncmp(line, LISTED_LINE, strlen(LISTED_LINE)) &&
+            sscanf(line + strlen(LISTED_LINE), "%llu", &v) == 1 && v <= INT64_MAX)
+            listed = (int64_t)v;
+    }
+    rewind(f);
     struct s3m_bounds all;
-    s3m_bounds_parse(f, true, &all); /* damaged: nothing; the run rewrites it */
+    if (s3m_bounds_parse(f, true, &all)) /* damaged: nothing; the run rewrites it */
+        listed = -1;
     fclose(f);
     s3m_bounds_pick(&all, lo, hi, want, out);
+    return listed;
 }
 
-void s3m_ranges_cache_save(const char *path, char *const *keys, size_t n)
+void s3m_ranges_cache_save(const char *path, char *const *keys, size_t n, uint64_t listed)
 {
     char *dir = s3m_strdup(path);
     char *slash = strrchr(dir, '/');
@@ -265,6 +280,7 @@ void s3m_ranges_cache_save(const char *path, char *const *keys, size_t n)
     s3m_buf_init(&b);
     s3m_buf_adds(&b, "# s3mirror: key ranges learned from the last listing (any boundaries are "
                      "correct; these make the parts even)\n");
+    s3m_buf_printf(&b, LISTED_LINE "%" PRIu64 "\n", listed);
     s3m_bounds_text(&b, keys, n);
     if (s3m_file_replace(path, b.data, b.len))
         s3m_log(S3M_LOG_INFO, "sync", "%zu key range boundaries learned for the next run (%s)", n,

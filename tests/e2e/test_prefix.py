@@ -175,6 +175,30 @@ class PrefixTest:
                          [k[len("backup/"):] for k in inside])
         self.assertEqual(len(acts), len(inside))
 
+    def test_one_page_source_listed_in_one_range(self):
+        """A source whose last listing fit in one page is listed in one range (no discovery, no
+        ranges: they would only add requests); once it outgrows the page, the next run splits
+        it again. The decisions are the same either way."""
+        keys = ["%s/k%02d" % (d, i) for d in ("alpha", "beta", "delta", "gamma") for i in range(3)]
+        self.put_many(self.src, self.sb, keys)
+        cache = os.path.join(self.tmp, unique("cache"))
+        os.makedirs(cache)
+        env = {"S3MIRROR_CACHE_DIR": cache}
+        args = ("sync", self.spec("src"), self.spec("dst"), "--list-concurrency", "4",
+                "--max-keys", "20", "-v")
+        runs = [self.s3m(*args, check=0, env=env) for _ in range(2)]
+        self.assertIn("listing 4 key ranges at once", runs[0].stderr)
+        self.assertIn("listing in one range: the last run listed 12 source keys", runs[1].stderr)
+        self.assertNotIn("key ranges at once", runs[1].stderr)
+        more = ["%s/m%02d" % (d, i) for d in ("alpha", "beta", "delta", "gamma") for i in range(5)]
+        self.put_many(self.src, self.sb, more)
+        runs = [self.s3m(*args, check=0, env=env) for _ in range(2)]
+        self.assertIn("the last run listed 12 source keys", runs[0].stderr)  # what it knew
+        self.assertIn("listing 4 key ranges at once", runs[1].stderr)  # 32 keys: two pages
+        for p in runs:
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertEqual(sorted(snapshot(self.dst, self.db)), sorted(keys + more))
+
     def test_folder_marker_on_the_source(self):
         """sync src:b/dir/ dst:b2 with a 0-byte dir/ on the source: the marker is the folder
         itself; nothing is written at the bucket root, and every run exits 0."""
