@@ -164,7 +164,8 @@ class PgbackrestTest:
         total, first_write, writes = self.calibrate(flags, full=first)
         points = [1] + [first_write - 1 + n for n in spread(total - first_write + 1, kills - 1)]
         # the stops that also restore: spread over all of them (kills, then refusals)
-        full = set(spread(kills + refusals, restores)) if restores else set()
+        full = set(spread(kills + refusals, restores)) if restores > 1 else \
+            {(kills + refusals + 1) // 2} if restores else set()
         out = []
         for i, n in enumerate(points, 1):
             self.restore()
