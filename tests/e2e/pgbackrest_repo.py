@@ -192,6 +192,8 @@ def build_state_b(cluster, pgbr, rows):
 
 
 VERIFY_OK = re.compile(r"^status: ok$", re.M)
+VERIFY_FINE = re.compile(r"status: valid|missing: 0, checksum invalid: 0, size invalid: 0, "
+                         r"other: 0|total WAL checked: (\d+), total valid WAL: \1$")
 
 
 def verify(pgbr, timeout=300):
@@ -200,8 +202,9 @@ def verify(pgbr, timeout=300):
     p = pgbr.run("verify", "--output=text", "--verbose", timeout=timeout, check=False)
     if p.returncode == 0 and VERIFY_OK.search(p.stdout):
         return None
-    text = " | ".join(x.strip() for x in (p.stdout + p.stderr).splitlines() if x.strip())
-    return "pgbackrest verify: exit %d: %s" % (p.returncode, text[:400])
+    text = " | ".join(x.strip() for x in (p.stdout + p.stderr).splitlines()
+                      if x.strip() and not VERIFY_FINE.search(x))  # only what is wrong
+    return "pgbackrest verify: exit %d: %s" % (p.returncode, text[:600])
 
 
 def restore(cluster, pgbr, label, rows, timeout=300):
