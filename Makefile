@@ -48,13 +48,13 @@ UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
            libcmocka-dev clang clang-format valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox \
-           python3 python3-boto3 python3-yaml zsh restic nginx-light
+           python3 python3-boto3 python3-yaml zsh restic nginx-light postgresql-15 pgbackrest
 # `make deps check` (or -j2): nothing is built before deps has installed the packages.
 ifneq ($(filter deps,$(MAKECMDGOALS)),)
 .NOTPARALLEL:
 endif
 
-.PHONY: all deps check check-unit check-docs check-deploy check-e2e check-model fuzz-regress asan check-asan check-valgrind fuzz clean install \
+.PHONY: all deps check check-unit check-docs check-deploy check-e2e check-pgbackrest check-model fuzz-regress asan check-asan check-valgrind fuzz clean install \
         demo bench bench-smoke format-check check-install check-fresh check-layers check-layers-selftest
 
 all: $(BIN) s3mirror $(BUILD)/tests/s3ops
@@ -111,6 +111,12 @@ check-unit: $(UNIT_BINS)
 
 check-e2e: $(BIN) $(BUILD)/bench/listsrv
 	tests/e2e/run.sh $(E2E_ARGS)
+
+# pgBackRest's stop-point proof with a stop point per request of the sync (capped) and verify
+# and a restore at every one (make check runs a sample); PGBR_POINTS=KILLS,REFUSALS,RESTORES
+PGBR_POINTS ?= 40,12,52
+check-pgbackrest: $(BIN)
+	S3M_PGBR_POINTS=$(PGBR_POINTS) tests/e2e/run.sh -k PgbackrestTest $(E2E_ARGS)
 
 # + the state-machine table of docs/internals/README.md against the enums of the code
 check-docs: $(BIN)

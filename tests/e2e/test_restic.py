@@ -13,11 +13,8 @@ The stop points are request numbers, counted by the fault proxy in front of the 
 destination goes back to A from a pristine bucket, checked with boto3. The summary line reads
 `restic stop points: ordered 0/18 broken (...), unordered K/18 broken (...) (moto, ...)`.
 
-No pgBackRest twin: Debian's 2.45 speaks only HTTPS to S3 (plain HTTP came in 2.58), so it needs
-a TLS front to our servers (it works: faultproxy with the server socket wrapped in ssl and
-repo1-storage-verify-tls=n), a PostgreSQL cluster run as a non-root user with archive_command,
-and its only full reader of a repository, `pgbackrest verify`, took 80 s per call on a 39 MB
-repository (moto, loaded machine): one stop point would cost more than this whole test."""
+pgBackRest's twin is test_pgbackrest.py (through a TLS front: Debian's 2.45 speaks only HTTPS to
+S3; its own full reader, `pgbackrest verify`, runs at a sample of the stops there)"""
 import os
 import shutil
 import signal
