@@ -44,7 +44,7 @@ struct s3m_xfer_ctx {
     uint64_t chunk_size;  /* part size for single-part sources above single_max */
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
     uint64_t stream_retries; /* streamed PUTs / parts sent again on their own */
-    uint64_t etag_not_md5;   /* plain-looking source ETags found not to be their bytes' MD5 */
+    uint64_t etag_not_md5;   /* SSE-KMS/SSE-C sources stored as two reads agreed (not verified) */
     bool close_done;         /* closed: the context may be freed */
     bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
     /* private to engine/xfer.c, pipe.c, mpu.c */
@@ -81,6 +81,7 @@ struct s3m_xfer {
     int kind;          /* what the source ETag says: plain MD5, multipart, or opaque */
     int check;         /* how a single stream is checked (xfer.c); only ever goes up */
     char read_md5[33]; /* the client's MD5 of an earlier read (a source ETag no MD5) */
+    bool sse;          /* the source's GET said SSE-KMS / SSE-C: its ETag is no MD5 */
     int state;         /* drives control; changed only through set_state */
     int attempt;
     long retry_after_ms; /* the last failure's Retry-After, for the next attempt's wait */

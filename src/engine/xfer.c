@@ -37,12 +37,10 @@ enum {
 enum {
     C_SERVER, /* Content-MD5 = source ETag, the destination's ETag must equal it: no client MD5 */
     C_CLIENT, /* the same, and the client hashes the bytes read (BadDigest or another ETag came) */
-    C_REREAD, /* the bytes read do not hash to the source ETag: Content-MD5 = that earlier read's
-               * MD5, so only bytes two reads agree on are stored */
+    C_REREAD, /* the source said its ETag is no MD5 (SSE-KMS, SSE-C) and the bytes read do not
+               * hash to it: Content-MD5 = that earlier read's MD5, so that only bytes two reads
+               * agree on are stored */
 };
-
-/* Objects of a job whose 32-hex ETag proved no MD5 before new ones start at C_CLIENT. */
-#define NOT_MD5_SEEN 2
 
 static void set_state(struct s3m_xfer *x, enum xfer_state st)
 {
@@ -128,8 +126,8 @@ static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get,
     s3m__meta_add(&x->meta, r);
     uint8_t md5[S3M_MD5_LEN];
     char b64[32];
-    if (x->kind == K_PLAIN && x->check == C_SERVER &&
-        (etag_not_md5(get) || x->ctx->etag_not_md5 >= NOT_MD5_SEEN))
+    x->sse = etag_not_md5(get); /* only the source's own word, per object, never a guess */
+    if (x->kind == K_PLAIN && x->check == C_SERVER && x->sse)
         x->check = C_CLIENT;
     const char *sum = x->check == C_REREAD ? x->read_md5 : x->etag;
     chk->hash = x->kind != K_PLAIN || x->check != C_SERVER;
@@ -144,9 +142,10 @@ static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get,
 
 /* A plain-ETag stream's check steps up (true: the next stream started). C_SERVER: the bytes'
  * MD5 was not the source ETag (BadDigest, or another ETag stored): hash the next read. C_CLIENT:
- * the bytes read hash to something else than the source ETag: the ETag is no MD5 (SSE-KMS,
- * SSE-C, some servers' encryption) or the source sent other bytes; read again and store only
- * what agrees with this read. */
+ * the bytes read hash to something else than the source ETag, and the source said its ETag is
+ * no MD5 (SSE-KMS, SSE-C): read again and store only what agrees with this read. Without the
+ * source's word, bytes that keep hashing to something else are damaged, never stored as good:
+ * the attempt fails (single_streamed). */
 static bool check_up(struct s3m_xfer *x, const struct s3m__outcome *o)
 {
     bool other = o->md5[0] && s3m_strcasecmp(o->md5, x->etag);
@@ -154,7 +153,7 @@ static bool check_up(struct s3m_xfer *x, const struct s3m__outcome *o)
     if (x->check == C_SERVER && o->digest) {
         x->check = C_CLIENT;
         what = "the bytes' MD5 is not the source ETag: hashing them on the client";
-    } else if (x->check == C_CLIENT && other && (o->digest || !o->ei.err)) {
+    } else if (x->check == C_CLIENT && x->sse && other && (o->digest || !o->ei.err)) {
         x->check = C_REREAD;
         snprintf(x->read_md5, sizeof(x->read_md5), "%s", o->md5);
         what = "the bytes read have another MD5 than the source ETag: reading them again";
@@ -179,6 +178,14 @@ static void single_streamed(void *ud, const struct s3m__outcome *o)
             s3m_errinfo_set(&v.ei, S3M_EINTEGRITY, "two reads of the source differ (%s, %s)",
                             x->read_md5, v.md5);
         snprintf(x->read_md5, sizeof(x->read_md5), "%s", v.md5); /* the next must agree */
+        v.retryable = true;
+    } else if (x->kind == K_PLAIN && x->check == C_CLIENT && !x->sse && !v.ei.err && v.md5[0] &&
+               s3m_strcasecmp(v.md5, x->etag)) {
+        /* stored by a destination that ignores Content-MD5: damaged bytes, an error (a
+         * destination that checks it answered BadDigest, an error already) */
+        s3m_errinfo_set(&v.ei, S3M_EINTEGRITY,
+                        "the bytes read from the source have MD5 %s, not its ETag %s", v.md5,
+                        x->etag);
         v.retryable = true;
     } else if (!v.ei.err && x->kind == K_PLAIN && x->check == C_REREAD &&
                s3m_strcasecmp(v.md5, x->etag)) { /* equal: the source's bytes after all */
