@@ -242,8 +242,14 @@ $(BUILD)/bench/fastsrv: $(FASTSRV_OBJS)
 $(BUILD)/bench/listsrv: $(BUILD)/bench/fastsrv
 	ln -sf fastsrv $@
 
+# The whole bench (docs/benchmarks.md): plain HTTP (the Ceph datasets, the night's delta, the
+# client against bench/fastsrv, the no-change sync of 1M and 10M keys), then the large objects
+# again over TLS (nginx fronts with the bench's own CA). Long: hours with rclone's 10M-key run.
+BENCH_ARGS ?= --huge-keys 1000000,10000000
+BENCH_TLS_ARGS ?= --datasets large:0.25 --fast large --night 0 --huge-keys 0
 bench: deps all $(BUILD)/bench/listsrv $(BUILD)/bench/fastsrv $(BUILD)/bench/delayproxy $(BUILD)/bench/parsebound
 	bench/run $(BENCH_ARGS)
+	bench/run --tls $(BENCH_TLS_ARGS)
 
 bench-smoke: all $(BUILD)/bench/listsrv $(BUILD)/bench/fastsrv $(BUILD)/bench/delayproxy $(BUILD)/bench/parsebound
 	bench/run --smoke

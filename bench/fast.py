@@ -30,6 +30,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 import s3servers  # noqa: E402
+import tls as benchtls  # noqa: E402  (bench/run --tls: an nginx TLS front before each server)
 
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 # objects in flight at each tool's defaults (s3mirror --help, rclone --transfers)
@@ -77,14 +78,16 @@ class Server:
     def __init__(self, exe, args, delayproxy=None, rtt=0, wait=True):
         self.port = s3servers.free_port()
         self.procs = [subprocess.Popen([exe, str(self.port)] + args)]
-        self.public = self.port
         if wait:
             self.wait()
+        # --tls: the tools reach a front (right before the server, after the delay proxy)
+        front = benchtls.endpoint("http://127.0.0.1:%d" % self.port)
+        self.scheme, self.public = benchtls.scheme(front), int(front.rsplit(":", 1)[1])
         if rtt:
-            self.public = s3servers.free_port()
-            self.procs.append(subprocess.Popen([delayproxy, str(self.public), str(self.port),
+            inner, self.public = self.public, s3servers.free_port()
+            self.procs.append(subprocess.Popen([delayproxy, str(self.public), str(inner),
                                                 str(rtt)]))
-            s3servers.wait_port(self.public, 10, self.procs[1])
+            s3servers.wait_port(self.public, 10, self.procs[-1])
 
     def wait(self):
         s3servers.wait_port(self.port, 1200, self.procs[0])  # ETags are computed before listening
@@ -99,7 +102,7 @@ class Server:
 
     def remote(self, name):
         return ("[%s]\ntype = s3\nprovider = Other\naccess_key_id = a\nsecret_access_key = b\n"
-                "endpoint = http://127.0.0.1:%d\n\n" % (name, self.public))
+                "endpoint = %s://127.0.0.1:%d\n\n" % (name, self.scheme, self.public))
 
     def client(self):
         import boto3
@@ -133,7 +136,11 @@ def run_tools(name, tools, rounds, src, dst, sbucket, conf, bin_, env, nobj, nby
         for t in tools:
             db = "d-%s-%s-%d" % (name, t.replace("+", "-").replace("=", ""), r)
             s0, d0, c0 = src.stats(), dst.stats(), src.cpu() + dst.cpu()
-            m = measure(tool_cmd(t, bin_, conf, "fsrc:" + sbucket, "fdst:" + db), env)
+            cmd, f0 = benchtls.with_ca(tool_cmd(t, bin_, conf, "fsrc:" + sbucket, "fdst:" + db)), \
+                benchtls.cpu()
+            m = measure(cmd, env)
+            if benchtls.enabled():  # the fronts' CPU, s3mirror's connections and handshakes
+                m["tls_front_cpu"], m["tls"] = benchtls.cpu() - f0, benchtls.conn_stats(cmd)
             s1, d1 = src.stats(), dst.stats()
             m["server_cpu"] = src.cpu() + dst.cpu() - c0
             reqs = diff_stats(s0, s1)
