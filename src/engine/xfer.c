@@ -179,10 +179,11 @@ static void single_streamed(void *ud, const struct s3m__outcome *o)
                             x->read_md5, v.md5);
         snprintf(x->read_md5, sizeof(x->read_md5), "%s", v.md5); /* the next must agree */
         v.retryable = true;
-    } else if (x->kind == K_PLAIN && x->check == C_CLIENT && !x->sse && !v.ei.err && v.md5[0] &&
+    } else if (x->kind == K_PLAIN && x->check != C_SERVER && !x->sse && !v.ei.err && v.md5[0] &&
                s3m_strcasecmp(v.md5, x->etag)) {
-        /* stored by a destination that ignores Content-MD5: damaged bytes, an error (a
-         * destination that checks it answered BadDigest, an error already) */
+        /* this read's reply did not say its ETag is no MD5 (an earlier one's word does not
+         * vouch for it): damaged bytes, an error (stored only by a destination that ignores
+         * Content-MD5; one that checks it answered BadDigest, an error already) */
         s3m_errinfo_set(&v.ei, S3M_EINTEGRITY,
                         "the bytes read from the source have MD5 %s, not its ETag %s", v.md5,
                         x->etag);
