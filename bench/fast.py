@@ -253,8 +253,9 @@ def large(a, tools, bin_, env, work):
                 rows[t]["cpu_per_gib"] = rows[t]["cpu"] / (nbytes / GiB)
             out.append(r)
             base = rows.get("rclone")
-            print("\n### fastsrv, %d x %d MiB %s-part sources, plain HTTP (median of %d)\n" % (
-                count, size // MiB, shape, a.rounds))
+            print("\n### fastsrv, %d x %d MiB %s-part sources, %s (median of %d)\n" % (
+                count, size // MiB, shape, "over TLS" if benchtls.enabled() else "plain HTTP",
+                a.rounds))
             print("| tool | wall s | MiB/s | client CPU s/GiB | CPU/GiB vs rclone | peak RSS MiB "
                   "| servers' CPU s/GiB | ceiling MiB/s (1 core for both servers) | MiB/s / ceiling |")
             print("|---|---|---|---|---|---|---|---|---|")
