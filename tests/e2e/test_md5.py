@@ -2,8 +2,11 @@
 Content-MD5 and the destination's ETag must equal it; the parts' ETags the destination returns
 are combined and compared with the source's multipart ETag before completing. These tests
 prove that corruption is still caught and that a source whose 32-hex ETag is not an MD5 is
-still copied (hashed on the client, two reads agreeing), never reported as verified against
-the source. Checked with boto3; the source is reached through the fault proxy."""
+copied only when its own reply says so (SSE-KMS, SSE-C: hashed on the client, two reads
+agreeing, never reported as verified against the source); bytes that keep hashing to something
+else are an integrity error, never stored as good (the reviews found a source returning the same
+damaged bytes two or three times stored with exit 0). Checked with boto3; the source is reached
+through the fault proxy."""
 import hashlib
 import random
 import re
@@ -132,3 +135,101 @@ class Md5Test:
         self.assertEqual(self.body(self.dst, self.db, "kms"), d)
         self.assertIn("not verified against the source", p.stderr)
         self.assertEqual(self.gets("kms"), 2)
+
+    # ---- from the hostile reviews: reads that return the same damaged bytes again ----
+
+    def sync(self, *extra, check=None):
+        conf = proxied_conf(self.conf, "flaky", self.sto2, self.proxy.endpoint)
+        return self.s3m("sync", "flaky:" + self.sb, "osl1:" + self.db, "--log-level", "info",
+                        *extra, check=check, conf=conf)
+
+    def skip_on_moto(self):
+        if self.kind == "moto":
+            self.skipTest("moto ignores Content-MD5: it stores a PUT's bytes before anyone can "
+                          "check them (the run still fails: the stored ETag is not the source's)")
+
+    def test_same_flip_on_every_read_of_a_plain_etag_source_is_never_stored(self):
+        self.skip_on_moto()
+        data = random.Random(3).randbytes(MiB + 7)
+        self.src.put_object(Bucket=self.sb, Key="rot", Body=data)
+        self.proxy.add("listing", method="GET", path="/rot$", edit=flip)  # every read
+        p = self.sync("--retries", "2")
+        keys = [o["Key"] for o in self.dst.list_objects_v2(Bucket=self.db).get("Contents", [])]
+        if keys:
+            got = self.dst.get_object(Bucket=self.db, Key="rot")["Body"].read()
+            self.assertTrue(got == data, "corrupted bytes stored (exit %d)\n%s" % (
+                p.returncode, p.stderr[-2500:]))
+        self.assertNotEqual(p.returncode, 0, p.stderr[-3000:])
+
+    def test_same_flip_on_every_read_keeps_the_destinations_good_copy(self):
+        """The destination holds an older good copy (other size); the source's new version reads
+        corrupted every time: the good copy must stay."""
+        self.skip_on_moto()
+        old = random.Random(4).randbytes(1000)
+        self.dst.put_object(Bucket=self.db, Key="rot", Body=old)
+        data = random.Random(3).randbytes(MiB + 7)
+        self.src.put_object(Bucket=self.sb, Key="rot", Body=data)
+        self.proxy.add("listing", method="GET", path="/rot$", edit=flip)
+        p = self.sync("--retries", "2")
+        got = self.dst.get_object(Bucket=self.db, Key="rot")["Body"].read()
+        self.assertTrue(got in (old, data), "destination overwritten with corrupted bytes (exit %d)\n%s"
+                      % (p.returncode, p.stderr[-2500:]))
+        self.assertNotEqual(p.returncode, 0, p.stderr[-3000:])
+
+    def test_three_reads_with_the_same_flip_then_good_ones(self):
+        """A transient fault (a caching middlebox, a bad link) that returns the same wrong bytes
+        for three reads in a row, then the right ones: the run may fail or land the source's
+        bytes, never store the wrong ones."""
+        data = random.Random(4).randbytes(MiB + 9)
+        self.src.put_object(Bucket=self.sb, Key="t", Body=data)
+        self.proxy.add("listing", method="GET", path="/t$", times=3, edit=flip)
+        p = self.sync()
+        self.check_never_corrupt("t", data, p)
+
+    def test_two_no_md5_objects_then_two_reads_with_the_same_flip(self):
+        """After two objects of the job whose ETags are no MD5, an honest object whose first two
+        reads carry the same flipped byte: never stored wrong."""
+        for i in range(2):
+            d = random.Random(10 + i).randbytes(MiB + i)
+            real = self.src.put_object(Bucket=self.sb, Key="a%d" % i, Body=d)["ETag"].strip('"')
+            self.proxy.etag_alias[real] = hashlib.md5(b"not " + d).hexdigest()
+        data = random.Random(5).randbytes(MiB + 11)
+        self.src.put_object(Bucket=self.sb, Key="z", Body=data)
+        self.proxy.add("listing", method="GET", path="/z$", times=2, edit=flip)
+        p = self.sync("--transfers", "1")
+        self.check_never_corrupt("z", data, p)
+
+    def check_never_corrupt(self, key, data, p):
+        try:
+            got = self.dst.get_object(Bucket=self.db, Key=key)["Body"].read()
+        except self.dst.exceptions.NoSuchKey:
+            self.assertNotEqual(p.returncode, 0, p.stderr[-3000:])
+            return
+        self.assertTrue(got == data, "wrong bytes stored (MD5 %s, source %s), exit %d\n%s" % (
+            hashlib.md5(got).hexdigest(), hashlib.md5(data).hexdigest(), p.returncode,
+            p.stderr[-2500:]))
+
+    def sync(self, *extra, check=None):
+        conf = proxied_conf(self.conf, "flaky", self.sto2, self.proxy.endpoint)
+        return self.s3m("sync", "flaky:" + self.sb, "osl1:" + self.db, "--log-level", "info",
+                        *extra, check=check, conf=conf)
+
+    def test_sse_said_by_the_first_read_only_does_not_vouch_for_the_later_ones(self):
+        """A plain-ETag object (its ETag IS its MD5); every read carries the same flipped byte;
+        only the first reply says SSE-KMS. The bytes stored come from a read whose reply does
+        not say its ETag is no MD5: they must be an integrity error, not stored with exit 0."""
+        data = random.Random(41).randbytes(MiB + 5)
+        self.src.put_object(Bucket=self.sb, Key="k", Body=data)
+        self.proxy.add("listing", method="GET", path="/k$", times=1, edit=flip,
+                       set_headers={"x-amz-server-side-encryption": "aws:kms"})
+        self.proxy.add("listing", method="GET", path="/k$", edit=flip)
+        p = self.sync("--retries", "2")
+        try:
+            got = self.dst.get_object(Bucket=self.db, Key="k")["Body"].read()
+        except self.dst.exceptions.NoSuchKey:
+            got = None
+        if got is not None and got != data:
+            self.assertNotEqual(p.returncode, 0, "bytes with MD5 %s stored for plain ETag %s, "
+                                "exit 0\n%s" % (hashlib.md5(got).hexdigest(),
+                                                hashlib.md5(data).hexdigest(), p.stderr[-2500:]))
+        self.assertNotEqual(p.returncode, 0, p.stderr[-2500:])
