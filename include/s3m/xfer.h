@@ -44,7 +44,6 @@ struct s3m_xfer_ctx {
     uint64_t chunk_size;  /* part size for single-part sources above single_max */
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
     uint64_t stream_retries; /* streamed PUTs / parts sent again on their own */
-    uint64_t etag_not_md5;   /* SSE-KMS/SSE-C sources stored as two reads agreed (not verified) */
     bool close_done;         /* closed: the context may be freed */
     bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
     /* private to engine/xfer.c, pipe.c, mpu.c */

@@ -190,7 +190,6 @@ static void single_streamed(void *ud, const struct s3m__outcome *o)
         v.retryable = true;
     } else if (!v.ei.err && x->kind == K_PLAIN && x->check == C_REREAD &&
                s3m_strcasecmp(v.md5, x->etag)) { /* equal: the source's bytes after all */
-        x->ctx->etag_not_md5++;
         snprintf(x->note, sizeof(x->note),
                  "source ETag %s is not the MD5 of its bytes: stored what two reads agree on "
                  "(MD5 %s), not verified against the source",
