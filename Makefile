@@ -48,7 +48,8 @@ UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
            libcmocka-dev clang clang-format valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox \
-           python3 python3-boto3 python3-yaml zsh restic nginx-light postgresql-15 pgbackrest wrk
+           python3 python3-boto3 python3-yaml zsh restic nginx-light postgresql-15 pgbackrest wrk \
+           prometheus-pushgateway
 # `make deps check` (or -j2): nothing is built before deps has installed the packages.
 ifneq ($(filter deps,$(MAKECMDGOALS)),)
 .NOTPARALLEL:

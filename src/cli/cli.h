@@ -49,6 +49,7 @@ struct s3m_opts {
     /* sync, copy, check */
     const char *compare, *min_size, *max_size, *min_age, *max_age, *max_delete, *plan;
     const char *lock_file, *metrics_file;
+    const char *metrics_push, *notify_url; /* --metrics-push, --notify-url (monitor.c) */
     bool no_lock;
     const char *multipart_chunk_buffer, *multipart_threshold, *multipart_chunk_size;
     bool allow_empty_source, error_on_no_transfer, no_server_side;
@@ -141,6 +142,32 @@ int s3m_job_lock(const char *path, const char *src, const char *dst, int *fd_out
 /* Write the Prometheus textfile atomically; 0 or an exit code. */
 int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r);
+struct s3m_buf;
+/* The series of the run (exposition text 0.0.4) appended to m, labelled src, dst (and shard);
+ * last_ok: the last success's time, < 0 for none (the series left out). The textfile and the
+ * Pushgateway get this same text. */
+void s3m_job_metrics_render(struct s3m_buf *m, const char *src, const char *dst, const char *shard,
+                            const struct s3m_job_result *r, double last_ok);
+
+/* ---- the run told to watchers outside (monitor.c): no failure here changes the exit code ---- */
+/* --metrics-push and --notify-url are http(s) URLs; 0, or S3M_EXIT_USAGE after the error. */
+int s3m_monitor_check(const struct s3m_opts *o);
+/* BASE/metrics/job/s3mirror/src@base64/../dst@base64/..[/shard@base64/..] appended to u: the
+ * Pushgateway group of one job. */
+void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const char *dst,
+                  const char *shard);
+/* Push r (the --metrics-file series) to the Pushgateway at o->metrics_push: PUT when the run
+ * exited 0, else POST without the last success's time (the gateway keeps the previous one).
+ * A failure is a warning. Blocks up to 10 s. */
+void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst, const char *shard,
+                      const struct s3m_job_result *r);
+/* Whether exit code rc pings the success URL (0 and 9) rather than URL/fail. */
+bool s3m_notify_success(int rc);
+/* --notify-url: POST URL/start with a short line (the run holds its job). */
+void s3m_notify_start(const struct s3m_opts *o, const char *cmd, const char *src, const char *dst);
+/* --notify-url: POST URL (rc a success) or URL/fail, lines (the summary lines) and the exit
+ * code as the body. Either ping: a failure is a warning; blocks up to 10 s. */
+void s3m_notify_end(const struct s3m_opts *o, int rc, const char *lines);
 
 int s3m_cmd_ls(struct s3m_opts *o, char **args, int nargs);
 int s3m_cmd_lsd(struct s3m_opts *o, char **args, int nargs);

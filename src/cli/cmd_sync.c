@@ -58,6 +58,8 @@ struct run {
     int lock_fd;
     struct timespec t_start;
     bool write_metrics;
+    bool notify;          /* --notify-url pings this run (not a dry run) */
+    struct s3m_buf lines; /* the jobs' summary lines: the end ping's body */
 };
 
 static void run_on_signal(int signum, void *ud)
@@ -268,7 +270,7 @@ static void run_finish(struct run *r, const char *refuse)
             r->cur = NULL;
         }
         fflush(stdout);
-        s3m__summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0));
+        s3m__summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0), &r->lines);
         s3m__tiers_report(r->o, p->label, &p->job);
         s3m__stats_add(&r->total, &p->job.st);
         s3m_sync_cleanup(&p->job);
@@ -441,8 +443,11 @@ static int sync_open(struct run *r)
     clock_gettime(CLOCK_REALTIME, &r->t_start);
     rc = open_lock(r);
     /* the metrics file describes the real job: a dry run, or a run turned away by the lock
-     * (the job holding it writes its own), leaves its series as they are */
-    r->write_metrics = r->o->metrics_file && !r->o->dry_run && rc != S3M_EXIT_LOCKED;
+     * (the job holding it writes its own), leaves its series as they are; so does a push */
+    r->write_metrics = (r->o->metrics_file || r->o->metrics_push) && !r->o->dry_run &&
+                       rc != S3M_EXIT_LOCKED;
+    if (!rc && r->notify) /* the run holds its job: it starts */
+        s3m_notify_start(r->o, r->cmd, r->job_src, r->job_dst);
     return rc ? rc : open_places(r);
 }
 
@@ -480,6 +485,9 @@ static int sync_report(struct run *r, int rc)
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->job_src, r->job_dst, &r->t_start, rc, &r->total,
                                 r->cs.stats.retries + r->cd.stats.retries);
+    /* a run turned away by the lock pings nothing: the run holding it pings its own end */
+    if (r->notify && rc != S3M_EXIT_LOCKED)
+        s3m_notify_end(r->o, rc, s3m_buf_str(&r->lines));
     return rc;
 }
 
@@ -504,6 +512,7 @@ static void sync_close(struct run *r)
     s3m_spec_cleanup(&r->s);
     s3m_spec_cleanup(&r->d);
     s3m_spec_cleanup(&r->bk);
+    s3m_buf_cleanup(&r->lines);
 }
 
 int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
@@ -513,10 +522,14 @@ int s3m_cmd_sync(struct s3m_opts *o, const char *cmd, char **args, int nargs)
     r.o = o;
     r.tail = &r.pairs;
     r.lock_fd = -1;
+    s3m_buf_init(&r.lines);
     r.cmd = cmd;
     r.src_arg = nargs > 0 ? args[0] : NULL;
     r.dst_arg = nargs > 1 ? args[1] : NULL;
-    int rc = sync_parse(&r, cmd, args, nargs);
+    int rc = s3m_monitor_check(o);
+    r.notify = !rc && o->notify_url && !o->dry_run; /* a usable URL pings even a usage error */
+    if (!rc)
+        rc = sync_parse(&r, cmd, args, nargs);
     if (rc)
         goto out;
     rc = sync_open(&r);

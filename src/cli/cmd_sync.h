@@ -41,9 +41,10 @@ int s3m__ensure_dst_bucket(struct s3m_s3 *src, struct s3m_s3 *dst, const struct 
 
 /* Add one job's counts to the run's total t. */
 void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s);
-/* One job's summary line (stdout; the log as well when it goes to a file). */
+/* One job's summary line (stdout; the log as well when it goes to a file), also appended to
+ * lines (the run's, for --notify-url). */
 void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
-                  const struct s3m_sync_stats *st, double secs);
+                  const struct s3m_sync_stats *st, double secs, struct s3m_buf *lines);
 /* The exit code of a run that went to its end, from its total. */
 int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
                    const struct s3m_sync_stats *st);
@@ -51,8 +52,8 @@ int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
 void s3m__listing_failed(const char *label, const struct s3m_sync_stats *st);
 /* The requests each side's client made so far, retries and throttling (info log lines). */
 void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst);
-/* --metrics-file for the run: its start, exit code rc and total; returns rc, or the metrics
- * file's error when rc is 0. */
+/* --metrics-file and --metrics-push for the run: its start, exit code rc and total; returns rc,
+ * or the metrics file's error when rc is 0 (a push never changes it). */
 int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char *job_dst,
                        const struct timespec *t_start, int rc, const struct s3m_sync_stats *total,
                        uint64_t retries);

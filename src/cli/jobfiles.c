@@ -136,34 +136,52 @@ static void per_action(struct s3m_buf *m, const char *labels, const struct s3m_j
                        actions[i], r->bytes[i]);
 }
 
+/* the labels of every series: src, dst and (with --shard) shard */
+static void series_labels(struct s3m_buf *l, const char *src, const char *dst, const char *shard)
+{
+    s3m_buf_adds(l, "src=\"");
+    label_value(l, src);
+    s3m_buf_adds(l, "\",dst=\"");
+    label_value(l, dst);
+    if (shard) {
+        s3m_buf_adds(l, "\",shard=\"");
+        label_value(l, shard);
+    }
+    s3m_buf_adds(l, "\"");
+}
+
+void s3m_job_metrics_render(struct s3m_buf *m, const char *src, const char *dst, const char *shard,
+                            const struct s3m_job_result *r, double last_ok)
+{
+    struct s3m_buf l;
+    s3m_buf_init(&l);
+    series_labels(&l, src, dst, shard);
+    const char *L = s3m_buf_str(&l);
+    gauge_f(m, "s3mirror_last_run_start_timestamp_seconds", "Start of the last run.", L, r->start);
+    gauge_f(m, "s3mirror_last_run_end_timestamp_seconds", "End of the last run.", L, r->end);
+    if (last_ok >= 0)
+        gauge_f(m, "s3mirror_last_success_timestamp_seconds", "End of the last run that exited 0.",
+                L, last_ok);
+    gauge_f(m, "s3mirror_last_run_duration_seconds", "Duration of the last run.", L,
+            r->end - r->start);
+    gauge_u(m, "s3mirror_last_run_exit_code", "Exit code of the last run.", L,
+            (uint64_t)r->exit_code);
+    per_action(m, L, r);
+    gauge_u(m, "s3mirror_last_run_errors", "Objects or listings that failed.", L, r->errors);
+    gauge_u(m, "s3mirror_last_run_retries", "Requests retried in the last run.", L, r->retries);
+    s3m_buf_cleanup(&l);
+}
+
 int s3m_job_metrics(const char *path, const char *src, const char *dst, const char *shard,
                     const struct s3m_job_result *r)
 {
     struct s3m_buf l, m;
     s3m_buf_init(&l);
     s3m_buf_init(&m);
-    s3m_buf_adds(&l, "src=\"");
-    label_value(&l, src);
-    s3m_buf_adds(&l, "\",dst=\"");
-    label_value(&l, dst);
-    if (shard) {
-        s3m_buf_adds(&l, "\",shard=\"");
-        label_value(&l, shard);
-    }
-    s3m_buf_adds(&l, "\"");
-    const char *L = s3m_buf_str(&l);
-    double last_ok = r->exit_code == 0 ? r->end : previous_success(path, L);
-    gauge_f(&m, "s3mirror_last_run_start_timestamp_seconds", "Start of the last run.", L, r->start);
-    gauge_f(&m, "s3mirror_last_run_end_timestamp_seconds", "End of the last run.", L, r->end);
-    gauge_f(&m, "s3mirror_last_success_timestamp_seconds", "End of the last run that exited 0.", L,
-            last_ok);
-    gauge_f(&m, "s3mirror_last_run_duration_seconds", "Duration of the last run.", L,
-            r->end - r->start);
-    gauge_u(&m, "s3mirror_last_run_exit_code", "Exit code of the last run.", L,
-            (uint64_t)r->exit_code);
-    per_action(&m, L, r);
-    gauge_u(&m, "s3mirror_last_run_errors", "Objects or listings that failed.", L, r->errors);
-    gauge_u(&m, "s3mirror_last_run_retries", "Requests retried in the last run.", L, r->retries);
+    series_labels(&l, src, dst, shard);
+    /* a failed run carries over the previous file's last success (0: none yet) */
+    double last_ok = r->exit_code == 0 ? r->end : previous_success(path, s3m_buf_str(&l));
+    s3m_job_metrics_render(&m, src, dst, shard, r, last_ok);
     int rc = 0;
     if (!s3m_file_replace(path, m.data, m.len)) {
         fprintf(stderr, "s3mirror: error: cannot write metrics file %s: %s\n", path,

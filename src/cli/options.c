@@ -119,6 +119,14 @@ static const struct opt table[] = {
     {"metrics-file", 0, STR, "FILE",
      "write a Prometheus textfile (node_exporter textfile collector) with the run's outcome",
      OFF(metrics_file)},
+    {"metrics-push", 0, STR, "URL",
+     "push the run's series (those of --metrics-file) to the Prometheus Pushgateway at URL (its "
+     "base, e.g. http://pushgateway:9091), grouped by job; a failed push is a warning",
+     OFF(metrics_push)},
+    {"notify-url", 0, STR, "URL",
+     "healthchecks-style pings: POST URL/start at the start, URL on success (exit 0 or 9), "
+     "URL/fail otherwise, the summary as the body; a failed ping is a warning",
+     OFF(notify_url)},
     {"list-concurrency", 0, NUM, "N",
      "key ranges listed at once, found from the common prefixes under '/' (default 8; 1 = one "
      "sequential listing)",
@@ -143,7 +151,8 @@ static const char runtime_only[] =
     " config dry-run json verbose quiet log-level log-format log-file progress no-progress stats"
     " connections transfers low-level-retries contimeout timeout ca-file max-keys plan"
     " error-on-no-transfer multipart-concurrency buffer-size retries no-server-side-copy"
-    " lock-file no-lock metrics-file list-concurrency output help version ";
+    " lock-file no-lock metrics-file list-concurrency output help version"
+    " metrics-push notify-url ";
 
 static bool shapes_plan(const struct opt *t)
 {

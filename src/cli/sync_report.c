@@ -1,6 +1,6 @@
 /* sync_report.c - what `sync`, `copy` and `check` tell: each job's summary line and, when its
  * listing failed, the error; the requests each endpoint served; the run's exit code and its
- * --metrics-file record. Nothing here decides anything: it reads the jobs' counts. */
+ * --metrics-file record and --metrics-push. Nothing here decides anything: it reads the jobs' counts. */
 #include "cmd_sync.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
@@ -123,7 +123,7 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
 }
 
 void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
-                  const struct s3m_sync_stats *st, double secs)
+                  const struct s3m_sync_stats *st, double secs, struct s3m_buf *lines)
 {
     struct s3m_buf l;
     s3m_buf_init(&l);
@@ -132,6 +132,7 @@ void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char 
     else
         summary_copy(&l, o, mode, label, st, secs);
     printf("%s\n", s3m_buf_str(&l));
+    s3m_buf_printf(lines, "%s\n", s3m_buf_str(&l));
     if (!s3m_log_to_stderr()) /* the log file tells the whole story */
         s3m_log(S3M_LOG_NOTICE, "summary", "%s", s3m_buf_str(&l));
     s3m_buf_cleanup(&l);
@@ -221,7 +222,10 @@ int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char
                   (total->delete_list_failed ? 1 : 0),
         .retries = retries,
     };
-    int mrc = s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr);
+    int mrc = o->metrics_file ? s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr)
+                              : 0;
+    if (o->metrics_push) /* never changes the exit code */
+        s3m_metrics_push(o, job_src, job_dst, o->shard, &jr);
     return rc ? rc : mrc;
 }
 
