@@ -241,6 +241,17 @@ class Systemd(unittest.TestCase):
         (job,) = docs("job", "b-one")  # without it: the image's entrypoint, no shell
         self.assertNotIn("command", container(job["spec"]["template"]["spec"]))
 
+    def test_metrics_push_and_notify(self):
+        # every pod pushes to the one gateway; each bucket's pings go to its own check
+        d = docs("--metrics-push", "http://pushgateway.monitoring:9091", "--notify-url",
+                 "https://hc.example/ping/KEY/s3m-{bucket}", "cronjobs", "b-one", "b-two")
+        for x, b in zip(d, ["b-one", "b-two"]):
+            a = container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"]
+            self.assertEqual(a[a.index("--metrics-push") + 1], "http://pushgateway.monitoring:9091")
+            self.assertEqual(a[a.index("--notify-url") + 1], "https://hc.example/ping/KEY/s3m-" + b)
+        (x,) = docs("job", "b-one")
+        self.assertNotIn("--metrics-push", container(x["spec"]["template"]["spec"])["args"])
+
     def test_unit_command_line(self):
         # the service's ExecStart as systemd hands it to sh ($$ -> $, %% -> %, %i the instance)
         text = open(os.path.join(ROOT, "deploy", "systemd", "s3mirror@.service")).read()
@@ -261,6 +272,11 @@ class Systemd(unittest.TestCase):
         day = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
         self.assertEqual(p.stdout.splitlines(),
                          base + ["--backup-dir", "osl1:quar/velero", "--suffix", "-" + day])
+        del env["BACKUP_DIR"]
+        env.update(NOTIFY_URL="https://hc.example/ping/u", METRICS_PUSH="http://pg:9091")
+        p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        self.assertEqual(p.stdout.splitlines(), base + ["--notify-url", "https://hc.example/ping/u",
+                                                        "--metrics-push", "http://pg:9091"])
 
     def test_units_verify(self):
         if not shutil.which("systemd-analyze"):

@@ -31,28 +31,34 @@
 #                        the quarantine (recommended): what a sync would delete or overwrite
 #                        is moved to PATH/<bucket>/ first, with tonight's date as --suffix
 #                        (-YYYY-MM-DD); expire it with a lifecycle rule (docs/running-nightly.md)
+#   --metrics-push URL   each run pushes its series to the Prometheus Pushgateway at URL (e.g.
+#                        http://pushgateway.monitoring:9091): a pod's textfile is gone with it;
+#                        one group per job (src, dst, shard), a failed push is only a warning
+#   --notify-url URL     healthchecks-style pings (URL/start, URL, URL/fail); {bucket} in URL is
+#                        replaced by the bucket, so each CronJob pings its own check (e.g.
+#                        https://hc-ping.com/PING-KEY/s3mirror-{bucket})
 # Without BUCKETs, the seed setup's four buckets.
 #
 # Typical use:
 #   export STO2_ACCESS_KEY_ID=... STO2_SECRET_ACCESS_KEY_ID=... OSL1_ACCESS_KEY_ID=... OSL1_SECRET_ACCESS_KEY_ID=...
 #   deploy/kubernetes/render.sh secret | kubectl apply -f -
 #   deploy/kubernetes/render.sh --dry-run job velero-tempus-safespring-ck8s | kubectl apply -f -
-#   deploy/kubernetes/render.sh cronjobs | kubectl apply -f -
+#   deploy/kubernetes/render.sh --metrics-push http://pushgateway.monitoring:9091 cronjobs | kubectl apply -f -
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 namespace=kube-system image=s3mirror:latest schedule="0 5 * * *" src=sto2 dst=osl1
-config=$here/rclone.conf extra="" dry_run="" layout="" backup_dir=""
+config=$here/rclone.conf extra="" dry_run="" layout="" backup_dir="" metrics_push="" notify_url=""
 default_buckets="psql-tempus-safespring-ck8s influxdb-tempus-safespring-ck8s elasticsearch-tempus-safespring-ck8s velero-tempus-safespring-ck8s"
 
 die() { echo "render.sh: error: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
     case $1 in
     --dry-run) dry_run=1; shift ;;
-    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir)
+    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir|--metrics-push|--notify-url)
         [ $# -ge 2 ] || die "$1 needs a value"
         v=${1#--}; v=${v//-/_}; printf -v "$v" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
     esac
@@ -110,7 +116,9 @@ args() {
     order_args "$b"
     for a in sync "$src:$b" "$dst:$b" --config /etc/s3mirror/rclone.conf --stats 1m \
         ${order[@]+"${order[@]}"} "$@" \
-        ${backup_dir:+--backup-dir "${backup_dir%/}/$b"} ${dry_run:+--dry-run} $extra; do
+        ${backup_dir:+--backup-dir "${backup_dir%/}/$b"} ${dry_run:+--dry-run} \
+        ${metrics_push:+--metrics-push "$metrics_push"} \
+        ${notify_url:+--notify-url "${notify_url//\{bucket\}/$b}"} $extra; do
         printf '              - %s\n' "$(yq "$a")"
     done
 }
