@@ -41,7 +41,9 @@ int s3m_monitor_check(const struct s3m_opts *o)
                          : s3m_str_starts(u, "http://")  ? u + 7
                                                          : NULL;
         if (!host || !*host || *host == '/' || strpbrk(u, " \t\r\n?#")) {
-            fprintf(stderr, "s3mirror: error: %s: '%s' is not an http:// or https:// URL\n",
+            fprintf(stderr,
+                    "s3mirror: error: %s: '%s' is not an http:// or https:// URL (without a "
+                    "query: s3mirror appends to its path)\n",
                     names[i], u);
             return S3M_EXIT_USAGE;
         }

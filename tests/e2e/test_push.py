@@ -153,6 +153,28 @@ class PushTest:
                                 first_ok)
         self.assertEqual(self.value(g[okey], "s3mirror_last_run_objects", action="copy"), 3)
 
+    def test_apply_pushes_as_a_real_run(self):
+        # a reviewed plan's run (apply) pushes like the sync it is; the options are runtime-only
+        self.put_many(self.src, self.sb, ["a", "b"])
+        plan = os.path.join(self.tmp, "plan-%s.jsonl" % self.sb)
+        self.sync("--dry-run", "--plan", plan)
+        self.s3m("apply", plan, "--metrics-push", gateway(), check=0)
+        fams = groups()[self.key]
+        self.assertEqual(self.value(fams, "s3mirror_last_run_objects", action="copy"), 2)
+
+    def test_shards_keep_their_own_groups(self):
+        # the pods of a sharded Job: one group per shard, none overwrites another
+        keys = ["k%02d" % i for i in range(20)]
+        self.put_many(self.src, self.sb, keys)
+        for i in range(2):
+            self.sync("--shard", "%d/2" % i, "--metrics-push", gateway())
+        g = groups()
+        copied = [self.value(g[self.key | {("shard", "%d/2" % i)}], "s3mirror_last_run_objects",
+                             action="copy") for i in range(2)]
+        self.assertEqual(sum(copied), len(keys))
+        self.assertTrue(all(copied), copied)
+        self.assertNotIn(self.key, g)
+
     def test_failed_sync_pushes_its_outcome(self):
         self.put_many(self.src, self.sb, ["a", "b"])
         self.sync("--metrics-push", gateway())
@@ -199,6 +221,11 @@ class PushTest:
         srv, url = self.receiver()
         self.sync("--notify-url", url, "--dry-run")
         self.assertEqual(srv.got, [])  # a dry run pings nothing
+        # check finding differences (exit 10) is a failure
+        self.s3m("check", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url, check=10)
+        self.assertEqual([path for _, path, _ in srv.got], ["/ping/abc-123/start",
+                                                             "/ping/abc-123/fail"])
+        del srv.got[:]
         p = self.sync("--notify-url", url)
         self.assertEqual([(m, path) for m, path, _ in srv.got],
                          [("POST", "/ping/abc-123/start"), ("POST", "/ping/abc-123")])
