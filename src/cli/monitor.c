@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define MONITOR_TIMEOUT_MS 10000 /* each push or ping: the run waits no longer */
+#define NOTIFY_BODY_MAX 16000    /* summary lines sent with the end ping, at most */
 
 /* "http://HOST[:PORT]" of url, the rest (userinfo, path: a check's UUID, a gateway's
  * credentials) left out of log lines */
@@ -162,7 +163,14 @@ void s3m_notify_end(const struct s3m_opts *o, int rc, const char *lines)
 {
     struct s3m_buf b;
     s3m_buf_init(&b);
-    s3m_buf_printf(&b, "%sexit code %d\n", lines, rc);
+    size_t n = strlen(lines);
+    /* a whole remote's run has a line per bucket: the check's log keeps the start */
+    if (n > NOTIFY_BODY_MAX)
+        s3m_buf_printf(&b, "%.*s... (%zu more bytes of summary lines)\n", NOTIFY_BODY_MAX, lines,
+                       n - NOTIFY_BODY_MAX);
+    else
+        s3m_buf_adds(&b, lines);
+    s3m_buf_printf(&b, "exit code %d\n", rc);
     notify(o, s3m_notify_success(rc) ? "" : "/fail", s3m_buf_str(&b));
     s3m_buf_cleanup(&b);
 }

@@ -1,6 +1,7 @@
 /* sync_report.c - what `sync`, `copy` and `check` tell: each job's summary line and, when its
  * listing failed, the error; the requests each endpoint served; the run's exit code and its
- * --metrics-file record and --metrics-push. Nothing here decides anything: it reads the jobs' counts. */
+ * --metrics-file record (and --metrics-push). Nothing here decides anything: it reads the jobs'
+ * counts. */
 #include "cmd_sync.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
