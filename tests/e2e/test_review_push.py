@@ -1,0 +1,142 @@
+"""Review of --metrics-push and --notify-url: what the man page and docs/running-nightly.md
+promise, tried against a local receiver and Debian's real prometheus-pushgateway (the one
+test_push.py starts): secrets of a URL kept out of stderr, a stop by SIGTERM while a ping waits,
+a run turned away by the lock, a metrics file that cannot be written."""
+import http.server
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from e2e import BIN, for_each_kind
+from test_push import gateway, groups, GATEWAY_BIN
+import test_push
+
+
+def setUpModule():
+    p = test_push._gw.get("proc")
+    if p is not None and p.poll() is not None:  # test_push's, stopped at its module's end
+        test_push._gw.clear()
+
+
+def tearDownModule():
+    test_push.tearDownModule()  # the gateway this module may have started
+    test_push._gw.clear()
+
+
+class SlowStart(http.server.BaseHTTPRequestHandler):
+    """Records (path, body); a /start ping waits until the server's .release is set."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        self.server.got.append((self.path, body))
+        if self.path.endswith("/start"):
+            self.server.started.set()
+            self.server.release.wait(30)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"OK")
+
+    def log_message(self, *args):
+        pass
+
+
+@for_each_kind
+class ReviewPushTest:
+    def setUp(self):
+        if not GATEWAY_BIN:
+            self.skipTest("prometheus-pushgateway not installed (make deps installs it)")
+        self.sb = self.bucket(self.src, "src")
+        self.db = self.bucket(self.dst, "dst")
+
+    def receiver(self):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowStart)
+        srv.got, srv.started, srv.release = [], threading.Event(), threading.Event()
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        self.addCleanup(srv.release.set)
+        return srv, "http://127.0.0.1:%d/ping/SECRET-UUID-42" % srv.server_address[1]
+
+    def popen(self, *args):
+        return subprocess.Popen([BIN, "--config", self.conf] + list(args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def test_review_url_secrets_stay_out_of_usage_errors(self):
+        # "the log names only the host: a check's URL is its secret" -- a URL refused for its
+        # query or fragment must not be echoed whole to stderr (a CronJob's log)
+        for opt, url in (("--metrics-push", "http://user:s3cr3t-pw@127.0.0.1:9091/?x=1"),
+                         ("--notify-url", "https://hc-ping.example/SECRET-UUID-42?create=1"),
+                         ("--notify-url", "https://user:s3cr3t-pw@hc.example/p#frag")):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, opt, url, check=1)
+            self.assertIn(opt, p.stderr)
+            self.assertNotIn("s3cr3t-pw", p.stderr)
+            self.assertNotIn("SECRET-UUID-42", p.stderr)
+
+    def test_review_sigterm_during_start_ping_pings_fail(self):
+        # docs: "a stop by SIGTERM (143)" pings /fail. A SIGTERM that comes while the /start
+        # ping waits (up to 10 s) must stop the run like any other: exit 143, /fail pinged,
+        # the outcome pushed -- not a death by the signal with nothing told
+        self.put_many(self.src, self.sb, ["a", "b"])
+        srv, url = self.receiver()
+        p = self.popen("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url,
+                       "--metrics-push", gateway())
+        try:
+            self.assertTrue(srv.started.wait(30), "no /start ping")
+            p.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            srv.release.set()
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        paths = [path for path, _ in srv.got]
+        self.assertEqual(paths, ["/ping/SECRET-UUID-42/start", "/ping/SECRET-UUID-42/fail"])
+        self.assertIn("exit code 143", srv.got[-1][1])
+        key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
+                         "dst": "osl1:" + self.db}.items())
+        self.assertIn(key, groups())
+
+    def test_review_locked_run_pings_and_pushes_nothing(self):
+        # held: exit 11 pings nothing and pushes nothing (the run holding the lock does)
+        self.put_many(self.src, self.sb, ["a"])
+        srv, url = self.receiver()
+        first = self.popen("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url)
+        try:
+            self.assertTrue(srv.started.wait(30))
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url,
+                         "--metrics-push", gateway(), check=11)
+            self.assertEqual([path for path, _ in srv.got], ["/ping/SECRET-UUID-42/start"])
+            key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
+                             "dst": "osl1:" + self.db}.items())
+            self.assertNotIn(key, groups(), p.stderr)
+            srv.release.set()
+            first.communicate(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
+        self.assertEqual(first.returncode, 0)
+        self.assertEqual([path for path, _ in srv.got][-1], "/ping/SECRET-UUID-42")
+
+    def test_review_pushed_exit_code_is_the_runs(self):
+        # a run whose --metrics-file cannot be written exits non-zero and pings /fail; the
+        # gateway must not be told exit 0 (and PUT a last success) for that same run
+        self.put_many(self.src, self.sb, ["a"])
+        srv, url = self.receiver()
+        srv.release.set()
+        bad = os.path.join(self.tmp, "no-such-dir", "m.prom")
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--metrics-file", bad,
+                     "--metrics-push", gateway(), "--notify-url", url)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("exit code %d" % p.returncode, srv.got[-1][1])
+        key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
+                         "dst": "osl1:" + self.db}.items())
+        fams = groups()[key]
+        codes = list(fams["s3mirror_last_run_exit_code"].values())
+        self.assertEqual(codes, [p.returncode])
