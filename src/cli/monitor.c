@@ -42,10 +42,11 @@ int s3m_monitor_check(const struct s3m_opts *o)
                          : s3m_str_starts(u, "http://")  ? u + 7
                                                          : NULL;
         if (!host || !*host || *host == '/' || strpbrk(u, " \t\r\n?#")) {
+            /* the URL itself is not shown: its userinfo or path may be a secret */
             fprintf(stderr,
-                    "s3mirror: error: %s: '%s' is not an http:// or https:// URL (without a "
-                    "query: s3mirror appends to its path)\n",
-                    names[i], u);
+                    "s3mirror: error: %s: the URL given is not an http:// or https:// URL "
+                    "(without a query: s3mirror appends to its path)\n",
+                    names[i]);
             return S3M_EXIT_USAGE;
         }
     }
