@@ -225,7 +225,8 @@ int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char
     };
     int mrc = o->metrics_file ? s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr)
                               : 0;
-    if (o->metrics_push) /* never changes the exit code */
+    jr.exit_code = rc ? rc : mrc; /* the gateway is told the code the run exits with */
+    if (o->metrics_push)          /* never changes the exit code */
         s3m_metrics_push(o, job_src, job_dst, o->shard, &jr);
     return rc ? rc : mrc;
 }
