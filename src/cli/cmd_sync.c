@@ -441,6 +441,7 @@ static int sync_open(struct run *r)
     s3m__job_name(&r->s, r->job_src, sizeof(r->job_src));
     s3m__job_name(&r->d, r->job_dst, sizeof(r->job_dst));
     clock_gettime(CLOCK_REALTIME, &r->t_start);
+    run_signals_start(r); /* a stop while the start ping waits is the run's, not a death */
     rc = open_lock(r);
     /* the metrics file describes the real job: a dry run, or a run turned away by the lock
      * (the job holding it writes its own), leaves its series as they are; so does a push */
@@ -457,8 +458,10 @@ static int sync_run(struct run *r)
     int rc;
     r->so.delete_list = &r->delete_list;
     r->so.defer_list = &r->defer_list;
-    run_signals_start(r);
-    if (*r->s.bucket) {
+    run_signals_poll(r); /* stopped before the run (during the start ping): nothing starts */
+    if (r->signal) {
+        rc = 0;
+    } else if (*r->s.bucket) {
         if (!(rc = s3m__ensure_dst_bucket(r->src, r->dst, &r->s, &r->d, &r->so))) {
             run_signals_poll(r);
             if (!r->signal)
