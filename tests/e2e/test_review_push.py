@@ -5,6 +5,7 @@ a run turned away by the lock, a metrics file that cannot be written."""
 import http.server
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -140,3 +141,45 @@ class ReviewPushTest:
         fams = groups()[key]
         codes = list(fams["s3mirror_last_run_exit_code"].values())
         self.assertEqual(codes, [p.returncode])
+
+    def hanging_gateway(self):
+        """A base URL whose server takes connections and never answers."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        self.addCleanup(s.close)
+        return "http://127.0.0.1:%d" % s.getsockname()[1]
+
+    def test_review_second_signal_exits_during_the_end_push(self):
+        # man SIGNALS: "A second signal exits immediately." While the end push waits for a
+        # gateway that never answers (10 s, then the ping's 10 s), two SIGTERMs must end it
+        self.put_many(self.src, self.sb, ["a"])
+        p = self.popen("sync", "sto2:" + self.sb, "osl1:" + self.db, "--metrics-push",
+                       self.hanging_gateway(), "-v")
+        try:
+            end = time.time() + 60
+            while time.time() < end and not self.dst.list_objects_v2(Bucket=self.db).get(
+                    "KeyCount"):
+                time.sleep(0.2)
+            time.sleep(1.5)  # the copy is done: the run is in its end push
+            p.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            p.send_signal(signal.SIGTERM)
+            t0 = time.time()
+            p.communicate(timeout=60)
+            waited = time.time() - t0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertLess(waited, 3, "a second SIGTERM waited %.1f s for the push" % waited)
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM)
+
+    def test_review_option_usage_error_pings_fail(self):
+        # man --notify-url: URL/fail "for any other exit code (..., a usage error)"; a usage
+        # error in an option's value (exit 1) is one, yet nothing is pinged
+        srv, url = self.receiver()
+        srv.release.set()
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url,
+                 "--transfers", "many", check=1)
+        self.assertEqual([path for path, _ in srv.got], ["/ping/SECRET-UUID-42/fail"])
