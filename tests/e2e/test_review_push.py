@@ -183,3 +183,21 @@ class ReviewPushTest:
         self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url,
                  "--transfers", "many", check=1)
         self.assertEqual([path for path, _ in srv.got], ["/ping/SECRET-UUID-42/fail"])
+
+    def test_review_check_does_not_replace_the_syncs_group(self):
+        # "one group per job ... no run overwrites another job's series": a `check` of the same
+        # pair (read-only, like a dry run, which pushes nothing) PUTs into the sync's group,
+        # replacing its outcome (copied 0) and moving its last success to a run that synced
+        # nothing
+        self.put_many(self.src, self.sb, ["a", "b"])
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--metrics-push", gateway(),
+                 check=0)
+        key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
+                         "dst": "osl1:" + self.db}.items())
+        before = groups()[key]
+        time.sleep(1.1)
+        self.s3m("check", "sto2:" + self.sb, "osl1:" + self.db, "--metrics-push", gateway(),
+                 check=0)
+        after = groups()[key]
+        for name in ("s3mirror_last_run_objects", "s3mirror_last_success_timestamp_seconds"):
+            self.assertEqual(after[name], before[name], name)
