@@ -201,3 +201,15 @@ class ReviewPushTest:
         after = groups()[key]
         for name in ("s3mirror_last_run_objects", "s3mirror_last_success_timestamp_seconds"):
             self.assertEqual(after[name], before[name], name)
+
+    def test_review_malformed_url_is_a_usage_error(self):
+        # bad input gets a clear error before the run: a URL curl cannot even parse (no host,
+        # a port out of range, an unclosed IPv6 bracket) was taken, the night synced, and the
+        # push or ping lost at its end with only a warning
+        self.put_many(self.src, self.sb, ["a"])
+        for opt in ("--metrics-push", "--notify-url"):
+            for url in ("http://:9091", "http://pushgateway:99999", "http://[::1:9091"):
+                p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, opt, url)
+                self.assertEqual(p.returncode, 1, "%s %s: %s" % (opt, url, p.stderr))
+                self.assertIn(opt, p.stderr)
+        self.assertEqual(self.dst.list_objects_v2(Bucket=self.db).get("KeyCount"), 0)
