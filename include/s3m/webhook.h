@@ -4,6 +4,7 @@
 #ifndef S3M_WEBHOOK_H
 #define S3M_WEBHOOK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct s3m_webhook_req {
@@ -20,5 +21,9 @@ struct s3m_webhook_req {
  * (refused, timed out, TLS): err then says why. On a status, err holds the start of the
  * answer's body (what a Pushgateway says about a refused push), "" for none. err has n bytes. */
 int s3m_webhook_send(const struct s3m_webhook_req *q, char *err, size_t n);
+
+/* Whether url is one the request can be sent to (scheme, host, port parse), checked before a
+ * run so that a URL with a typo is a usage error, not a push lost at the end. */
+bool s3m_webhook_url_ok(const char *url);
 
 #endif

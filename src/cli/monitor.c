@@ -41,7 +41,7 @@ int s3m_monitor_check(const struct s3m_opts *o)
         const char *host = s3m_str_starts(u, "https://") ? u + 8
                          : s3m_str_starts(u, "http://")  ? u + 7
                                                          : NULL;
-        if (!host || !*host || *host == '/' || strpbrk(u, " \t\r\n?#")) {
+        if (!host || !*host || *host == '/' || strpbrk(u, " \t\r\n?#") || !s3m_webhook_url_ok(u)) {
             /* the URL itself is not shown: its userinfo or path may be a secret */
             fprintf(stderr,
                     "s3mirror: error: %s: the URL given is not an http:// or https:// URL "

@@ -78,3 +78,11 @@ int s3m_webhook_send(const struct s3m_webhook_req *q, char *err, size_t n)
     curl_global_cleanup();
     return (int)status;
 }
+
+bool s3m_webhook_url_ok(const char *url)
+{
+    CURLU *u = curl_url();
+    bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
+    curl_url_cleanup(u);
+    return ok;
+}
