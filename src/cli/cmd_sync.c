@@ -98,6 +98,32 @@ static void run_signals_stop(struct run *r)
     }
 }
 
+/* After the run, while --metrics-push and the end ping wait (up to 10 s each), no loop runs to
+ * take a signal: a plain handler notes the first (a stop during the run counts) and exits on
+ * the second, as during the run. */
+static volatile sig_atomic_t late_signals;
+
+static void late_signal(int signum)
+{
+    static const char msg[] = "s3mirror: second signal: exiting now\n";
+    if (++late_signals < 2)
+        return;
+    if (write(2, msg, sizeof(msg) - 1) < 0) { /* nothing more to do */
+    }
+    _exit(128 + signum);
+}
+
+static void run_signals_late(struct run *r)
+{
+    run_signals_stop(r);
+    late_signals = r->signal ? 1 : 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = late_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Test hook: S3MIRROR_TEST_RAISE=decision raises SIGTERM just before the run's delete decision
  * (the copies done, no job's handlers installed), to check that a signal there is handled. */
 static void test_raise(const char *point)
@@ -485,6 +511,8 @@ static int sync_report(struct run *r, int rc)
     if (r->so.plan) /* a plan of part of a run gets no trailer: apply refuses it */
         s3m_plan_close(r->so.plan, !r->signal && !r->total.listing_failed && !r->total.failed.n);
     r->so.plan = NULL;
+    if (r->write_metrics || r->notify)
+        run_signals_late(r);
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->job_src, r->job_dst, &r->t_start, rc, &r->total,
                                 r->cs.stats.retries + r->cd.stats.retries);
