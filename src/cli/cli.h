@@ -152,15 +152,15 @@ void s3m_job_metrics_render(struct s3m_buf *m, const char *src, const char *dst,
 /* ---- the run told to watchers outside (monitor.c): no failure here changes the exit code ---- */
 /* --metrics-push and --notify-url are http(s) URLs; 0, or S3M_EXIT_USAGE after the error. */
 int s3m_monitor_check(const struct s3m_opts *o);
-/* BASE/metrics/job/s3mirror/src@base64/../dst@base64/..[/shard@base64/..] appended to u: the
- * Pushgateway group of one job. */
+/* BASE/metrics/job/s3mirror/src@base64/../dst@base64/..[/shard@base64/..][/command/C] appended
+ * to u: the Pushgateway group of one job (command: NULL for sync, else "copy" or "check"). */
 void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const char *dst,
-                  const char *shard);
+                  const char *shard, const char *command);
 /* Push r (the --metrics-file series) to the Pushgateway at o->metrics_push: PUT when the run
  * exited 0, else POST without the last success's time (the gateway keeps the previous one).
  * A failure is a warning. Blocks up to 10 s. */
 void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst, const char *shard,
-                      const struct s3m_job_result *r);
+                      const char *command, const struct s3m_job_result *r);
 /* Whether exit code rc pings the success URL (0 and 9) rather than URL/fail. */
 bool s3m_notify_success(int rc);
 /* --notify-url: POST URL/start with a short line (the run holds its job). */

@@ -514,8 +514,8 @@ static int sync_report(struct run *r, int rc)
     if (r->write_metrics || r->notify)
         run_signals_late(r);
     if (r->write_metrics)
-        rc = s3m__metrics_write(r->o, r->job_src, r->job_dst, &r->t_start, rc, &r->total,
-                                r->cs.stats.retries + r->cd.stats.retries);
+        rc = s3m__metrics_write(r->o, r->so.mode, r->job_src, r->job_dst, &r->t_start, rc,
+                                &r->total, r->cs.stats.retries + r->cd.stats.retries);
     /* a run turned away by the lock pings nothing: the run holding it pings its own end */
     if (r->notify && rc != S3M_EXIT_LOCKED)
         s3m_notify_end(r->o, rc, s3m_buf_str(&r->lines));

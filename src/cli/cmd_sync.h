@@ -54,9 +54,9 @@ void s3m__listing_failed(const char *label, const struct s3m_sync_stats *st);
 void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst);
 /* --metrics-file and --metrics-push for the run: its start, exit code rc and total; returns rc,
  * or the metrics file's error when rc is 0 (a push never changes it). */
-int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char *job_dst,
-                       const struct timespec *t_start, int rc, const struct s3m_sync_stats *total,
-                       uint64_t retries);
+int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,
+                       const char *job_dst, const struct timespec *t_start, int rc,
+                       const struct s3m_sync_stats *total, uint64_t retries);
 
 /* ---- a job's key ranges (sync_lanes.c) ---- */
 struct s3m__lanes_ctx {

@@ -67,7 +67,7 @@ static void group_label(struct s3m_buf *u, const char *name, const char *v)
 }
 
 void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const char *dst,
-                  const char *shard)
+                  const char *shard, const char *command)
 {
     size_t n = strlen(base);
     while (n && base[n - 1] == '/')
@@ -78,20 +78,23 @@ void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const ch
     group_label(u, "dst", dst);
     if (shard)
         group_label(u, "shard", shard);
+    if (command)
+        s3m_buf_printf(u, "/command/%s", command);
 }
 
 /* The grouping key is the job (src, dst, shard: the textfile's labels), so runs of other
- * jobs, shards among them, keep their own groups. A run that exited 0 PUTs: its group is
+ * jobs, shards among them, keep their own groups; a copy or check of the pair has its own group
+ * (command label), so it never replaces the sync's series. A run that exited 0 PUTs: its group is
  * replaced whole, no series of an earlier run stays. Any other run POSTs all but the last
  * success's time: the series it sends replace theirs, the gateway keeps the last success of
  * the job (what --metrics-file carries over from its previous file). */
 void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst, const char *shard,
-                      const struct s3m_job_result *r)
+                      const char *command, const struct s3m_job_result *r)
 {
     struct s3m_buf url, m;
     s3m_buf_init(&url);
     s3m_buf_init(&m);
-    s3m_push_url(&url, o->metrics_push, src, dst, shard);
+    s3m_push_url(&url, o->metrics_push, src, dst, shard, command);
     bool ok = r->exit_code == 0;
     s3m_job_metrics_render(&m, src, dst, shard, r, ok ? r->end : -1);
     struct s3m_webhook_req q = {ok ? "PUT" : "POST",

@@ -206,9 +206,9 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
     }
 }
 
-int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char *job_dst,
-                       const struct timespec *t_start, int rc, const struct s3m_sync_stats *total,
-                       uint64_t retries)
+int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,
+                       const char *job_dst, const struct timespec *t_start, int rc,
+                       const struct s3m_sync_stats *total, uint64_t retries)
 {
     struct timespec t_end;
     clock_gettime(CLOCK_REALTIME, &t_end);
@@ -227,7 +227,11 @@ int s3m__metrics_write(const struct s3m_opts *o, const char *job_src, const char
                               : 0;
     jr.exit_code = rc ? rc : mrc; /* the gateway is told the code the run exits with */
     if (o->metrics_push)          /* never changes the exit code */
-        s3m_metrics_push(o, job_src, job_dst, o->shard, &jr);
+        s3m_metrics_push(o, job_src, job_dst, o->shard,
+                         mode == S3M_MODE_SYNC    ? NULL
+                         : mode == S3M_MODE_CHECK ? "check"
+                                                  : "copy",
+                         &jr);
     return rc ? rc : mrc;
 }
 

