@@ -86,6 +86,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB)
 CLI_TEST_OBJS = $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJS))
 $(BUILD)/tests/test_shard: $(CLI_TEST_OBJS)
 $(BUILD)/tests/test_shard: UNIT_OBJS = $(CLI_TEST_OBJS)
+$(BUILD)/tests/test_cutoff: $(CLI_TEST_OBJS)
+$(BUILD)/tests/test_cutoff: UNIT_OBJS = $(CLI_TEST_OBJS)
 
 # the allocation-failure run alone gets the failing allocator (it replaces malloc for the binary)
 $(BUILD)/tests/test_allocfail: tests/unit/test_allocfail.c tests/unit/failalloc.c $(UNIT_HELPERS) $(LIB)

@@ -45,6 +45,9 @@ struct s3m_timer *s3m_timer_new(struct s3m_loop *l, void (*cb)(void *ud), void *
 void s3m_timer_start(struct s3m_timer *t, uint64_t ms, uint64_t repeat_ms);
 void s3m_timer_stop(struct s3m_timer *t);
 bool s3m_timer_active(const struct s3m_timer *t);
+/* The timer alone keeps no loop run going (a deadline: it fires only while other work runs;
+ * between runs its owner looks at the clock). */
+void s3m_timer_unref(struct s3m_timer *t);
 void s3m_timer_free(struct s3m_timer *t);
 
 /* A kick: cb(ud) once on the loop's next iteration, from outside any curl callback (curl

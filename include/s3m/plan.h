@@ -42,6 +42,11 @@ struct s3m_sync_stats {
     struct s3m_sync_counts held;
     bool change_refused; /* --max-change exceeded: updates and deletions refused (exit 12) */
     char held_why[256];
+    /* --max-duration: copies and updates decided but not done because the run was cut off
+     * (stopped in flight, or not started: after the deadline, or --cutoff-mode cautious) */
+    struct s3m_sync_counts cut;
+    bool cut_off;      /* the job was cut off (its deadline, or cautious left a transfer) */
+    bool cut_unlisted; /* ... before its listings completed: more may be left than counted */
     struct s3m_errinfo first_error; /* what went wrong first, for the summary and exit code */
 };
 

@@ -82,6 +82,10 @@ struct s3m_sync_opts {
     /* `apply`: the reviewed plan; an action runs only when the plan has it for the objects it
      * saw (engine/gate.c), anything else is skipped and reported; no stale-upload sweep. */
     struct s3m_planfile *gate;
+    /* --cutoff-mode cautious: asked before each copy or update starts (size: its bytes); false
+     * and it does not start, counted cut (st.cut) and left for the next run. NULL: all start. */
+    bool (*admit)(void *ud, uint64_t size);
+    void *admit_ud;
 };
 
 /* One job's phases, in order; the phase drives control and changes only in job.c's
@@ -114,6 +118,9 @@ struct s3m_backup; /* engine/backup_int.h */
 
 #define S3M_SYNC_F_ABORTED 1u /* stopped: no new work, no deletes */
 #define S3M_SYNC_F_LISTED 2u  /* every listing ended (or one failed): what the progress says */
+#define S3M_SYNC_F_CUT 4u     /* cut off (--max-duration): what it did not copy is counted cut */
+#define S3M_SYNC_F_SOFT                                                                            \
+    8u /* ... softly: stopped, its transfers let run (s3m_sync_abort ends them) */
 
 struct s3m_sync {
     struct s3m_sync_opts o;
@@ -210,5 +217,10 @@ void s3m_sync_cleanup(struct s3m_sync *s);
  * running delete queue or sweep ends after the request in flight). Nothing in a resting
  * phase. The CLI calls it on SIGINT / SIGTERM. */
 void s3m_sync_abort(struct s3m_sync *s);
+/* The run's deadline passed (--max-duration): as s3m_sync_abort, but what it leaves is counted
+ * cut (st.cut), not failed. hard: as s3m_sync_abort (transfers in flight stopped, their
+ * uploads aborted); soft: no new transfer starts and those in flight finish. A delete queue or
+ * sweep running stops after its request in flight, either way. Nothing in a resting phase. */
+void s3m_sync_cutoff(struct s3m_sync *s, bool hard);
 
 #endif

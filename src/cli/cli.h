@@ -26,6 +26,7 @@ enum s3m_exit {
     S3M_EXIT_CHANGE = 12,    /* --max-change exceeded: updates and deletions refused */
     S3M_EXIT_IMMUTABLE = 13, /* --immutable: a destination object would have been changed */
     S3M_EXIT_CHANGED = 14,   /* apply: planned actions skipped, the world changed since the plan */
+    S3M_EXIT_CUTOFF = 15,    /* --max-duration reached: the run was cut off, nothing deleted */
 };
 
 struct s3m_opts {
@@ -67,6 +68,7 @@ struct s3m_opts {
         int n;
     } copy_last;
     const char *layout, *max_change;
+    const char *max_duration, *cutoff_mode; /* --max-duration D, --cutoff-mode (cli/cutoff.c) */
     /* the options given that shape what a run does (not how it goes, nor what it tells), in
      * order, as "--name" or "--name=value": a plan's header records them, and `apply` takes
      * them from the plan only (options.c: runtime_only). Freed by s3m_cli_opts_cleanup. */
@@ -135,6 +137,9 @@ struct s3m_job_result {
     int exit_code;
     uint64_t objects[4], bytes[4]; /* copy, update, delete, skip */
     uint64_t errors, retries;
+    /* "success", "cut_off" (--max-duration), "interrupted" (a signal) or "failed" */
+    const char *outcome;
+    uint64_t left_objects, left_bytes; /* a cut-off run's copies and updates not done */
 };
 /* Take the job's lock (path NULL: a default per SRC/DST pair); 0, or an exit code after a
  * one-line message (S3M_EXIT_LOCKED when another run holds it). */

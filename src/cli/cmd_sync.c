@@ -58,9 +58,42 @@ struct run {
     int lock_fd;
     struct timespec t_start;
     bool write_metrics;
-    bool notify;          /* --notify-url pings this run (not a dry run) */
-    struct s3m_buf lines; /* the jobs' summary lines: the end ping's body */
+    bool notify;           /* --notify-url pings this run (not a dry run) */
+    struct s3m_buf lines;  /* the jobs' summary lines: the end ping's body */
+    struct s3m_cutoff cut; /* --max-duration, --cutoff-mode */
 };
+
+/* no further work: a signal came, or the deadline passed */
+static bool halted(const struct run *r)
+{
+    return r->signal || r->cut.reached;
+}
+
+/* The deadline: the job running is cut off (a dry run has no transfer to let finish), the
+ * run's later steps see r->cut. */
+static void run_cutoff(struct run *r)
+{
+    if (r->cut.reached)
+        return;
+    s3m__cutoff_notice(&r->cut, NULL);
+    if (r->cur)
+        s3m_sync_cutoff(r->cur, r->cut.mode == S3M_CUTOFF_HARD || r->o->dry_run);
+}
+
+static void run_on_deadline(void *ud)
+{
+    run_cutoff(ud);
+}
+
+/* --cutoff-mode cautious: the bytes the run moved so far (its jobs kept until run_finish) */
+static bool run_admit(void *ud, uint64_t size)
+{
+    struct run *r = ud;
+    uint64_t moved = r->total.copy.bytes + r->total.update.bytes; /* the jobs through */
+    for (struct pair *p = r->pairs; p; p = p->next)
+        moved += s3m_sync_bytes_done(&p->job);
+    return s3m__cutoff_admit(&r->cut, moved, size);
+}
 
 static void run_on_signal(int signum, void *ud)
 {
@@ -88,6 +121,8 @@ static void run_signals_poll(struct run *r)
     for (int i = 0; i < 2; i++)
         if (r->sig[i])
             s3m_signal_poll(r->sig[i]);
+    if (s3m__cutoff_due(&r->cut)) /* the deadline passed while no loop ran */
+        run_cutoff(r);
 }
 
 static void run_signals_stop(struct run *r)
@@ -199,7 +234,10 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->cur = job;
     p->phase_done = false;
     s3m_sync_start(job, &r->so, r->src, sb, s->prefix, r->dst, db, d->prefix, label, pair_done, p);
+    if (r->cut.reached) /* the deadline passed before it began */
+        s3m_sync_cutoff(job, true);
     run_job(r, p);
+    job->st.cut_unlisted = r->cut.cut && !s3m_sync_listing_done(job);
     r->cur = NULL;
     r->in_job = false;
     if (job->st.listing_failed)
@@ -229,7 +267,7 @@ static void run_deferred(struct run *r)
         r->in_job = true;
         r->cur = &p->job;
         p->phase_done = false;
-        if (s3m_sync_deferred(&p->job, no_updates, r->signal != 0, pair_done, p))
+        if (s3m_sync_deferred(&p->job, no_updates, halted(r), pair_done, p))
             run_job(r, p);
         r->in_job = false;
         r->cur = NULL;
@@ -241,6 +279,8 @@ static void run_deferred(struct run *r)
 static bool run_decide(struct run *r, const char *refuse, char *why, size_t nwhy)
 {
     refuse = refuse ? refuse : r->change_over ? r->change_why : r->refuse;
+    if (!refuse && !r->signal && r->cut.cut)
+        refuse = "cut off by --max-duration";
     bool refused = r->signal || refuse;
     snprintf(why, nwhy, "%s", refuse ? refuse : "interrupted");
     uint64_t ndel = 0, ndst = 0;
@@ -277,8 +317,10 @@ static void run_finish(struct run *r, const char *refuse)
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         run_signals_poll(r);
-        if (r->signal && !refused) /* stopped during an earlier job's deletes, or between */
-            refused = true, snprintf(why, sizeof(why), "interrupted");
+        if (halted(r) && !refused) /* stopped during an earlier job's deletes, or between */
+            refused = true, snprintf(why, sizeof(why), "%s",
+                                     r->signal ? "interrupted" : "cut off by --max-duration");
+        p->job.st.cut_off |= r->cut.cut;
         if (refused) {
             s3m_sync_refuse(&p->job, why);
         } else {
@@ -290,7 +332,7 @@ static void run_finish(struct run *r, const char *refuse)
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
             run_signals_poll(r);
             p->phase_done = false;
-            if (!r->signal && s3m_sync_sweep(&p->job, pair_done, p))
+            if (!halted(r) && s3m_sync_sweep(&p->job, pair_done, p))
                 run_job(r, p);
             r->in_job = false;
             r->cur = NULL;
@@ -322,8 +364,10 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
     }
     for (size_t i = 0; !rc && i < ls->xml->buckets.nbuckets; i++) {
         run_signals_poll(r);
-        if (r->signal) /* between buckets: no further bucket */
+        r->cut.buckets_left = ls->xml->buckets.nbuckets - i;
+        if (halted(r)) /* between buckets: no further bucket */
             break;
+        r->cut.buckets_left = 0;
         const char *b = ls->xml->buckets.buckets[i].name;
         bool exists = false;
         for (size_t k = 0; k < ld->xml->buckets.nbuckets; k++)
@@ -349,8 +393,10 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         r->so.dst_absent = !exists && (r->o->dry_run || r->so.mode == S3M_MODE_CHECK);
         run_pair(r, s, d, b, b);
         run_signals_poll(r);
-        if (r->signal)
+        r->cut.buckets_left = ls->xml->buckets.nbuckets - i - 1;
+        if (halted(r))
             break;
+        r->cut.buckets_left = 0;
     }
     run_finish(r, rc ? "a destination bucket could not be created" : NULL);
     s3m_s3_req_free(ls);
@@ -401,6 +447,10 @@ static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
     if (s3m_spec_parse(args[0], &r->s, &ei) || s3m_spec_parse(args[1], &r->d, &ei))
         return s3m_cli_fail(cmd, &ei);
     int rc = s3m__sync_opts_build(r->o, mode, &r->f, &r->so);
+    if (!rc)
+        rc = s3m__cutoff_parse(&r->cut, r->o);
+    if (!rc && r->cut.mode == S3M_CUTOFF_CAUTIOUS && r->cut.limit_s > 0)
+        r->so.admit = run_admit, r->so.admit_ud = r;
     if (!rc && !s3m_progress_init(&r->progress, r->o, r->o->dry_run || mode == S3M_MODE_CHECK))
         rc = s3m__usage_error("--stats: '%s' is not a duration (e.g. 30s, 5m, 0 for none)",
                               r->o->stats);
@@ -468,6 +518,7 @@ static int sync_open(struct run *r)
     s3m__job_name(&r->d, r->job_dst, sizeof(r->job_dst));
     clock_gettime(CLOCK_REALTIME, &r->t_start);
     run_signals_start(r); /* a stop while the start ping waits is the run's, not a death */
+    s3m__cutoff_arm(&r->cut, r->src->loop, run_on_deadline, r);
     rc = open_lock(r);
     /* the metrics file describes the real job: a dry run, or a run turned away by the lock
      * (the job holding it writes its own), leaves its series as they are; so does a push */
@@ -498,8 +549,10 @@ static int sync_run(struct run *r)
         rc = run_all_buckets(r, &r->s, &r->d);
     }
     run_signals_poll(r);
+    if (r->cut.buckets_left && !r->signal)
+        s3m__cutoff_buckets(&r->cut, r->o, r->s.remote);
     if (!rc || r->signal)
-        rc = r->signal ? 128 + r->signal : s3m__exit_code(r->o, r->so.mode, &r->total);
+        rc = r->signal ? 128 + r->signal : s3m__cutoff_exit(&r->cut, r->o, r->so.mode, &r->total);
     return r->o->gate && !r->signal ? s3m__apply_outcome(r->o->gate, rc) : rc;
 }
 
@@ -509,7 +562,8 @@ static int sync_run(struct run *r)
 static int sync_report(struct run *r, int rc)
 {
     if (r->so.plan) /* a plan of part of a run gets no trailer: apply refuses it */
-        s3m_plan_close(r->so.plan, !r->signal && !r->total.listing_failed && !r->total.failed.n);
+        s3m_plan_close(r->so.plan,
+                       !r->signal && !r->cut.cut && !r->total.listing_failed && !r->total.failed.n);
     r->so.plan = NULL;
     if (r->write_metrics || r->notify)
         run_signals_late(r);
@@ -526,6 +580,7 @@ static int sync_report(struct run *r, int rc)
 static void sync_close(struct run *r)
 {
     run_signals_stop(r);
+    s3m__cutoff_cleanup(&r->cut);
     if (r->delete_list)
         fclose(r->delete_list);
     if (r->defer_list)

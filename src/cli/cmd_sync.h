@@ -45,6 +45,11 @@ void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s);
  * lines (the run's, for --notify-url). */
 void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
                   const struct s3m_sync_stats *st, double secs, struct s3m_buf *lines);
+/* --json: one job's summary as a JSON object (summary_json.c), into b. */
+void s3m__summary_json(struct s3m_buf *b, const struct s3m_opts *o, enum s3m_sync_mode mode,
+                       const char *label, const struct s3m_sync_stats *st, double secs);
+/* The exit code of the failures in a total (a listing, copies, deletions), 0 when none. */
+int s3m__exit_failed(const struct s3m_sync_stats *st);
 /* The exit code of a run that went to its end, from its total. */
 int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
                    const struct s3m_sync_stats *st);
@@ -116,6 +121,39 @@ const char *s3m__change_decide(const struct s3m_sync_opts *so, const struct s3m_
                                char *why, size_t n, bool *over);
 /* The job's copies and updates per tier (a dry run: stdout; else an info log line). */
 void s3m__tiers_report(const struct s3m_opts *o, const char *label, const struct s3m_sync *job);
+
+/* ---- --max-duration and --cutoff-mode (cutoff.c) ---- */
+enum s3m_cutoff_mode { S3M_CUTOFF_HARD, S3M_CUTOFF_SOFT, S3M_CUTOFF_CAUTIOUS };
+struct s3m_cutoff {
+    double limit_s; /* --max-duration, 0 = none */
+    enum s3m_cutoff_mode mode;
+    double t0;         /* the run's start (CLOCK_MONOTONIC, seconds) */
+    double first_xfer; /* when the first transfer was admitted (< 0: none yet) */
+    struct s3m_timer *timer;
+    bool reached; /* the deadline passed */
+    bool cut;     /* the run is cut off: the deadline passed, or cautious left a transfer */
+    uint64_t buckets_left; /* a whole remote's buckets not started */
+};
+/* The options; the run's clock starts here. Returns an exit code after the error line. */
+int s3m__cutoff_parse(struct s3m_cutoff *c, const struct s3m_opts *o);
+/* The deadline's timer on the run's loop (nothing without --max-duration): cb(ud) fires it. */
+void s3m__cutoff_arm(struct s3m_cutoff *c, struct s3m_loop *loop, void (*cb)(void *ud), void *ud);
+void s3m__cutoff_cleanup(struct s3m_cutoff *c);
+/* The deadline passed (the clock, between loop runs). */
+bool s3m__cutoff_due(struct s3m_cutoff *c);
+/* The run is cut off now: noted, and the notice logged (where: "during ..." or NULL). */
+void s3m__cutoff_notice(struct s3m_cutoff *c, const char *where);
+/* --cutoff-mode cautious: may a transfer of size bytes start, the run having moved
+ * bytes_moved so far? false marks the run cut off. */
+bool s3m__cutoff_admit(struct s3m_cutoff *c, uint64_t bytes_moved, uint64_t size);
+/* The run's exit code: a real failure's code wins over a cut-off's 15. */
+int s3m__cutoff_exit(const struct s3m_cutoff *c, const struct s3m_opts *o, enum s3m_sync_mode mode,
+                     const struct s3m_sync_stats *total);
+/* A whole remote's buckets the cut-off left unstarted (stdout, and the log file). */
+void s3m__cutoff_buckets(const struct s3m_cutoff *c, const struct s3m_opts *o, const char *remote);
+/* A cut-off job's summary line: what it left (sync_report.c's summary). */
+void s3m__cutoff_summary(struct s3m_buf *l, const struct s3m_opts *o,
+                         const struct s3m_sync_stats *st);
 
 /* SIGINT / SIGTERM came (name): the notice for where the run is */
 void s3m__stop_notice(const struct s3m_sync *cur, bool in_job, const char *name);

@@ -136,6 +136,22 @@ static void per_action(struct s3m_buf *m, const char *labels, const struct s3m_j
                        actions[i], r->bytes[i]);
 }
 
+/* The run's outcome as a state set (one series per outcome, 1 for the run's), and what a
+ * cut-off run left: "cut off" is not "failed". */
+static void outcome(struct s3m_buf *m, const char *labels, const struct s3m_job_result *r)
+{
+    static const char *const outcomes[] = {"success", "cut_off", "interrupted", "failed"};
+    s3m_buf_adds(m, "# HELP s3mirror_last_run_outcome How the last run ended (success, cut_off "
+                    "by --max-duration, interrupted by a signal, failed).\n"
+                    "# TYPE s3mirror_last_run_outcome gauge\n");
+    for (size_t i = 0; i < S3M_ARRAY_LEN(outcomes); i++)
+        s3m_buf_printf(m, "s3mirror_last_run_outcome{%s,outcome=\"%s\"} %d\n", labels, outcomes[i],
+                       r->outcome && !strcmp(r->outcome, outcomes[i]));
+    gauge_u(m, "s3mirror_last_run_left_objects",
+            "Copies and updates a cut-off run left for the next run.", labels, r->left_objects);
+    gauge_u(m, "s3mirror_last_run_left_bytes", "Bytes of those.", labels, r->left_bytes);
+}
+
 /* the labels of every series: src, dst and (with --shard) shard */
 static void series_labels(struct s3m_buf *l, const char *src, const char *dst, const char *shard)
 {
@@ -169,6 +185,7 @@ void s3m_job_metrics_render(struct s3m_buf *m, const char *src, const char *dst,
     per_action(m, L, r);
     gauge_u(m, "s3mirror_last_run_errors", "Objects or listings that failed.", L, r->errors);
     gauge_u(m, "s3mirror_last_run_retries", "Requests retried in the last run.", L, r->retries);
+    outcome(m, L, r);
     s3m_buf_cleanup(&l);
 }
 

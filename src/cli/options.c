@@ -127,6 +127,14 @@ static const struct opt table[] = {
      "healthchecks-style pings: POST URL/start at the start, URL on success (exit 0 or 9), "
      "URL/fail otherwise, the summary as the body; a failed ping is a warning",
      OFF(notify_url)},
+    {"max-duration", 0, STR, "DURATION",
+     "cut the run off after DURATION from its start (e.g. 45m, 2h; listings included): nothing "
+     "deleted, what is left is reported, exit 15",
+     OFF(max_duration)},
+    {"cutoff-mode", 0, STR, "MODE",
+     "at --max-duration: hard (default: stop transfers at once), soft (start no new ones, let "
+     "those running finish) or cautious (also start none that would not finish in time)",
+     OFF(cutoff_mode)},
     {"list-concurrency", 0, NUM, "N",
      "key ranges listed at once, found from the common prefixes under '/' (default 8; 1 = one "
      "sequential listing)",
@@ -152,7 +160,7 @@ static const char runtime_only[] =
     " connections transfers low-level-retries contimeout timeout ca-file max-keys plan"
     " error-on-no-transfer multipart-concurrency buffer-size retries no-server-side-copy"
     " lock-file no-lock metrics-file list-concurrency output help version"
-    " metrics-push notify-url ";
+    " metrics-push notify-url max-duration cutoff-mode ";
 
 static bool shapes_plan(const struct opt *t)
 {
@@ -236,6 +244,7 @@ static const struct {
 } choices[] = {
     {"log-level", "error warn notice info debug"},
     {"log-format", "text json"},
+    {"cutoff-mode", "hard soft cautious"},
     {"compare", "etag size size-mtime checksum"},
     {"layout", "auto restic kopia velero elasticsearch wal-g pgbackrest"},
 };

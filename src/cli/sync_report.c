@@ -37,6 +37,9 @@ void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
         memcpy(t->held_why, s->held_why, sizeof(t->held_why));
     t->held.n += s->held.n, t->held.bytes += s->held.bytes;
     t->change_refused |= s->change_refused;
+    t->cut.n += s->cut.n, t->cut.bytes += s->cut.bytes;
+    t->cut_off |= s->cut_off;
+    t->cut_unlisted |= s->cut_unlisted;
     if (!t->first_error.err)
         t->first_error = s->first_error;
 }
@@ -121,6 +124,7 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
     if (st->held.n) /* ordered copies, --max-change */
         s3m_buf_printf(l, "\nNOT copied or updated %" PRIu64 " (%s): %s", st->held.n,
                        s3m_cli_human(st->held.bytes, d, 32), st->held_why);
+    s3m__cutoff_summary(l, o, st);
 }
 
 void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
@@ -132,15 +136,22 @@ void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char 
         summary_check(&l, label, st, secs);
     else
         summary_copy(&l, o, mode, label, st, secs);
-    printf("%s\n", s3m_buf_str(&l));
+    if (o->json) { /* machine-readable: one JSON object; the text goes to a log file */
+        struct s3m_buf j;
+        s3m_buf_init(&j);
+        s3m__summary_json(&j, o, mode, label, st, secs);
+        printf("%s\n", s3m_buf_str(&j));
+        s3m_buf_cleanup(&j);
+    } else {
+        printf("%s\n", s3m_buf_str(&l));
+    }
     s3m_buf_printf(lines, "%s\n", s3m_buf_str(&l));
     if (!s3m_log_to_stderr()) /* the log file tells the whole story */
         s3m_log(S3M_LOG_NOTICE, "summary", "%s", s3m_buf_str(&l));
     s3m_buf_cleanup(&l);
 }
 
-int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
-                   const struct s3m_sync_stats *st)
+int s3m__exit_failed(const struct s3m_sync_stats *st)
 {
     if (st->listing_failed) {
         int rc = s3m_cli_exit_code_ei(&st->first_error);
@@ -150,6 +161,15 @@ int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
         int rc = s3m_cli_exit_code(st->first_error.err);
         return rc == S3M_EXIT_TEMPORARY || rc == S3M_EXIT_FATAL ? rc : S3M_EXIT_PARTIAL;
     }
+    return 0;
+}
+
+int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
+                   const struct s3m_sync_stats *st)
+{
+    int failed = s3m__exit_failed(st);
+    if (failed)
+        return failed;
     if (st->immutable.n) /* --immutable refused an update (and so every deletion) */
         return S3M_EXIT_IMMUTABLE;
     if (st->change_refused && !o->dry_run)
@@ -222,6 +242,12 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
         .errors = total->failed.n + total->delete_errors + (total->listing_failed ? 1 : 0) +
                   (total->delete_list_failed ? 1 : 0),
         .retries = retries,
+        .outcome = rc == S3M_EXIT_OK     ? "success"
+                 : rc == S3M_EXIT_CUTOFF ? "cut_off"
+                 : rc >= 128             ? "interrupted"
+                                         : "failed",
+        .left_objects = total->cut.n + (total->cut_off ? total->held.n : 0),
+        .left_bytes = total->cut.bytes + (total->cut_off ? total->held.bytes : 0),
     };
     int mrc = o->metrics_file ? s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr)
                               : 0;

@@ -318,6 +318,16 @@ static void take(struct s3m_defer *d)
         held(d, &a, why);
         return;
     }
+    if (!d->dry_run && d->cbs->admit && !d->cbs->admit(d->ud, a.size)) {
+        d->st->cut.n++; /* --cutoff-mode cautious: it would not finish in time */
+        d->st->cut.bytes += a.size;
+        d->st->cut_off = true;
+        s3m_log(S3M_LOG_INFO, "sync",
+                "%s: %s (tier %u) not started, it would not finish in time: "
+                "cut off",
+                d->label, a.key, a.tier);
+        return;
+    }
     d->cbs->line(d->ud, &a);
     if (d->dry_run)
         return;

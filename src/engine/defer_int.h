@@ -60,6 +60,9 @@ struct s3m_defer_cbs {
     /* a transfer it started ended (x->ei tells how; x is freed after the call) */
     void (*ended)(void *ud, enum s3m_plan_act act, struct s3m_xfer *x);
     void (*done)(void *ud); /* every tier through (or held) */
+    /* asked before each transfer starts (--cutoff-mode cautious); false: not started, counted
+     * cut in the job's counters */
+    bool (*admit)(void *ud, uint64_t size);
 };
 
 /* Run the waiting actions (see above); stopped() is the job's, a later tier also waits for

@@ -114,9 +114,23 @@ struct job_xfer {
 };
 
 /* a transfer ended: counted and logged (also those of the waiting copies, defer.c) */
+/* a copy or update the cut-off leaves undone (stopped in flight, or never started) */
+static void count_cut(struct s3m_sync *s, const char *key, uint64_t size, const char *how)
+{
+    s->st.cut.n++;
+    s->st.cut.bytes += size;
+    s->st.cut_off = true;
+    s3m_log(S3M_LOG_INFO, "sync", "%s: %s (%" PRIu64 " bytes) %s: cut off", s->label, key, size,
+            how);
+}
+
 static void transfer_ended(void *ud, enum s3m_plan_act act, struct s3m_xfer *x)
 {
     struct s3m_sync *s = ud;
+    if (x->ei.err == S3M_EABORTED && (s->flags & S3M_SYNC_F_CUT)) {
+        count_cut(s, x->src_key, x->size, "stopped in flight");
+        return;
+    }
     s3m_plan_count_transfer(&s->st, act, x->size, !x->ei.err);
     if (x->ei.err) {
         char line[900];
@@ -148,6 +162,14 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
 {
     /* the empty relative key is the folder itself (the diff skips it): never written */
     assert(*key);
+    if ((s->flags & S3M_SYNC_F_CUT) && stopped(s)) { /* a verification settled after it */
+        count_cut(s, key, size, "not started");
+        return;
+    }
+    if (s->o.admit && !s->o.admit(s->o.admit_ud, size)) { /* --cutoff-mode cautious */
+        count_cut(s, key, size, "not started, it would not finish in time");
+        return;
+    }
     char *sk = join(s->src_prefix, key), *dk = join(s->dst_prefix, key);
     struct job_xfer *j = s3m_calloc(1, sizeof(*j));
     j->s = s;
@@ -399,9 +421,11 @@ bool s3m_sync_settled(const struct s3m_sync *s)
 
 void s3m_sync_abort(struct s3m_sync *s)
 {
-    if (stopped(s) || resting(s->phase))
+    /* after a soft cut-off (its transfers let run) a signal still stops them */
+    if ((stopped(s) && !(s->flags & S3M_SYNC_F_SOFT)) || resting(s->phase))
         return;
-    s->flags |= S3M_SYNC_F_ABORTED;     /* a running delete queue or sweep asks (job_stopped) */
+    s->flags = (s->flags & ~S3M_SYNC_F_SOFT) |
+               S3M_SYNC_F_ABORTED;      /* a running delete queue or sweep asks (job_stopped) */
     s3m__backup_stop(s->backup);        /* its moves fail: nothing deleted nor overwritten */
     if (s->phase == S3M_SYNC_DEFERRING) /* so do the waiting copies; those out end now */
         s3m_xfer_ctx_stop(&s->xctx);
@@ -413,13 +437,32 @@ void s3m_sync_abort(struct s3m_sync *s)
     pump(s);
 }
 
+void s3m_sync_cutoff(struct s3m_sync *s, bool hard)
+{
+    if (resting(s->phase))
+        return;
+    s->flags |= S3M_SYNC_F_CUT;
+    s->st.cut_off = true;
+    bool copying = s->phase == S3M_SYNC_LISTING || s->phase == S3M_SYNC_DRAINING ||
+                   s->phase == S3M_SYNC_DEFERRING;
+    if (hard || !copying || stopped(s)) {
+        s3m_sync_abort(s);
+        return;
+    }
+    /* no new work (the waiting copies are held), no deletes; those running go on */
+    s->flags |= S3M_SYNC_F_ABORTED | S3M_SYNC_F_SOFT;
+    if (s->phase == S3M_SYNC_LISTING)
+        set_phase(s, S3M_SYNC_DRAINING);
+    if (s->phase == S3M_SYNC_DRAINING)
+        pump(s);
+}
+
 /* ---- after the copies: the decision, the deletes, the sweep ---- */
 
 bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
 {
-    struct s3m_plan_job j = {stopped(s),       s->st.listing_failed,
-                             s->st.failed.n,   s->st.delete_list_failed,
-                             s->st.src_scope,  s->st.dst_scope,
+    struct s3m_plan_job j = {stopped(s) || s->st.cut.n, s->st.listing_failed, s->st.failed.n,
+                             s->st.delete_list_failed,  s->st.src_scope,      s->st.dst_scope,
                              s->st.immutable.n};
     if (s3m_plan_refusal(&s->po, &j, why, n))
         return true;
@@ -432,16 +475,6 @@ bool s3m_sync_refusal(struct s3m_sync *s, char *why, size_t n)
     delete_list_broken(s, &ei);
     snprintf(why, n, "the delete list on disk does not read back as written");
     return true;
-}
-
-void s3m_sync_refuse(struct s3m_sync *s, const char *why)
-{
-    if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n || s->st.delete_refused)
-        return;
-    s->st.delete_refused = true;
-    snprintf(s->st.refused_why, sizeof(s->st.refused_why), "%s", why);
-    s3m_log(S3M_LOG_ERROR, "sync", "%s: %s %" PRIu64 " deletion(s): %s", s->label,
-            s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, why);
 }
 
 bool s3m__job_stopped(void *ud)
@@ -464,8 +497,14 @@ static void deferred_done(void *ud)
     rest(s, S3M_SYNC_DEFERRED);
 }
 
+static bool deferred_admit(void *ud, uint64_t size)
+{
+    struct s3m_sync *s = ud;
+    return !s->o.admit || s->o.admit(s->o.admit_ud, size);
+}
+
 static const struct s3m_defer_cbs defer_cbs = {s3m__job_stopped, deferred_line, transfer_ended,
-                                               deferred_done};
+                                               deferred_done, deferred_admit};
 
 bool s3m_sync_deferred(struct s3m_sync *s, const char *refuse_updates, bool stop,
                        s3m_sync_done_cb done, void *ud)

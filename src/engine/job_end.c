@@ -1,6 +1,7 @@
 /* job_end.c - the end of one job: its deletions (the delete queue, engine/delete.c, tier by
- * tier, --backup-dir moving each batch first) and its stale-upload sweep (engine/sweep.c), each
- * after the run's one decision, each ending in the job's done callback from the loop. */
+ * tier, --backup-dir moving each batch first), or their refusal, and its stale-upload sweep
+ * (engine/sweep.c), each after the run's one decision, each ending in the job's done callback
+ * from the loop. */
 #include "backup_int.h"
 #include "delete_int.h"
 #include "job_int.h"
@@ -11,6 +12,16 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
+
+void s3m_sync_refuse(struct s3m_sync *s, const char *why)
+{
+    if (s->o.mode != S3M_MODE_SYNC || !s->st.del.n || s->st.delete_refused)
+        return;
+    s->st.delete_refused = true;
+    snprintf(s->st.refused_why, sizeof(s->st.refused_why), "%s", why);
+    s3m_log(S3M_LOG_ERROR, "sync", "%s: %s %" PRIu64 " deletion(s): %s", s->label,
+            s->o.dry_run ? "would not run" : "not deleting", s->st.del.n, why);
+}
 
 static void del_deleted(void *ud, const char *key, uint64_t size)
 {

@@ -199,6 +199,11 @@ bool s3m_timer_active(const struct s3m_timer *t)
     return uv_is_active((const uv_handle_t *)&t->h);
 }
 
+void s3m_timer_unref(struct s3m_timer *t)
+{
+    uv_unref((uv_handle_t *)&t->h);
+}
+
 void s3m_timer_free(struct s3m_timer *t)
 {
     if (!t)

@@ -4,9 +4,11 @@ bodies, reset or stall in the middle of a body, answer 200 with an <Error> docum
 duplicate keys of listing pages, drop <IsTruncated> from a page (strip_is_truncated), answer a
 listing with an empty truncated page that always names the same continuation token
 (empty_truncated), or run a callback and refuse (call: a test stops its client at an exact
-request). Counts requests by method and path, and records when each starts and ends
-(events: the end is recorded before the client gets the answer, so an event after another's end
-was sent after the client could know of it); wait_idle() waits for the requests in flight.
+request), or send a body slowly (slow_body: `rate` bytes per second, after the headers; the
+end event then comes after the last byte). Counts requests by method and path, and records when
+each starts and ends (events: the end is recorded before the client gets the answer, so an event
+after another's end was sent after the client could know of it; each event's last member is its
+time.monotonic()); wait_idle() waits for the requests in flight.
 
 A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
 (share=0.3, from a seeded generator so a run is reproducible). `method` is one method or a
@@ -65,7 +67,8 @@ class Proxy:
         self.etag_alias = {}
         self.keys = None  # (access key, secret key) of the upstream, to sign aliased requests
         self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
-        self.events = []  # ("start" | "end", method, path, query, POST body or b"", status)
+        # ("start" | "end", method, path, query, POST body or b"", status, time.monotonic())
+        self.events = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -109,7 +112,7 @@ class Proxy:
 
     def event(self, *ev):
         with self.lock:
-            self.events.append(ev)
+            self.events.append(ev + (time.monotonic(),))
 
     def count(self, method=None, query=None):
         with self.lock:
@@ -142,7 +145,8 @@ class Proxy:
         with self.lock:
             self.log.append((h.command, path, query))
             body_kept = body if h.command == "POST" else b""  # a DeleteObjects' keys, not data
-            self.events.append(("start", h.command, path, query, body_kept, None))
+            self.events.append(("start", h.command, path, query, body_kept, None,
+                                time.monotonic()))
             rule = next((r for r in self.rules if r.matches(h.command, path, query)), None)
         if rule and rule.action == "call":  # the callback (it may kill the client); not forwarded
             rule.kw["call"](h.command, path, query)
@@ -161,7 +165,9 @@ class Proxy:
         conn.request(h.command, h.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
-        self.event("end", h.command, path, query, body_kept, resp.status)
+        slow = rule and rule.action == "slow_body" and h.command != "HEAD"
+        if not slow:
+            self.event("end", h.command, path, query, body_kept, resp.status)
         if rule and rule.action == "listing":
             data = rule.kw["edit"](data)
         if "xml" in (resp.getheader("Content-Type") or ""):
@@ -199,6 +205,15 @@ class Proxy:
             if rule.action == "stall_body":
                 time.sleep(rule.kw.get("seconds", 30))
             self.reset(h)
+        elif slow:  # rate bytes per second, in small writes; a client that hangs up ends it
+            step = max(1, min(len(data), rule.kw.get("rate", 65536) // 20))
+            try:
+                for i in range(0, len(data), step):
+                    h.wfile.write(data[i:i + step])
+                    h.wfile.flush()
+                    time.sleep(step / rule.kw.get("rate", 65536))
+            finally:
+                self.event("end", h.command, path, query, body_kept, resp.status)
         elif h.command != "HEAD":
             h.wfile.write(data)
         conn.close()

@@ -1,0 +1,45 @@
+/* summary_json.c - `--json`: each job's summary as one JSON object on stdout (instead of the
+ * text line), with the same counts, and what a cut-off run (--max-duration) left. */
+#include "cmd_sync.h"
+#include "s3m/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+static void counts(struct s3m_buf *b, const char *name, uint64_t n, uint64_t bytes)
+{
+    s3m_buf_printf(b, ",\"%s\":{\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", name, n, bytes);
+}
+
+void s3m__summary_json(struct s3m_buf *b, const struct s3m_opts *o, enum s3m_sync_mode mode,
+                       const char *label, const struct s3m_sync_stats *st, double secs)
+{
+    static const char *const cmds[] = {"sync", "copy", "check"};
+    s3m_buf_printf(b, "{\"type\":\"summary\",\"command\":\"%s\",\"job\":\"",
+                   (unsigned)mode < 3 ? cmds[mode] : "?");
+    s3m_json_escape(b, label);
+    s3m_buf_printf(b, "\",\"dry_run\":%s", o->dry_run ? "true" : "false");
+    counts(b, "copy", st->copy.n, st->copy.bytes);
+    counts(b, "update", st->update.n, st->update.bytes);
+    counts(b, "delete", st->del.n, st->del.bytes); /* decided */
+    counts(b, "deleted", st->deleted, st->deleted_bytes);
+    counts(b, "skip", st->skip.n, st->skip.bytes);
+    s3m_buf_printf(b, ",\"excluded\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"seconds\":%.3f",
+                   st->excluded.n,
+                   st->failed.n + st->delete_errors + (st->listing_failed ? 1 : 0) +
+                       (st->delete_list_failed ? 1 : 0),
+                   secs);
+    s3m_buf_adds(b, ",\"deletions_refused\":");
+    if (st->delete_refused) {
+        s3m_buf_adds(b, "\"");
+        s3m_json_escape(b, st->refused_why);
+        s3m_buf_adds(b, "\"");
+    } else {
+        s3m_buf_adds(b, "null");
+    }
+    s3m_buf_printf(b, ",\"cut_off\":%s", st->cut_off ? "true" : "false");
+    counts(b, "left", st->cut.n + (st->cut_off ? st->held.n : 0),
+           st->cut.bytes + (st->cut_off ? st->held.bytes : 0));
+    s3m_buf_printf(b, ",\"listing_complete\":%s}",
+                   st->cut_unlisted || st->listing_failed ? "false" : "true");
+}
