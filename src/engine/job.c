@@ -372,6 +372,8 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
     s->done_ud = ud;
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     set_opts(s, o);
+    if (!o->no_resume && !o->dry_run && !o->gate) /* apply: only the plan's actions */
+        s->xctx.resume_before = s->started;
     s->backup = s3m__backup_new(s); /* after set_opts: the job's copy limits */
     s->kick = s3m_kick_new(src->loop, kick_done, s);
     if (o->progress_ms && o->progress) {
