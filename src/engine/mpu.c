@@ -36,7 +36,6 @@ static const char *const state_names[] = {"IDLE",    "HEAD",     "RESUME",   "CR
 
 enum { MF_FAILING = 1 << 0 }; /* a part failed or a stop came: no new part, abort at settle */
 
-
 struct s3m_xfer_mpu {
     struct s3m_xfer_ctx *c;
     struct s3m__object o;

@@ -42,11 +42,12 @@ class ResumeTest:
         put_multipart(self.src, self.sb, key, data, PART)
         return data
 
-    def cmd(self, *extra):
-        return [BIN, "--config", self.pconf, "sync", "sto2:" + self.sb, "dstp:" + self.db,
-                "--log-level", "info", "--timeout", "30"] + list(extra)
+    def cmd(self, src=None):
+        """Streamed from sto2 (src None), or server-side inside the destination's server."""
+        return [BIN, "--config", self.pconf, "sync", src or "sto2:" + self.sb, "dstp:" + self.db,
+                "--log-level", "info", "--timeout", "30"]
 
-    def killed_run(self):
+    def killed_run(self, src=None):
         """Run a sync, SIGKILLed when the KILL_AT-th UploadPart reaches the proxy."""
         self.proxy.clear()
         started, holder = threading.Event(), {}
@@ -57,7 +58,7 @@ class ResumeTest:
                 holder["killed"] = True
                 os.kill(holder["p"].pid, signal.SIGKILL)
         self.proxy.add("call", method="PUT", query=UPLOAD_PART, after=KILL_AT - 1, call=kill)
-        holder["p"] = subprocess.Popen(self.cmd(), stdout=subprocess.PIPE,
+        holder["p"] = subprocess.Popen(self.cmd(src), stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
         started.set()
         holder["p"].communicate(timeout=600)
@@ -75,19 +76,19 @@ class ResumeTest:
         parts = self.dst.list_parts(Bucket=self.db, Key=key, UploadId=ups[0]["UploadId"])
         return ups[0]["UploadId"], len(parts.get("Parts", []))
 
-    def second_run(self):
+    def second_run(self, src=None):
         """The resuming run: (stderr, UploadPart requests, AbortMultipartUpload requests)."""
         time.sleep(1.1)  # an upload counts as an earlier run's when initiated before the job
         self.proxy.clear()
-        p = subprocess.run(self.cmd(), capture_output=True, text=True, timeout=600)
+        p = subprocess.run(self.cmd(src), capture_output=True, text=True, timeout=600)
         self.proxy.wait_idle()
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         puts = self.proxy.count("PUT", UPLOAD_PART)
         aborts = self.proxy.count("DELETE", "uploadId=")
         return p.stderr, puts, aborts
 
-    def check_result(self, key, data):
-        src = self.src.head_object(Bucket=self.sb, Key=key)
+    def check_result(self, key, data, src_client=None, src_bucket=None):
+        src = (src_client or self.src).head_object(Bucket=src_bucket or self.sb, Key=key)
         dst = self.dst.head_object(Bucket=self.db, Key=key)
         self.assertEqual(dst["ETag"], src["ETag"])
         self.assertEqual(dst["ContentLength"], SIZE)
@@ -145,3 +146,23 @@ class ResumeTest:
         self.assertEqual(self.proxy.count("PUT", r"partNumber=3(&|$)"), 1)
         self.assertEqual(aborts, 0)
         self.check_result(key, data)
+
+    def test_server_side_resume(self):
+        """The same inside one server: parts copied with UploadPartCopy, the kept ones verified
+        by reading their source range (a resumed server-side copy saves copies, not reads)."""
+        key = "big/server-side.bin"
+        sb = self.bucket(self.dst, "rsrcss")
+        data = os.urandom(SIZE)
+        put_multipart(self.dst, sb, key, data, PART)
+        self.killed_run("dstp:" + sb)
+        _uid, done = self.leftover(key)
+        self.assertGreater(done, 0)
+        self.assertLess(done, NPARTS)
+        err, copies, aborts = self.second_run("dstp:" + sb)
+        print("\n[%s] server-side: first run completed %d of %d parts; second run sent %d "
+              "UploadPartCopy requests, %d aborts" % (self.kind, done, NPARTS, copies, aborts))
+        self.assertIn("resumed upload of %s: %d of %d parts kept" % (key, done, NPARTS), err)
+        self.assertEqual(copies, NPARTS - done)
+        self.assertIn("UploadPartCopy=%d " % (NPARTS - done), err)  # copied inside the server
+        self.assertEqual(aborts, 0)
+        self.check_result(key, data, self.dst, sb)
