@@ -85,6 +85,7 @@ class ResumeTest:
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         puts = self.proxy.count("PUT", UPLOAD_PART)
         aborts = self.proxy.count("DELETE", "uploadId=")
+        self.out = p.stdout
         return p.stderr, puts, aborts
 
     def check_result(self, key, data, src_client=None, src_bucket=None):
@@ -110,6 +111,8 @@ class ResumeTest:
         self.assertEqual(puts, NPARTS - done)
         self.assertEqual(aborts, 0)
         self.assertEqual(self.proxy.count("POST", r"^uploads"), 0, "a new upload was created")
+        self.assertIn("resumed 1 multipart upload(s) left by an earlier run (%d parts kept" % done,
+                      self.out)
         self.check_result(key, data)
 
     def test_source_rewritten_restarts(self):
@@ -138,6 +141,14 @@ class ResumeTest:
             if n == 3:
                 body = bytes(len(body))
             self.dst.upload_part(Bucket=self.db, Key=key, UploadId=up, PartNumber=n, Body=body)
+        # a dry run changes nothing and says that a sync would resume it
+        time.sleep(1.1)
+        self.proxy.clear()
+        dry = subprocess.run(self.cmd() + ["--dry-run"], capture_output=True, text=True,
+                             timeout=300)
+        self.assertEqual(dry.returncode, 0, dry.stderr[-2000:])
+        self.assertRegex(dry.stdout, r"abort +- %s .*a sync that copies the key resumes it" % key)
+        self.assertEqual(sum(self.proxy.count(m) for m in ("PUT", "POST", "DELETE")), 0)
         err, puts, aborts = self.second_run()
         print("\n[%s] wrong part: leftover of 10 parts, one wrong; second run sent %d UploadPart "
               "requests" % (self.kind, puts))
