@@ -47,6 +47,7 @@ struct s3m_xfer_ctx {
     /* resume a multipart upload of the key initiated before this UNIX time (0: never) */
     int64_t resume_before;
     uint64_t uploads_resumed, parts_kept; /* uploads resumed, their parts not sent again */
+    uint64_t uploads_dropped;             /* leftovers of copied keys aborted, not resumed */
     bool close_done;                      /* closed: the context may be freed */
     bool stopping; /* interrupted: no new work, no retries, uploads aborted */
     /* private to engine/xfer.c, pipe.c, mpu.c */

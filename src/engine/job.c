@@ -56,6 +56,7 @@ static void rest(struct s3m_sync *s, enum s3m_sync_phase p)
     assert(resting(p));
     s->st.resumed_uploads = s->xctx.uploads_resumed; /* the copies' own counters */
     s->st.resumed_parts = s->xctx.parts_kept;
+    s->st.dropped_uploads = s->xctx.uploads_dropped;
     set_phase(s, p);
     s3m_kick_arm(s->kick);
 }

@@ -121,6 +121,8 @@ static void aborted(struct s3m_s3_req *q, void *ud)
     if (q->ei.err && q->ei.http_status != 404)
         s3m_log(S3M_LOG_WARN, "xfer", "%s: could not abort leftover upload: %s", r->o.dst_key,
                 q->ei.code[0] ? q->ei.code : q->ei.message);
+    else
+        r->c->uploads_dropped++;
     s3m_s3_req_free(q);
     abort_next(r);
 }

@@ -129,6 +129,7 @@ class ResumeTest:
         self.assertIn("not resuming upload %s" % old_id, err)
         self.assertEqual(puts, NPARTS)
         self.assertGreaterEqual(aborts, 1)
+        self.assertIn("aborted 1 multipart upload(s) left by an earlier run", self.out)
         self.check_result(key, data)
 
     def test_wrong_part_sent_again(self):
