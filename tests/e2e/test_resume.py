@@ -9,6 +9,7 @@ rewritten between the runs (nothing kept: the leftover is aborted and the copy r
 with a leftover holding a part of wrong bytes (that part is sent again, the others kept)."""
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -37,8 +38,8 @@ class ResumeTest:
         self.addCleanup(self.proxy.stop)
         self.pconf = proxied_conf(self.conf, "dstp", self.osl1, self.proxy.endpoint)
 
-    def put_source(self, key):
-        data = os.urandom(SIZE)
+    def put_source(self, key, size=SIZE):
+        data = os.urandom(size)
         put_multipart(self.src, self.sb, key, data, PART)
         return data
 
@@ -88,11 +89,11 @@ class ResumeTest:
         self.out = p.stdout
         return p.stderr, puts, aborts
 
-    def check_result(self, key, data, src_client=None, src_bucket=None):
+    def check_result(self, key, data, src_client=None, src_bucket=None, size=SIZE):
         src = (src_client or self.src).head_object(Bucket=src_bucket or self.sb, Key=key)
         dst = self.dst.head_object(Bucket=self.db, Key=key)
         self.assertEqual(dst["ETag"], src["ETag"])
-        self.assertEqual(dst["ContentLength"], SIZE)
+        self.assertEqual(dst["ContentLength"], size)
         body = self.dst.get_object(Bucket=self.db, Key=key)["Body"].read()
         self.assertEqual(sha(body), sha(data))
         self.assertEqual(self.uploads(key), [], "a multipart upload was left")
@@ -178,3 +179,33 @@ class ResumeTest:
         self.assertIn("UploadPartCopy=%d " % (NPARTS - done), err)  # copied inside the server
         self.assertEqual(aborts, 0)
         self.check_result(key, data, self.dst, sb)
+
+    def test_two_leftovers_newest_resumed(self):
+        """Two leftovers of one key (40 MiB, 5 parts): the newest is resumed (parts 1-3), the
+        older one (part 1 only) is aborted; parts 4 and 5 are sent. One upload is resumed at
+        most: the other is aborted, whichever it is."""
+        key, size = "big/two.bin", 5 * PART
+        data = self.put_source(key, size)
+
+        def leftover(nparts):
+            up = self.dst.create_multipart_upload(Bucket=self.db, Key=key)["UploadId"]
+            for n in range(1, nparts + 1):
+                self.dst.upload_part(Bucket=self.db, Key=key, UploadId=up, PartNumber=n,
+                                     Body=data[(n - 1) * PART:n * PART])
+            return up
+        old = leftover(1)
+        time.sleep(1.1)  # Initiated has a resolution of a second
+        new = leftover(3)
+        err, puts, aborts = self.second_run()
+        m = re.search(r"resumed upload of %s: (\d) of 5 parts kept" % key, err)
+        self.assertTrue(m, err[-2000:])
+        kept = int(m.group(1))
+        if self.kind == "moto":  # moto answers one fixed Initiated time: no newest to tell
+            self.assertIn(kept, (1, 3))
+        else:
+            self.assertEqual(kept, 3)
+            self.assertIn("aborting leftover upload %s" % old, err)
+            self.assertNotIn("aborting leftover upload %s" % new, err)
+        self.assertEqual(puts, 5 - kept)
+        self.assertEqual(aborts, 1)
+        self.check_result(key, data, size=size)
