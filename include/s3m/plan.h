@@ -24,9 +24,11 @@ struct s3m_sync_counts {
 
 struct s3m_sync_stats {
     struct s3m_sync_counts copy, update, del, skip, excluded, failed, unverified;
-    struct s3m_sync_counts planned;  /* copies and updates decided so far */
-    uint64_t deleted, deleted_bytes; /* deletions done (del counts those decided) */
-    uint64_t stale_uploads;          /* multipart uploads left by earlier runs, aborted */
+    struct s3m_sync_counts planned;          /* copies and updates decided so far */
+    uint64_t deleted, deleted_bytes;         /* deletions done (del counts those decided) */
+    uint64_t stale_uploads;                  /* multipart uploads left by earlier runs, aborted */
+    uint64_t resumed_uploads, resumed_parts; /* ... resumed, and their parts not sent again */
+    uint64_t dropped_uploads; /* ... of keys copied, aborted by the copy (not resumable) */
     uint64_t src_keys, dst_keys;
     uint64_t src_scope, dst_scope; /* ... of them in scope: not excluded, this shard's own */
     uint64_t delete_errors;

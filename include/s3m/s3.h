@@ -39,6 +39,7 @@
     XX(COMPLETE_MPU, "CompleteMultipartUpload")                                                    \
     XX(ABORT_MPU, "AbortMultipartUpload")                                                          \
     XX(LIST_MPU, "ListMultipartUploads")                                                           \
+    XX(LIST_PARTS, "ListParts")                                                                    \
     XX(DELETE_OBJECTS, "DeleteObjects")                                                            \
     XX(DELETE_OBJECT, "DeleteObject")
 
@@ -199,6 +200,9 @@ struct s3m_s3_req *s3m_s3_abort_mpu(struct s3m_s3 *c, const char *bucket, const 
                                     const char *upload_id);
 struct s3m_s3_req *s3m_s3_list_mpu(struct s3m_s3 *c, const char *bucket, const char *prefix,
                                    const char *key_marker, const char *upload_id_marker);
+/* ListParts of an upload: the parts after part_marker (0: from the first). */
+struct s3m_s3_req *s3m_s3_list_parts(struct s3m_s3 *c, const char *bucket, const char *key,
+                                     const char *upload_id, int part_marker);
 /* DeleteObjects of n keys (1..1000), quiet mode, Content-MD5 set. */
 struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
                                          const char *const *keys, size_t n);

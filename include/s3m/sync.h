@@ -46,6 +46,8 @@ struct s3m_sync_opts {
     bool allow_empty_source;
     /* --immutable: a differing destination object is refused, never updated */
     bool immutable;
+    /* --no-resume: an upload of a key left by an earlier run is never resumed (engine/resume.c) */
+    bool no_resume;
     /* --backup-dir, NULL = none */
     const struct s3m_backup_cfg *backup;
     FILE *report; /* dry-run / check lines (stdout) */

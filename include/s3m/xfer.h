@@ -44,8 +44,12 @@ struct s3m_xfer_ctx {
     uint64_t chunk_size;  /* part size for single-part sources above single_max */
     uint64_t bytes_streamed, parts_done, integrity_failures, object_retries;
     uint64_t stream_retries; /* streamed PUTs / parts sent again on their own */
-    bool close_done;         /* closed: the context may be freed */
-    bool stopping;           /* interrupted: no new work, no retries, uploads aborted */
+    /* resume a multipart upload of the key initiated before this UNIX time (0: never) */
+    int64_t resume_before;
+    uint64_t uploads_resumed, parts_kept; /* uploads resumed, their parts not sent again */
+    uint64_t uploads_dropped;             /* leftovers of copied keys aborted, not resumed */
+    bool close_done;                      /* closed: the context may be freed */
+    bool stopping; /* interrupted: no new work, no retries, uploads aborted */
     /* private to engine/xfer.c, pipe.c, mpu.c */
     struct s3m_kick *kick;         /* resumes paused streams outside curl callbacks */
     struct s3m_xfer_pipe *pending; /* the streams that asked for the kick */

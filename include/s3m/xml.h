@@ -31,6 +31,7 @@ enum s3m_xml_kind {
     S3M_XML_COPY = 1 << 5,     /* CopyObjectResult, CopyPartResult */
     S3M_XML_DELETE = 1 << 6,   /* DeleteResult */
     S3M_XML_UPLOADS = 1 << 7,  /* ListMultipartUploadsResult */
+    S3M_XML_PARTS = 1 << 8,    /* ListPartsResult */
 };
 
 /* A string field is NULL when the element was absent, "" when empty. */
@@ -100,6 +101,22 @@ struct s3m_xml_uploads {
     size_t nprefixes;
 };
 
+/* One part of a ListParts page: each has its number (1..10000), size and ETag. */
+struct s3m_xml_part {
+    int64_t number;
+    uint64_t size;
+    const char *etag; /* without quotes */
+    const char *last_modified;
+};
+
+struct s3m_xml_parts {
+    const char *bucket, *key, *upload_id, *storage_class;
+    int64_t part_number_marker, next_part_number_marker, max_parts; /* -1 when absent */
+    bool is_truncated;
+    struct s3m_xml_part *parts;
+    size_t nparts;
+};
+
 /* Single-object results: Initiate (bucket, key, upload_id), Complete (location, bucket, key,
  * etag), Copy (etag, last_modified). */
 struct s3m_xml_single {
@@ -115,6 +132,7 @@ struct s3m_xml_result {
     struct s3m_xml_error error;
     struct s3m_xml_delete del;
     struct s3m_xml_uploads uploads;
+    struct s3m_xml_parts parts;
     struct s3m_xml_single single;
     struct s3m_arena arena;
 };

@@ -56,6 +56,7 @@ struct s3m_opts {
     bool allow_empty_source, error_on_no_transfer, no_server_side;
     const char *backup_dir, *suffix; /* --backup-dir, --suffix */
     bool suffix_keep_extension, immutable;
+    bool no_resume; /* --no-resume */
     long multipart_concurrency, retries;
     struct s3m_cli_rule {
         bool include;

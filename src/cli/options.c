@@ -109,6 +109,10 @@ static const struct opt table[] = {
     {"buffer-size", 0, STR, "SIZE", "stream buffer per transfer (default 1M)",
      OFF(multipart_chunk_buffer)},
     {"retries", 0, NUM, "N", "attempts per object (default 3)", OFF(retries)},
+    {"no-resume", 0, FLAG, NULL,
+     "never resume a multipart upload an earlier run left: restart it (the leftover is aborted at "
+     "the end)",
+     OFF(no_resume)},
     {"no-server-side-copy", 0, FLAG, NULL, "stream even between buckets of one endpoint",
      OFF(no_server_side)},
     {"lock-file", 0, STR, "FILE",

@@ -100,6 +100,7 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->attempts = (int)o->retries;
     so->allow_empty_source = o->allow_empty_source;
     so->immutable = o->immutable;
+    so->no_resume = o->no_resume;
     so->max_delete = -1;
     so->max_delete_pct = -1;
     so->max_change = -1;

@@ -26,6 +26,9 @@ void s3m__stats_add(struct s3m_sync_stats *t, const struct s3m_sync_stats *s)
     t->deleted += s->deleted;
     t->deleted_bytes += s->deleted_bytes;
     t->stale_uploads += s->stale_uploads;
+    t->resumed_uploads += s->resumed_uploads;
+    t->resumed_parts += s->resumed_parts;
+    t->dropped_uploads += s->dropped_uploads;
     t->immutable.n += s->immutable.n, t->immutable.bytes += s->immutable.bytes;
     t->backed_up += s->backed_up, t->backed_up_bytes += s->backed_up_bytes;
     t->listing_failed |= s->listing_failed;
@@ -115,9 +118,15 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
         s3m_buf_printf(l, ", %s/s",
                        s3m_cli_human(secs > 0 ? (uint64_t)((double)moved / secs) : moved, d, 32));
     summary_quarantine(l, o, st);
-    if (st->stale_uploads)
+    if (st->stale_uploads + st->dropped_uploads) /* by the sweep, or by a copy of the key */
         s3m_buf_printf(l, "\n%s %" PRIu64 " multipart upload(s) left by an earlier run",
-                       o->dry_run ? "would abort" : "aborted", st->stale_uploads);
+                       o->dry_run ? "would abort" : "aborted",
+                       st->stale_uploads + st->dropped_uploads);
+    if (st->resumed_uploads)
+        s3m_buf_printf(l,
+                       "\nresumed %" PRIu64 " multipart upload(s) left by an earlier run (%" PRIu64
+                       " parts kept, not sent again)",
+                       st->resumed_uploads, st->resumed_parts);
     if (st->delete_refused)
         s3m_buf_printf(l, "\ndeletions %s: %s", o->dry_run ? "would be refused" : "refused",
                        st->refused_why);

@@ -28,6 +28,8 @@ static const struct {
     {"CopyPartResult", S3M_XML_COPY, &s3m__xml_single_doc},
     {"DeleteResult", S3M_XML_DELETE, &s3m__xml_delete_doc},
     {"ListMultipartUploadsResult", S3M_XML_UPLOADS, &s3m__xml_uploads_doc},
+    {"ListPartsResult", S3M_XML_PARTS, &s3m__xml_parts_doc},
+    {"ListPartsResponse", S3M_XML_PARTS, &s3m__xml_parts_doc}, /* moto's */
 };
 
 static void on_root(struct s3m_xml_parser *p, const char *name, const char *uri)
@@ -68,7 +70,8 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
         return;
     }
     size_t entries = p->res->list.nobjects + p->res->list.nprefixes + p->res->buckets.nbuckets +
-                     p->res->del.ndeleted + p->res->del.nerrors + p->res->uploads.nuploads;
+                     p->res->del.ndeleted + p->res->del.nerrors + p->res->uploads.nuploads +
+                     p->res->parts.nparts;
     if (entries >= S3M_XML_MAX_ENTRIES) {
         s3m__xml_fail(p, S3M_EXML_LIMIT, "more than %d entries in one reply", S3M_XML_MAX_ENTRIES);
         return;
@@ -139,6 +142,8 @@ struct s3m_xml_parser *s3m_xml_new(unsigned accept)
     s3m_arena_init(&p->res->arena);
     p->res->list.max_keys = p->res->list.key_count = -1;
     p->res->uploads.max_uploads = -1;
+    p->res->parts.part_number_marker = p->res->parts.next_part_number_marker = -1;
+    p->res->parts.max_parts = -1;
     s3m_buf_init(&p->text);
     return p;
 }
@@ -155,6 +160,7 @@ void s3m_xml_result_free(struct s3m_xml_result *r)
     free(r->del.errors);
     free(r->uploads.uploads);
     free((void *)r->uploads.common_prefixes);
+    free(r->parts.parts);
     s3m_arena_cleanup(&r->arena);
     free(r);
 }

@@ -29,6 +29,7 @@ struct s3m_xml_parser {
     bool started;
     size_t fed;
     size_t cap_objects, cap_prefixes, cap_buckets, cap_deleted, cap_errors, cap_uploads, cap_other;
+    size_t cap_parts;
     unsigned seen; /* fields already set, in the document and (bits 8..) in its current entry */
 };
 
@@ -42,6 +43,8 @@ struct s3m__xml_doc {
 
 /* xml_list.c: ListBucketResult (v1 and v2), ListMultipartUploadsResult */
 extern const struct s3m__xml_doc s3m__xml_list_doc, s3m__xml_uploads_doc;
+/* xml_parts.c: ListPartsResult */
+extern const struct s3m__xml_doc s3m__xml_parts_doc;
 /* xml_reply.c: the other replies */
 extern const struct s3m__xml_doc s3m__xml_buckets_doc, s3m__xml_error_doc, s3m__xml_delete_doc,
     s3m__xml_single_doc;

@@ -54,6 +54,9 @@ static void kick_done(void *ud)
 static void rest(struct s3m_sync *s, enum s3m_sync_phase p)
 {
     assert(resting(p));
+    s->st.resumed_uploads = s->xctx.uploads_resumed; /* the copies' own counters */
+    s->st.resumed_parts = s->xctx.parts_kept;
+    s->st.dropped_uploads = s->xctx.uploads_dropped;
     set_phase(s, p);
     s3m_kick_arm(s->kick);
 }
@@ -394,6 +397,8 @@ void s3m_sync_start(struct s3m_sync *s, const struct s3m_sync_opts *o, struct s3
     s->done_ud = ud;
     s3m_xfer_ctx_init(&s->xctx, src, dst);
     set_opts(s, o);
+    if (!o->no_resume && !o->dry_run && !o->gate) /* apply: only the plan's actions */
+        s->xctx.resume_before = s->started;
     s->backup = s3m__backup_new(s); /* after set_opts: the job's copy limits */
     s->kick = s3m_kick_new(src->loop, kick_done, s);
     if (o->progress_ms && o->progress) {

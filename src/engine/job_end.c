@@ -91,7 +91,10 @@ static void swept_upload(void *ud, const char *key, const char *initiated, bool 
 {
     struct s3m_sync *s = ud;
     char why[300];
-    snprintf(why, sizeof(why), "multipart upload left by an earlier run, initiated %s", initiated);
+    /* a dry run lists no parts: a sync resumes such an upload of a key it copies (engine/
+     * resume.c) before this sweep, and aborts here only what is left */
+    snprintf(why, sizeof(why), "multipart upload left by an earlier run, initiated %s%s", initiated,
+             aborted || s->o.no_resume ? "" : "; a sync that copies the key resumes it instead");
     struct s3m_plan_action a = {
         .act = S3M_PLAN_ABORT_UPLOAD, .dst_side = true, .key = key, .why = why};
     s3m_plan_count(&s->po, &s->st, &a);

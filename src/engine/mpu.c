@@ -22,6 +22,7 @@
 enum mpu_state {
     M_IDLE,
     M_HEAD,
+    M_RESUME,
     M_CREATE,
     M_PARTS,
     M_RECHECK,
@@ -30,18 +31,10 @@ enum mpu_state {
     M_DONE,
     M_FAILED
 };
-static const char *const state_names[] = {"IDLE",     "HEAD",     "CREATE", "PARTS", "RECHECK",
-                                          "COMPLETE", "ABORTING", "DONE",   "FAILED"};
+static const char *const state_names[] = {"IDLE",    "HEAD",     "RESUME",   "CREATE", "PARTS",
+                                          "RECHECK", "COMPLETE", "ABORTING", "DONE",   "FAILED"};
 
 enum { MF_FAILING = 1 << 0 }; /* a part failed or a stop came: no new part, abort at settle */
-
-struct mpu_part {
-    struct s3m_xfer_mpu *m; /* a part is its requests' user data */
-    int number;
-    uint64_t offset, length;
-    char etag[80];
-    struct s3m_s3_req *req; /* its UploadPartCopy in flight (server-side), to cancel */
-};
 
 struct s3m_xfer_mpu {
     struct s3m_xfer_ctx *c;
@@ -58,11 +51,15 @@ struct s3m_xfer_mpu {
     uint64_t candidates[24];
     int ncandidates, candidate;
     char *upload_id;
-    struct mpu_part *parts;
+    struct s3m__part *parts;
+    struct s3m__part_owner own; /* what its parts share */
     int nparts, next_part, active, parts_ok;
     char computed_etag[48];       /* the multipart ETag of the parts uploaded (before completing) */
     struct s3m__learn *learn;     /* the HEADs, in HEAD */
     struct s3m__recheck *recheck; /* the second read, in RECHECK */
+    struct s3m__resume *resume;   /* the look for an earlier run's upload, in RESUME */
+    struct s3m__resume_part *rparts;
+    bool resume_tried; /* once per object: a failed attempt aborted what it resumed */
     /* CreateMultipartUpload or CompleteMultipartUpload in flight, for a stop to cancel */
     struct s3m_s3_req *cur;
     struct s3m_errinfo ei;
@@ -316,9 +313,9 @@ static void parts_settle(struct s3m_xfer_mpu *m)
 
 static void parts_pump(struct s3m_xfer_mpu *m);
 
-static void part_finished(struct mpu_part *pt, const struct s3m__outcome *o)
+static void part_finished(struct s3m__part *pt, const struct s3m__outcome *o)
 {
-    struct s3m_xfer_mpu *m = pt->m;
+    struct s3m_xfer_mpu *m = pt->own->ud;
     m->active--;
     if (o->ei.err) {
         if (!(m->flags & MF_FAILING)) {
@@ -334,68 +331,9 @@ static void part_finished(struct mpu_part *pt, const struct s3m__outcome *o)
     parts_settle(m);
 }
 
-/* A streamed part (pipe.c) */
-static struct s3m_s3_req *part_put(void *ud, const struct s3m_s3_req *get,
-                                   struct s3m__pipe_check *chk)
-{
-    (void)get, (void)chk; /* no client MD5: the part's ETag is the server's MD5 of what it
-                           * stored, and the parts' ETags are checked together (mpu_complete) */
-    struct mpu_part *pt = ud;
-    struct s3m_xfer_mpu *m = pt->m;
-    return s3m_s3_upload_part(m->c->dst, m->o.dst_bucket, m->o.dst_key, m->upload_id, pt->number);
-}
-
 static bool part_may_retry(void *ud)
 {
-    return !(((struct mpu_part *)ud)->m->flags & MF_FAILING);
-}
-
-static void part_streamed(void *ud, const struct s3m__outcome *o)
-{
-    struct mpu_part *pt = ud;
-    if (!o->ei.err)
-        snprintf(pt->etag, sizeof(pt->etag), "%s", o->etag);
-    part_finished(pt, o);
-}
-
-static const struct s3m__pipe_cbs part_cbs = {part_put, part_may_retry, part_streamed};
-
-/* A part copied inside the server (UploadPartCopy); the client retried it already. */
-static void part_copy_done(struct s3m_s3_req *r, void *ud)
-{
-    struct mpu_part *pt = ud;
-    pt->req = NULL;
-    struct s3m__outcome o = {r->ei, false, r->retry_after_ms, "", "", false};
-    if (!o.ei.err && r->xml && r->xml->single.etag)
-        snprintf(pt->etag, sizeof(pt->etag), "%s", r->xml->single.etag);
-    else if (!o.ei.err)
-        s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "UploadPartCopy reply without ETag");
-    s3m_s3_req_free(r);
-    part_finished(pt, &o);
-}
-
-static void part_start(struct s3m_xfer_mpu *m, struct mpu_part *pt)
-{
-    struct s3m_xfer_ctx *c = m->c;
-    if (!c->server_side) {
-        struct s3m__pipe_src src = {m->o.src_bucket, m->o.src_key, m->o.etag, pt->offset,
-                                    pt->length,      true,         pt->number};
-        s3m__pipe_start(c, &src, &part_cbs, pt);
-        return;
-    }
-    struct s3m_s3_req *r = s3m_s3_upload_part_copy(c->dst, m->o.dst_bucket, m->o.dst_key,
-                                                   m->upload_id, pt->number, m->o.src_bucket,
-                                                   m->o.src_key, pt->offset,
-                                                   pt->offset + pt->length - 1);
-    s3m_s3_req_etag_header(r, "x-amz-copy-source-if-match", m->o.etag);
-    if (s3m_s3_submit(r, part_copy_done, pt)) {
-        m->ei = r->ei;
-        m->flags |= MF_FAILING;
-        m->active--;
-        s3m_s3_req_free(r);
-    } else {
-        pt->req = r;
-    }
+    return !(((struct s3m_xfer_mpu *)ud)->flags & MF_FAILING);
 }
 
 /* Start parts up to the concurrency; never ends the phase (parts_settle does). */
@@ -410,8 +348,14 @@ static void parts_pump(struct s3m_xfer_mpu *m)
     }
     while (!(m->flags & MF_FAILING) && m->active < c->part_concurrency &&
            m->next_part < m->nparts) {
+        struct s3m__part *pt = &m->parts[m->next_part++];
+        if (pt->kept)
+            continue;
         m->active++;
-        part_start(m, &m->parts[m->next_part++]);
+        if (!s3m__part_start(pt, &m->ei)) {
+            m->flags |= MF_FAILING;
+            m->active--;
+        }
     }
 }
 
@@ -428,7 +372,7 @@ static void parts_layout(struct s3m_xfer_mpu *m)
     m->parts = s3m_calloc((size_t)m->nparts, sizeof(*m->parts));
     uint64_t off = 0;
     for (int i = 0; i < m->nparts; i++) {
-        m->parts[i].m = m;
+        m->parts[i].own = &m->own;
         m->parts[i].number = i + 1;
         m->parts[i].offset = off;
         m->parts[i].length = m->learned        ? m->learned[i]
@@ -445,6 +389,19 @@ static void parts_layout(struct s3m_xfer_mpu *m)
                  m->nparts);
     else
         snprintf(m->note, sizeof(m->note), "%d parts of %" PRIu64 " bytes", m->nparts, ps);
+}
+
+/* The upload is open (created, or resumed with its kept parts): send the others. */
+static void parts_begin(struct s3m_xfer_mpu *m)
+{
+    m->own = (struct s3m__part_owner){m->c, &m->o, m->upload_id, part_may_retry, part_finished, m};
+    m->next_part = m->active = m->parts_ok = 0;
+    for (int i = 0; i < m->nparts; i++)
+        m->parts_ok += m->parts[i].kept;
+    m->flags &= ~(unsigned)MF_FAILING;
+    set_state(m, M_PARTS);
+    parts_pump(m);
+    parts_settle(m); /* the first part could not even start, or every part was kept */
 }
 
 static void create_done(struct s3m_s3_req *r, void *ud)
@@ -467,15 +424,54 @@ static void create_done(struct s3m_s3_req *r, void *ud)
         return;
     }
     parts_layout(m);
-    m->next_part = m->active = m->parts_ok = 0;
-    m->flags &= ~(unsigned)MF_FAILING;
-    set_state(m, M_PARTS);
-    parts_pump(m);
-    parts_settle(m); /* the first part could not even start */
+    parts_begin(m);
+}
+
+/* RESUME (resume.c) is over: the upload adopted with the parts it holds, or none. */
+static void resumed(void *ud, const char *upload_id, bool stopped)
+{
+    struct s3m_xfer_mpu *m = ud;
+    for (int i = 0; upload_id && i < m->nparts; i++)
+        if ((m->parts[i].kept = m->rparts[i].kept))
+            snprintf(m->parts[i].etag, sizeof(m->parts[i].etag), "%s", m->rparts[i].etag);
+    m->upload_id = upload_id ? s3m_strdup(upload_id) : NULL;
+    s3m__resume_free(m->resume); /* upload_id was its string */
+    m->resume = NULL;
+    free(m->rparts);
+    m->rparts = NULL;
+    if (stopped && !m->upload_id) {
+        s3m_errinfo_set(&m->ei, S3M_EABORTED, "interrupted");
+        fail(m);
+    } else if (!m->upload_id) {
+        mpu_create(m);
+    } else {
+        size_t n = strlen(m->note);
+        snprintf(m->note + n, sizeof(m->note) - n, ", resumed");
+        parts_begin(m);
+    }
+}
+
+/* Before the first upload of the object: an earlier run's upload of the key may hold some of
+ * its parts already (checked against this layout: the source's told sizes, the chunks, or the
+ * current guess, whose composite ETag mpu_complete still checks). Tried once per object. */
+static bool resume_begin(struct s3m_xfer_mpu *m)
+{
+    if (!m->c->resume_before || m->resume_tried || m->c->stopping)
+        return false;
+    m->resume_tried = true;
+    set_state(m, M_RESUME);
+    parts_layout(m);
+    m->rparts = s3m_calloc((size_t)m->nparts, sizeof(*m->rparts));
+    for (int i = 0; i < m->nparts; i++)
+        m->rparts[i] = (struct s3m__resume_part){m->parts[i].offset, m->parts[i].length, "", false};
+    m->resume = s3m__resume_start(m->c, &m->o, m->rparts, m->nparts, resumed, m);
+    return true;
 }
 
 static void mpu_create(struct s3m_xfer_mpu *m)
 {
+    if (resume_begin(m))
+        return;
     set_state(m, M_CREATE);
     struct s3m_s3_req *r = s3m_s3_create_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key);
     s3m__meta_add(m->o.meta, r);
@@ -574,6 +570,7 @@ void s3m__mpu_stop(struct s3m_xfer_mpu *m)
     if (m->cur && !(m->state == M_CREATE && m->cur->http.running))
         s3m_s3_cancel(m->cur);
     s3m__learn_stop(m->learn);     /* its HEAD */
+    s3m__resume_stop(m->resume);   /* its listing, ListParts or GET */
     s3m__recheck_stop(m->recheck); /* its GET */
 }
 
@@ -584,6 +581,8 @@ void s3m__mpu_free(struct s3m_xfer_mpu *m)
     s3m_timer_free(m->step);
     s3m__recheck_free(m->recheck);
     s3m__learn_free(m->learn);
+    s3m__resume_free(m->resume);
+    free(m->rparts);
     free(m->parts);
     free(m->learned);
     free(m->upload_id);

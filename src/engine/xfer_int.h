@@ -105,6 +105,58 @@ struct s3m__recheck *s3m__recheck_start(struct s3m_xfer_ctx *c, const struct s3m
 void s3m__recheck_stop(struct s3m__recheck *k);
 void s3m__recheck_free(struct s3m__recheck *k);
 
+/* ---- part.c: one part of a multipart upload ---- */
+
+struct s3m__part;
+/* What the parts of one upload share (the upload's record, set before its parts start). */
+struct s3m__part_owner {
+    struct s3m_xfer_ctx *c;
+    const struct s3m__object *o;
+    const char *upload_id;
+    bool (*may_retry)(void *ud); /* a failed stream may be sent again */
+    /* the part ended for good (o->ei: how); once per start, from the loop */
+    void (*done)(struct s3m__part *pt, const struct s3m__outcome *o);
+    void *ud;
+};
+
+struct s3m__part {
+    const struct s3m__part_owner *own; /* a part is its requests' user data */
+    int number;
+    uint64_t offset, length;
+    char etag[80];
+    bool kept;              /* held by the upload resumed: not sent */
+    struct s3m_s3_req *req; /* its UploadPartCopy in flight (server-side), to cancel */
+};
+
+/* Send the part: streamed, or copied inside the server. False (ei set, done never runs) when
+ * its request could not start. */
+bool s3m__part_start(struct s3m__part *pt, struct s3m_errinfo *ei);
+
+/* ---- resume.c: an upload of the key left by an earlier run, checked part by part ---- */
+
+/* One part of the layout the copy needs (number: index + 1). The check sets kept, with the
+ * destination's ETag of the part, where the upload holds it with the source's bytes. */
+struct s3m__resume_part {
+    uint64_t offset, length;
+    char etag[80];
+    bool kept;
+};
+
+/* The end: upload_id (the check's string: copy it) is the upload adopted, its kept parts
+ * marked; NULL: none (any leftover that did not fit was aborted). stopped: a stop came. Runs
+ * once, from the loop; the owner then frees the check. */
+typedef void (*s3m__resume_done_cb)(void *ud, const char *upload_id, bool stopped);
+
+struct s3m__object;
+/* Look for an upload of obj's destination key initiated before c->resume_before; parts (the
+ * owner's, nparts long) is the layout needed. */
+struct s3m__resume *s3m__resume_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
+                                      struct s3m__resume_part *parts, int nparts,
+                                      s3m__resume_done_cb done, void *ud);
+/* A stop: cancel the request in flight (its end follows). No-op on NULL. */
+void s3m__resume_stop(struct s3m__resume *r);
+void s3m__resume_free(struct s3m__resume *r);
+
 /* ---- mpu.c: one multipart upload ---- */
 
 enum s3m__mpu_mode {

@@ -240,6 +240,20 @@ struct s3m_s3_req *s3m_s3_list_mpu(struct s3m_s3 *c, const char *bucket, const c
     return r;
 }
 
+struct s3m_s3_req *s3m_s3_list_parts(struct s3m_s3 *c, const char *bucket, const char *key,
+                                     const char *upload_id, int part_marker)
+{
+    struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_LIST_PARTS, "GET", bucket, key);
+    s3m_s3_req_query(r, "uploadId", upload_id);
+    if (part_marker > 0) {
+        char pm[16];
+        snprintf(pm, sizeof(pm), "%d", part_marker);
+        s3m_s3_req_query(r, "part-number-marker", pm);
+    }
+    r->xml_accept = S3M_XML_PARTS;
+    return r;
+}
+
 struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
                                          const char *const *keys, size_t n)
 {
