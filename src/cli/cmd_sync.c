@@ -1,9 +1,10 @@
 /* cmd_sync.c - `sync`, `copy` and `check`: the command in four steps (parse the arguments, open
  * the clients, lock and plan file, run, report), and the run: each bucket's job (its key ranges,
- * s3m_sync_start of engine/job.c), the one delete decision over all of them, the whole-remote
- * mode (every bucket, missing destination buckets created) and the run's signal watchers. The
- * options are sync_opts.c, the summary lines and exit code sync_report.c. */
-#include "cmd_sync.h"
+ * s3m_sync_start of engine/job.c), the one delete decision over all of them and the whole-remote
+ * mode (every bucket, missing destination buckets created). The run's signal watchers and
+ * deadline are sync_signals.c, the options sync_opts.c, the summary lines and exit code
+ * sync_report.c. */
+#include "sync_run.h"
 #include "s3m/log.h"
 #include "s3m/util.h"
 
@@ -15,160 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* one job of the run, kept (its listings released) from its copy phase to its delete phase */
-struct pair {
-    struct s3m_sync job;
-    char label[1024];
-    double secs;
-    bool phase_done;           /* the job's done callback came (the phase it was in is over) */
-    struct s3m_job_order *ord; /* --layout auto: the job's tiers and filter */
-    struct pair *next;
-};
-
-struct run {
-    struct s3m_opts *o;
-    const char *cmd, *src_arg, *dst_arg; /* as given: the plan's header names them */
-    struct s3m_sync_opts so;
-    struct s3m_s3 *src, *dst; /* &cs, &cd once each client is set up */
-    struct s3m_sync_stats total;
-    int signal;
-    struct s3m_progress progress;
-    uint32_t shard_index, shard_count; /* --shard; count 0 = none */
-    bool have_plan;                    /* --shard-boundaries */
-    struct s3m_bounds plan;
-    struct pair *pairs, **tail; /* the jobs run so far, waiting for the delete decision */
-    /* SIGINT and SIGTERM for the whole run: while a job runs and between its phases (the
-     * copies done, the decision, between buckets) */
-    struct s3m_signal *sig[2];
-    bool in_job;
-    struct s3m_sync *cur; /* the job running (copies, deletes, sweep), for run_on_signal */
-    FILE *delete_list;    /* every job's deletions, one region each: one descriptor */
-    FILE *defer_list;     /* ... and their waiting copies (ordered copies, --max-change) */
-    struct s3m_order order;
-    const char *refuse; /* the run failed besides its jobs: no deletion */
-    bool change_over;   /* --max-change exceeded: updates and deletions refused */
-    char change_why[600];
-    /* the command's own resources, released at its one exit (sync_close) */
-    struct s3m_spec s, d, bk; /* bk: --backup-dir, described by bcfg */
-    struct s3m_backup_cfg bcfg;
-    struct s3m_filter f;
-    struct s3m_env env;
-    struct s3m_s3 cs, cd;
-    char job_src[2048], job_dst[2048]; /* the job's names for its lock and metrics */
-    int lock_fd;
-    struct timespec t_start;
-    bool write_metrics;
-    bool notify;           /* --notify-url pings this run (not a dry run) */
-    struct s3m_buf lines;  /* the jobs' summary lines: the end ping's body */
-    struct s3m_cutoff cut; /* --max-duration, --cutoff-mode */
-};
-
-/* no further work: a signal came, or the deadline passed */
-static bool halted(const struct run *r)
-{
-    return r->signal || r->cut.reached;
-}
-
-/* The deadline: the job running is cut off (a dry run has no transfer to let finish), the
- * run's later steps see r->cut. */
-static void run_cutoff(struct run *r)
-{
-    if (r->cut.reached)
-        return;
-    s3m__cutoff_notice(&r->cut, NULL);
-    if (r->cur)
-        s3m_sync_cutoff(r->cur, r->cut.mode == S3M_CUTOFF_HARD || r->o->dry_run);
-}
-
-static void run_on_deadline(void *ud)
-{
-    run_cutoff(ud);
-}
-
-/* --cutoff-mode cautious: the bytes the run moved so far (its jobs kept until run_finish) */
-static bool run_admit(void *ud, uint64_t size)
-{
-    struct run *r = ud;
-    uint64_t moved = r->total.copy.bytes + r->total.update.bytes; /* the jobs through */
-    for (struct pair *p = r->pairs; p; p = p->next)
-        moved += s3m_sync_bytes_done(&p->job);
-    return s3m__cutoff_admit(&r->cut, moved, size);
-}
-
-static void run_on_signal(int signum, void *ud)
-{
-    struct run *r = ud;
-    if (r->signal) {
-        fprintf(stderr, "s3mirror: second signal: exiting now\n");
-        _exit(128 + signum);
-    }
-    r->signal = signum;
-    s3m__stop_notice(r->cur, r->in_job, signum == SIGINT ? "SIGINT" : "SIGTERM");
-    if (r->cur) /* nothing in a phase at rest: the run's refusal sees r->signal */
-        s3m_sync_abort(r->cur);
-}
-
-static void run_signals_start(struct run *r)
-{
-    int sigs[2] = {SIGINT, SIGTERM};
-    for (int i = 0; i < 2; i++) /* they never keep a loop run going */
-        r->sig[i] = s3m_signal_new(r->src->loop, sigs[i], run_on_signal, r);
-}
-
-/* A signal that came while no loop ran waits in the loop: take it now. */
-static void run_signals_poll(struct run *r)
-{
-    for (int i = 0; i < 2; i++)
-        if (r->sig[i])
-            s3m_signal_poll(r->sig[i]);
-    if (s3m__cutoff_due(&r->cut)) /* the deadline passed while no loop ran */
-        run_cutoff(r);
-}
-
-static void run_signals_stop(struct run *r)
-{
-    for (int i = 0; i < 2; i++) {
-        s3m_signal_free(r->sig[i]);
-        r->sig[i] = NULL;
-    }
-}
-
-/* After the run, while --metrics-push and the end ping wait (up to 10 s each), no loop runs to
- * take a signal: a plain handler notes the first (a stop during the run counts) and exits on
- * the second, as during the run. */
-static volatile sig_atomic_t late_signals;
-
-static void late_signal(int signum)
-{
-    static const char msg[] = "s3mirror: second signal: exiting now\n";
-    if (++late_signals < 2)
-        return;
-    if (write(2, msg, sizeof(msg) - 1) < 0) { /* nothing more to do */
-    }
-    _exit(128 + signum);
-}
-
-static void run_signals_late(struct run *r)
-{
-    run_signals_stop(r);
-    late_signals = r->signal ? 1 : 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = late_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-/* Test hook: S3MIRROR_TEST_RAISE=decision raises SIGTERM just before the run's delete decision
- * (the copies done, no job's handlers installed), to check that a signal there is handled. */
-static void test_raise(const char *point)
-{
-    const char *v = getenv("S3MIRROR_TEST_RAISE");
-    if (v && !strcmp(v, point))
-        raise(SIGTERM);
-}
-
-/* --list-concurrency: how many key ranges a job is cut into at most */
 static void pair_done(struct s3m_sync *s, void *ud)
 {
     struct pair *p = ud;
@@ -228,7 +75,7 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     bool undetected = !s3m__order_job(&r->order, &r->f, &jp, &r->so, &p->ord, &r->total);
     if (undetected) /* --layout auto could not list the source: the job starts stopped */
         r->refuse = "the layout of a source could not be detected";
-    run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
+    s3m__run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
     r->so.stopped = r->signal != 0 || undetected;
     r->in_job = true;
     r->cur = job;
@@ -263,11 +110,11 @@ static void run_deferred(struct run *r)
                                                 &r->change_over);
     for (struct pair *p = r->pairs; p; p = p->next) {
         p->job.st.change_refused = r->change_over;
-        run_signals_poll(r);
+        s3m__run_signals_poll(r);
         r->in_job = true;
         r->cur = &p->job;
         p->phase_done = false;
-        if (s3m_sync_deferred(&p->job, no_updates, halted(r), pair_done, p))
+        if (s3m_sync_deferred(&p->job, no_updates, s3m__run_halted(r), pair_done, p))
             run_job(r, p);
         r->in_job = false;
         r->cur = NULL;
@@ -309,15 +156,16 @@ static void run_finish(struct run *r, const char *refuse)
 {
     char why[1000] = "";
     run_deferred(r);
-    test_raise("decision");
-    run_signals_poll(r);
+    s3m__run_test_raise("decision");
+    s3m__run_signals_poll(r);
     bool refused = run_decide(r, refuse, why, sizeof(why));
     while (r->pairs) {
         struct pair *p = r->pairs;
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        run_signals_poll(r);
-        if (halted(r) && !refused) /* stopped during an earlier job's deletes, or between */
+        s3m__run_signals_poll(r);
+        if (s3m__run_halted(r) &&
+            !refused) /* stopped during an earlier job's deletes, or between */
             refused = true, snprintf(why, sizeof(why), "%s",
                                      r->signal ? "interrupted" : "cut off by --max-duration");
         p->job.st.cut_off |= r->cut.cut;
@@ -330,9 +178,9 @@ static void run_finish(struct run *r, const char *refuse)
             if (s3m_sync_delete(&p->job, pair_done, p))
                 run_job(r, p);
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
-            run_signals_poll(r);
+            s3m__run_signals_poll(r);
             p->phase_done = false;
-            if (!halted(r) && s3m_sync_sweep(&p->job, pair_done, p))
+            if (!s3m__run_halted(r) && s3m_sync_sweep(&p->job, pair_done, p))
                 run_job(r, p);
             r->in_job = false;
             r->cur = NULL;
@@ -363,9 +211,9 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         rc = s3m_cli_fail(ctx, &ld->ei);
     }
     for (size_t i = 0; !rc && i < ls->xml->buckets.nbuckets; i++) {
-        run_signals_poll(r);
+        s3m__run_signals_poll(r);
         r->cut.buckets_left = ls->xml->buckets.nbuckets - i;
-        if (halted(r)) /* between buckets: no further bucket */
+        if (s3m__run_halted(r)) /* between buckets: no further bucket */
             break;
         r->cut.buckets_left = 0;
         const char *b = ls->xml->buckets.buckets[i].name;
@@ -392,9 +240,9 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
         /* dry run or check: nothing to list on a destination bucket that does not exist */
         r->so.dst_absent = !exists && (r->o->dry_run || r->so.mode == S3M_MODE_CHECK);
         run_pair(r, s, d, b, b);
-        run_signals_poll(r);
+        s3m__run_signals_poll(r);
         r->cut.buckets_left = ls->xml->buckets.nbuckets - i - 1;
-        if (halted(r))
+        if (s3m__run_halted(r))
             break;
         r->cut.buckets_left = 0;
     }
@@ -450,7 +298,7 @@ static int sync_parse(struct run *r, const char *cmd, char **args, int nargs)
     if (!rc)
         rc = s3m__cutoff_parse(&r->cut, r->o);
     if (!rc && r->cut.mode == S3M_CUTOFF_CAUTIOUS && r->cut.limit_s > 0)
-        r->so.admit = run_admit, r->so.admit_ud = r;
+        r->so.admit = s3m__run_admit, r->so.admit_ud = r;
     if (!rc && !s3m_progress_init(&r->progress, r->o, r->o->dry_run || mode == S3M_MODE_CHECK))
         rc = s3m__usage_error("--stats: '%s' is not a duration (e.g. 30s, 5m, 0 for none)",
                               r->o->stats);
@@ -517,8 +365,8 @@ static int sync_open(struct run *r)
     s3m__job_name(&r->s, r->job_src, sizeof(r->job_src));
     s3m__job_name(&r->d, r->job_dst, sizeof(r->job_dst));
     clock_gettime(CLOCK_REALTIME, &r->t_start);
-    run_signals_start(r); /* a stop while the start ping waits is the run's, not a death */
-    s3m__cutoff_arm(&r->cut, r->src->loop, run_on_deadline, r);
+    s3m__run_signals_start(r); /* a stop while the start ping waits is the run's, not a death */
+    s3m__cutoff_arm(&r->cut, r->src->loop, s3m__run_on_deadline, r);
     rc = open_lock(r);
     /* the metrics file describes the real job: a dry run, or a run turned away by the lock
      * (the job holding it writes its own), leaves its series as they are; so does a push */
@@ -535,12 +383,12 @@ static int sync_run(struct run *r)
     int rc;
     r->so.delete_list = &r->delete_list;
     r->so.defer_list = &r->defer_list;
-    run_signals_poll(r); /* stopped before the run (during the start ping): nothing starts */
+    s3m__run_signals_poll(r); /* stopped before the run (during the start ping): nothing starts */
     if (r->signal) {
         rc = 0;
     } else if (*r->s.bucket) {
         if (!(rc = s3m__ensure_dst_bucket(r->src, r->dst, &r->s, &r->d, &r->so))) {
-            run_signals_poll(r);
+            s3m__run_signals_poll(r);
             if (!r->signal)
                 run_pair(r, &r->s, &r->d, r->s.bucket, r->d.bucket);
             run_finish(r, NULL);
@@ -548,7 +396,7 @@ static int sync_run(struct run *r)
     } else {
         rc = run_all_buckets(r, &r->s, &r->d);
     }
-    run_signals_poll(r);
+    s3m__run_signals_poll(r);
     if (r->cut.buckets_left && !r->signal)
         s3m__cutoff_buckets(&r->cut, r->o, r->s.remote);
     if (!rc || r->signal)
@@ -566,7 +414,7 @@ static int sync_report(struct run *r, int rc)
                        !r->signal && !r->cut.cut && !r->total.listing_failed && !r->total.failed.n);
     r->so.plan = NULL;
     if (r->write_metrics || r->notify)
-        run_signals_late(r);
+        s3m__run_signals_late(r);
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->so.mode, r->job_src, r->job_dst, &r->t_start, rc,
                                 &r->total, r->cs.stats.retries + r->cd.stats.retries);
@@ -579,7 +427,7 @@ static int sync_report(struct run *r, int rc)
 /* everything the steps set up, whichever step stopped (each part knows if it is set up) */
 static void sync_close(struct run *r)
 {
-    run_signals_stop(r);
+    s3m__run_signals_stop(r);
     s3m__cutoff_cleanup(&r->cut);
     if (r->delete_list)
         fclose(r->delete_list);
