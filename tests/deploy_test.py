@@ -252,6 +252,25 @@ class Systemd(unittest.TestCase):
         (x,) = docs("job", "b-one")
         self.assertNotIn("--metrics-push", container(x["spec"]["template"]["spec"])["args"])
 
+    def test_max_duration(self):
+        # the run cuts itself off softly; the Job does not retry a cut-off run (exit 15) and
+        # its deadline stays behind the run's own
+        (x,) = docs("--max-duration", "2h", "cronjobs", "b-one")
+        spec = x["spec"]["jobTemplate"]["spec"]
+        a = container(spec["template"]["spec"])["args"]
+        self.assertEqual(a[a.index("--max-duration") + 1], "2h")
+        self.assertEqual(a[a.index("--cutoff-mode") + 1], "soft")
+        self.assertEqual(spec["activeDeadlineSeconds"], 2 * 3600 + 1800)
+        self.assertEqual(spec["podFailurePolicy"]["rules"],
+                         [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [15]}}])
+        (y,) = docs("cronjobs", "b-one")
+        self.assertNotIn("podFailurePolicy", y["spec"]["jobTemplate"]["spec"])
+        self.assertEqual(y["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"], 21600)
+        for bad in ("2", "h", "0m", "1.5h", "-1h"):
+            p = render("--max-duration", bad, "cronjobs", "b-one")
+            self.assertEqual(p.returncode, 1, bad)
+            self.assertIn("--max-duration", p.stderr)
+
     def test_unit_command_line(self):
         # the service's ExecStart as systemd hands it to sh ($$ -> $, %% -> %, %i the instance)
         text = open(os.path.join(ROOT, "deploy", "systemd", "s3mirror@.service")).read()

@@ -37,6 +37,10 @@
 #   --notify-url URL     healthchecks-style pings (URL/start, URL, URL/fail); {bucket} in URL is
 #                        replaced by the bucket, so each CronJob pings its own check (e.g.
 #                        https://hc-ping.com/PING-KEY/s3mirror-{bucket})
+#   --max-duration D     each run stops starting copies after D (30m, 2h, 1d: --cutoff-mode soft,
+#                        running copies finish) and exits 15 with nothing deleted; the Job fails
+#                        without a retry on 15 (podFailurePolicy) and its activeDeadlineSeconds
+#                        becomes D + 30 minutes (default 6 hours), the hard stop behind it
 # Without BUCKETs, the seed setup's four buckets.
 #
 # Typical use:
@@ -49,16 +53,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 namespace=kube-system image=s3mirror:latest schedule="0 5 * * *" src=sto2 dst=osl1
 config=$here/rclone.conf extra="" dry_run="" layout="" backup_dir="" metrics_push="" notify_url=""
+max_duration="" deadline=21600
 default_buckets="psql-tempus-safespring-ck8s influxdb-tempus-safespring-ck8s elasticsearch-tempus-safespring-ck8s velero-tempus-safespring-ck8s"
 
 die() { echo "render.sh: error: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
     case $1 in
     --dry-run) dry_run=1; shift ;;
-    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir|--metrics-push|--notify-url)
+    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir|--metrics-push|--notify-url|--max-duration)
         [ $# -ge 2 ] || die "$1 needs a value"
         v=${1#--}; v=${v//-/_}; printf -v "$v" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
     esac
@@ -69,6 +74,14 @@ case $layout in
 *) die "unknown --layout '$layout' (restic, kopia, velero, elasticsearch, wal-g, pgbackrest, auto, none)" ;;
 esac
 mode=$1; shift
+if [ -n "$max_duration" ]; then
+    [[ $max_duration =~ ^([0-9]+)([smhd])$ ]] ||
+        die "--max-duration '$max_duration' is not NUMBER followed by s, m, h or d (e.g. 2h)"
+    n=$((10#${BASH_REMATCH[1]}))
+    case ${BASH_REMATCH[2]} in s) u=1 ;; m) u=60 ;; h) u=3600 ;; d) u=86400 ;; esac
+    [ "$n" -gt 0 ] || die "--max-duration must be more than 0"
+    deadline=$((n * u + 1800))
+fi
 [ -r "$config" ] || die "cannot read config $config"
 
 # the ${VAR} names the config refers to, in order, once each
@@ -118,9 +131,18 @@ args() {
         ${order[@]+"${order[@]}"} "$@" \
         ${backup_dir:+--backup-dir "${backup_dir%/}/$b"} ${dry_run:+--dry-run} \
         ${metrics_push:+--metrics-push "$metrics_push"} \
-        ${notify_url:+--notify-url "${notify_url//\{bucket\}/$b}"} $extra; do
+        ${notify_url:+--notify-url "${notify_url//\{bucket\}/$b}"} \
+        ${max_duration:+--max-duration "$max_duration" --cutoff-mode soft} $extra; do
         printf '              - %s\n' "$(yq "$a")"
     done
+}
+
+# with --max-duration: exit 15 (cut off, nothing deleted) fails the Job without a retry; the
+# next night goes on where this one stopped (indented by $1)
+cutoff_policy() {
+    [ -n "$max_duration" ] || return 0
+    printf '%spodFailurePolicy:\n%s  rules:\n%s    - action: FailJob\n' "$1" "$1" "$1"
+    printf '%s      onExitCodes: {operator: In, values: [15]}\n' "$1"
 }
 
 # pod BUCKET [args...]: the pod template, indented for a CronJob's job template (a Job's
@@ -272,7 +294,8 @@ spec:
   jobTemplate:
     spec:
       backoffLimit: 1
-      activeDeadlineSeconds: 21600
+      activeDeadlineSeconds: $deadline
+$(cutoff_policy "      ")
       template:
 YAML
         pod "$b"
