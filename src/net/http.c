@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,16 @@ static int progress_fn(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return h->cancelled ? 1 : 0;
 }
 
+/* a new connection while --bwlimit limits reads: a bounded receive buffer (ratelimit.c) */
+static int sockopt_fn(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    struct s3m_http *h = ud;
+    int size = s3m__bw_rcvbuf(h->loop);
+    if (purpose == CURLSOCKTYPE_IPCXN && size > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    return CURL_SOCKOPT_OK;
+}
+
 /* h's easy handle (kept from its last attempt, so curl reuses the connection), reset for a new
  * attempt, with the attempt's counters and pause state cleared */
 static CURL *fresh_easy(struct s3m_http *h)
@@ -171,6 +182,10 @@ static void set_common(CURL *e, struct s3m_http *h, const char *url, const struc
     if (o->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
     s3m__conn_setopt(h); /* TLS session sharing and connection counts (connstat.c) */
+    if (s3m__bw_rcvbuf(h->loop)) {
+        curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_fn);
+        curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
+    }
 }
 
 /* the method: HEAD asks for no body; PUT and POST send body_len bytes (none when -1) from

@@ -30,6 +30,8 @@ void s3m__bw_forget(struct s3m_http *h);
 /* the transport buffer for a limited body (0: no limit): a small share of the rate, so that
  * one chunk never overdraws the bucket by much */
 size_t s3m__bw_chunk(const struct s3m_loop *l);
+/* the receive buffer (SO_RCVBUF) of a new connection while reads are limited (0: the system's) */
+int s3m__bw_rcvbuf(const struct s3m_loop *l);
 /* at loop cleanup: the limiters' timers closed, their memory freed */
 void s3m__ratelimit_cleanup(struct s3m_loop *l);
 /* http.c: curl's pause state of h set again from its owner's pauses and the limiter's wait */

@@ -27,6 +27,7 @@ struct s3m_bwlimit {
     struct s3m_bwtable table;
     bool local;
     size_t chunk;
+    int rcvbuf; /* the sockets' receive buffer while reads are limited (0: the system's) */
     const struct s3m_bw_slot *slot; /* in force */
     uv_timer_t refill;              /* referenced while anyone waits: that is work to do */
     uv_timer_t clock;               /* the timetable's next boundary; never keeps a run going */
@@ -172,6 +173,24 @@ size_t s3m__bw_chunk(const struct s3m_loop *l)
     return l->bw ? l->bw->chunk : 0;
 }
 
+int s3m__bw_rcvbuf(const struct s3m_loop *l)
+{
+    return l->bw ? l->bw->rcvbuf : 0;
+}
+
+/* The kernel's receive buffer grows to megabytes on a fast path (it measures how fast the
+ * application read its last chunk, not the limit), and what it holds has crossed the link
+ * unpaced: with reads limited, each connection gets about 1/32 s of the lowest read rate. */
+static int rcvbuf_of(const struct s3m_bwtable *t)
+{
+    double low = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->slots[i].bw.down > 0 && (low == 0 || t->slots[i].bw.down < low))
+            low = t->slots[i].bw.down;
+    double r = low / 32;
+    return low <= 0 ? 0 : r < 32768 ? 32768 : r > 2097152 ? 2097152 : (int)r;
+}
+
 /* ---- the timetable ---- */
 
 static void log_rates(const struct s3m_bwlimit *b, const char *how)
@@ -245,6 +264,7 @@ void s3m_ratelimit_bw(struct s3m_loop *l, const struct s3m_bwtable *t, bool loca
     /* a chunk of about 1/50 s at the lowest rate the table has, 4 KiB to 256 KiB */
     double c = s3m_bwtable_min_rate(t) / 50;
     b->chunk = c < 4096 ? 4096 : c > 262144 ? 262144 : (size_t)c;
+    b->rcvbuf = rcvbuf_of(t);
     uv_timer_init(&l->uv, &b->refill);
     uv_timer_init(&l->uv, &b->clock);
     b->refill.data = b->clock.data = b;

@@ -11,7 +11,7 @@
 
 #define KiB 1024.0
 #define MiB (1024.0 * 1024)
-#define AT(day, h, m, s) ((day) * 86400 + (h) * 3600 + (m) * 60 + (s))
+#define AT(day, h, m, s) ((day)*86400 + (h)*3600 + (m)*60 + (s))
 
 static void test_rates(void **state)
 {
@@ -19,9 +19,12 @@ static void test_rates(void **state)
     static const struct {
         const char *s;
         double want;
-    } ok[] = {{"10M", 10 * MiB}, {"512k", 512 * KiB}, {"10", 10 * KiB}, {"1.5G", 1.5 * 1024 * MiB},
-              {"100B", 100},     {"1Mi", MiB},       {"1MiB", MiB},    {"off", 0},
-              {"OFF", 0},        {"0", 0},           {"2.5", 2.5 * KiB}};
+    } ok[] = {{"10M", 10 * MiB}, {"512k", 512 * KiB},
+              {"10", 10 * KiB},  {"1.5G", 1.5 * 1024 * MiB},
+              {"100B", 100},     {"1Mi", MiB},
+              {"1MiB", MiB},     {"off", 0},
+              {"OFF", 0},        {"0", 0},
+              {"2.5", 2.5 * KiB}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         double v = -1;
         assert_true(s3m_bw_parse_rate(ok[i].s, &v));
@@ -56,7 +59,7 @@ static void test_daily_timetable(void **state)
     int32_t next;
     assert_true(s3m_bwtable_parse("06:00,20M 22:00,off", &t, err, sizeof(err)));
     assert_true(t.timed);
-    assert_int_equal(t.n, 14); /* each time on every day */
+    assert_int_equal(t.n, 14);                            /* each time on every day */
     assert_true(down_at(&t, AT(3, 5, 0, 0), &next) == 0); /* Tuesday 22:00 still */
     assert_int_equal(next, 3600);
     assert_true(down_at(&t, AT(3, 6, 0, 0), &next) == 20 * MiB);
