@@ -258,11 +258,9 @@ void s3m_http_cancel(struct s3m_http *h)
     if (!h->running)
         return;
     h->cancelled = true;
-    bool waited = h->bw.waiting;
-    s3m__bw_forget(h); /* out of the limiter's queue: curl must run it to see the cancel */
-    if (waited && !h->paused_recv && !h->paused_send)
-        s3m__http_repause(h);
-    s3m_http_resume(h);
+    s3m__bw_forget(h); /* out of the limiter's queue too: curl must run it to see the cancel */
+    h->paused_recv = h->paused_send = false;
+    s3m__http_repause(h);
 }
 
 bool s3m_http_paused(const struct s3m_http *h, enum s3m_http_dir dir)

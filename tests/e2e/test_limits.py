@@ -197,3 +197,23 @@ class LimitsTest:
             self.assertIn(msg, p.stderr)
             self.assertEqual(self.psrc.count() + self.pdst.count(), 0, args)
         self.assertEqual(snapshot(self.dst, db), {})
+
+    def test_sigterm_while_transfers_wait_for_tokens(self):
+        """a stop reaches transfers paused by the limiter: exit 143 at once, no upload left, the
+        destination's other object not deleted"""
+        import signal
+        import subprocess
+        from e2e import BIN
+        sb, db = self.source("stop", [2 * MiB] * 3, multipart=12 * MiB)
+        self.dst.put_object(Bucket=db, Key="keep", Body=b"only on the destination")
+        p = subprocess.Popen([BIN, "--config", self.pconf, "sync", "psrc:" + sb, "pdst:" + db,
+                              "--bwlimit", "512k", "--tpslimit", "20"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 143, err[-2000:])
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("keep", snapshot(self.dst, db))
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
