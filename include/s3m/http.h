@@ -61,6 +61,16 @@ struct s3m_http {
     } conn;
     /* the transport's receive and send buffer sizes for a large body (0: its defaults) */
     size_t recv_buffer, send_buffer;
+    /* --bwlimit counts this transfer's body in these directions (bits 1 << S3M_HTTP_RECV and
+     * 1 << S3M_HTTP_SEND): object data, set by the owner before start; small control bodies
+     * (listings, XML requests and replies) leave it 0 and are not limited */
+    unsigned bw_dirs;
+    /* the bandwidth limiter's state of this transfer (net/ratelimit.c) */
+    struct {
+        struct s3m_http *prev, *next, *ready; /* its place in the limiter's queue */
+        double want, credit; /* bytes asked for while waiting; bytes granted, not yet moved */
+        int waiting;         /* 0, or 1 + the direction it waits in */
+    } bw;
     char errbuf[256];
 };
 

@@ -22,6 +22,8 @@ struct s3m_loop {
     uint64_t sockets_opened;
     void *share; /* CURLSH *: TLS sessions (and addresses) shared by every transfer */
     bool closing;
+    struct s3m_bwlimit *bw; /* --bwlimit (s3m/ratelimit.h); NULL: no limit, no cost */
+    struct s3m_tps *tps;    /* --tpslimit: the endpoints' request limiters */
 };
 
 /* Set up the loop and multi handle. */

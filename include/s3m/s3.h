@@ -57,6 +57,8 @@ struct s3m_s3_opts {
     long backoff_base_ms; /* first retry waits up to this (default 100) */
     long backoff_cap_ms;  /* cap of one wait (default 5000) */
     struct s3m_http_opts http;
+    double tps;    /* requests per second to the endpoint (0: no limit; --tpslimit) */
+    int tps_burst; /* requests at once within it (>= 1; --tpslimit-burst) */
 };
 void s3m_s3_opts_default(struct s3m_s3_opts *o);
 
@@ -89,6 +91,7 @@ struct s3m_s3 {
     int window_peak; /* inflight when first throttled: reaching it again lifts the limit */
     uint64_t last_cut_ms;
     struct s3m_s3_req *queue, *queue_tail; /* admitted in order as requests finish */
+    struct s3m_tps *tps; /* --tpslimit: the endpoint's request limiter (NULL: none) */
 };
 
 enum s3m_err s3m_s3_init(struct s3m_s3 *c, struct s3m_loop *loop, const struct s3m_remote *r,
@@ -136,6 +139,7 @@ struct s3m_s3_req {
     bool counted;                  /* holds one of c->inflight */
     bool queued;                   /* waiting in c->queue for the concurrency limit */
     long retry_after_ms;           /* from the last failed reply's Retry-After (0: none) */
+    bool tps_ok;                   /* its --tpslimit token taken, waited for: it may start */
     struct s3m_s3_req *queue_next;
 };
 

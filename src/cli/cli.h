@@ -70,6 +70,8 @@ struct s3m_opts {
     } copy_last;
     const char *layout, *max_change;
     const char *max_duration, *cutoff_mode; /* --max-duration D, --cutoff-mode (cli/cutoff.c) */
+    /* --bwlimit, --bwlimit-tz, --tpslimit, --tpslimit-burst (limits.c) */
+    const char *bwlimit, *bwlimit_tz, *tpslimit, *tpslimit_burst;
     /* the options given that shape what a run does (not how it goes, nor what it tells), in
      * order, as "--name" or "--name=value": a plan's header records them, and `apply` takes
      * them from the plan only (options.c: runtime_only). Freed by s3m_cli_opts_cleanup. */
@@ -97,7 +99,13 @@ struct s3m_env {
     struct s3m_config cfg;
     struct s3m_loop loop;
     bool loop_ready;
+    double tps;    /* --tpslimit per endpoint (0: none) */
+    int tps_burst; /* --tpslimit-burst */
 };
+/* --bwlimit and --tpslimit: checked (a usage error after a one-line message: exit code), then
+ * the bandwidth limit set on e's loop and the request limit kept for its clients (limits.c). */
+int s3m_cli_limits_check(struct s3m_env *e);
+void s3m_cli_limits_start(struct s3m_env *e);
 int s3m_env_init(struct s3m_env *e, struct s3m_opts *o);
 /* The log as o asks (--log-level, -v/-q, --log-format, --log-file); s3m_env_init does it, and
  * apply before and after its run. Returns an exit code after a one-line message. */

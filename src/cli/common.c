@@ -81,6 +81,8 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
     e->o = o;
     s3m_config_init(&e->cfg);
     int rc = s3m_cli_log_setup(o);
+    if (!rc)
+        rc = s3m_cli_limits_check(e);
     if (rc)
         return rc;
     struct s3m_errinfo ei;
@@ -97,6 +99,7 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
         return S3M_EXIT_ERROR;
     }
     e->loop_ready = true;
+    s3m_cli_limits_start(e);
     return 0;
 }
 
@@ -127,6 +130,8 @@ int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c)
     if (e->o->timeout_s)
         so.http.low_speed_time_s = e->o->timeout_s;
     so.http.ca_file = e->o->ca_file;
+    so.tps = e->tps;
+    so.tps_burst = e->tps_burst;
     if (s3m_s3_init(c, &e->loop, r, &so, &ei))
         return s3m_cli_fail("config", &ei);
     return 0;

@@ -49,6 +49,17 @@ static const struct opt table[] = {
     {"timeout", 0, NUM, "SECONDS", "abort a request idle for this long (default 60)",
      OFF(timeout_s)},
     {"ca-file", 0, STR, "FILE", "CA bundle for HTTPS (default: the system bundle)", OFF(ca_file)},
+    {"bwlimit", 0, STR, "RATE",
+     "bandwidth limit for the whole run, rclone's syntax: 10M (bytes/s; a bare number is KiB/s), "
+     "UP:DOWN (writes:reads), or a timetable \"06:00,20M 22:00,off\" (also Mon-08:00,512k)",
+     OFF(bwlimit)},
+    {"bwlimit-tz", 0, STR, "ZONE",
+     "the --bwlimit timetable's times are utc (default) or local (the TZ environment variable)",
+     OFF(bwlimit_tz)},
+    {"tpslimit", 0, STR, "N", "at most N requests per second to each endpoint (0 = no limit)",
+     OFF(tpslimit)},
+    {"tpslimit-burst", 0, STR, "B", "with --tpslimit: up to B requests at once (default 1)",
+     OFF(tpslimit_burst)},
     {"max-keys", 0, NUM, "N", "keys per listing page (default 1000)", OFF(max_keys)},
     {"compare", 0, STR, "MODE",
      "etag (default: size and ETag), size, size-mtime or checksum (also reads both sides where "
@@ -164,7 +175,8 @@ static const char runtime_only[] =
     " connections transfers low-level-retries contimeout timeout ca-file max-keys plan"
     " error-on-no-transfer multipart-concurrency buffer-size retries no-server-side-copy"
     " lock-file no-lock metrics-file list-concurrency output help version"
-    " metrics-push notify-url max-duration cutoff-mode ";
+    " metrics-push notify-url max-duration cutoff-mode"
+    " bwlimit bwlimit-tz tpslimit tpslimit-burst ";
 
 static bool shapes_plan(const struct opt *t)
 {
@@ -251,6 +263,7 @@ static const struct {
     {"cutoff-mode", "hard soft cautious"},
     {"compare", "etag size size-mtime checksum"},
     {"layout", "auto restic kopia velero elasticsearch wal-g pgbackrest"},
+    {"bwlimit-tz", "utc local"},
 };
 
 static const char *values_of(const struct opt *t)

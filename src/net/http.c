@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,9 @@ static size_t write_fn(char *buf, size_t size, size_t n, void *ud)
         h->bytes_received += len;
         return len;
     }
+    bool limited = h->loop->bw && (h->bw_dirs & (1u << S3M_HTTP_RECV));
+    if (limited && !s3m__bw_quota(h, S3M_HTTP_RECV, len))
+        return CURL_WRITEFUNC_PAUSE; /* waits for tokens: the limiter's timer resumes it */
     size_t r = h->on_write(h, buf, len);
     if (r == S3M_HTTP_PAUSE) {
         h->paused_recv = true;
@@ -82,6 +86,8 @@ static size_t write_fn(char *buf, size_t size, size_t n, void *ud)
     }
     if (r == S3M_HTTP_ABORT)
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+    if (limited)
+        s3m__bw_charge(h, S3M_HTTP_RECV, len);
     h->bytes_received += len;
     return len;
 }
@@ -89,13 +95,19 @@ static size_t write_fn(char *buf, size_t size, size_t n, void *ud)
 static size_t read_fn(char *buf, size_t size, size_t n, void *ud)
 {
     struct s3m_http *h = ud;
-    size_t r = h->on_read ? h->on_read(h, buf, size * n) : 0;
+    size_t want = size * n;
+    bool limited = h->loop->bw && (h->bw_dirs & (1u << S3M_HTTP_SEND));
+    if (limited && !(want = s3m__bw_quota(h, S3M_HTTP_SEND, want)))
+        return CURL_READFUNC_PAUSE; /* waits for tokens: the limiter's timer resumes it */
+    size_t r = h->on_read ? h->on_read(h, buf, want) : 0;
     if (r == S3M_HTTP_PAUSE) {
         h->paused_send = true;
         return CURL_READFUNC_PAUSE;
     }
     if (r == S3M_HTTP_ABORT)
         return CURL_READFUNC_ABORT;
+    if (limited)
+        s3m__bw_charge(h, S3M_HTTP_SEND, r);
     h->bytes_sent += r;
     return r;
 }
@@ -115,6 +127,16 @@ static int progress_fn(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return h->cancelled ? 1 : 0;
 }
 
+/* a new connection while --bwlimit limits reads: a bounded receive buffer (ratelimit.c) */
+static int sockopt_fn(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    struct s3m_http *h = ud;
+    int size = s3m__bw_rcvbuf(h->loop);
+    if (purpose == CURLSOCKTYPE_IPCXN && size > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    return CURL_SOCKOPT_OK;
+}
+
 /* h's easy handle (kept from its last attempt, so curl reuses the connection), reset for a new
  * attempt, with the attempt's counters and pause state cleared */
 static CURL *fresh_easy(struct s3m_http *h)
@@ -126,6 +148,7 @@ static CURL *fresh_easy(struct s3m_http *h)
     h->status = 0;
     h->bytes_sent = h->bytes_received = 0;
     h->paused_recv = h->paused_send = h->cancelled = false;
+    memset(&h->bw, 0, sizeof(h->bw));
     h->errbuf[0] = 0;
     curl_easy_reset(e);
     return e;
@@ -159,6 +182,10 @@ static void set_common(CURL *e, struct s3m_http *h, const char *url, const struc
     if (o->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
     s3m__conn_setopt(h); /* TLS session sharing and connection counts (connstat.c) */
+    if (s3m__bw_rcvbuf(h->loop)) {
+        curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_fn);
+        curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
+    }
 }
 
 /* the method: HEAD asks for no body; PUT and POST send body_len bytes (none when -1) from
@@ -194,8 +221,11 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
     set_method(e, h, method, body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->hdrs);
     /* a large streamed body: fewer, larger reads and writes (the owner sized them) */
-    if (h->recv_buffer)
-        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)h->recv_buffer);
+    size_t recv_buffer = h->recv_buffer, chunk = s3m__bw_chunk(h->loop);
+    if (chunk && (h->bw_dirs & (1u << S3M_HTTP_RECV))) /* a limited body: chunks the limit paces */
+        recv_buffer = chunk < recv_buffer || !recv_buffer ? chunk : recv_buffer;
+    if (recv_buffer)
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)recv_buffer);
     if (h->send_buffer)
         curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)h->send_buffer);
     if (curl_multi_add_handle(h->loop->multi, e) != CURLM_OK)
@@ -205,12 +235,22 @@ enum s3m_err s3m_http_start(struct s3m_http *h, const char *method, const char *
     return S3M_EOK;
 }
 
+void s3m__http_repause(struct s3m_http *h)
+{
+    if (!h->running)
+        return;
+    int mask = (h->paused_recv ? CURLPAUSE_RECV : 0) | (h->paused_send ? CURLPAUSE_SEND : 0);
+    if (h->bw.waiting) /* still waiting for the bandwidth limiter: that direction stays paused */
+        mask |= h->bw.waiting - 1 == S3M_HTTP_RECV ? CURLPAUSE_RECV : CURLPAUSE_SEND;
+    curl_easy_pause(h->easy, mask);
+}
+
 void s3m_http_resume(struct s3m_http *h)
 {
     if (!h->running || (!h->paused_recv && !h->paused_send))
         return;
     h->paused_recv = h->paused_send = false;
-    curl_easy_pause(h->easy, CURLPAUSE_CONT);
+    s3m__http_repause(h);
 }
 
 void s3m_http_cancel(struct s3m_http *h)
@@ -218,7 +258,9 @@ void s3m_http_cancel(struct s3m_http *h)
     if (!h->running)
         return;
     h->cancelled = true;
-    s3m_http_resume(h);
+    s3m__bw_forget(h); /* out of the limiter's queue too: curl must run it to see the cancel */
+    h->paused_recv = h->paused_send = false;
+    s3m__http_repause(h);
 }
 
 bool s3m_http_paused(const struct s3m_http *h, enum s3m_http_dir dir)
@@ -263,6 +305,7 @@ bool s3m_http_transport_retryable(const struct s3m_http *h)
 void s3m__http_finished(struct s3m_http *h, CURLcode rc)
 {
     h->running = false;
+    s3m__bw_forget(h);
     h->transport_code = (int)rc;
     s3m__conn_finish(h);
     enum s3m_err err = map_curl(rc);

@@ -18,4 +18,23 @@ void s3m__share_cleanup(struct s3m_loop *l);
 void s3m__conn_setopt(struct s3m_http *h);
 void s3m__conn_finish(struct s3m_http *h);
 
+/* ratelimit.c: the bandwidth limiter's side of a transfer whose body it counts (h->bw_dirs).
+ * How many of the n bytes h may move now in direction dir: 0 = none, h now waits in the queue
+ * and must pause (a timer resumes it, s3m__http_repause); else n or fewer (a send may be cut
+ * to a chunk, a received chunk is taken whole). */
+size_t s3m__bw_quota(struct s3m_http *h, enum s3m_http_dir dir, size_t n);
+/* n bytes moved after a quota */
+void s3m__bw_charge(struct s3m_http *h, enum s3m_http_dir dir, size_t n);
+/* h ends or is cancelled: out of the queue, its unused grant back to the bucket */
+void s3m__bw_forget(struct s3m_http *h);
+/* the transport buffer for a limited body (0: no limit): a small share of the rate, so that
+ * one chunk never overdraws the bucket by much */
+size_t s3m__bw_chunk(const struct s3m_loop *l);
+/* the receive buffer (SO_RCVBUF) of a new connection while reads are limited (0: the system's) */
+int s3m__bw_rcvbuf(const struct s3m_loop *l);
+/* at loop cleanup: the limiters' timers closed, their memory freed */
+void s3m__ratelimit_cleanup(struct s3m_loop *l);
+/* http.c: curl's pause state of h set again from its owner's pauses and the limiter's wait */
+void s3m__http_repause(struct s3m_http *h);
+
 #endif

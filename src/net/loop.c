@@ -305,6 +305,7 @@ void s3m_loop_cleanup(struct s3m_loop *l)
     curl_multi_cleanup(l->multi);
     l->multi = NULL;
     s3m__share_cleanup(l);
+    s3m__ratelimit_cleanup(l);
     uv_walk(&l->uv, walk_close, NULL);
     uv_run(&l->uv, UV_RUN_DEFAULT);
     if (uv_loop_close(&l->uv))

@@ -10,6 +10,7 @@
 #include "client_int.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
+#include "s3m/ratelimit.h"
 #include "s3m/retry.h"
 #include "s3m/uri.h"
 #include "s3m/util.h"
@@ -65,6 +66,15 @@ enum s3m_err s3m_s3_init(struct s3m_s3 *c, struct s3m_loop *loop, const struct s
     s3m_signer_init(&c->signer, r->access_key_id, r->secret_access_key, r->session_token);
     c->region = s3m_strdup(r->region && *r->region ? r->region : "us-east-1");
     c->rng = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)c;
+    struct s3m_endpoint ep;
+    if (o->tps > 0) { /* one limiter per endpoint, shared with its other clients */
+        if ((err = s3m_endpoint_resolve(r, NULL, &ep, ei))) {
+            s3m_s3_cleanup(c);
+            return err;
+        }
+        c->tps = s3m_tps_get(loop, ep.base_url, o->tps, o->tps_burst);
+        s3m_endpoint_cleanup(&ep);
+    }
     return S3M_EOK;
 }
 
@@ -442,6 +452,13 @@ static void finish(struct s3m_s3_req *r)
 static enum s3m_err start_attempt(struct s3m_s3_req *r)
 {
     struct s3m_s3 *c = r->c;
+    uint64_t wait;
+    if (c->tps && !r->tps_ok && (wait = s3m_tps_reserve(c->tps))) {
+        r->tps_ok = true; /* its token is taken: the timer starts it (timeouts run from then) */
+        arm_timer(r, wait);
+        return S3M_EOK;
+    }
+    r->tps_ok = false;
     reset_response(r);
     r->retry_after_ms = 0;
     r->attempt++;
@@ -470,6 +487,9 @@ static enum s3m_err start_attempt(struct s3m_s3_req *r)
     r->http.on_done = on_done;
     r->http.recv_buffer = r->recv_buffer;
     r->http.send_buffer = r->send_buffer;
+    /* --bwlimit counts object bodies, streamed to or from the caller; not listings or XML */
+    r->http.bw_dirs = (r->write_cb ? 1u << S3M_HTTP_RECV : 0) |
+                      (r->read_cb ? 1u << S3M_HTTP_SEND : 0);
     for (size_t i = 0; i < r->nheaders; i++)
         s3m_http_add_header(&r->http, r->headers[i].name, r->headers[i].value);
     s3m__s3_sign(r, &ep, path.data, payload);
@@ -504,6 +524,7 @@ enum s3m_err s3m_s3_submit(struct s3m_s3_req *r, s3m_s3_done_cb done, void *ud)
     r->ud = ud;
     r->attempt = 0;
     r->cancelled = false;
+    r->tps_ok = false;
     r->retry_after_ms = 0;
     if (injected_submit_failure(r))
         return s3m_errinfo_set(&r->ei, S3M_ENET, "cannot start HTTP transfer (injected)");

@@ -9,6 +9,7 @@ end event then comes after the last byte). Counts requests by method and path, a
 each starts and ends (events: the end is recorded before the client gets the answer, so an event
 after another's end was sent after the client could know of it; each event's last member is its
 time.monotonic()); wait_idle() waits for the requests in flight.
+With `meter` set to a list it records the body bytes as they pass, with their times.
 
 A rule applies to the Nth matching request on (after=N-1, times=...), or to a share of them
 (share=0.3, from a seeded generator so a run is reproducible). `method` is one method or a
@@ -69,6 +70,10 @@ class Proxy:
         self.busy, self.idle_cv = 0, threading.Condition(self.lock)  # requests in flight
         # ("start" | "end", method, path, query, POST body or b"", status, time.monotonic())
         self.events = []
+        # set to a list to meter: (time.monotonic(), "up" | "down", bytes) per chunk of a request
+        # body read and of a response body written (small socket buffer: written is sent), and
+        # (time, "req", 0) when a request's headers came
+        self.meter = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -138,8 +143,11 @@ class Proxy:
 
     def handle_request(self, h):
         path, _, query = h.path.partition("?")
+        if self.meter is not None:  # when each request came (its headers read)
+            with self.lock:
+                self.meter.append((time.monotonic(), "req", 0))
         length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
+        body = self.read_body(h, length) if length else b""
         if len(body) < length:  # the client died in the body (SIGKILL): no request to forward
             return self.reset(h)
         with self.lock:
@@ -215,8 +223,32 @@ class Proxy:
             finally:
                 self.event("end", h.command, path, query, body_kept, resp.status)
         elif h.command != "HEAD":
-            h.wfile.write(data)
+            self.write_body(h, data)
         conn.close()
+
+    def read_body(self, h, length):
+        if self.meter is None:
+            return h.rfile.read(length)
+        parts, left = [], length
+        while left:
+            chunk = h.rfile.read1(min(left, 65536))
+            if not chunk:
+                break
+            parts.append(chunk)
+            left -= len(chunk)
+            with self.lock:
+                self.meter.append((time.monotonic(), "up", len(chunk)))
+        return b"".join(parts)
+
+    def write_body(self, h, data):
+        if self.meter is None:
+            return h.wfile.write(data)
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+        for i in range(0, len(data), 16384):
+            h.wfile.write(data[i:i + 16384])
+            h.wfile.flush()
+            with self.lock:
+                self.meter.append((time.monotonic(), "down", len(data[i:i + 16384])))
 
     def sign(self, method, path, headers):
         """SigV4 anew (botocore) for a request whose headers the proxy changed: self.keys are
