@@ -263,7 +263,11 @@ class Systemd(unittest.TestCase):
         self.assertEqual(spec["activeDeadlineSeconds"], 2 * 3600 + 1800)
         self.assertEqual(spec["podFailurePolicy"]["rules"],
                          [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [15]}}])
+        (z,) = docs("--bwlimit", "05:00,50M 07:00,10M 22:00,off", "cronjobs", "b-one")
+        a = container(z["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"]
+        self.assertEqual(a[a.index("--bwlimit") + 1], "05:00,50M 07:00,10M 22:00,off")
         (y,) = docs("cronjobs", "b-one")
+        self.assertNotIn("--bwlimit", container(y["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"])
         self.assertNotIn("podFailurePolicy", y["spec"]["jobTemplate"]["spec"])
         self.assertEqual(y["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"], 21600)
         for bad in ("2", "h", "0m", "1.5h", "-1h"):

@@ -41,6 +41,9 @@
 #                        running copies finish) and exits 15 with nothing deleted; the Job fails
 #                        without a retry on 15 (podFailurePolicy) and its activeDeadlineSeconds
 #                        becomes D + 30 minutes (default 6 hours), the hard stop behind it
+#   --bwlimit LIMIT      each run's bandwidth: a rate (20M), UP:DOWN, or a timetable in UTC
+#                        ("05:00,50M 07:00,10M 22:00,off"); every CronJob runs on its own, so
+#                        give each its share of the link
 # Without BUCKETs, the seed setup's four buckets.
 #
 # Typical use:
@@ -53,17 +56,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 namespace=kube-system image=s3mirror:latest schedule="0 5 * * *" src=sto2 dst=osl1
 config=$here/rclone.conf extra="" dry_run="" layout="" backup_dir="" metrics_push="" notify_url=""
-max_duration="" deadline=21600
+max_duration="" deadline=21600 bwlimit=""
 default_buckets="psql-tempus-safespring-ck8s influxdb-tempus-safespring-ck8s elasticsearch-tempus-safespring-ck8s velero-tempus-safespring-ck8s"
 
 die() { echo "render.sh: error: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
     case $1 in
     --dry-run) dry_run=1; shift ;;
-    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir|--metrics-push|--notify-url|--max-duration)
+    --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir|--metrics-push|--notify-url|--max-duration|--bwlimit)
         [ $# -ge 2 ] || die "$1 needs a value"
         v=${1#--}; v=${v//-/_}; printf -v "$v" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
     esac
@@ -132,7 +135,8 @@ args() {
         ${backup_dir:+--backup-dir "${backup_dir%/}/$b"} ${dry_run:+--dry-run} \
         ${metrics_push:+--metrics-push "$metrics_push"} \
         ${notify_url:+--notify-url "${notify_url//\{bucket\}/$b}"} \
-        ${max_duration:+--max-duration "$max_duration" --cutoff-mode soft} $extra; do
+        ${max_duration:+--max-duration "$max_duration" --cutoff-mode soft} \
+        ${bwlimit:+--bwlimit "$bwlimit"} $extra; do
         printf '              - %s\n' "$(yq "$a")"
     done
 }
