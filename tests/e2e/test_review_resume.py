@@ -207,9 +207,11 @@ class ReviewResumeTest:
             self.dst.upload_part(Bucket=self.db, Key=key, UploadId=lo, PartNumber=n,
                                  Body=data[(n - 1) * 6 * MiB:n * 6 * MiB])
         p = self.sync()
-        self.assertIn("1 of 4 parts kept", p.stderr)
-        self.assertEqual(self.proxy.count("PUT", UPLOAD_PART), 3)
-        self.check_bytes(key, data)
+        if self.kind == "moto":  # radosgw tells no part sizes: a guessed layout resumes nothing
+            self.assertIn("1 of 4 parts kept", p.stderr)
+            self.assertEqual(self.proxy.count("PUT", UPLOAD_PART), 3)
+        body = self.dst.get_object(Bucket=self.db, Key=key)["Body"].read()
+        self.assertEqual(sha(body), sha(data))
         self.assertEqual(self.uploads(key), [])
 
     def etag_edit_run(self, edit):
@@ -258,3 +260,17 @@ class ReviewResumeTest:
         self.proxy.wait_idle()
         self.assertIn("resumed upload of %s: 2 of 3 parts kept" % key, err)
         self.assertEqual(self.uploads(key), [up], "the adopted upload was aborted: " + err[-1500:])
+
+    def test_review_every_part_kept_chunked(self):
+        """A single-part source copied in chunks, the run killed just before its Complete: every
+        part is kept, none sent, the upload completed; the bytes are the source's."""
+        key = "al/obj.bin"
+        data = os.urandom(3 * PART)
+        self.src.put_object(Bucket=self.sb, Key=key, Body=data)
+        self.leftover(key, data, (1, 2, 3))
+        p = self.sync("--multipart-threshold", "8M", "--multipart-chunk-size", "5M")
+        self.assertIn("resumed upload of %s: 3 of 3 parts kept" % key, p.stderr)
+        self.assertEqual(self.proxy.count("PUT", UPLOAD_PART), 0)
+        body = self.dst.get_object(Bucket=self.db, Key=key)["Body"].read()
+        self.assertEqual(sha(body), sha(data))
+        self.assertEqual(self.uploads(key), [])
