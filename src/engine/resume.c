@@ -184,8 +184,12 @@ static void listed(struct s3m_s3_req *q, void *ud)
     const struct s3m_xml_uploads *u = &q->xml->uploads;
     for (size_t i = 0; i < u->nuploads; i++)
         candidate(r, &u->uploads[i]);
-    /* uploads come by key: past a page of this key alone, the next may hold more of it */
-    bool more = u->is_truncated && u->next_key_marker && !strcmp(u->next_key_marker, r->o.dst_key);
+    /* uploads come by key: past a page of this key alone, the next may hold more of it; a
+     * page whose upload marker does not move on is the last (never ask the same page again) */
+    bool more = u->is_truncated && u->next_key_marker &&
+                !strcmp(u->next_key_marker, r->o.dst_key) && u->next_upload_id_marker &&
+              *u->next_upload_id_marker &&
+                (!r->id_marker || strcmp(u->next_upload_id_marker, r->id_marker));
     free(r->key_marker);
     free(r->id_marker);
     r->key_marker = more ? s3m_strdup(u->next_key_marker) : NULL;
