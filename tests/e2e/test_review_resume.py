@@ -322,3 +322,20 @@ class ReviewResumeTest:
         self.assertLessEqual(self.proxy.count("GET", r"prefix=lp%2Fobj"), 3)
         self.assertEqual(p.returncode, 0, p.stderr[-2000:])
         self.check_bytes(key, data)
+
+    def test_review_upload_listed_twice_is_resumed(self):
+        """ListMultipartUploads lists the leftover twice (an overlapping page): it is one upload,
+        resumed, not also aborted as another leftover of the key."""
+        key = "dl/obj.bin"
+        data = os.urandom(3 * PART)
+        self.put_source(key, data)
+        self.leftover(key, data, (1, 2))
+
+        def twice(body):
+            m = re.search(rb"<Upload>.*?</Upload>", body, re.S)
+            return body[:m.end()] + m.group(0) + body[m.end():] if m else body
+        p = self.sync(rules=[("listing", dict(method="GET", query=r"prefix=dl%2Fobj",
+                                              edit=twice))])
+        self.assertIn("resumed upload of %s: 2 of 3 parts kept" % key, p.stderr)
+        self.assertEqual(self.proxy.count("DELETE", "uploadId="), 0)
+        self.check_bytes(key, data)
