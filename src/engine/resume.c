@@ -154,6 +154,11 @@ static void candidate(struct s3m__resume *r, const struct s3m_xml_upload *up)
     if (!up->key || strcmp(up->key, r->o.dst_key) || !up->upload_id || !*up->upload_id || t <= 0 ||
         t >= r->c->resume_before)
         return; /* another key, or this run's own */
+    bool seen = r->id && !strcmp(r->id, up->upload_id);
+    for (int i = 0; i < r->nothers && !seen; i++)
+        seen = !strcmp(r->others[i], up->upload_id);
+    if (seen) /* listed again (pages that overlap): one upload, never its own "other" */
+        return;
     char *id = s3m_strdup(up->upload_id);
     if (!r->id || t > r->id_time) { /* the newest is kept: the latest run got furthest */
         char *old = r->id;
