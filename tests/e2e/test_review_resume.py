@@ -339,3 +339,16 @@ class ReviewResumeTest:
         self.assertIn("resumed upload of %s: 2 of 3 parts kept" % key, p.stderr)
         self.assertEqual(self.proxy.count("DELETE", "uploadId="), 0)
         self.check_bytes(key, data)
+
+    def test_review_no_resume(self):
+        """--no-resume: no ListParts, every part sent, the leftover aborted by the sweep."""
+        key = "nr/obj.bin"
+        data = os.urandom(3 * PART)
+        self.put_source(key, data)
+        self.leftover(key, data, (1, 2))
+        p = self.sync("--no-resume")
+        self.assertNotIn("resumed upload", p.stderr)
+        self.assertEqual(self.proxy.count("GET", r"uploadId="), 0)
+        self.assertEqual(self.proxy.count("PUT", UPLOAD_PART), 3)
+        self.check_bytes(key, data)
+        self.assertEqual(self.uploads(key), [])
