@@ -352,3 +352,22 @@ class ReviewResumeTest:
         self.assertEqual(self.proxy.count("PUT", UPLOAD_PART), 3)
         self.check_bytes(key, data)
         self.assertEqual(self.uploads(key), [])
+
+    def test_review_upload_of_a_live_run_left_alone(self):
+        """An upload of the key initiated after the run began (another run, another tool, still
+        sending) is neither resumed nor aborted, by the copy or by the sweep."""
+        if self.kind == "moto":
+            self.skipTest("moto answers one fixed Initiated time (2010) for every upload")
+        key = "lv/obj.bin"
+        data = os.urandom(3 * PART)
+        self.put_source(key, data)
+        live = {}
+
+        def start_live(*_):
+            live["id"] = self.leftover(key, data, (1,))
+        p = self.sync(rules=[("call", dict(method="GET", query=r"prefix=lv%2Fobj", times=1,
+                                           call=start_live))])
+        self.assertIn("id", live)
+        self.assertNotIn("resumed upload", p.stderr)
+        self.check_bytes(key, data)
+        self.assertEqual(self.uploads(key), [live["id"]])
