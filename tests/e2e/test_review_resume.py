@@ -304,9 +304,10 @@ class ReviewResumeTest:
         def stuck(body):
             body = re.sub(rb"<Next(KeyMarker|UploadIdMarker)>[^<]*</Next\w+>|"
                           rb"<Next(KeyMarker|UploadIdMarker)/>", b"", body)
-            body = re.sub(rb"<IsTruncated>[^<]*</IsTruncated>", b"<IsTruncated>true</IsTruncated>"
-                          b"<NextKeyMarker>" + key.encode() + b"</NextKeyMarker><NextUploadIdMarker>"
-                          + up.encode() + b"</NextUploadIdMarker>", body)
+            markers = (b"<NextKeyMarker>" + key.encode() + b"</NextKeyMarker>"
+                       b"<NextUploadIdMarker>" + up.encode() + b"</NextUploadIdMarker>")
+            body = re.sub(rb"<IsTruncated>[^<]*</IsTruncated>",
+                          b"<IsTruncated>true</IsTruncated>" + markers, body)
             return body
         time.sleep(1.1)
         self.proxy.clear()
