@@ -154,6 +154,11 @@ static void candidate(struct s3m__resume *r, const struct s3m_xml_upload *up)
     if (!up->key || strcmp(up->key, r->o.dst_key) || !up->upload_id || !*up->upload_id || t <= 0 ||
         t >= r->c->resume_before)
         return; /* another key, or this run's own */
+    bool seen = r->id && !strcmp(r->id, up->upload_id);
+    for (int i = 0; i < r->nothers && !seen; i++)
+        seen = !strcmp(r->others[i], up->upload_id);
+    if (seen) /* listed again (pages that overlap): one upload, never its own "other" */
+        return;
     char *id = s3m_strdup(up->upload_id);
     if (!r->id || t > r->id_time) { /* the newest is kept: the latest run got furthest */
         char *old = r->id;
@@ -184,8 +189,12 @@ static void listed(struct s3m_s3_req *q, void *ud)
     const struct s3m_xml_uploads *u = &q->xml->uploads;
     for (size_t i = 0; i < u->nuploads; i++)
         candidate(r, &u->uploads[i]);
-    /* uploads come by key: past a page of this key alone, the next may hold more of it */
-    bool more = u->is_truncated && u->next_key_marker && !strcmp(u->next_key_marker, r->o.dst_key);
+    /* uploads come by key: past a page of this key alone, the next may hold more of it; a
+     * page whose upload marker does not move on is the last (never ask the same page again) */
+    bool more = u->is_truncated && u->next_key_marker &&
+                !strcmp(u->next_key_marker, r->o.dst_key) && u->next_upload_id_marker &&
+              *u->next_upload_id_marker &&
+                (!r->id_marker || strcmp(u->next_upload_id_marker, r->id_marker));
     free(r->key_marker);
     free(r->id_marker);
     r->key_marker = more ? s3m_strdup(u->next_key_marker) : NULL;
