@@ -115,3 +115,22 @@ class ReviewLimitsTest:
         out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 143, err[-2000:])
         self.assertLess(time.monotonic() - t0, 5)
+
+    def test_review_stop_while_requests_wait_for_tps_tokens(self):
+        """--tpslimit 0.5 with 20 objects queues some 40 s of requests per endpoint: SIGTERM
+        exits 143 at once and --max-duration 3s exits 15 at its deadline, not when the queue
+        has drained"""
+        sb, db = self.source("tpsq", [1024] * 20)
+        p = subprocess.Popen([BIN, "--config", self.pconf, "sync", "psrc:" + sb, "pdst:" + db,
+                              "--tpslimit", "0.5"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 143, err[-2000:])
+        self.assertLess(time.monotonic() - t0, 5)
+        p, secs = self.metered("sync", "psrc:" + sb, "pdst:" + db, "--tpslimit", "0.5",
+                               "--max-duration", "3s", check=None, timeout=90)
+        self.assertEqual(p.returncode, 15, p.stderr[-2000:])
+        self.assertLess(secs, 8)
