@@ -134,3 +134,18 @@ class ReviewLimitsTest:
                                "--max-duration", "3s", check=None, timeout=90)
         self.assertEqual(p.returncode, 15, p.stderr[-2000:])
         self.assertLess(secs, 8)
+
+    def test_review_reads_hold_10pct_with_default_transfers(self):
+        """the issue's 10 % over every 10 s window on the read side too, with as many objects as
+        the default 32 transfers: each new connection's socket buffers take their first bytes
+        unpaced (the limiter's rcvbuf is per connection), 32 of them at once"""
+        rate = 2 * MiB
+        sb, db = self.source("rd", [MiB] * 48)  # 48 MiB at 2 MiB/s: 24 s
+        p, secs = self.metered("copy", "psrc:" + sb, "pdst:" + db, "--bwlimit", "2M")
+        first, last, total = span(self.psrc.meter, "down")
+        windows = rates(self.psrc.meter, "down", 10, first, last)
+        sys.stderr.write("\n[%s] 2M, 48 x 1 MiB, 32 transfers, source reads, 10 s windows "
+                         "(MiB/s): %s\n" % (self.kind, " ".join("%.3f" % (w / MiB) for w in windows)))
+        self.assert_copied(sb, db)
+        for w in windows:
+            self.assertLess(abs(w / rate - 1), 0.10, [round(x / MiB, 3) for x in windows])
