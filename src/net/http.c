@@ -97,8 +97,13 @@ static size_t read_fn(char *buf, size_t size, size_t n, void *ud)
     struct s3m_http *h = ud;
     size_t want = size * n;
     bool limited = h->loop->bw && (h->bw_dirs & (1u << S3M_HTTP_SEND));
-    if (limited && !(want = s3m__bw_quota(h, S3M_HTTP_SEND, want)))
-        return CURL_READFUNC_PAUSE; /* waits for tokens: the limiter's timer resumes it */
+    if (limited && !(want = s3m__bw_quota(h, S3M_HTTP_SEND, want))) {
+        /* waits for tokens: the limiter's timer resumes it. Paused both ways: curl's low-speed
+         * check (--timeout) passes over a paused receive, not a paused send, and a turn in the
+         * limiter's queue may be longer than --timeout (it is no idle server) */
+        curl_easy_pause(h->easy, CURLPAUSE_ALL);
+        return CURL_READFUNC_PAUSE;
+    }
     size_t r = h->on_read ? h->on_read(h, buf, want) : 0;
     if (r == S3M_HTTP_PAUSE) {
         h->paused_send = true;
