@@ -16,8 +16,10 @@
 #include "s3m/loop.h"
 
 /* Limit the bandwidth of loop l's transfers by table t (copied). Slot times are UTC, or the
- * local time (TZ) when local. Logs the rate in force and every change at notice level. */
-void s3m_ratelimit_bw(struct s3m_loop *l, const struct s3m_bwtable *t, bool local);
+ * local time (TZ) when local. Logs the rate in force and every change at notice level. conns:
+ * the transfers that may read at once (the receive buffers are sized so that together they hold
+ * little of the rate). */
+void s3m_ratelimit_bw(struct s3m_loop *l, const struct s3m_bwtable *t, bool local, int conns);
 
 /* The request limiter of one endpoint (its base URL): every client of that endpoint on loop l
  * shares it. rate requests per second, at most burst at once (>= 1). */

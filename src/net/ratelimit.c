@@ -180,15 +180,18 @@ int s3m__bw_rcvbuf(const struct s3m_loop *l)
 
 /* The kernel's receive buffer grows to megabytes on a fast path (it measures how fast the
  * application read its last chunk, not the limit), and what it holds has crossed the link
- * unpaced: with reads limited, each connection gets about 1/32 s of the lowest read rate. */
-static int rcvbuf_of(const struct s3m_bwtable *t)
+ * unpaced: with reads limited, each connection gets about 1/32 s of the lowest read rate, and
+ * all conns of them together (each also holds up to a chunk in curl's buffer) about 1/4 s, so
+ * many transfers starting at once do not take seconds of data unpaced (4 KiB at least). */
+static int rcvbuf_of(const struct s3m_bwtable *t, int conns)
 {
     double low = 0;
     for (size_t i = 0; i < t->n; i++)
         if (t->slots[i].bw.down > 0 && (low == 0 || t->slots[i].bw.down < low))
             low = t->slots[i].bw.down;
-    double r = low / 32;
-    return low <= 0 ? 0 : r < 32768 ? 32768 : r > 2097152 ? 2097152 : (int)r;
+    double r = low / 32, shared = low / (8.0 * (conns > 0 ? conns : 1));
+    r = shared < r ? shared : r;
+    return low <= 0 ? 0 : r < 4096 ? 4096 : r > 2097152 ? 2097152 : (int)r;
 }
 
 /* ---- the timetable ---- */
@@ -252,7 +255,7 @@ static void on_clock(uv_timer_t *t)
         uv_timer_start(&b->clock, on_clock, next, 0);
 }
 
-void s3m_ratelimit_bw(struct s3m_loop *l, const struct s3m_bwtable *t, bool local)
+void s3m_ratelimit_bw(struct s3m_loop *l, const struct s3m_bwtable *t, bool local, int conns)
 {
     struct s3m_bwlimit *b = s3m_calloc(1, sizeof(*b));
     b->loop = l;
@@ -261,10 +264,14 @@ void s3m_ratelimit_bw(struct s3m_loop *l, const struct s3m_bwtable *t, bool loca
     b->table.timed = t->timed;
     b->table.slots = s3m_calloc(t->n, sizeof(*t->slots));
     memcpy(b->table.slots, t->slots, t->n * sizeof(*t->slots));
-    /* a chunk of about 1/50 s at the lowest rate the table has, 4 KiB to 256 KiB */
+    /* a chunk of about 1/50 s at the lowest rate the table has (and no more than the receive
+     * buffer of one of conns connections: curl's buffer too holds what crossed unpaced), 4 KiB
+     * to 256 KiB */
+    b->rcvbuf = rcvbuf_of(t, conns);
     double c = s3m_bwtable_min_rate(t) / 50;
+    if (b->rcvbuf && c > b->rcvbuf)
+        c = b->rcvbuf;
     b->chunk = c < 4096 ? 4096 : c > 262144 ? 262144 : (size_t)c;
-    b->rcvbuf = rcvbuf_of(t);
     uv_timer_init(&l->uv, &b->refill);
     uv_timer_init(&l->uv, &b->clock);
     b->refill.data = b->clock.data = b;
