@@ -185,7 +185,41 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
     free(dk);
 }
 
-/* ---- --compare checksum (engine/verify.c) ---- */
+/* ---- --compare checksum (engine/verify.c), --compare MODE,tags (engine/tagcheck.c) ---- */
+
+static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it,
+                        const char *key, uint64_t size, const char *etag,
+                        const struct s3m_entry *dst);
+
+static struct s3m_verify_env job_env(const struct s3m_sync *s)
+{
+    return (struct s3m_verify_env){s->src,        s->dst,        s->src_bucket,
+                                   s->src_prefix, s->dst_bucket, s->dst_prefix};
+}
+
+/* a tag-only update (tagcheck.c) ended */
+static void tags_written(const struct s3m_errinfo *ei, const char *key, void *ud)
+{
+    struct s3m_sync *s = ud;
+    char line[900] = "";
+    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, key, ei};
+    s->active--;
+    s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, !ei->err);
+    if (ei->err)
+        note_error(s, ei), s3m_errinfo_str(ei, line, sizeof(line));
+    s3m_logf(ei->err ? S3M_LOG_ERROR : S3M_LOG_INFO, "sync", &lf, "%s: %s: tags %s%s", s->label,
+             key, ei->err ? "not written: " : "written", line);
+    pump(s);
+}
+
+static void start_tagwrite(struct s3m_sync *s, const struct s3m_verify_result *v)
+{
+    struct s3m_verify_env env = job_env(s);
+    struct s3m_errinfo ei;
+    s->active++;
+    if (!s3m__tagwrite_start(&env, v->key, v->src_tags, tags_written, s, &ei))
+        tags_written(&ei, v->key, s); /* counted as failed (it pumps: so does our caller) */
+}
 
 static void verified(const struct s3m_verify_result *v, void *ud)
 {
@@ -199,9 +233,14 @@ static void verified(const struct s3m_verify_result *v, void *ud)
         struct s3m_log_fields lf = {s->src->remote->name, s->src_bucket, v->key, v->err};
         s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
                  s3m_errinfo_str(v->err, line, sizeof(line)));
+    } else if (!v->tags && !v->differ && s->o.compare_tags) { /* the same: now the tags */
+        start_check(s, v->lane, NULL, v->key, v->size, v->etag, &v->old);
     } else {
         struct s3m_plan_action a;
-        s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
+        if (v->tags)
+            s3m_plan_tags(&s->po, v->differ, v->key, v->size, &a);
+        else
+            s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
         a.seen = (struct s3m_plan_seen){v->etag, v->old.etag, v->old.size};
         s3m__gate(s, v->lane, &a); /* apply: only what the plan saw */
         a.tier = s3m__defer_tier(s->defer, &a);
@@ -209,7 +248,9 @@ static void verified(const struct s3m_verify_result *v, void *ud)
         if (!wait)
             write_line(s, v->lane, &a);
         s3m_plan_count(&s->po, &s->st, &a);
-        if (a.execute && !wait)
+        if (a.execute && !wait && v->tags)
+            start_tagwrite(s, v);
+        else if (a.execute && !wait)
             start_copy(s, a.act, a.key, a.size, v->etag, &v->old);
         if (a.act == S3M_PLAN_SKIP)
             s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
@@ -218,14 +259,18 @@ static void verified(const struct s3m_verify_result *v, void *ud)
     pump(s);
 }
 
-static void start_verify(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it)
+/* it: verify it (verify.c); NULL: read both sides' tags of the pair (tagcheck.c) */
+static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it,
+                        const char *key, uint64_t size, const char *etag,
+                        const struct s3m_entry *dst)
 {
-    struct s3m_verify_env env = {s->src,        s->dst,        s->src_bucket,
-                                 s->src_prefix, s->dst_bucket, s->dst_prefix};
+    struct s3m_verify_env env = job_env(s);
     struct s3m_errinfo ei;
     s3m__lanes_verifying(s->lanes, lane, 1);
     s->active++;
-    if (s3m__verify_start(&env, it, lane, verified, s, &ei))
+    bool started = it ? s3m__verify_start(&env, it, lane, verified, s, &ei)
+                      : s3m__tagcheck_start(&env, key, size, etag, dst, lane, verified, s, &ei);
+    if (started)
         return;
     s->active--; /* no request could start: a failure, counted here */
     s3m__lanes_verifying(s->lanes, lane, -1);
@@ -259,8 +304,9 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
     struct s3m_plan_action a;
     char why[1400];
     s3m_plan_decide(&s->po, it, &a);
-    if (a.act == S3M_PLAN_VERIFY) { /* one HEAD, or reading both, settles it */
-        start_verify(s, lane, it);
+    bool tags = a.act == S3M_PLAN_SKIP && s->o.compare_tags; /* equal but for the tags? */
+    if (a.act == S3M_PLAN_VERIFY || tags) { /* one HEAD, or reading both, settles it */
+        start_check(s, lane, tags ? NULL : it, it->src.key, it->src.size, it->src.etag, &it->dst);
         return;
     }
     if (a.act == S3M_PLAN_FOLDER) {
@@ -363,6 +409,7 @@ static void set_opts(struct s3m_sync *s, const struct s3m_sync_opts *o)
         s->o.transfers = 1;
     s->po = s3m__job_plan_opts(o);
     s->xctx.server_side = o->server_side;
+    s->xctx.no_tags = o->no_tags;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;
     if (o->buffer_size)

@@ -20,7 +20,9 @@ struct s3m__learn {
     void *ud;
 };
 
-struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N */
+#define TAGS_READ (-1) /* not a HEAD: the source's tags (GetObjectTagging) */
+
+struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N, or TAGS_READ */
     struct s3m__learn *l;
     int part;
 };
@@ -48,7 +50,9 @@ static void head_submit(struct s3m__learn *l, int part)
     struct head *h = s3m_calloc(1, sizeof(*h));
     h->l = l;
     h->part = part;
-    struct s3m_s3_req *r = s3m_s3_head_object(l->c->src, l->o.src_bucket, l->o.src_key, part);
+    struct s3m_s3_req *r = part == TAGS_READ
+                             ? s3m_s3_get_tagging(l->c->src, l->o.src_bucket, l->o.src_key)
+                             : s3m_s3_head_object(l->c->src, l->o.src_bucket, l->o.src_key, part);
     if (!part) /* plain HEAD: metadata, and If-Match: still the listed version. No If-Match on
                 * ?partNumber=: moto compares it with the part's own ETag */
         s3m_s3_req_etag_header(r, "If-Match", l->o.etag);
@@ -107,9 +111,24 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         end(l, false);
         return;
     }
-    if (!part) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
+    if (!part) { /* the plain HEAD: metadata (moto drops it on ?partNumber=), and tags */
         s3m__meta_take(l->o.meta, r);
+        bool tags = s3m__tags_wanted(l->c, r);
         s3m_s3_req_free(r);
+        head_submit(l, tags ? TAGS_READ : 1);
+        return;
+    }
+    if (part == TAGS_READ) { /* sent with CreateMultipartUpload (UploadPartCopy copies none) */
+        char *v = s3m__tags_value(r);
+        s3m_s3_req_free(r);
+        struct s3m_xfer_meta *m = l->o.meta;
+        if (*v) {
+            m->kv = s3m_realloc(m->kv, (m->n + 1) * sizeof(*m->kv));
+            m->kv[m->n].name = s3m_strdup(S3M__TAGGING_HEADER);
+            m->kv[m->n++].value = v;
+        } else {
+            free(v);
+        }
         head_submit(l, 1);
         return;
     }

@@ -124,6 +124,8 @@ static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get,
     s3m__meta_take(&x->meta, get);
     struct s3m_s3_req *r = s3m_s3_put_object(x->ctx->dst, x->dst_bucket, x->dst_key);
     s3m__meta_add(&x->meta, r);
+    if (x->tags && *x->tags)
+        s3m_s3_req_header(r, S3M__TAGGING_HEADER, x->tags);
     uint8_t md5[S3M_MD5_LEN];
     char b64[32];
     x->sse = etag_not_md5(get); /* only the source's own word, per object, never a guess */
@@ -199,7 +201,48 @@ static void single_streamed(void *ud, const struct s3m__outcome *o)
     single_finished(x, &v);
 }
 
-static const struct s3m__pipe_cbs single_cbs = {single_put, NULL, single_streamed};
+/* The source's tags, read once per copy where its GET says it has some (x-amz-tagging-count):
+ * the PUT waits for them (x-amz-tagging), the GET paused meanwhile. */
+struct tags_read {
+    struct s3m_xfer *x;
+    struct s3m_xfer_pipe *p;
+};
+
+static void single_tags_read(struct s3m_s3_req *r, void *ud)
+{
+    struct tags_read *t = ud;
+    struct s3m_xfer *x = t->x;
+    struct s3m_xfer_pipe *p = t->p;
+    free(t);
+    x->cur = NULL;
+    if (!r->ei.err) {
+        free(x->tags);
+        x->tags = s3m__tags_value(r);
+    }
+    s3m__pipe_prepared(p, &r->ei);
+    s3m_s3_req_free(r);
+}
+
+static bool single_prepare(void *ud, struct s3m_xfer_pipe *p, const struct s3m_s3_req *get)
+{
+    struct s3m_xfer *x = ud;
+    if (x->tags || !s3m__tags_wanted(x->ctx, get))
+        return false;
+    struct tags_read *t = s3m_calloc(1, sizeof(*t));
+    t->x = x;
+    t->p = p;
+    struct s3m_s3_req *r = s3m_s3_get_tagging(x->ctx->src, x->src_bucket, x->src_key);
+    x->cur = r; /* a stop cancels it: the stream then fails */
+    if (!s3m_s3_submit(r, single_tags_read, t))
+        return true;
+    x->cur = NULL; /* copied without them would be silent: the stream fails */
+    free(t);
+    s3m__pipe_prepared(p, &r->ei);
+    s3m_s3_req_free(r);
+    return true;
+}
+
+static const struct s3m__pipe_cbs single_cbs = {single_put, single_prepare, NULL, single_streamed};
 
 static void server_copy_done(struct s3m_s3_req *r, void *ud)
 {
@@ -226,6 +269,8 @@ static void start_single(struct s3m_xfer *x)
     }
     struct s3m_s3_req *r = s3m_s3_copy_object(c->dst, x->dst_bucket, x->dst_key, x->src_bucket,
                                               x->src_key, x->etag);
+    if (c->no_tags) /* CopyObject copies them unless told: none */
+        s3m_s3_req_header(r, "x-amz-tagging-directive", "REPLACE");
     x->cur = r;
     if (s3m_s3_submit(r, server_copy_done, x)) {
         x->cur = NULL;
@@ -328,6 +373,7 @@ void s3m_xfer_free(struct s3m_xfer *x)
     s3m_timer_free(x->timer);
     s3m__mpu_free(x->mpu);
     s3m__meta_clear(&x->meta);
+    free(x->tags);
     free(x->src_bucket);
     free(x->src_key);
     free(x->dst_bucket);
