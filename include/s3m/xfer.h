@@ -72,6 +72,9 @@ typedef void (*s3m_xfer_done_cb)(struct s3m_xfer *x, void *ud);
 struct s3m_xfer_meta {
     struct s3m_kv *kv; /* owned strings */
     size_t n;
+    /* a multipart copy's tags as a PutObjectTagging body (NULL: none): sent after the upload
+     * completes too, as radosgw ignores x-amz-tagging on CreateMultipartUpload */
+    char *tagging_xml;
 };
 
 struct s3m_xfer {

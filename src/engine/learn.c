@@ -120,8 +120,10 @@ static void head_done(struct s3m_s3_req *r, void *ud)
     }
     if (part == TAGS_READ) { /* sent with CreateMultipartUpload (UploadPartCopy copies none) */
         char *v = s3m__tags_value(r);
-        s3m_s3_req_free(r);
         struct s3m_xfer_meta *m = l->o.meta;
+        free(m->tagging_xml);
+        m->tagging_xml = s3m__tags_xml(r);
+        s3m_s3_req_free(r);
         if (*v) {
             m->kv = s3m_realloc(m->kv, (m->n + 1) * sizeof(*m->kv));
             m->kv[m->n].name = s3m_strdup(S3M__TAGGING_HEADER);

@@ -67,8 +67,10 @@ void s3m__meta_clear(struct s3m_xfer_meta *m)
         free((char *)m->kv[i].value);
     }
     free(m->kv);
+    free(m->tagging_xml);
     m->kv = NULL;
     m->n = 0;
+    m->tagging_xml = NULL;
 }
 
 void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r)
@@ -100,6 +102,15 @@ void s3m__meta_add(const struct s3m_xfer_meta *m, struct s3m_s3_req *r)
 bool s3m__tags_wanted(const struct s3m_xfer_ctx *c, const struct s3m_s3_req *reply)
 {
     return !c->no_tags && s3m_tags_counted(s3m_s3_resp_header(reply, "x-amz-tagging-count"));
+}
+
+char *s3m__tags_xml(const struct s3m_s3_req *r)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    if (r->xml && r->xml->kind == S3M_XML_TAGGING && r->xml->tagging.ntags)
+        s3m_tags_xml(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
+    return b.len ? s3m_buf_detach(&b) : (s3m_buf_cleanup(&b), NULL);
 }
 
 char *s3m__tags_value(const struct s3m_s3_req *r)

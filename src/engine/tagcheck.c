@@ -1,7 +1,6 @@
 /* tagcheck.c - --compare MODE,tags: read both objects' tags (GetObjectTagging on each side) of a
  * pair the listing found equal and compare them as sets of key=value; and the update of a
- * tag-only difference, PutObjectTagging (DeleteObjectTagging when the source has none) on the
- * destination, no data copied. Outcomes go back through the job's callbacks. */
+ * tag-only difference, PutObjectTagging (none: s3m_s3_clear_tagging) on the destination, no data copied. Outcomes go back through the job's callbacks. */
 #include "verify_int.h"
 #include "s3m/tags.h"
 #include "s3m/util.h"
@@ -131,7 +130,7 @@ bool s3m__tagwrite_start(const struct s3m_verify_env *env, const char *key,
     char *dk = join(env->dst_prefix, key);
     struct s3m_s3_req *r = tags->ntags ? s3m_s3_put_tagging(env->dst, env->dst_bucket, dk,
                                                             tags->tags, tags->ntags)
-                                       : s3m_s3_delete_tagging(env->dst, env->dst_bucket, dk);
+                                       : s3m_s3_clear_tagging(env->dst, env->dst_bucket, dk);
     free(dk);
     struct tagwrite *w = s3m_calloc(1, sizeof(*w));
     w->key = s3m_strdup(key);

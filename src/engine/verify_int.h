@@ -47,7 +47,7 @@ bool s3m__tagcheck_start(const struct s3m_verify_env *env, const char *key, uint
                          s3m_verify_cb done, void *ud, struct s3m_errinfo *ei);
 
 /* The update of a tag-only difference: tags (copied at once) written on the destination's key
- * (relative): PutObjectTagging, or DeleteObjectTagging for none. false: it could not start
+ * (relative): PutObjectTagging, or for none s3m_s3_clear_tagging. false: it could not start
  * (ei), done never runs; else done runs once, from the loop. */
 typedef void (*s3m_tagwrite_cb)(const struct s3m_errinfo *ei, const char *key, void *ud);
 bool s3m__tagwrite_start(const struct s3m_verify_env *env, const char *key,

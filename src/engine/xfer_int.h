@@ -32,6 +32,8 @@ void s3m__meta_clear(struct s3m_xfer_meta *m);
 bool s3m__tags_wanted(const struct s3m_xfer_ctx *c, const struct s3m_s3_req *reply);
 /* The x-amz-tagging value (malloc'd; "" for none) of a GetObjectTagging reply. */
 char *s3m__tags_value(const struct s3m_s3_req *r);
+/* Its PutObjectTagging body (malloc'd; NULL for none). */
+char *s3m__tags_xml(const struct s3m_s3_req *r);
 /* The header that carries them on PutObject and CreateMultipartUpload. */
 #define S3M__TAGGING_HEADER "x-amz-tagging"
 
