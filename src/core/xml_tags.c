@@ -16,15 +16,16 @@ static const struct s3m__xml_field tag_fields[] = {
     TAG(value, "Value"),
 };
 
-static bool in_tagset(const struct s3m_xml_parser *p)
+/* an element at depth d (root = 1) inside Tagging/TagSet */
+static bool in_tagset(const struct s3m_xml_parser *p, int d)
 {
-    return p->depth >= 3 && s3m__xml_is(p->stack[2], "TagSet");
+    return d >= 3 && s3m__xml_is(p->stack[2], "TagSet");
 }
 
 static void start_tagging(struct s3m_xml_parser *p, const char *name, int d)
 {
     struct s3m_xml_tagging *t = &p->res->tagging;
-    if (d != 3 || !s3m__xml_is(name, "Tag") || !in_tagset(p))
+    if (d != 3 || !s3m__xml_is(name, "Tag") || !in_tagset(p, d))
         return;
     if (t->ntags >= S3M_TAGS_MAX) {
         s3m__xml_fail(p, S3M_EXML, "more than %d tags", S3M_TAGS_MAX);
@@ -37,7 +38,7 @@ static void start_tagging(struct s3m_xml_parser *p, const char *name, int d)
 static void end_tagging(struct s3m_xml_parser *p, const char *name, int d)
 {
     struct s3m_xml_tagging *t = &p->res->tagging;
-    if (d < 3 || !in_tagset(p) || !t->ntags)
+    if (d < 3 || !in_tagset(p, d) || !t->ntags)
         return; /* only TagSet/Tag entries were created by start_tagging */
     struct s3m_xml_tag *tag = &t->tags[t->ntags - 1];
     if (d == 4 && s3m__xml_is(p->stack[3], "Tag"))
