@@ -96,8 +96,8 @@ void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, co
     }
 }
 
-void s3m_plan_tags(const struct s3m_plan_opts *o, bool differ, const char *key, uint64_t size,
-                   struct s3m_plan_action *a)
+void s3m_plan_tags(const struct s3m_plan_opts *o, bool differ, const char *unverified_why,
+                   const char *key, uint64_t size, struct s3m_plan_action *a)
 {
     memset(a, 0, sizeof(*a));
     a->key = key;
@@ -109,6 +109,9 @@ void s3m_plan_tags(const struct s3m_plan_opts *o, bool differ, const char *key, 
         a->execute = runs(o);
         if (refuses(o))
             a->act = S3M_PLAN_REFUSE, a->execute = false;
+    } else if (unverified_why) { /* as the listing decided it */
+        a->act = S3M_PLAN_UNVERIFIABLE;
+        a->why = unverified_why;
     } else {
         a->act = S3M_PLAN_SKIP;
         a->why = "same tags";

@@ -187,9 +187,7 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
 
 /* ---- --compare checksum (engine/verify.c), --compare MODE,tags (engine/tagcheck.c) ---- */
 
-static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it,
-                        const char *key, uint64_t size, const char *etag,
-                        const struct s3m_entry *dst);
+static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it, bool tags);
 
 static struct s3m_verify_env job_env(const struct s3m_sync *s)
 {
@@ -234,11 +232,13 @@ static void verified(const struct s3m_verify_result *v, void *ud)
         s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
                  s3m_errinfo_str(v->err, line, sizeof(line)));
     } else if (!v->tags && !v->differ && s->o.compare_tags) { /* the same: now the tags */
-        start_check(s, v->lane, NULL, v->key, v->size, v->etag, &v->old);
+        struct s3m_diff_item it = {
+            S3M_ACT_SKIP, {v->key, v->size, v->etag, 0}, v->old, NULL, false, false, false, false};
+        start_check(s, v->lane, &it, true);
     } else {
         struct s3m_plan_action a;
         if (v->tags)
-            s3m_plan_tags(&s->po, v->differ, v->key, v->size, &a);
+            s3m_plan_tags(&s->po, v->differ, v->unverified_why, v->key, v->size, &a);
         else
             s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
         a.seen = (struct s3m_plan_seen){v->etag, v->old.etag, v->old.size};
@@ -252,24 +252,22 @@ static void verified(const struct s3m_verify_result *v, void *ud)
             start_tagwrite(s, v);
         else if (a.execute && !wait)
             start_copy(s, a.act, a.key, a.size, v->etag, &v->old);
-        if (a.act == S3M_PLAN_SKIP)
+        if (a.act == S3M_PLAN_SKIP || a.act == S3M_PLAN_UNVERIFIABLE)
             s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
     }
     s3m__lanes_emit(s->lanes, false);
     pump(s);
 }
 
-/* it: verify it (verify.c); NULL: read both sides' tags of the pair (tagcheck.c) */
-static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it,
-                        const char *key, uint64_t size, const char *etag,
-                        const struct s3m_entry *dst)
+/* verify the pair (verify.c), or (tags) read both sides' tags of a pair otherwise equal */
+static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it, bool tags)
 {
     struct s3m_verify_env env = job_env(s);
     struct s3m_errinfo ei;
     s3m__lanes_verifying(s->lanes, lane, 1);
     s->active++;
-    bool started = it ? s3m__verify_start(&env, it, lane, verified, s, &ei)
-                      : s3m__tagcheck_start(&env, key, size, etag, dst, lane, verified, s, &ei);
+    bool started = tags ? s3m__tagcheck_start(&env, it, lane, verified, s, &ei)
+                        : s3m__verify_start(&env, it, lane, verified, s, &ei);
     if (started)
         return;
     s->active--; /* no request could start: a failure, counted here */
@@ -304,9 +302,9 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
     struct s3m_plan_action a;
     char why[1400];
     s3m_plan_decide(&s->po, it, &a);
-    bool tags = a.act == S3M_PLAN_SKIP && s->o.compare_tags; /* equal but for the tags? */
+    bool tags = (a.act == S3M_PLAN_SKIP || a.act == S3M_PLAN_UNVERIFIABLE) && s->o.compare_tags;
     if (a.act == S3M_PLAN_VERIFY || tags) { /* one HEAD, or reading both, settles it */
-        start_check(s, lane, tags ? NULL : it, it->src.key, it->src.size, it->src.etag, &it->dst);
+        start_check(s, lane, it, tags);     /* tags: equal but for the tags? */
         return;
     }
     if (a.act == S3M_PLAN_FOLDER) {

@@ -15,6 +15,7 @@ struct tagcheck {
     uint64_t size;
     char etag[80], dst_etag[80];
     uint64_t dst_size;
+    char *unverified_why;      /* the pair was skipped as unverifiable, for this reason */
     struct s3m_s3_req *req[2]; /* the source's GetObjectTagging, the destination's */
     int running;
     s3m_verify_cb done;
@@ -26,6 +27,7 @@ static void tagcheck_free(struct tagcheck *t)
     s3m_s3_req_free(t->req[0]);
     s3m_s3_req_free(t->req[1]);
     free(t->key);
+    free(t->unverified_why);
     free(t);
 }
 
@@ -55,9 +57,17 @@ static void tagcheck_done(struct s3m_s3_req *r, void *ud)
     if (--t->running)
         return;
     const struct s3m_errinfo *e = t->req[0]->ei.err ? &t->req[0]->ei : &t->req[1]->ei;
-    struct s3m_verify_result res = {
-        t->lane, t->key, t->size, t->etag, {t->key, t->dst_size, t->dst_etag, 0},
-        false,   false,  NULL,    true,    NULL};
+    struct s3m_verify_result res = {t->lane,
+                                    t->key,
+                                    t->size,
+                                    t->etag,
+                                    {t->key, t->dst_size, t->dst_etag, 0},
+                                    false,
+                                    false,
+                                    NULL,
+                                    true,
+                                    NULL,
+                                    t->unverified_why};
     if (e->err) {
         res.err = e;
     } else {
@@ -76,17 +86,19 @@ static char *join(const char *prefix, const char *rel)
     return s3m_buf_detach(&b);
 }
 
-bool s3m__tagcheck_start(const struct s3m_verify_env *env, const char *key, uint64_t size,
-                         const char *etag, const struct s3m_entry *dst, size_t lane,
-                         s3m_verify_cb done, void *ud, struct s3m_errinfo *ei)
+bool s3m__tagcheck_start(const struct s3m_verify_env *env, const struct s3m_diff_item *it,
+                         size_t lane, s3m_verify_cb done, void *ud, struct s3m_errinfo *ei)
 {
     struct tagcheck *t = s3m_calloc(1, sizeof(*t));
+    const char *key = it->src.key;
     t->lane = lane;
     t->key = s3m_strdup(key);
-    t->size = size;
-    snprintf(t->etag, sizeof(t->etag), "%s", etag);
-    snprintf(t->dst_etag, sizeof(t->dst_etag), "%s", dst->etag);
-    t->dst_size = dst->size;
+    t->size = it->src.size;
+    snprintf(t->etag, sizeof(t->etag), "%s", it->src.etag);
+    snprintf(t->dst_etag, sizeof(t->dst_etag), "%s", it->dst.etag);
+    t->dst_size = it->dst.size;
+    if (it->unverified)
+        t->unverified_why = s3m_strdup(it->why ? it->why : "unverifiable");
     t->done = done;
     t->ud = ud;
     char *sk = join(env->src_prefix, key), *dk = join(env->dst_prefix, key);
