@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s3m/plan.h"
 #include "s3m/tags.h"
 #include "s3m/xml.h"
 
@@ -151,13 +152,42 @@ static void test_body(void **state)
     s3m_buf_cleanup(&b);
 }
 
+/* the planner's word after a tag check (core/plan.c) */
+static void test_plan_tags(void **state)
+{
+    (void)state;
+    struct s3m_plan_opts real = {S3M_MODE_SYNC, false, false, -1, -1, false};
+    struct s3m_plan_opts dry = {S3M_MODE_SYNC, true, false, -1, -1, false};
+    struct s3m_plan_opts imm = {S3M_MODE_SYNC, false, false, -1, -1, true};
+    struct s3m_plan_action a;
+    struct s3m_sync_stats st;
+    memset(&st, 0, sizeof(st));
+    s3m_plan_tags(&real, true, NULL, "k", 5, &a);
+    assert_int_equal(a.act, S3M_PLAN_UPDATE);
+    assert_string_equal(a.why, "tags");
+    assert_true(a.execute);
+    s3m_plan_tags(&dry, true, "layouts differ", "k", 5, &a);
+    assert_int_equal(a.act, S3M_PLAN_UPDATE);
+    assert_false(a.execute);
+    s3m_plan_count(&dry, &st, &a);
+    assert_int_equal(st.update.n, 1);
+    assert_int_equal(st.planned.n, 0); /* not a listing's decision */
+    s3m_plan_tags(&real, false, NULL, "k", 5, &a);
+    assert_int_equal(a.act, S3M_PLAN_SKIP);
+    s3m_plan_tags(&real, false, "layouts differ", "k", 5, &a);
+    assert_int_equal(a.act, S3M_PLAN_UNVERIFIABLE); /* kept as the listing decided it */
+    assert_string_equal(a.why, "layouts differ");
+    s3m_plan_tags(&imm, true, NULL, "k", 5, &a);
+    assert_int_equal(a.act, S3M_PLAN_REFUSE);
+    assert_false(a.execute);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_documents),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_form),
-        cmocka_unit_test(test_body),
+        cmocka_unit_test(test_documents), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_form),      cmocka_unit_test(test_body),
+        cmocka_unit_test(test_plan_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
