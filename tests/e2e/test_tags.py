@@ -173,3 +173,44 @@ class TagsTest:
         self.assertIn("--compare", p.stderr)
         self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "tags",
                  "--no-tags", check=1)
+
+    def test_refused_tags_fail_the_object(self):
+        """tags the destination refuses (or the source's that cannot be read) fail that object
+        (exit 6; 7 for AccessDenied; nothing deleted), never a copy said done without them"""
+        self.fill(self.src, self.sb)
+        self.dst.put_object(Bucket=self.db, Key="zz-extra", Body=b"x")  # a deletion to refuse
+        proxy = Proxy(self.osl1.endpoint)
+        self.addCleanup(proxy.stop)
+        conf = conf_with(self.conf, "[px]\ntype = s3\nprovider = %s\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             "Ceph" if self.kind == "ceph" else "Other", self.osl1.access_key,
+                             self.osl1.secret_key, proxy.endpoint))
+        # the multipart copy's PutObjectTagging after Complete refused
+        proxy.add("status", method="PUT", query=r"(^|&)tagging", status=400, code="InvalidTag")
+        p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--retries", "1", check=6,
+                     conf=conf)
+        self.assertRegex(p.stderr, r"big failed: InvalidTag.*writing its tags")
+        self.assertIn("zz-extra", [o["Key"] for o in self.dst.list_objects_v2(
+            Bucket=self.db).get("Contents", [])])
+        # a tag update refused
+        proxy.clear()
+        self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, check=0, conf=conf)
+        self.src.put_object_tagging(Bucket=self.sb, Key="small", Tagging={
+            "TagSet": [{"Key": "env", "Value": "x"}]})
+        proxy.add("status", method="PUT", query=r"(^|&)tagging", status=400, code="InvalidTag")
+        p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--compare", "etag,tags",
+                     check=6, conf=conf)
+        self.assertRegex(p.stderr, r"small: tags not written.*InvalidTag")
+        self.assertEqual(tagset(self.dst, self.db, "small"), TAGS)
+        # the source's tags cannot be read: the object is not copied
+        src_proxy = Proxy(self.sto2.endpoint)
+        self.addCleanup(src_proxy.stop)
+        conf2 = proxied_conf(self.conf, "spx", self.sto2, src_proxy.endpoint)
+        src_proxy.add("status", method="GET", query=r"(^|&)tagging", status=403,
+                      code="AccessDenied")
+        other = self.bucket(self.dst, "tgref")
+        p = self.s3m("sync", "spx:" + self.sb, "osl1:" + other, "--retries", "1", check=7,
+                     conf=conf2)  # AccessDenied: exit 7, as any access refused
+        self.assertRegex(p.stderr, r"small failed: AccessDenied.*reading source tags")
+        keys = [o["Key"] for o in self.dst.list_objects_v2(Bucket=other).get("Contents", [])]
+        self.assertEqual(sorted(keys), ["plain"], p.stderr)
