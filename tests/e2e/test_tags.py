@@ -149,6 +149,13 @@ class TagsTest:
         self.assertNotRegex(p.stdout, r"(?m)^update", p.stdout)
         self.assertIn("would update 0", p.stdout)
         self.assertEqual(proxy.count("GET", r"(^|&)tagging"), 4)
+        # checksum,tags: what the checksum mode settles as equal has its tags compared too
+        self.src.put_object_tagging(Bucket=self.sb, Key="big", Tagging={
+            "TagSet": [{"Key": "late", "Value": "1"}]})
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "checksum,tags",
+                     "--dry-run", check=0)
+        self.assertRegex(p.stdout, r"(?m)^update\s.*big\s+\(tags\)", p.stdout)
+        self.assertIn("would update 1", p.stdout)
 
     def test_plan_apply(self):
         """a dry run's plan carries the tag update; apply writes the tags and nothing else"""
