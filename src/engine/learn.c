@@ -1,6 +1,7 @@
-/* learn.c - what a multipart source is (mpu.c's HEAD state): a plain HEAD for its metadata
- * (If-Match: still the listed version), then HEAD ?partNumber=1..N-1 for its part sizes where
- * the server tells them. Which HEAD a reply answers travels as the request's user data. It
+/* learn.c - what a source copied in parts is (mpu.c's HEAD state): a plain HEAD for its metadata
+ * (If-Match: still the listed version), its tags (GetObjectTagging, where the HEAD counts some),
+ * then for a multipart source HEAD ?partNumber=1..N-1 for its part sizes where the server tells
+ * them. Which HEAD a reply answers travels as the request's user data. It
  * reports to the upload through its callback. */
 #include "xfer_int.h"
 #include "s3m/util.h"
@@ -96,6 +97,16 @@ static bool part_learned(struct s3m__learn *l, int part, uint64_t len)
     return true;
 }
 
+/* The metadata (and tags) are in: the part sizes next, or (a single-part source copied in
+ * parts: no part sizes to learn) the end. */
+static void after_meta(struct s3m__learn *l)
+{
+    if (l->src_parts > 0)
+        head_submit(l, 1);
+    else
+        end(l, false);
+}
+
 static void head_done(struct s3m_s3_req *r, void *ud)
 {
     struct head *h = ud;
@@ -115,7 +126,10 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         s3m__meta_take(l->o.meta, r);
         bool tags = s3m__tags_wanted(l->c, r);
         s3m_s3_req_free(r);
-        head_submit(l, tags ? TAGS_READ : 1);
+        if (tags)
+            head_submit(l, TAGS_READ);
+        else
+            after_meta(l);
         return;
     }
     if (part == TAGS_READ) { /* sent with CreateMultipartUpload (UploadPartCopy copies none) */
@@ -131,7 +145,7 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         } else {
             free(v);
         }
-        head_submit(l, 1);
+        after_meta(l);
         return;
     }
     uint64_t len = 0;

@@ -95,7 +95,8 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
 typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n);
 
 struct s3m__object;
-/* HEAD the source (If-Match its listed ETag) into obj->meta, then ?partNumber=1..N-1. */
+/* HEAD the source (If-Match its listed ETag) into obj->meta (its tags too, where it has some),
+ * then ?partNumber=1..N-1 (src_parts 0: a single-part source, the metadata only). */
 struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
                                     int src_parts, s3m__learn_done_cb done, void *ud);
 /* A stop: cancel the HEAD in flight (its end follows). No-op on NULL. */

@@ -78,6 +78,21 @@ class TagsTest:
         # CreateMultipartUpload: UploadPartCopy copies none)
         self.assertRegex(p.stderr, r"GetObjectTagging=1\b")
 
+    def test_chunked(self):
+        """a single-part source above --multipart-threshold, copied in parts of the chunk size
+        (streamed and server-side): its tags and metadata (one HEAD) go with it"""
+        self.src.put_object(Bucket=self.sb, Key="one", Body=os.urandom(5 * MIB + 10),
+                            ContentType="application/x-tags", Tagging=urlencode(TAGS, quote_via=quote))
+        other = self.bucket(self.src, "tgch")
+        for dst, client, bucket in (("osl1:" + self.db, self.dst, self.db),
+                                    ("sto2:" + other, self.src, other)):
+            self.s3m("sync", "sto2:" + self.sb, dst, "--multipart-threshold", "5M",
+                     "--multipart-chunk-size", "5M", check=0)
+            self.assertEqual(tagset(client, bucket, "one"), TAGS, dst)
+            h = client.head_object(Bucket=bucket, Key="one")
+            self.assertEqual(h["ContentType"], "application/x-tags", dst)
+            self.assertTrue(h["ETag"].endswith('-2"'), h["ETag"])
+
     def test_no_tags_streamed(self):
         """(4) --no-tags: the copies carry no tags, and no GetObjectTagging is sent"""
         self.fill(self.src, self.sb)
