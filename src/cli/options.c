@@ -66,8 +66,7 @@ static const struct opt table[] = {
      "ETags cannot be compared); MODE,tags (or tags: etag,tags) also reads both sides' tags of "
      "objects otherwise equal and updates differing tags alone",
      OFF(compare)},
-    {"no-tags", 0, FLAG, NULL, "neither copy nor compare object tags (copied by default)",
-     OFF(no_tags)},
+    {"no-tags", 0, FLAG, NULL, "neither copy nor compare object tags", OFF(no_tags)},
     {"include", 0, RULE, "GLOB", "only objects matching GLOB (repeatable; rclone glob rules)", 1},
     {"exclude", 0, RULE, "GLOB", "leave objects matching GLOB alone, on both sides (repeatable)",
      0},

@@ -185,97 +185,6 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
     free(dk);
 }
 
-/* ---- --compare checksum (engine/verify.c), --compare MODE,tags (engine/tagcheck.c) ---- */
-
-static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it, bool tags);
-
-static struct s3m_verify_env job_env(const struct s3m_sync *s)
-{
-    return (struct s3m_verify_env){s->src,        s->dst,        s->src_bucket,
-                                   s->src_prefix, s->dst_bucket, s->dst_prefix};
-}
-
-/* a tag-only update (tagcheck.c) ended */
-static void tags_written(const struct s3m_errinfo *ei, const char *key, void *ud)
-{
-    struct s3m_sync *s = ud;
-    char line[900] = "";
-    struct s3m_log_fields lf = {s->dst->remote->name, s->dst_bucket, key, ei};
-    s->active--;
-    s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, !ei->err);
-    if (ei->err)
-        note_error(s, ei), s3m_errinfo_str(ei, line, sizeof(line));
-    s3m_logf(ei->err ? S3M_LOG_ERROR : S3M_LOG_INFO, "sync", &lf, "%s: %s: tags %s%s", s->label,
-             key, ei->err ? "not written: " : "written", line);
-    pump(s);
-}
-
-static void start_tagwrite(struct s3m_sync *s, const struct s3m_verify_result *v)
-{
-    struct s3m_verify_env env = job_env(s);
-    struct s3m_errinfo ei;
-    s->active++;
-    if (!s3m__tagwrite_start(&env, v->key, v->src_tags, tags_written, s, &ei))
-        tags_written(&ei, v->key, s); /* counted as failed (it pumps: so does our caller) */
-}
-
-static void verified(const struct s3m_verify_result *v, void *ud)
-{
-    struct s3m_sync *s = ud;
-    s->active--;
-    s3m__lanes_verifying(s->lanes, v->lane, -1);
-    if (v->err) {
-        char line[900];
-        s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
-        note_error(s, v->err);
-        struct s3m_log_fields lf = {s->src->remote->name, s->src_bucket, v->key, v->err};
-        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
-                 s3m_errinfo_str(v->err, line, sizeof(line)));
-    } else if (!v->tags && !v->differ && s->o.compare_tags) { /* the same: now the tags */
-        struct s3m_diff_item it = {
-            S3M_ACT_SKIP, {v->key, v->size, v->etag, 0}, v->old, NULL, false, false, false, false};
-        start_check(s, v->lane, &it, true);
-    } else {
-        struct s3m_plan_action a;
-        if (v->tags)
-            s3m_plan_tags(&s->po, v->differ, v->unverified_why, v->key, v->size, &a);
-        else
-            s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
-        a.seen = (struct s3m_plan_seen){v->etag, v->old.etag, v->old.size};
-        s3m__gate(s, v->lane, &a); /* apply: only what the plan saw */
-        a.tier = s3m__defer_tier(s->defer, &a);
-        bool wait = a.act == S3M_PLAN_UPDATE && s3m__defer_hold(s->defer, &a, v->etag);
-        if (!wait)
-            write_line(s, v->lane, &a);
-        s3m_plan_count(&s->po, &s->st, &a);
-        if (a.execute && !wait && v->tags)
-            start_tagwrite(s, v);
-        else if (a.execute && !wait)
-            start_copy(s, a.act, a.key, a.size, v->etag, &v->old);
-        if (a.act == S3M_PLAN_SKIP || a.act == S3M_PLAN_UNVERIFIABLE)
-            s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
-    }
-    s3m__lanes_emit(s->lanes, false);
-    pump(s);
-}
-
-/* verify the pair (verify.c), or (tags) read both sides' tags of a pair otherwise equal */
-static void start_check(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it, bool tags)
-{
-    struct s3m_verify_env env = job_env(s);
-    struct s3m_errinfo ei;
-    s3m__lanes_verifying(s->lanes, lane, 1);
-    s->active++;
-    bool started = tags ? s3m__tagcheck_start(&env, it, lane, verified, s, &ei)
-                        : s3m__verify_start(&env, it, lane, verified, s, &ei);
-    if (started)
-        return;
-    s->active--; /* no request could start: a failure, counted here */
-    s3m__lanes_verifying(s->lanes, lane, -1);
-    s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
-    note_error(s, &ei);
-}
-
 /* ---- decisions ---- */
 
 /* The delete list is the one thing on disk a deletion rests on: once it failed, it refuses
@@ -304,7 +213,7 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
     s3m_plan_decide(&s->po, it, &a);
     bool tags = (a.act == S3M_PLAN_SKIP || a.act == S3M_PLAN_UNVERIFIABLE) && s->o.compare_tags;
     if (a.act == S3M_PLAN_VERIFY || tags) { /* one HEAD, or reading both, settles it */
-        start_check(s, lane, it, tags);     /* tags: equal but for the tags? */
+        s3m__job_check(s, lane, it, tags);  /* tags: equal but for the tags? */
         return;
     }
     if (a.act == S3M_PLAN_FOLDER) {
@@ -605,6 +514,24 @@ void s3m__job_write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *
                          const char *why)
 {
     write_done(s, act, key, size, why);
+}
+
+/* ---- for the --compare reads (job_check.c) ---- */
+
+void s3m__job_pump(struct s3m_sync *s)
+{
+    pump(s);
+}
+
+void s3m__job_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_action *a)
+{
+    write_line(s, lane, a);
+}
+
+void s3m__job_start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
+                         const char *etag, const struct s3m_entry *old)
+{
+    start_copy(s, act, key, size, etag, old);
 }
 
 void s3m_sync_release(struct s3m_sync *s)
