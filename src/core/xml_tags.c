@@ -1,6 +1,6 @@
-/* xml_tags.c - object tag sets, pure: the Tagging reply's handlers (GetObjectTagging), the canonical
- * URL-encoded form (the x-amz-tagging header, and what a comparison of two tag sets compares)
- * and the PutObjectTagging body. */
+/* xml_tags.c - object tag sets, pure: the Tagging reply's handlers (GetObjectTagging), the
+ * canonical URL-encoded form (the x-amz-tagging header, and what a comparison of two tag sets
+ * compares) and the PutObjectTagging body. */
 #include "s3m/tags.h"
 #include "s3m/uri.h"
 #include "xml_int.h"

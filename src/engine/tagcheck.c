@@ -1,6 +1,7 @@
 /* tagcheck.c - --compare MODE,tags: read both objects' tags (GetObjectTagging on each side) of a
  * pair the listing found equal and compare them as sets of key=value; and the update of a
- * tag-only difference, PutObjectTagging (none: s3m_s3_clear_tagging) on the destination, no data copied. Outcomes go back through the job's callbacks. */
+ * tag-only difference, PutObjectTagging (none: s3m_s3_clear_tagging) on the destination, no
+ * data copied. Outcomes go back through the job's callbacks. */
 #include "verify_int.h"
 #include "s3m/tags.h"
 #include "s3m/util.h"
