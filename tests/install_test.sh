@@ -31,9 +31,9 @@ expect() { # expected-output words...
 expect "--dry-run" s3mirror sync --dry
 expect "shard-plan sync" s3mirror s
 expect "sync" s3mirror --config x.conf sy
-expect "--no-lock --no-progress --no-resume --no-server-side-copy" s3mirror sync --no-
+expect "--no-lock --no-progress --no-resume --no-server-side-copy --no-tags" s3mirror sync --no-
 expect "info" s3mirror sync --log-level in
-expect "size size-mtime" s3mirror check --compare si
+expect "size size,tags size-mtime size-mtime,tags" s3mirror check --compare si
 expect "zsh" s3mirror completion z
 expect "" s3mirror sync a b
 # the same option table: every option of --help completes

@@ -106,6 +106,11 @@ void s3m_plan_decide(const struct s3m_plan_opts *o, const struct s3m_diff_item *
  * HEAD of the destination settled it) or from reading both. */
 void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, const char *key,
                        uint64_t size, struct s3m_plan_action *a);
+/* The action after a --compare MODE,tags check of a pair otherwise equal: an update with the
+ * reason "tags" (differ: the tags alone are written, no data copied), else a skip, or the
+ * unverifiable skip it was (unverified_why, its reason; NULL: a plain skip). */
+void s3m_plan_tags(const struct s3m_plan_opts *o, bool differ, const char *unverified_why,
+                   const char *key, uint64_t size, struct s3m_plan_action *a);
 /* The reason of a folder-marker line: "source folder marker BUCKET/PREFIX: WHY". */
 void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket, const char *prefix,
                          const char *why);

@@ -41,7 +41,10 @@
     XX(LIST_MPU, "ListMultipartUploads")                                                           \
     XX(LIST_PARTS, "ListParts")                                                                    \
     XX(DELETE_OBJECTS, "DeleteObjects")                                                            \
-    XX(DELETE_OBJECT, "DeleteObject")
+    XX(DELETE_OBJECT, "DeleteObject")                                                              \
+    XX(GET_TAGGING, "GetObjectTagging")                                                            \
+    XX(PUT_TAGGING, "PutObjectTagging")                                                            \
+    XX(DELETE_TAGGING, "DeleteObjectTagging")
 
 enum s3m_s3_op {
 #define S3M_XX(id, name) S3M_OP_##id,
@@ -211,6 +214,18 @@ struct s3m_s3_req *s3m_s3_list_parts(struct s3m_s3 *c, const char *bucket, const
 struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
                                          const char *const *keys, size_t n);
 struct s3m_s3_req *s3m_s3_delete_object(struct s3m_s3 *c, const char *bucket, const char *key);
+/* Object tagging: GetObjectTagging (a Tagging reply), PutObjectTagging of n tags (Content-MD5
+ * set), DeleteObjectTagging. */
+struct s3m_s3_req *s3m_s3_get_tagging(struct s3m_s3 *c, const char *bucket, const char *key);
+struct s3m_s3_req *s3m_s3_put_tagging(struct s3m_s3 *c, const char *bucket, const char *key,
+                                      const struct s3m_xml_tag *tags, size_t n);
+struct s3m_s3_req *s3m_s3_delete_tagging(struct s3m_s3 *c, const char *bucket, const char *key);
+/* PutObjectTagging of a body made by s3m_tags_xml. */
+struct s3m_s3_req *s3m_s3_put_tagging_xml(struct s3m_s3 *c, const char *bucket, const char *key,
+                                          const char *xml);
+/* Remove every tag: DeleteObjectTagging, or an empty PutObjectTagging on provider Ceph (whose
+ * DeleteObjectTagging blanks the object's ETag). */
+struct s3m_s3_req *s3m_s3_clear_tagging(struct s3m_s3 *c, const char *bucket, const char *key);
 
 /* The retry policy's one wait (ms) after `attempt` (>= 1) failed tries: s3m_retry_backoff_ms
  * (s3m/retry.h) with this client's opts.backoff_base_ms / backoff_cap_ms and random state.

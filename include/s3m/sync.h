@@ -40,6 +40,10 @@ struct s3m_sync_opts {
     int transfers;
     int max_keys;
     enum s3m_compare compare;
+    /* --compare MODE,tags: pairs otherwise equal have both sides' tags read and compared; a
+     * difference is an update of the tags alone (PutObjectTagging) */
+    bool compare_tags;
+    bool no_tags; /* --no-tags: tags neither read, copied nor compared */
     const struct s3m_filter *filter;
     int64_t max_delete;    /* -1 = no cap */
     double max_delete_pct; /* < 0 = no cap */

@@ -37,6 +37,7 @@ struct s3m_xfer;
 struct s3m_xfer_ctx {
     struct s3m_s3 *src, *dst;
     bool server_side;     /* same endpoint and credentials: copy inside the server */
+    bool no_tags;         /* --no-tags: the source's tags are neither read nor copied */
     int part_concurrency; /* parts in flight per multipart object */
     size_t buffer_size;   /* ring buffer per stream */
     int attempts;         /* whole-object attempts */
@@ -71,6 +72,9 @@ typedef void (*s3m_xfer_done_cb)(struct s3m_xfer *x, void *ud);
 struct s3m_xfer_meta {
     struct s3m_kv *kv; /* owned strings */
     size_t n;
+    /* a multipart copy's tags as a PutObjectTagging body (NULL: none): sent after the upload
+     * completes too, as radosgw ignores x-amz-tagging on CreateMultipartUpload */
+    char *tagging_xml;
 };
 
 struct s3m_xfer {
@@ -89,6 +93,7 @@ struct s3m_xfer {
     int attempt;
     long retry_after_ms; /* the last failure's Retry-After, for the next attempt's wait */
     struct s3m_xfer_meta meta;
+    char *tags;               /* a single copy's x-amz-tagging value, once read (NULL: not read) */
     struct s3m_xfer_mpu *mpu; /* the multipart upload, kept across attempts (its layout) */
     int mpu_mode;
     struct s3m_s3_req *cur;    /* a CopyObject in flight, for a stop to cancel */

@@ -32,6 +32,7 @@ enum s3m_xml_kind {
     S3M_XML_DELETE = 1 << 6,   /* DeleteResult */
     S3M_XML_UPLOADS = 1 << 7,  /* ListMultipartUploadsResult */
     S3M_XML_PARTS = 1 << 8,    /* ListPartsResult */
+    S3M_XML_TAGGING = 1 << 9,  /* Tagging (GetObjectTagging) */
 };
 
 /* A string field is NULL when the element was absent, "" when empty. */
@@ -123,6 +124,16 @@ struct s3m_xml_single {
     const char *location, *bucket, *key, *upload_id, *etag, *last_modified;
 };
 
+/* An object's tag set (GetObjectTagging): every Tag has its Key; a missing Value is "". */
+struct s3m_xml_tag {
+    const char *key, *value;
+};
+
+struct s3m_xml_tagging {
+    struct s3m_xml_tag *tags;
+    size_t ntags;
+};
+
 struct s3m_xml_result {
     enum s3m_xml_kind kind;
     const char *root; /* local name of the root element */
@@ -134,6 +145,7 @@ struct s3m_xml_result {
     struct s3m_xml_uploads uploads;
     struct s3m_xml_parts parts;
     struct s3m_xml_single single;
+    struct s3m_xml_tagging tagging;
     struct s3m_arena arena;
 };
 

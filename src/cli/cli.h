@@ -57,6 +57,7 @@ struct s3m_opts {
     const char *backup_dir, *suffix; /* --backup-dir, --suffix */
     bool suffix_keep_extension, immutable;
     bool no_resume; /* --no-resume */
+    bool no_tags;   /* --no-tags */
     long multipart_concurrency, retries;
     struct s3m_cli_rule {
         bool include;

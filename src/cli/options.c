@@ -63,8 +63,10 @@ static const struct opt table[] = {
     {"max-keys", 0, NUM, "N", "keys per listing page (default 1000)", OFF(max_keys)},
     {"compare", 0, STR, "MODE",
      "etag (default: size and ETag), size, size-mtime or checksum (also reads both sides where "
-     "ETags cannot be compared)",
+     "ETags cannot be compared); MODE,tags (or tags: etag,tags) also reads both sides' tags of "
+     "objects otherwise equal and updates differing tags alone",
      OFF(compare)},
+    {"no-tags", 0, FLAG, NULL, "neither copy nor compare object tags", OFF(no_tags)},
     {"include", 0, RULE, "GLOB", "only objects matching GLOB (repeatable; rclone glob rules)", 1},
     {"exclude", 0, RULE, "GLOB", "leave objects matching GLOB alone, on both sides (repeatable)",
      0},
@@ -261,7 +263,7 @@ static const struct {
     {"log-level", "error warn notice info debug"},
     {"log-format", "text json"},
     {"cutoff-mode", "hard soft cautious"},
-    {"compare", "etag size size-mtime checksum"},
+    {"compare", "etag size size-mtime checksum etag,tags size,tags size-mtime,tags checksum,tags"},
     {"layout", "auto restic kopia velero elasticsearch wal-g pgbackrest"},
     {"bwlimit-tz", "utc local"},
 };

@@ -60,6 +60,21 @@ static bool parse_cap(const char *s, int64_t *count, double *percent)
 
 /* options -> filter and job options; returns an exit code or 0 */
 /* --include / --exclude, the sizes and ages: the run's filter */
+/* --compare MODE[,tags], or tags alone (etag,tags): the mode, and whether tags are compared */
+static bool compare_parse(const char *s, enum s3m_compare *mode, bool *tags)
+{
+    char base[32];
+    const char *comma = strchr(s, ',');
+    *tags = comma || !strcmp(s, "tags");
+    if (!strcmp(s, "tags"))
+        s = "etag";
+    if (comma && (strcmp(comma, ",tags") || (size_t)(comma - s) >= sizeof(base)))
+        return false;
+    if (comma)
+        snprintf(base, sizeof(base), "%.*s", (int)(comma - s), s), s = base;
+    return s3m_compare_parse(s, mode);
+}
+
 static int filter_build(const struct s3m_opts *o, struct s3m_filter *f)
 {
     for (int i = 0; i < o->nrules; i++)
@@ -105,9 +120,14 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->max_delete_pct = -1;
     so->max_change = -1;
     so->max_change_pct = -1;
-    if (o->compare && !s3m_compare_parse(o->compare, &so->compare))
-        return s3m__usage_error("--compare: '%s' is not etag, size, size-mtime or checksum",
-                                o->compare);
+    if (o->compare && !compare_parse(o->compare, &so->compare, &so->compare_tags))
+        return s3m__usage_error(
+            "--compare: '%s' is not etag, size, size-mtime or checksum, optionally followed by "
+            "',tags' (or tags alone)",
+            o->compare);
+    so->no_tags = o->no_tags;
+    if (so->no_tags && so->compare_tags)
+        return s3m__usage_error("--compare %s: tags are not compared with --no-tags", o->compare);
     uint64_t sz;
     if (o->multipart_chunk_buffer) {
         if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))

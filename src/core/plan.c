@@ -96,6 +96,28 @@ void s3m_plan_verified(const struct s3m_plan_opts *o, bool differ, bool head, co
     }
 }
 
+void s3m_plan_tags(const struct s3m_plan_opts *o, bool differ, const char *unverified_why,
+                   const char *key, uint64_t size, struct s3m_plan_action *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->key = key;
+    a->size = size;
+    a->verified = true;
+    if (differ) {
+        a->act = S3M_PLAN_UPDATE;
+        a->why = "tags";
+        a->execute = runs(o);
+        if (refuses(o))
+            a->act = S3M_PLAN_REFUSE, a->execute = false;
+    } else if (unverified_why) { /* as the listing decided it */
+        a->act = S3M_PLAN_UNVERIFIABLE;
+        a->why = unverified_why;
+    } else {
+        a->act = S3M_PLAN_SKIP;
+        a->why = "same tags";
+    }
+}
+
 void s3m_plan_folder_why(char *out, size_t n, bool dst_side, const char *bucket, const char *prefix,
                          const char *why)
 {

@@ -30,6 +30,7 @@ static const struct {
     {"ListMultipartUploadsResult", S3M_XML_UPLOADS, &s3m__xml_uploads_doc},
     {"ListPartsResult", S3M_XML_PARTS, &s3m__xml_parts_doc},
     {"ListPartsResponse", S3M_XML_PARTS, &s3m__xml_parts_doc}, /* moto's */
+    {"Tagging", S3M_XML_TAGGING, &s3m__xml_tagging_doc},
 };
 
 static void on_root(struct s3m_xml_parser *p, const char *name, const char *uri)
@@ -161,6 +162,7 @@ void s3m_xml_result_free(struct s3m_xml_result *r)
     free(r->uploads.uploads);
     free((void *)r->uploads.common_prefixes);
     free(r->parts.parts);
+    free(r->tagging.tags);
     s3m_arena_cleanup(&r->arena);
     free(r);
 }

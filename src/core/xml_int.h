@@ -29,7 +29,7 @@ struct s3m_xml_parser {
     bool started;
     size_t fed;
     size_t cap_objects, cap_prefixes, cap_buckets, cap_deleted, cap_errors, cap_uploads, cap_other;
-    size_t cap_parts;
+    size_t cap_parts, cap_tags;
     unsigned seen; /* fields already set, in the document and (bits 8..) in its current entry */
 };
 
@@ -48,6 +48,8 @@ extern const struct s3m__xml_doc s3m__xml_parts_doc;
 /* xml_reply.c: the other replies */
 extern const struct s3m__xml_doc s3m__xml_buckets_doc, s3m__xml_error_doc, s3m__xml_delete_doc,
     s3m__xml_single_doc;
+/* xml_tags.c: Tagging (GetObjectTagging) */
+extern const struct s3m__xml_doc s3m__xml_tagging_doc;
 
 /* Refuse the reply: the first error's code is kept (the message is that of the latest call;
  * callers test p->err first, so there is one) and the parser stops. */

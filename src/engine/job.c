@@ -185,54 +185,6 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
     free(dk);
 }
 
-/* ---- --compare checksum (engine/verify.c) ---- */
-
-static void verified(const struct s3m_verify_result *v, void *ud)
-{
-    struct s3m_sync *s = ud;
-    s->active--;
-    s3m__lanes_verifying(s->lanes, v->lane, -1);
-    if (v->err) {
-        char line[900];
-        s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
-        note_error(s, v->err);
-        struct s3m_log_fields lf = {s->src->remote->name, s->src_bucket, v->key, v->err};
-        s3m_logf(S3M_LOG_ERROR, "sync", &lf, "%s: comparing %s failed: %s", s->label, v->key,
-                 s3m_errinfo_str(v->err, line, sizeof(line)));
-    } else {
-        struct s3m_plan_action a;
-        s3m_plan_verified(&s->po, v->differ, v->head, v->key, v->size, &a);
-        a.seen = (struct s3m_plan_seen){v->etag, v->old.etag, v->old.size};
-        s3m__gate(s, v->lane, &a); /* apply: only what the plan saw */
-        a.tier = s3m__defer_tier(s->defer, &a);
-        bool wait = a.act == S3M_PLAN_UPDATE && s3m__defer_hold(s->defer, &a, v->etag);
-        if (!wait)
-            write_line(s, v->lane, &a);
-        s3m_plan_count(&s->po, &s->st, &a);
-        if (a.execute && !wait)
-            start_copy(s, a.act, a.key, a.size, v->etag, &v->old);
-        if (a.act == S3M_PLAN_SKIP)
-            s3m_log(S3M_LOG_INFO, "sync", "%s: %s", v->key, a.why);
-    }
-    s3m__lanes_emit(s->lanes, false);
-    pump(s);
-}
-
-static void start_verify(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it)
-{
-    struct s3m_verify_env env = {s->src,        s->dst,        s->src_bucket,
-                                 s->src_prefix, s->dst_bucket, s->dst_prefix};
-    struct s3m_errinfo ei;
-    s3m__lanes_verifying(s->lanes, lane, 1);
-    s->active++;
-    if (s3m__verify_start(&env, it, lane, verified, s, &ei))
-        return;
-    s->active--; /* no request could start: a failure, counted here */
-    s3m__lanes_verifying(s->lanes, lane, -1);
-    s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
-    note_error(s, &ei);
-}
-
 /* ---- decisions ---- */
 
 /* The delete list is the one thing on disk a deletion rests on: once it failed, it refuses
@@ -259,8 +211,9 @@ static void handle(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *
     struct s3m_plan_action a;
     char why[1400];
     s3m_plan_decide(&s->po, it, &a);
-    if (a.act == S3M_PLAN_VERIFY) { /* one HEAD, or reading both, settles it */
-        start_verify(s, lane, it);
+    bool tags = (a.act == S3M_PLAN_SKIP || a.act == S3M_PLAN_UNVERIFIABLE) && s->o.compare_tags;
+    if (a.act == S3M_PLAN_VERIFY || tags) { /* one HEAD, or reading both, settles it */
+        s3m__job_check(s, lane, it, tags);  /* tags: equal but for the tags? */
         return;
     }
     if (a.act == S3M_PLAN_FOLDER) {
@@ -363,6 +316,7 @@ static void set_opts(struct s3m_sync *s, const struct s3m_sync_opts *o)
         s->o.transfers = 1;
     s->po = s3m__job_plan_opts(o);
     s->xctx.server_side = o->server_side;
+    s->xctx.no_tags = o->no_tags;
     if (o->part_concurrency > 0)
         s->xctx.part_concurrency = o->part_concurrency;
     if (o->buffer_size)
@@ -560,6 +514,24 @@ void s3m__job_write_done(struct s3m_sync *s, enum s3m_plan_act act, const char *
                          const char *why)
 {
     write_done(s, act, key, size, why);
+}
+
+/* ---- for the --compare reads (job_check.c) ---- */
+
+void s3m__job_pump(struct s3m_sync *s)
+{
+    pump(s);
+}
+
+void s3m__job_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_action *a)
+{
+    write_line(s, lane, a);
+}
+
+void s3m__job_start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *key, uint64_t size,
+                         const char *etag, const struct s3m_entry *old)
+{
+    start_copy(s, act, key, size, etag, old);
 }
 
 void s3m_sync_release(struct s3m_sync *s)

@@ -1,6 +1,7 @@
-/* learn.c - what a multipart source is (mpu.c's HEAD state): a plain HEAD for its metadata
- * (If-Match: still the listed version), then HEAD ?partNumber=1..N-1 for its part sizes where
- * the server tells them. Which HEAD a reply answers travels as the request's user data. It
+/* learn.c - what a source copied in parts is (mpu.c's HEAD state): a plain HEAD for its metadata
+ * (If-Match: still the listed version), its tags (GetObjectTagging, where the HEAD counts some),
+ * then for a multipart source HEAD ?partNumber=1..N-1 for its part sizes where the server tells
+ * them. Which HEAD a reply answers travels as the request's user data. It
  * reports to the upload through its callback. */
 #include "xfer_int.h"
 #include "s3m/util.h"
@@ -20,7 +21,9 @@ struct s3m__learn {
     void *ud;
 };
 
-struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N */
+#define TAGS_READ (-1) /* not a HEAD: the source's tags (GetObjectTagging) */
+
+struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N, or TAGS_READ */
     struct s3m__learn *l;
     int part;
 };
@@ -48,7 +51,9 @@ static void head_submit(struct s3m__learn *l, int part)
     struct head *h = s3m_calloc(1, sizeof(*h));
     h->l = l;
     h->part = part;
-    struct s3m_s3_req *r = s3m_s3_head_object(l->c->src, l->o.src_bucket, l->o.src_key, part);
+    struct s3m_s3_req *r = part == TAGS_READ
+                             ? s3m_s3_get_tagging(l->c->src, l->o.src_bucket, l->o.src_key)
+                             : s3m_s3_head_object(l->c->src, l->o.src_bucket, l->o.src_key, part);
     if (!part) /* plain HEAD: metadata, and If-Match: still the listed version. No If-Match on
                 * ?partNumber=: moto compares it with the part's own ETag */
         s3m_s3_req_etag_header(r, "If-Match", l->o.etag);
@@ -92,6 +97,16 @@ static bool part_learned(struct s3m__learn *l, int part, uint64_t len)
     return true;
 }
 
+/* The metadata (and tags) are in: the part sizes next, or (a single-part source copied in
+ * parts: no part sizes to learn) the end. */
+static void after_meta(struct s3m__learn *l)
+{
+    if (l->src_parts > 0)
+        head_submit(l, 1);
+    else
+        end(l, false);
+}
+
 static void head_done(struct s3m_s3_req *r, void *ud)
 {
     struct head *h = ud;
@@ -107,10 +122,30 @@ static void head_done(struct s3m_s3_req *r, void *ud)
         end(l, false);
         return;
     }
-    if (!part) { /* the plain HEAD: metadata (moto drops it on ?partNumber=) */
+    if (!part) { /* the plain HEAD: metadata (moto drops it on ?partNumber=), and tags */
         s3m__meta_take(l->o.meta, r);
+        bool tags = s3m__tags_wanted(l->c, r);
         s3m_s3_req_free(r);
-        head_submit(l, 1);
+        if (tags)
+            head_submit(l, TAGS_READ);
+        else
+            after_meta(l);
+        return;
+    }
+    if (part == TAGS_READ) { /* sent with CreateMultipartUpload (UploadPartCopy copies none) */
+        char *v = s3m__tags_value(r);
+        struct s3m_xfer_meta *m = l->o.meta;
+        free(m->tagging_xml);
+        m->tagging_xml = s3m__tags_xml(r);
+        s3m_s3_req_free(r);
+        if (*v) {
+            m->kv = s3m_realloc(m->kv, (m->n + 1) * sizeof(*m->kv));
+            m->kv[m->n].name = s3m_strdup(S3M__TAGGING_HEADER);
+            m->kv[m->n++].value = v;
+        } else {
+            free(v);
+        }
+        after_meta(l);
         return;
     }
     uint64_t len = 0;

@@ -520,6 +520,12 @@ static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int
         fail(m);
         return;
     }
+    if (m->mode == S3M__MPU_CHUNKED) { /* the metadata and tags only: parts of the chunk size */
+        m->candidates[0] = m->c->chunk_size;
+        m->ncandidates = 1;
+        mpu_create(m);
+        return;
+    }
     free(m->learned);
     m->learned = sizes; /* NULL: not told */
     m->nlearned = n;
@@ -546,10 +552,6 @@ void s3m__mpu_run(struct s3m_xfer_mpu *m)
 {
     s3m_errinfo_clear(&m->ei);
     m->retry_after_ms = 0;
-    if (m->mode == S3M__MPU_CHUNKED) { /* parts of --multipart-chunk-size */
-        m->candidates[0] = m->c->chunk_size;
-        m->ncandidates = 1;
-    }
     if (m->ncandidates) { /* the layout known (or being guessed) since an earlier attempt */
         mpu_create(m);
         return;

@@ -31,7 +31,7 @@ static void part_streamed(void *ud, const struct s3m__outcome *o)
     pt->own->done(pt, o);
 }
 
-static const struct s3m__pipe_cbs part_cbs = {part_put, part_may_retry, part_streamed};
+static const struct s3m__pipe_cbs part_cbs = {part_put, NULL, part_may_retry, part_streamed};
 
 /* A part copied inside the server (UploadPartCopy); the client retried it already. */
 static void part_copy_done(struct s3m_s3_req *r, void *ud)

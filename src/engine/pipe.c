@@ -7,8 +7,10 @@
 #include "xfer_int.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
+#include "s3m/tags.h"
 #include "s3m/util.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,8 @@ enum {
     P_QUEUED = 1 << 9,        /* on the context's pending list */
     P_WAITING = 1 << 10,      /* between two tries, its timer armed */
     P_DIGEST = 1 << 11,       /* the failure: the bytes' MD5 is not the one expected */
+    P_PREPARING = 1 << 12,    /* the owner's prepare runs: the GET waits, paused */
+    P_PREPARED = 1 << 13,     /* this round's prepare is over */
 };
 
 struct s3m_xfer_pipe {
@@ -63,8 +67,10 @@ void s3m__meta_clear(struct s3m_xfer_meta *m)
         free((char *)m->kv[i].value);
     }
     free(m->kv);
+    free(m->tagging_xml);
     m->kv = NULL;
     m->n = 0;
+    m->tagging_xml = NULL;
 }
 
 void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r)
@@ -91,6 +97,30 @@ void s3m__meta_add(const struct s3m_xfer_meta *m, struct s3m_s3_req *r)
 {
     for (size_t i = 0; i < m->n; i++)
         s3m_s3_req_header(r, m->kv[i].name, m->kv[i].value);
+}
+
+bool s3m__tags_wanted(const struct s3m_xfer_ctx *c, const struct s3m_s3_req *reply)
+{
+    return !c->no_tags && s3m_tags_counted(s3m_s3_resp_header(reply, "x-amz-tagging-count"));
+}
+
+char *s3m__tags_xml(const struct s3m_s3_req *r)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    if (r->xml && r->xml->kind == S3M_XML_TAGGING && r->xml->tagging.ntags)
+        s3m_tags_xml(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
+    return b.len ? s3m_buf_detach(&b) : (s3m_buf_cleanup(&b), NULL);
+}
+
+char *s3m__tags_value(const struct s3m_s3_req *r)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    if (r->xml && r->xml->kind == S3M_XML_TAGGING)
+        s3m_tags_encode(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
+    s3m_buf_addc(&b, 0);
+    return s3m_buf_detach(&b);
 }
 
 /* ---- failing ---- */
@@ -192,6 +222,7 @@ static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, boo
 
 static void pipe_start_put(struct s3m_xfer_pipe *p)
 {
+    p->flags |= P_PREPARED;
     p->flags |= P_PUT_STARTED;
     memset(&p->chk, 0, sizeof(p->chk));
     struct s3m_s3_req *r = p->cbs.make_put(p->ud, p->get, &p->chk);
@@ -203,6 +234,32 @@ static void pipe_start_put(struct s3m_xfer_pipe *p)
         p->flags &= ~(unsigned)P_PUT_RUNNING;
         pipe_fail_req(p, r, "writing destination");
     }
+}
+
+/* The PUT starts, unless the owner has work to do first (the source's tags): then the GET
+ * stays paused until s3m__pipe_prepared. True when the PUT started. */
+static bool put_go(struct s3m_xfer_pipe *p)
+{
+    p->flags |= P_PREPARING; /* prepare may say it is over from inside the call */
+    if (!HAS(p, P_PREPARED) && p->cbs.prepare && p->cbs.prepare(p->ud, p, p->get))
+        return false;
+    p->flags &= ~(unsigned)P_PREPARING;
+    pipe_start_put(p);
+    return true;
+}
+
+void s3m__pipe_prepared(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei)
+{
+    assert(HAS(p, P_PREPARING));
+    p->flags &= ~(unsigned)P_PREPARING;
+    p->flags |= P_PREPARED;
+    if (ei && ei->err)
+        pipe_fail(p, ei, "reading source tags");
+    if (HAS(p, P_FAILED))
+        p->flags |= P_FINISH_QUEUED; /* the kick ends the round (the GET may be over) */
+    else
+        p->flags |= P_START_PUT;
+    kick(p);
 }
 
 /* A write larger than the ring (never expected: curl hands out at most 16 KiB): grow it. */
@@ -339,7 +396,7 @@ static void round_finish(struct s3m_xfer_pipe *p)
 
 static void pipe_check(struct s3m_xfer_pipe *p)
 {
-    if (!HAS(p, P_GET_RUNNING | P_PUT_RUNNING))
+    if (!HAS(p, P_GET_RUNNING | P_PUT_RUNNING | P_PREPARING))
         round_finish(p);
 }
 
@@ -355,7 +412,7 @@ static void pipe_get_done(struct s3m_s3_req *r, void *ud)
                         p->src.length);
         pipe_fail_bytes(p, &ei, "reading source");
     } else if (!HAS(p, P_PUT_STARTED)) {
-        pipe_start_put(p); /* an empty body: nothing came through pipe_write */
+        put_go(p); /* an empty body: nothing came through pipe_write */
     } else if (HAS(p, P_PUT_RUNNING)) {
         p->flags |= P_RESUME_PUT; /* let it read the end of the body */
         kick(p);
@@ -479,8 +536,7 @@ static void kicked(struct s3m_xfer_pipe *p)
     } else {
         if (HAS(p, P_START_PUT) && !HAS(p, P_PUT_STARTED)) {
             p->flags &= ~(unsigned)P_START_PUT;
-            pipe_start_put(p);
-            resume_get = true;
+            resume_get = put_go(p);
         }
         if (resume_get && HAS(p, P_GET_RUNNING))
             s3m_s3_resume(p->get);

@@ -68,8 +68,8 @@ static void verify_done(struct s3m_s3_req *r, void *ud)
     s3m_md5_final(&v->md5[1], b);
     const struct s3m_errinfo *e = v->req[0]->ei.err || v->head ? &v->req[0]->ei : &v->req[1]->ei;
     struct s3m_verify_result res = {
-        v->lane, v->key, v->size, v->etag, {v->key, v->dst_size, v->dst_etag, 0},
-        v->head, false,  NULL};
+        v->lane, v->key, v->size, v->etag, {v->key, v->dst_size, v->dst_etag, 0}, v->head, false,
+        NULL,    false,  NULL,    NULL};
     if (e->err)
         res.err = e;
     else

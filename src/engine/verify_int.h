@@ -28,6 +28,9 @@ struct s3m_verify_result {
     bool head;                     /* settled by the destination's HEAD */
     bool differ;                   /* valid when err is NULL */
     const struct s3m_errinfo *err; /* a request failed: nothing is known */
+    bool tags;                     /* a tag check (tagcheck.c): differ says the tags differ */
+    const struct s3m_xml_tagging *src_tags; /* ... and the source's tags (valid in the call) */
+    const char *unverified_why; /* ... of a pair skipped as unverifiable (why), else NULL */
 };
 
 typedef void (*s3m_verify_cb)(const struct s3m_verify_result *r, void *ud);
@@ -36,5 +39,19 @@ typedef void (*s3m_verify_cb)(const struct s3m_verify_result *r, void *ud);
  * says why) and done is never called; else done is called once, from the loop. */
 bool s3m__verify_start(const struct s3m_verify_env *env, const struct s3m_diff_item *it,
                        size_t lane, s3m_verify_cb done, void *ud, struct s3m_errinfo *ei);
+
+/* --compare MODE,tags (tagcheck.c): read both objects' tags of a pair found equal (skipped,
+ * or unverifiable: it->unverified, it->why); the same contract as s3m__verify_start, the
+ * result with tags set. */
+bool s3m__tagcheck_start(const struct s3m_verify_env *env, const struct s3m_diff_item *it,
+                         size_t lane, s3m_verify_cb done, void *ud, struct s3m_errinfo *ei);
+
+/* The update of a tag-only difference: tags (copied at once) written on the destination's key
+ * (relative): PutObjectTagging, or for none s3m_s3_clear_tagging. false: it could not start
+ * (ei), done never runs; else done runs once, from the loop. */
+typedef void (*s3m_tagwrite_cb)(const struct s3m_errinfo *ei, const char *key, void *ud);
+bool s3m__tagwrite_start(const struct s3m_verify_env *env, const char *key,
+                         const struct s3m_xml_tagging *tags, s3m_tagwrite_cb done, void *ud,
+                         struct s3m_errinfo *ei);
 
 #endif

@@ -124,6 +124,8 @@ static struct s3m_s3_req *single_put(void *ud, const struct s3m_s3_req *get,
     s3m__meta_take(&x->meta, get);
     struct s3m_s3_req *r = s3m_s3_put_object(x->ctx->dst, x->dst_bucket, x->dst_key);
     s3m__meta_add(&x->meta, r);
+    if (x->tags && *x->tags)
+        s3m_s3_req_header(r, S3M__TAGGING_HEADER, x->tags);
     uint8_t md5[S3M_MD5_LEN];
     char b64[32];
     x->sse = etag_not_md5(get); /* only the source's own word, per object, never a guess */
@@ -199,7 +201,79 @@ static void single_streamed(void *ud, const struct s3m__outcome *o)
     single_finished(x, &v);
 }
 
-static const struct s3m__pipe_cbs single_cbs = {single_put, NULL, single_streamed};
+/* The source's tags, read once per copy where its GET says it has some (x-amz-tagging-count):
+ * the PUT waits for them (x-amz-tagging), the GET paused meanwhile. */
+struct tags_read {
+    struct s3m_xfer *x;
+    struct s3m_xfer_pipe *p;
+};
+
+static void single_tags_read(struct s3m_s3_req *r, void *ud)
+{
+    struct tags_read *t = ud;
+    struct s3m_xfer *x = t->x;
+    struct s3m_xfer_pipe *p = t->p;
+    free(t);
+    x->cur = NULL;
+    if (!r->ei.err) {
+        free(x->tags);
+        x->tags = s3m__tags_value(r);
+    }
+    s3m__pipe_prepared(p, &r->ei);
+    s3m_s3_req_free(r);
+}
+
+static bool single_prepare(void *ud, struct s3m_xfer_pipe *p, const struct s3m_s3_req *get)
+{
+    struct s3m_xfer *x = ud;
+    if (x->tags || !s3m__tags_wanted(x->ctx, get))
+        return false;
+    struct tags_read *t = s3m_calloc(1, sizeof(*t));
+    t->x = x;
+    t->p = p;
+    struct s3m_s3_req *r = s3m_s3_get_tagging(x->ctx->src, x->src_bucket, x->src_key);
+    x->cur = r; /* a stop cancels it: the stream then fails */
+    if (!s3m_s3_submit(r, single_tags_read, t))
+        return true;
+    x->cur = NULL; /* copied without them would be silent: the stream fails */
+    free(t);
+    s3m__pipe_prepared(p, &r->ei);
+    s3m_s3_req_free(r);
+    return true;
+}
+
+static const struct s3m__pipe_cbs single_cbs = {single_put, single_prepare, NULL, single_streamed};
+
+static void tags_cleared(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer *x = ud;
+    x->cur = NULL;
+    struct s3m__outcome o = {r->ei, false, r->retry_after_ms, "", "", false};
+    if (o.ei.err) {
+        char msg[sizeof(o.ei.message)];
+        snprintf(msg, sizeof(msg), "%s", o.ei.message);
+        snprintf(o.ei.message, sizeof(o.ei.message), "removing the copied tags: %.200s", msg);
+    }
+    s3m_s3_req_free(r);
+    single_finished(x, &o);
+}
+
+/* --no-tags: radosgw copies the tags whatever x-amz-tagging-directive says: they are removed
+ * (the copy is new, what is removed is only what it copied). True when it runs. */
+static bool clear_copied_tags(struct s3m_xfer *x, struct s3m__outcome *o)
+{
+    const char *prov = x->ctx->dst->remote ? x->ctx->dst->remote->provider : NULL;
+    if (!x->ctx->no_tags || !prov || s3m_strcasecmp(prov, "Ceph"))
+        return false;
+    struct s3m_s3_req *r = s3m_s3_clear_tagging(x->ctx->dst, x->dst_bucket, x->dst_key);
+    x->cur = r;
+    if (!s3m_s3_submit(r, tags_cleared, x))
+        return true;
+    x->cur = NULL;
+    o->ei = r->ei; /* the copy fails: never silently left with them */
+    s3m_s3_req_free(r);
+    return false;
+}
 
 static void server_copy_done(struct s3m_s3_req *r, void *ud)
 {
@@ -212,6 +286,8 @@ static void server_copy_done(struct s3m_s3_req *r, void *ud)
         s3m_errinfo_set(&o.ei, S3M_EINTEGRITY, "server-side copy has ETag %s, source %s",
                         r->xml->single.etag, x->etag);
     s3m_s3_req_free(r);
+    if (!o.ei.err && clear_copied_tags(x, &o))
+        return;
     single_finished(x, &o);
 }
 
@@ -226,6 +302,8 @@ static void start_single(struct s3m_xfer *x)
     }
     struct s3m_s3_req *r = s3m_s3_copy_object(c->dst, x->dst_bucket, x->dst_key, x->src_bucket,
                                               x->src_key, x->etag);
+    if (c->no_tags) /* CopyObject copies them unless told: none */
+        s3m_s3_req_header(r, "x-amz-tagging-directive", "REPLACE");
     x->cur = r;
     if (s3m_s3_submit(r, server_copy_done, x)) {
         x->cur = NULL;
@@ -238,6 +316,36 @@ static void start_single(struct s3m_xfer *x)
 
 /* ---- MULTIPART: the upload, kept across attempts ---- */
 
+/* A completed multipart copy's tags written again (radosgw ignores x-amz-tagging on
+ * CreateMultipartUpload): a failure is the copy's, never an untagged copy said done. */
+static void mpu_tagged(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer *x = ud;
+    x->cur = NULL;
+    x->ei = r->ei;
+    if (x->ei.err) {
+        char msg[sizeof(x->ei.message)];
+        snprintf(msg, sizeof(msg), "%s", x->ei.message);
+        snprintf(x->ei.message, sizeof(x->ei.message), "writing its tags: %.400s", msg);
+    }
+    s3m_s3_req_free(r);
+    finished(x);
+}
+
+static void mpu_tag(struct s3m_xfer *x)
+{
+    struct s3m_s3_req *r = s3m_s3_put_tagging_xml(x->ctx->dst, x->dst_bucket, x->dst_key,
+                                                  x->meta.tagging_xml);
+    x->cur = r; /* a stop cancels it */
+    if (!s3m_s3_submit(r, mpu_tagged, x))
+        return;
+    x->cur = NULL;
+    x->ei = r->ei;
+    s3m_s3_req_free(r);
+    set_state(x, X_FAILED);
+    s3m_timer_start(x->timer, 0, 0);
+}
+
 static void mpu_ended(void *ud, enum s3m__mpu_end end, const struct s3m__outcome *o,
                       const char *note)
 {
@@ -245,7 +353,9 @@ static void mpu_ended(void *ud, enum s3m__mpu_end end, const struct s3m__outcome
     snprintf(x->note, sizeof(x->note), "%s", note);
     x->ei = o->ei;
     x->retry_after_ms = o->retry_after_ms;
-    if (end == S3M__MPU_DONE) {
+    if (end == S3M__MPU_DONE && x->meta.tagging_xml) {
+        mpu_tag(x);
+    } else if (end == S3M__MPU_DONE) {
         finished(x);
     } else if (end == S3M__MPU_FAILED) {
         attempt_failed(x);
@@ -328,6 +438,7 @@ void s3m_xfer_free(struct s3m_xfer *x)
     s3m_timer_free(x->timer);
     s3m__mpu_free(x->mpu);
     s3m__meta_clear(&x->meta);
+    free(x->tags);
     free(x->src_bucket);
     free(x->src_key);
     free(x->dst_bucket);

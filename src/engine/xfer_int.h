@@ -27,6 +27,15 @@ void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r);
 /* Add them to a PutObject or CreateMultipartUpload. */
 void s3m__meta_add(const struct s3m_xfer_meta *m, struct s3m_s3_req *r);
 void s3m__meta_clear(struct s3m_xfer_meta *m);
+/* Whether a source reply (GET, HEAD) says the object has tags worth reading: x-amz-tagging-count
+ * above 0, and tags not turned off (--no-tags). */
+bool s3m__tags_wanted(const struct s3m_xfer_ctx *c, const struct s3m_s3_req *reply);
+/* The x-amz-tagging value (malloc'd; "" for none) of a GetObjectTagging reply. */
+char *s3m__tags_value(const struct s3m_s3_req *r);
+/* Its PutObjectTagging body (malloc'd; NULL for none). */
+char *s3m__tags_xml(const struct s3m_s3_req *r);
+/* The header that carries them on PutObject and CreateMultipartUpload. */
+#define S3M__TAGGING_HEADER "x-amz-tagging"
 
 /* ---- pipe.c: one GET streamed into one PUT or UploadPart through a ring buffer ---- */
 
@@ -46,12 +55,18 @@ struct s3m__pipe_check {
     char expect[33]; /* not hashed: the ETag the destination must answer ("": the owner checks) */
 };
 
+struct s3m_xfer_pipe;
+
 struct s3m__pipe_cbs {
     /* Build the destination request (PutObject or UploadPart; the pipe streams its body and
      * submits it) once the source's reply headers are in: get carries them. chk (cleared)
      * says how the stream is checked. */
     struct s3m_s3_req *(*make_put)(void *ud, const struct s3m_s3_req *get,
                                    struct s3m__pipe_check *chk);
+    /* Asked once per round when the source's reply headers are in, before make_put (NULL:
+     * never): true when the owner has work to do first (read the source's tags); the GET
+     * then waits, paused, until the owner calls s3m__pipe_prepared (once, from the loop). */
+    bool (*prepare)(void *ud, struct s3m_xfer_pipe *p, const struct s3m_s3_req *get);
     /* Asked before a failed stream is sent again (NULL: always yes). */
     bool (*may_retry)(void *ud);
     /* The stream ended for good: sent, or failed past its tries. Runs once, from the loop;
@@ -64,6 +79,8 @@ struct s3m__pipe_cbs {
  * up to the destination client's tries; a stop ends the wait at once. */
 void s3m__pipe_start(struct s3m_xfer_ctx *c, const struct s3m__pipe_src *src,
                      const struct s3m__pipe_cbs *cbs, void *ud);
+/* The owner's prepare is over: the PUT starts, or (ei set) the stream fails. */
+void s3m__pipe_prepared(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei);
 /* The context's kick (ud: the context): resumes, starts and stops the pipes that asked for it
  * from outside curl's callbacks. */
 void s3m__pipe_on_kick(void *ud);
@@ -78,7 +95,8 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
 typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n);
 
 struct s3m__object;
-/* HEAD the source (If-Match its listed ETag) into obj->meta, then ?partNumber=1..N-1. */
+/* HEAD the source (If-Match its listed ETag) into obj->meta (its tags too, where it has some),
+ * then ?partNumber=1..N-1 (src_parts 0: a single-part source, the metadata only). */
 struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
                                     int src_parts, s3m__learn_done_cb done, void *ud);
 /* A stop: cancel the HEAD in flight (its end follows). No-op on NULL. */

@@ -2,6 +2,7 @@
  * defines them, and which reply document to expect. */
 #include "s3m/hash.h"
 #include "s3m/s3.h"
+#include "s3m/tags.h"
 #include "s3m/uri.h"
 #include "s3m/util.h"
 
@@ -280,4 +281,52 @@ struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
 struct s3m_s3_req *s3m_s3_delete_object(struct s3m_s3 *c, const char *bucket, const char *key)
 {
     return s3m_s3_req_new(c, S3M_OP_DELETE_OBJECT, "DELETE", bucket, key);
+}
+
+struct s3m_s3_req *s3m_s3_get_tagging(struct s3m_s3 *c, const char *bucket, const char *key)
+{
+    struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_GET_TAGGING, "GET", bucket, key);
+    s3m_s3_req_query(r, "tagging", NULL);
+    r->xml_accept = S3M_XML_TAGGING;
+    return r;
+}
+
+struct s3m_s3_req *s3m_s3_put_tagging_xml(struct s3m_s3 *c, const char *bucket, const char *key,
+                                          const char *xml)
+{
+    struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_PUT_TAGGING, "PUT", bucket, key);
+    s3m_s3_req_query(r, "tagging", NULL);
+    s3m_s3_req_body(r, xml, strlen(xml));
+    set_md5(r);
+    s3m_s3_req_header(r, "Content-Type", "application/xml");
+    return r;
+}
+
+struct s3m_s3_req *s3m_s3_put_tagging(struct s3m_s3 *c, const char *bucket, const char *key,
+                                      const struct s3m_xml_tag *tags, size_t n)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_tags_xml(&b, tags, n);
+    struct s3m_s3_req *r = s3m_s3_put_tagging_xml(c, bucket, key, s3m_buf_str(&b));
+    s3m_buf_cleanup(&b);
+    return r;
+}
+
+struct s3m_s3_req *s3m_s3_delete_tagging(struct s3m_s3 *c, const char *bucket, const char *key)
+{
+    struct s3m_s3_req *r = s3m_s3_req_new(c, S3M_OP_DELETE_TAGGING, "DELETE", bucket, key);
+    s3m_s3_req_query(r, "tagging", NULL);
+    return r;
+}
+
+struct s3m_s3_req *s3m_s3_clear_tagging(struct s3m_s3 *c, const char *bucket, const char *key)
+{
+    /* radosgw blanks the object's listed ETag on DeleteObjectTagging (the next run would see
+     * it differ and copy it again) and takes an empty PutObjectTagging; moto answers that one
+     * with HTTP 500 */
+    const char *prov = c->remote ? c->remote->provider : NULL;
+    if (prov && !s3m_strcasecmp(prov, "Ceph"))
+        return s3m_s3_put_tagging(c, bucket, key, NULL, 0);
+    return s3m_s3_delete_tagging(c, bucket, key);
 }

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct s3m_errinfo ei;
     if (!s3m_xml_parse(data, size, accept, &r, &ei))
         s3m_xml_result_free(r);
-    struct s3m_xml_parser *p = s3m_xml_new(0x1ff);
+    struct s3m_xml_parser *p = s3m_xml_new(0x3ff); /* every kind: ListParts, Tagging too */
     size_t half = size / 2;
     if (!s3m_xml_feed(p, data, half, &ei) && !s3m_xml_feed(p, data + half, size - half, &ei) &&
         !s3m_xml_finish(p, &r, &ei))
