@@ -1,0 +1,72 @@
+"""Hostile review of --max-duration / --cutoff-mode (issue 17). Each test is a problem found
+(it failed before its fix) or a scenario that must hold; results checked with boto3."""
+import os
+import time
+
+from e2e import for_each_kind, proxied_conf, snapshot
+from faultproxy import Proxy
+from test_sync import body
+
+RATE = 64 * 1024  # bytes per second of each slowed GET body
+EXTRA = "0-extra"  # only on the destination
+
+
+@for_each_kind
+class ReviewCutoffTest:
+    def setUp(self):
+        self.sb = self.bucket(self.src, "rcsrc")
+        self.db = self.bucket(self.dst, "rcdst")
+        self.dst.put_object(Bucket=self.db, Key=EXTRA, Body=b"keep me unless synced")
+
+    def slow(self, rate=RATE, path=None, query=None):
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("slow_body", method="GET", path=path or r"^/%s/." % self.sb, query=query,
+                  rate=rate)
+        self.addCleanup(proxy.stop)
+        return proxy, proxied_conf(self.conf, "slow", self.sto2, proxy.endpoint)
+
+    def assert_untouched(self, src):
+        dst = snapshot(self.dst, self.db)
+        self.assertIn(EXTRA, dst, "a cut-off run deleted")
+        for k, v in dst.items():
+            if k != EXTRA:
+                self.assertEqual(v, src.get(k), "%s is not the source's" % k)
+        ups = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
+        self.assertEqual(ups, [], "multipart uploads left behind")
+
+    def test_review_subsecond_duration_is_a_limit(self):
+        """--max-duration 500ms / 1ms / 0.5s were truncated to 0 s, i.e. no limit at all: the
+        run copied everything, deleted, and exited 0"""
+        self.put_many(self.src, self.sb, ["s-%d" % i for i in range(3)],
+                      lambda k: body(k, 64 << 10))  # 1 s each
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow()
+        for d in ("500ms", "1ms", "0.5s"):
+            t0 = time.monotonic()
+            self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--transfers", "1", "--list-concurrency", "1", "--max-duration", d,
+                     conf=conf, check=15, timeout=60)
+            self.assertLess(time.monotonic() - t0, 2.5, d)
+            self.assert_untouched(src)
+
+    def test_review_bad_duration_is_a_usage_error(self):
+        """--max-duration nan was taken (as no limit)"""
+        self.src.put_object(Bucket=self.sb, Key="n", Body=b"n")
+        for d in ("nan", "NaN", "5x", "-1s", "", "1e400"):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-duration", d,
+                         check=1)
+            self.assertIn("--max-duration", p.stderr, d)
+        self.assertIn(EXTRA, snapshot(self.dst, self.db))
+
+    def test_review_deadline_during_key_range_discovery(self):
+        """the deadline counts key-range discovery (man): a slow discovery listing must not
+        keep the run going long past it"""
+        self.put_many(self.src, self.sb, ["%s/k" % c for c in "abcdefgh"])
+        src = snapshot(self.src, self.sb)
+        # every listing of the source bucket (discovery's delimiter listings included) slowly
+        _, conf = self.slow(rate=40, path=r"^/%s/?$" % self.sb)
+        t0 = time.monotonic()
+        self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                 "--max-duration", "1s", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
+        self.assert_untouched(src)
