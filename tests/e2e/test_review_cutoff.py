@@ -70,3 +70,22 @@ class ReviewCutoffTest:
                  "--max-duration", "1s", conf=conf, check=15, timeout=120)
         self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
         self.assert_untouched(src)
+
+    def test_review_cautious_cut_data_holds_later_tiers(self):
+        """ORDERED COPIES: a later tier starts only once every transfer of the tiers before it
+        succeeded. A tier-0 object that --cutoff-mode cautious did not start left the data
+        incomplete, yet tier 1 (what points to it) was copied"""
+        small = ["a-%d" % i for i in range(6)]
+        self.put_many(self.src, self.sb, small, lambda k: body(k, 32 << 10))  # 0.5 s each
+        self.src.put_object(Bucket=self.sb, Key="z-big", Body=body("z-big", 512 << 10))  # 8 s
+        self.src.put_object(Bucket=self.sb, Key="idx/1", Body=b"points to z-big")
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow()
+        p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "4s", "--cutoff-mode", "cautious", "--transfers", "1",
+                     "--list-concurrency", "1", "--copy-last", "/idx/**", conf=conf, check=15,
+                     timeout=60)
+        dst = snapshot(self.dst, self.db)
+        self.assertNotIn("z-big", dst)  # too big for the time left: not started
+        self.assertNotIn("idx/1", dst, "tier 1 copied while tier 0 was cut:\n" + p.stderr)
+        self.assert_untouched(src)
