@@ -89,3 +89,85 @@ class ReviewCutoffTest:
         self.assertNotIn("z-big", dst)  # too big for the time left: not started
         self.assertNotIn("idx/1", dst, "tier 1 copied while tier 0 was cut:\n" + p.stderr)
         self.assert_untouched(src)
+
+    def test_review_hard_cut_with_stalled_destination(self):
+        """hard: the deadline stops a multipart upload whose UploadPart the destination never
+        answers at once, aborts the upload, and exits 15 (no hang past the deadline)"""
+        from e2e import put_multipart
+        put_multipart(self.src, self.sb, "mp", body("mp", 12 << 20), 5 << 20)
+        src = snapshot(self.src, self.sb)
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("stall", method="PUT", query=r"partNumber=", seconds=60)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "stalld", self.osl1, proxy.endpoint)
+        t0 = time.monotonic()
+        self.s3m("sync", "sto2:" + self.sb, "stalld:" + self.db, "--no-progress",
+                 "--max-duration", "2s", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 6, "the run overran its deadline")
+        self.assert_untouched(src)
+        self.assertNotIn("mp", snapshot(self.dst, self.db))
+
+    def test_review_deadline_during_deletes_sends_no_further_batch(self):
+        """the deadline in the delete phase: the batch in flight ends (man), no further
+        DeleteObjects is sent after the deadline"""
+        self.src.put_object(Bucket=self.sb, Key="k", Body=b"k")
+        extra = ["x/%04d" % i for i in range(2100)]  # 3 batches of at most 1000
+        self.put_many(self.dst, self.db, extra)
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("slow_body", method="POST", query=r"^delete", rate=16 << 10)  # ~4 s a batch
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "slowd", self.osl1, proxy.endpoint)
+        t0 = time.monotonic()
+        p = self.s3m("sync", "sto2:" + self.sb, "slowd:" + self.db, "--no-progress",
+                     "--max-duration", "2s", conf=conf, check=15, timeout=120)
+        deadline = t0 + 2.0
+        proxy.wait_idle()
+        posts = [ev[-1] for ev in list(proxy.events)
+                 if ev[0] == "start" and ev[1] == "POST" and ev[3].startswith("delete")]
+        late = [t - deadline for t in posts if t > deadline + 0.2]
+        self.assertEqual(late, [], "DeleteObjects sent after the deadline:\n" + p.stdout)
+        left = [k for k in snapshot(self.dst, self.db) if k.startswith("x/")]
+        self.assertGreaterEqual(len(left), 1100)
+
+    def test_review_hard_cut_during_resume_verification(self):
+        """a leftover upload (a killed run's) being verified (its parts' source ranges read
+        slowly) at the deadline: the run stops at once, completes nothing; the next run
+        resumes or restarts it and yields the source's object, no upload left"""
+        from e2e import put_multipart
+        data = body("mp", 15 << 20)
+        put_multipart(self.src, self.sb, "mp", data, 5 << 20)
+        src = snapshot(self.src, self.sb)
+        up = self.dst.create_multipart_upload(Bucket=self.db, Key="mp")["UploadId"]
+        for n in (1, 2):
+            self.dst.upload_part(Bucket=self.db, Key="mp", UploadId=up, PartNumber=n,
+                                 Body=data[(n - 1) * (5 << 20):n * (5 << 20)])
+        time.sleep(1.1)
+        _, conf = self.slow(rate=256 << 10)
+        t0 = time.monotonic()
+        self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                 "--max-duration", "1500ms", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
+        dst = snapshot(self.dst, self.db)
+        self.assertNotIn("mp", dst)
+        self.assertIn(EXTRA, dst)
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", check=0)
+        self.assertEqual(snapshot(self.dst, self.db), src)
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []), [])
+
+    def test_review_hard_cut_during_server_side_multipart_copy(self):
+        """server-side (UploadPartCopy) multipart copy whose part copies never answer: the
+        deadline stops it, its upload is aborted, exit 15 at once"""
+        from e2e import put_multipart
+        db = self.bucket(self.src, "rcss")
+        put_multipart(self.src, self.sb, "mp", body("mp", 12 << 20), 5 << 20)
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("stall", method="PUT", query=r"partNumber=", seconds=60)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "ss", self.sto2, proxy.endpoint)
+        t0 = time.monotonic()
+        p = self.s3m("sync", "ss:" + self.sb, "ss:" + db, "--no-progress", "-v",
+                     "--max-duration", "2s", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 6, "the run overran its deadline")
+        self.assertIn("UploadPartCopy", p.stderr + p.stdout)  # it was server-side
+        self.assertEqual(snapshot(self.src, db), {})
+        self.assertEqual(self.src.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
