@@ -171,3 +171,22 @@ class ReviewCutoffTest:
         self.assertIn("UploadPartCopy", p.stderr + p.stdout)  # it was server-side
         self.assertEqual(snapshot(self.src, db), {})
         self.assertEqual(self.src.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
+
+    def test_review_deadline_during_backup_dir_moves(self):
+        """--backup-dir: the deadline while the move's copy into the backup never answers: the
+        move fails, the original is not deleted, exit 15 at once (both modes)"""
+        self.src.put_object(Bucket=self.sb, Key="k", Body=b"k")
+        qb = self.bucket(self.dst, "rcq")
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("stall", method="PUT", path=r"^/%s/" % qb, seconds=60)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "bd", self.osl1, proxy.endpoint)
+        for mode in ("hard", "soft"):
+            t0 = time.monotonic()
+            self.s3m("sync", "sto2:" + self.sb, "bd:" + self.db, "--no-progress",
+                     "--backup-dir", "bd:%s/n" % qb, "--max-duration", "2s", "--cutoff-mode",
+                     mode, conf=conf, check=15, timeout=120)
+            self.assertLess(time.monotonic() - t0, 6, mode)
+            self.assertIn(EXTRA, snapshot(self.dst, self.db), mode)
+            self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []),
+                             [])
