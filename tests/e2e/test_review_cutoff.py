@@ -190,3 +190,18 @@ class ReviewCutoffTest:
             self.assertIn(EXTRA, snapshot(self.dst, self.db), mode)
             self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []),
                              [])
+
+    def test_review_hard_cut_stops_checksum_reads(self):
+        """hard: --compare checksum reading a pair whose ETags cannot be compared (a slow
+        source read) must not keep the run going past the deadline"""
+        from e2e import put_multipart
+        data = body("v", 10 << 20)
+        put_multipart(self.src, self.sb, "v", data, 5 << 20)
+        self.dst.put_object(Bucket=self.db, Key="v", Body=data)
+        _, conf = self.slow(rate=1 << 20)  # 10 s to read the source
+        t0 = time.monotonic()
+        p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--compare", "checksum", "--max-duration", "1s", conf=conf, check=15,
+                     timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline:\n" + p.stdout)
+        self.assertIn(EXTRA, snapshot(self.dst, self.db))
