@@ -192,7 +192,10 @@ static void verified(const struct s3m_verify_result *v, void *ud)
     struct s3m_sync *s = ud;
     s->active--;
     s3m__lanes_verifying(s->lanes, v->lane, -1);
-    if (v->err) {
+    if (v->err && v->err->err == S3M_EABORTED && stopped(s)) { /* a stop ended its reads */
+        if (s->flags & S3M_SYNC_F_CUT)
+            count_cut(s, v->key, v->size, "not compared");
+    } else if (v->err) {
         char line[900];
         s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
         note_error(s, v->err);
@@ -220,8 +223,8 @@ static void verified(const struct s3m_verify_result *v, void *ud)
 
 static void start_verify(struct s3m_sync *s, size_t lane, const struct s3m_diff_item *it)
 {
-    struct s3m_verify_env env = {s->src,        s->dst,        s->src_bucket,
-                                 s->src_prefix, s->dst_bucket, s->dst_prefix};
+    struct s3m_verify_env env = {s->src,        s->dst,        s->src_bucket,   s->src_prefix,
+                                 s->dst_bucket, s->dst_prefix, s3m__job_stopped};
     struct s3m_errinfo ei;
     s3m__lanes_verifying(s->lanes, lane, 1);
     s->active++;
