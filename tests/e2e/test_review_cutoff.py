@@ -205,3 +205,22 @@ class ReviewCutoffTest:
                      timeout=120)
         self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline:\n" + p.stdout)
         self.assertIn(EXTRA, snapshot(self.dst, self.db))
+
+    def test_review_cut_does_not_hide_immutable_refusal(self):
+        """--immutable refused to change an object (exit 13, an alarm) in a run that was also
+        cut off: the run exited 15, and docs/running-nightly.md's alert rule does not page
+        for a cut-off run: the refusal went unseen"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"rewritten on the source")
+        self.dst.put_object(Bucket=self.db, Key="a", Body=b"the original")
+        self.src.put_object(Bucket=self.sb, Key="z-big", Body=body("z-big", 512 << 10))  # 8 s
+        _, conf = self.slow()
+        metrics = os.path.join(self.tmp, "imm-%s.prom" % self.db)
+        p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--immutable", "--max-duration", "1s", "--metrics-file", metrics,
+                     conf=conf, timeout=60)
+        self.assertEqual(p.returncode, 13, p.stdout + p.stderr)
+        with open(metrics) as f:
+            self.assertNotRegex(f.read(), r'outcome="cut_off"} 1')
+        dst = snapshot(self.dst, self.db)
+        self.assertEqual(dst["a"][0], len(b"the original"))
+        self.assertIn(EXTRA, dst)
