@@ -121,10 +121,15 @@ int s3m__cutoff_exit(const struct s3m_cutoff *c, const struct s3m_opts *o, enum 
     int failed = s3m__exit_failed(total);
     if (!c->cut)
         return s3m__exit_code(o, mode, total);
+    if (!failed && total->immutable.n) /* alarms of their own: a cut-off must not hide them */
+        failed = S3M_EXIT_IMMUTABLE;
+    else if (!failed && total->change_refused && !o->dry_run)
+        failed = S3M_EXIT_CHANGE;
     if (failed) /* a real failure's code wins; the cut-off is in the summary and the log */
         s3m_log(S3M_LOG_NOTICE, "sync",
-                "the run was cut off by --max-duration and had failures: exit %d, not %d", failed,
-                S3M_EXIT_CUTOFF);
+                "the run was cut off by --max-duration and had failures or refusals: exit %d, "
+                "not %d",
+                failed, S3M_EXIT_CUTOFF);
     return failed ? failed : S3M_EXIT_CUTOFF;
 }
 
