@@ -224,3 +224,18 @@ class ReviewCutoffTest:
         dst = snapshot(self.dst, self.db)
         self.assertEqual(dst["a"][0], len(b"the original"))
         self.assertIn(EXTRA, dst)
+
+    def test_review_soft_and_cautious_cut_during_listing(self):
+        """soft / cautious: the deadline in a slow listing ends the listing as hard does (no
+        transfer is in flight to let finish)"""
+        self.put_many(self.src, self.sb, ["l-%d" % i for i in range(3)])
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow(rate=50, path=r"^/%s/?$" % self.sb)
+        for mode in ("soft", "cautious"):
+            t0 = time.monotonic()
+            p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                         "--max-duration", "1s", "--cutoff-mode", mode, "--list-concurrency",
+                         "1", conf=conf, check=15, timeout=120)
+            self.assertLess(time.monotonic() - t0, 5, mode)
+            self.assertIn("the listing not complete", p.stdout)
+            self.assert_untouched(src)
