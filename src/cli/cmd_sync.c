@@ -48,6 +48,12 @@ static double since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* key-range discovery asks: a signal or the deadline ends it */
+static bool run_halted(void *ud)
+{
+    return s3m__run_halted(ud);
+}
+
 /* one job's listings and copies; its deletions wait for run_finish */
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
@@ -66,8 +72,9 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     const char **bounds = NULL;
     struct s3m_bounds found;
     char *cache = NULL;
-    struct s3m__lanes_ctx lc = {r->o, r->src, r->have_plan ? &r->plan : NULL, r->shard_index,
-                                r->shard_count};
+    struct s3m__lanes_ctx lc = {
+        r->o,       r->src, r->have_plan ? &r->plan : NULL, r->shard_index, r->shard_count,
+        run_halted, r};
     r->so.nlanes = s3m__job_lanes(&lc, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;

@@ -69,6 +69,8 @@ struct s3m__lanes_ctx {
     struct s3m_s3 *src;
     const struct s3m_bounds *plan;     /* --shard-boundaries, or NULL */
     uint32_t shard_index, shard_count; /* --shard; count 0 = none */
+    bool (*stop)(void *ud);            /* a signal or the deadline: discovery ends */
+    void *stop_ud;
 };
 /* The key ranges of one job: this shard's range of the plan (or everything), cut further so
  * that --list-concurrency ranges are listed at once. bounds gets nlanes + 1 entries: [0] and
