@@ -240,3 +240,16 @@ class ReviewCutoffTest:
             self.assertLess(time.monotonic() - t0, 5, mode)
             self.assertIn("the listing not complete", p.stdout)
             self.assert_untouched(src)
+
+    def test_review_deadline_during_layout_detection(self):
+        """--layout auto lists the source's top level before the job (blocking, up to several
+        pages): a slow listing there must not keep the run going long past the deadline"""
+        self.put_many(self.src, self.sb, ["%s/k" % c for c in "abcdefgh"])
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow(rate=40, path=r"^/%s/?$" % self.sb)
+        t0 = time.monotonic()
+        self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress", "--layout",
+                 "auto", "--list-concurrency", "1", "--max-duration", "1s", conf=conf,
+                 timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
+        self.assert_untouched(src)
