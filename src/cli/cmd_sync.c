@@ -78,9 +78,10 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     r->so.nlanes = s3m__job_lanes(&lc, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
-    struct s3m_job_place jp = {r->src, s->remote, sb, s->prefix, label};
+    struct s3m_job_place jp = {r->src, s->remote, sb, s->prefix, label, run_halted, r};
     bool undetected = !s3m__order_job(&r->order, &r->f, &jp, &r->so, &p->ord, &r->total);
-    if (undetected) /* --layout auto could not list the source: the job starts stopped */
+    if (undetected && !s3m__run_halted(r)) /* --layout auto could not list the source: the job
+                                              * starts stopped (a stop says why itself) */
         r->refuse = "the layout of a source could not be detected";
     s3m__run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
     r->so.stopped = r->signal != 0 || undetected;

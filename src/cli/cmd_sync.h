@@ -103,6 +103,8 @@ struct s3m_job_order {
 struct s3m_job_place {
     struct s3m_s3 *src;
     const char *remote, *bucket, *prefix, *label;
+    bool (*stop)(void *ud); /* a signal or the deadline: the detection's listing ends */
+    void *stop_ud;
 };
 /* The job's tiers and filter into so: the run's (base), or with --layout auto those of the
  * preset one delimiter listing of the source folder shows (said on stdout and in the log); *jo

@@ -250,6 +250,6 @@ class ReviewCutoffTest:
         t0 = time.monotonic()
         self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress", "--layout",
                  "auto", "--list-concurrency", "1", "--max-duration", "1s", conf=conf,
-                 timeout=120)
+                 check=15, timeout=120)
         self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
         self.assert_untouched(src)
