@@ -42,9 +42,11 @@ void s3m_bounds_pick(struct s3m_bounds *cand, const char *lo, const char *hi, si
  * one delimiter listing per level, going down while a level holds a single common prefix (at
  * most 4 levels); none when the keyspace shows no structure, a level takes more than one page,
  * or a request fails. Runs the client's loop until it is done (signal watchers answer
- * meanwhile). */
+ * meanwhile); stop (NULL: none), asked as the loop turns, true: the request in flight is
+ * cancelled and nothing is found (a signal, --max-duration's deadline). */
 void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefix, const char *lo,
-                         const char *hi, size_t want, struct s3m_bounds *out);
+                         const char *hi, size_t want, struct s3m_bounds *out,
+                         bool (*stop)(void *ud), void *stop_ud);
 
 /* The cache file where runs of the source src_spec leave learned boundaries: under
  * $S3MIRROR_CACHE_DIR, $CACHE_DIRECTORY (systemd), $XDG_CACHE_HOME/s3mirror or

@@ -48,6 +48,12 @@ static double since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* key-range discovery asks: a signal or the deadline ends it */
+static bool run_halted(void *ud)
+{
+    return s3m__run_halted(ud);
+}
+
 /* one job's listings and copies; its deletions wait for run_finish */
 static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_spec *d,
                      const char *sb, const char *db)
@@ -66,14 +72,16 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     const char **bounds = NULL;
     struct s3m_bounds found;
     char *cache = NULL;
-    struct s3m__lanes_ctx lc = {r->o, r->src, r->have_plan ? &r->plan : NULL, r->shard_index,
-                                r->shard_count};
+    struct s3m__lanes_ctx lc = {
+        r->o,       r->src, r->have_plan ? &r->plan : NULL, r->shard_index, r->shard_count,
+        run_halted, r};
     r->so.nlanes = s3m__job_lanes(&lc, s, sb, &bounds, &found, &cache);
     r->so.bounds = bounds;
     r->so.learn = cache != NULL;
-    struct s3m_job_place jp = {r->src, s->remote, sb, s->prefix, label};
+    struct s3m_job_place jp = {r->src, s->remote, sb, s->prefix, label, run_halted, r};
     bool undetected = !s3m__order_job(&r->order, &r->f, &jp, &r->so, &p->ord, &r->total);
-    if (undetected) /* --layout auto could not list the source: the job starts stopped */
+    if (undetected && !s3m__run_halted(r)) /* --layout auto could not list the source: the job
+                                              * starts stopped (a stop says why itself) */
         r->refuse = "the layout of a source could not be detected";
     s3m__run_signals_poll(r); /* a stop during discovery (or before): the job starts stopped */
     r->so.stopped = r->signal != 0 || undetected;

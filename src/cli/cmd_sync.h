@@ -69,6 +69,8 @@ struct s3m__lanes_ctx {
     struct s3m_s3 *src;
     const struct s3m_bounds *plan;     /* --shard-boundaries, or NULL */
     uint32_t shard_index, shard_count; /* --shard; count 0 = none */
+    bool (*stop)(void *ud);            /* a signal or the deadline: discovery ends */
+    void *stop_ud;
 };
 /* The key ranges of one job: this shard's range of the plan (or everything), cut further so
  * that --list-concurrency ranges are listed at once. bounds gets nlanes + 1 entries: [0] and
@@ -101,6 +103,8 @@ struct s3m_job_order {
 struct s3m_job_place {
     struct s3m_s3 *src;
     const char *remote, *bucket, *prefix, *label;
+    bool (*stop)(void *ud); /* a signal or the deadline: the detection's listing ends */
+    void *stop_ud;
 };
 /* The job's tiers and filter into so: the run's (base), or with --layout auto those of the
  * preset one delimiter listing of the source folder shows (said on stdout and in the log); *jo

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const mode_names[] = {"hard", "soft", "cautious"};
@@ -41,7 +42,15 @@ int s3m__cutoff_parse(struct s3m_cutoff *c, const struct s3m_opts *o)
         return s3m__usage_error("--max-duration: '%s' is not a duration (e.g. 90s, 45m, 2h; 0 "
                                 "for none)",
                                 o->max_duration);
-    c->limit_s = (double)secs;
+    /* the parser's whole seconds would make 500ms (or 1.5s) no limit (or 1 s): the value as
+     * written, in its unit (the parser checked the syntax) */
+    char *end;
+    double v = strtod(o->max_duration, &end);
+    static const char *const units[] = {"ms", "", "s", "m", "h", "d", "w"};
+    static const double mult[] = {0.001, 1, 1, 60, 3600, 86400, 7 * 86400};
+    for (size_t i = 0; i < S3M_ARRAY_LEN(units); i++)
+        if (!strcmp(end, units[i]))
+            c->limit_s = v * mult[i];
     return 0;
 }
 
@@ -77,7 +86,7 @@ void s3m__cutoff_notice(struct s3m_cutoff *c, const char *where)
         "no new transfer starts, those in flight finish",
     };
     s3m_log(S3M_LOG_NOTICE, "sync",
-            "--max-duration %.0fs reached%s%s: cutting the run off (%s: %s; nothing deleted)",
+            "--max-duration %gs reached%s%s: cutting the run off (%s: %s; nothing deleted)",
             c->limit_s, where ? " " : "", where ? where : "", mode_names[c->mode], what[c->mode]);
 }
 
@@ -112,10 +121,15 @@ int s3m__cutoff_exit(const struct s3m_cutoff *c, const struct s3m_opts *o, enum 
     int failed = s3m__exit_failed(total);
     if (!c->cut)
         return s3m__exit_code(o, mode, total);
+    if (!failed && total->immutable.n) /* alarms of their own: a cut-off must not hide them */
+        failed = S3M_EXIT_IMMUTABLE;
+    else if (!failed && total->change_refused && !o->dry_run)
+        failed = S3M_EXIT_CHANGE;
     if (failed) /* a real failure's code wins; the cut-off is in the summary and the log */
         s3m_log(S3M_LOG_NOTICE, "sync",
-                "the run was cut off by --max-duration and had failures: exit %d, not %d", failed,
-                S3M_EXIT_CUTOFF);
+                "the run was cut off by --max-duration and had failures or refusals: exit %d, "
+                "not %d",
+                failed, S3M_EXIT_CUTOFF);
     return failed ? failed : S3M_EXIT_CUTOFF;
 }
 

@@ -456,7 +456,7 @@ bool s3m_parse_duration(const char *s, int64_t *out)
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || v < 0)
+    if (end == s || !(v >= 0)) /* NaN too */
         return false;
     double mult = 1;
     if (!strcmp(end, "ms"))

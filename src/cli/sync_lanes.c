@@ -46,7 +46,7 @@ static void split_lanes(const struct s3m__lanes_ctx *r, const struct s3m_spec *s
         s3m_bounds_free(&learned);
         return;
     }
-    s3m_bounds_discover(r->src, sb, spec->prefix, lo, hi, want, found);
+    s3m_bounds_discover(r->src, sb, spec->prefix, lo, hi, want, found, r->stop, r->stop_ud);
     if (found->n)
         s3m_bounds_free(&learned);
     else

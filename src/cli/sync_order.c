@@ -55,17 +55,52 @@ void s3m__job_order_free(struct s3m_job_order *jo)
     free(jo);
 }
 
+/* one request on the loop, cancelled when the place's stop says so (S3M_EABORTED) */
+struct stoppable {
+    const struct s3m_job_place *jp;
+    struct s3m_s3_req *r;
+    bool done, cancelled;
+};
+
+static void stoppable_done(struct s3m_s3_req *r, void *ud)
+{
+    (void)r;
+    ((struct stoppable *)ud)->done = true;
+}
+
+static bool stoppable_settled(void *ud)
+{
+    struct stoppable *s = ud;
+    if (!s->done && !s->cancelled && s->jp->stop && s->jp->stop(s->jp->stop_ud)) {
+        s->cancelled = true;
+        s3m_s3_cancel(s->r);
+    }
+    return s->done;
+}
+
+static enum s3m_err run_stoppable(const struct s3m_job_place *jp, struct s3m_s3_req *r)
+{
+    struct stoppable s = {jp, r, false, false};
+    enum s3m_err err = s3m_s3_submit(r, stoppable_done, &s);
+    if (err)
+        return err;
+    if (!s3m_loop_run_until(jp->src->loop, stoppable_settled, &s))
+        abort(); /* a submitted request always ends: its done callback is owed */
+    return r->ei.err;
+}
+
 /* The top-level names under the source folder (keys and common prefixes, relative), as a
  * delimiter listing gives them: up to AUTO_PAGES pages. false (ei) when a page failed. */
-static bool top_names(struct s3m_s3 *src, const char *bucket, const char *prefix, char ***names,
-                      size_t *n, struct s3m_errinfo *ei)
+static bool top_names(const struct s3m_job_place *jp, const char *bucket, const char *prefix,
+                      char ***names, size_t *n, struct s3m_errinfo *ei)
 {
+    struct s3m_s3 *src = jp->src;
     size_t plen = strlen(prefix);
     char *token = NULL;
     bool ok = true;
     for (int page = 0; ok && page < AUTO_PAGES; page++) {
         struct s3m_s3_req *r = s3m_s3_list_objects(src, bucket, prefix, token, NULL, "/", 1000);
-        ok = !s3m_s3_run(r) && r->xml;
+        ok = !run_stoppable(jp, r) && r->xml;
         if (!ok)
             *ei = r->ei;
         const struct s3m_xml_list *l = ok ? &r->xml->list : NULL;
@@ -99,13 +134,13 @@ static void say(const char *msg)
 }
 
 /* --layout auto: the preset the job's source folder looks like (NULL: none, or several) */
-static const char *detect(struct s3m_s3 *src, const char *where, const char *bucket,
+static const char *detect(const struct s3m_job_place *jp, const char *where, const char *bucket,
                           const char *prefix, struct s3m_errinfo *ei)
 {
     char **names = NULL, msg[2600];
     size_t n = 0, k = 0;
     const char *found[2] = {NULL, NULL};
-    bool ok = top_names(src, bucket, prefix, &names, &n, ei);
+    bool ok = top_names(jp, bucket, prefix, &names, &n, ei);
     if (ok)
         k = s3m_preset_candidates((const char *const *)names, n, found, 2);
     for (size_t i = 0; i < n; i++)
@@ -143,8 +178,10 @@ bool s3m__order_job(const struct s3m_order *ord, const struct s3m_filter *base,
     char where[2200];
     snprintf(where, sizeof(where), "%s:%s%s%s", jp->remote, jp->bucket, *jp->prefix ? "/" : "",
              jp->prefix);
-    const char *name = detect(jp->src, where, jp->bucket, jp->prefix, &ei);
-    if (ei.err) { /* no guess: without its tiers the job could break the replica */
+    const char *name = detect(jp, where, jp->bucket, jp->prefix, &ei);
+    if (ei.err == S3M_EABORTED && jp->stop && jp->stop(jp->stop_ud))
+        return false; /* stopped (a signal, the deadline): the job starts stopped */
+    if (ei.err) {     /* no guess: without its tiers the job could break the replica */
         char ctx[2400];
         snprintf(ctx, sizeof(ctx), "%s: --layout auto: listing %s", jp->label, where);
         s3m_cli_fail(ctx, &ei);

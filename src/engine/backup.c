@@ -133,6 +133,12 @@ static void move_start(struct s3m_backup *b, struct move *m, const char *rel, ui
     s3m_buf_cleanup(&src);
 }
 
+/* a move the run's deadline stopped (--max-duration): left for the next run, no failure */
+static bool stopped_by_cutoff(const struct s3m_backup *b, const struct s3m_xfer *x)
+{
+    return x->ei.err == S3M_EABORTED && b->env.st->cut_off;
+}
+
 /* the outcome, logged and counted: a failed move leaves its object as it is */
 static void move_report(struct s3m_backup *b, const struct s3m_xfer *x, bool del)
 {
@@ -142,6 +148,11 @@ static void move_report(struct s3m_backup *b, const struct s3m_xfer *x, bool del
         s3m_log(S3M_LOG_INFO, "backup", "moved %s to %s/%s (%" PRIu64 " bytes) before %s",
                 x->src_key, x->dst_bucket, x->dst_key, x->size,
                 del ? "deleting it" : "updating it");
+        return;
+    }
+    if (stopped_by_cutoff(b, x)) {
+        s3m_log(S3M_LOG_INFO, "backup", "%s: moving %s stopped by the cut-off: not %s",
+                b->env.label, x->src_key, del ? "deleted" : "overwritten");
         return;
     }
     char line[900];
@@ -190,7 +201,7 @@ static void moved(struct s3m_xfer *x, void *ud)
     }
     if (x->ei.err) { /* kept on the destination; the run's deletions stop after this batch */
         b->batch.skip[m->idx] = true;
-        b->env.st->delete_errors++;
+        b->env.st->delete_errors += !stopped_by_cutoff(b, x);
         b->flags |= BF_FAILED;
     }
     s3m_xfer_free(x);

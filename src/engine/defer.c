@@ -364,6 +364,10 @@ static bool next_tier(struct s3m_defer *d)
     /* an update refused (--immutable) or held (--max-change) leaves data as it was: a pointer
      * of a later tier may name the new version, so no later tier starts either */
     bool refused = s3m_plan_refusal(&po, &j, why, sizeof(why));
+    if (!refused && st->cut.n) { /* --cutoff-mode cautious did not start some: data missing */
+        snprintf(why, sizeof(why), "%" PRIu64 " copies of the tiers before it cut off", st->cut.n);
+        refused = true;
+    }
     if (!refused && st->held.n) {
         snprintf(why, sizeof(why), "%" PRIu64 " update(s) of the tiers before it held back",
                  st->held.n);

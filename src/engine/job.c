@@ -116,9 +116,8 @@ struct job_xfer {
     enum s3m_plan_act act;
 };
 
-/* a transfer ended: counted and logged (also those of the waiting copies, defer.c) */
-/* a copy or update the cut-off leaves undone (stopped in flight, or never started) */
-static void count_cut(struct s3m_sync *s, const char *key, uint64_t size, const char *how)
+/* a copy or update the cut-off leaves undone (stopped in flight, never started, not compared) */
+void s3m__job_count_cut(struct s3m_sync *s, const char *key, uint64_t size, const char *how)
 {
     s->st.cut.n++;
     s->st.cut.bytes += size;
@@ -127,11 +126,12 @@ static void count_cut(struct s3m_sync *s, const char *key, uint64_t size, const 
             how);
 }
 
+/* a transfer ended: counted and logged (also those of the waiting copies, defer.c) */
 static void transfer_ended(void *ud, enum s3m_plan_act act, struct s3m_xfer *x)
 {
     struct s3m_sync *s = ud;
     if (x->ei.err == S3M_EABORTED && (s->flags & S3M_SYNC_F_CUT)) {
-        count_cut(s, x->src_key, x->size, "stopped in flight");
+        s3m__job_count_cut(s, x->src_key, x->size, "stopped in flight");
         return;
     }
     s3m_plan_count_transfer(&s->st, act, x->size, !x->ei.err);
@@ -166,11 +166,11 @@ static void start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *ke
     /* the empty relative key is the folder itself (the diff skips it): never written */
     assert(*key);
     if ((s->flags & S3M_SYNC_F_CUT) && stopped(s)) { /* a verification settled after it */
-        count_cut(s, key, size, "not started");
+        s3m__job_count_cut(s, key, size, "not started");
         return;
     }
     if (s->o.admit && !s->o.admit(s->o.admit_ud, size)) { /* --cutoff-mode cautious */
-        count_cut(s, key, size, "not started, it would not finish in time");
+        s3m__job_count_cut(s, key, size, "not started, it would not finish in time");
         return;
     }
     char *sk = join(s->src_prefix, key), *dk = join(s->dst_prefix, key);

@@ -12,8 +12,8 @@
 
 static struct s3m_verify_env job_env(const struct s3m_sync *s)
 {
-    return (struct s3m_verify_env){s->src,        s->dst,        s->src_bucket,
-                                   s->src_prefix, s->dst_bucket, s->dst_prefix};
+    return (struct s3m_verify_env){s->src,        s->dst,        s->src_bucket,   s->src_prefix,
+                                   s->dst_bucket, s->dst_prefix, s3m__job_stopped};
 }
 
 /* a tag-only update (tagcheck.c) ended */
@@ -45,7 +45,10 @@ static void verified(const struct s3m_verify_result *v, void *ud)
     struct s3m_sync *s = ud;
     s->active--;
     s3m__lanes_verifying(s->lanes, v->lane, -1);
-    if (v->err) {
+    if (v->err && v->err->err == S3M_EABORTED && s3m__job_stopped(s)) { /* a stop ended it */
+        if (s->flags & S3M_SYNC_F_CUT)
+            s3m__job_count_cut(s, v->key, v->size, "not compared");
+    } else if (v->err) {
         char line[900];
         s3m_plan_count_transfer(&s->st, S3M_PLAN_UPDATE, 0, false);
         s3m__job_note_error(s, v->err);

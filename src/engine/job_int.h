@@ -34,5 +34,7 @@ void s3m__job_start_copy(struct s3m_sync *s, enum s3m_plan_act act, const char *
                          const char *etag, const struct s3m_entry *old);
 /* the queue's and the sweep's stop check (ud: the job): stopped, or a --backup-dir move failed */
 bool s3m__job_stopped(void *ud);
+/* a copy or update the cut-off leaves undone: counted as left, logged with how */
+void s3m__job_count_cut(struct s3m_sync *s, const char *key, uint64_t size, const char *how);
 
 #endif

@@ -112,6 +112,9 @@ struct discovery {
     int depth;              /* of the level listed: 0 = prefix itself */
     char *sub;              /* the level under prefix ("" or ending in '/') */
     struct s3m_bounds cand; /* the names of the last level listed */
+    struct s3m_s3_req *cur; /* the level's listing in flight, for a stop to cancel */
+    bool (*stop)(void *ud);
+    void *stop_ud;
 };
 
 /* a level deeper than this is no longer worth its request */
@@ -126,7 +129,10 @@ static void set_state(struct discovery *d, enum disc_state s)
 
 static bool disc_done(void *ud)
 {
-    return ((struct discovery *)ud)->state == DISC_DONE;
+    struct discovery *d = ud;
+    if (d->state != DISC_DONE && d->cur && d->stop && d->stop(d->stop_ud))
+        s3m_s3_cancel(d->cur); /* its callback ends the discovery */
+    return d->state == DISC_DONE;
 }
 
 static void level_failed(struct discovery *d, const struct s3m_errinfo *ei)
@@ -165,6 +171,7 @@ static void level_start(struct discovery *d);
 static void level_done(struct s3m_s3_req *r, void *ud)
 {
     struct discovery *d = ud;
+    d->cur = NULL;
     if (r->ei.err || !r->xml || r->xml->kind != S3M_XML_LIST) {
         level_failed(d, &r->ei);
         s3m_s3_req_free(r);
@@ -193,17 +200,25 @@ static void level_start(struct discovery *d)
     if (s3m_s3_submit(r, level_done, d)) {
         level_failed(d, &r->ei);
         s3m_s3_req_free(r);
+    } else {
+        d->cur = r;
     }
 }
 
 void s3m_bounds_discover(struct s3m_s3 *c, const char *bucket, const char *prefix, const char *lo,
-                         const char *hi, size_t want, struct s3m_bounds *out)
+                         const char *hi, size_t want, struct s3m_bounds *out,
+                         bool (*stop)(void *ud), void *stop_ud)
 {
     memset(out, 0, sizeof(*out));
     if (want < 2)
         return;
-    struct discovery d = {
-        .c = c, .bucket = bucket, .prefix = prefix, .state = DISC_LISTING, .sub = s3m_strdup("")};
+    struct discovery d = {.c = c,
+                          .bucket = bucket,
+                          .prefix = prefix,
+                          .state = DISC_LISTING,
+                          .sub = s3m_strdup(""),
+                          .stop = stop,
+                          .stop_ud = stop_ud};
     level_start(&d);
     /* every level's request ends (its callback runs once): the loop cannot run dry first */
     bool ran = s3m_loop_run_until(c->loop, disc_done, &d);

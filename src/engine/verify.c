@@ -3,6 +3,7 @@
  * pair, freed when both requests are back; the outcome goes to the job's callback. */
 #include "verify_int.h"
 #include "s3m/hash.h"
+#include "s3m/http.h"
 #include "s3m/util.h"
 #include "s3m/xfer.h"
 
@@ -23,12 +24,15 @@ struct verify {
     struct s3m_s3_req *req[2];
     int running;
     s3m_verify_cb done;
+    bool (*stopped)(void *ud);
     void *ud;
 };
 
 static size_t verify_write(struct s3m_s3_req *r, const char *d, size_t n, void *ud)
 {
     struct verify *v = ud;
+    if (v->stopped && v->stopped(v->ud))
+        return S3M_HTTP_ABORT; /* the request fails with S3M_EABORTED */
     s3m_md5_update(&v->md5[r == v->req[1]], d, n);
     return n;
 }
@@ -119,6 +123,7 @@ bool s3m__verify_start(const struct s3m_verify_env *env, const struct s3m_diff_i
 {
     struct verify *v = verify_new(env, it, lane);
     v->done = done;
+    v->stopped = env->stopped;
     v->ud = ud;
     /* a side that fails to start keeps its error in req->ei; verify_done reports it when the
      * other side ends. If neither starts (a broken endpoint), say so at once: the callback

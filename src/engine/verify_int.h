@@ -17,6 +17,9 @@
 struct s3m_verify_env {
     struct s3m_s3 *src, *dst;
     const char *src_bucket, *src_prefix, *dst_bucket, *dst_prefix;
+    /* asked (with the callback's ud) as bytes come in: true and the reads end (S3M_EABORTED),
+     * so that a stop does not wait for a large pair to be read; NULL: never */
+    bool (*stopped)(void *ud);
 };
 
 struct s3m_verify_result {

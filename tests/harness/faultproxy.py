@@ -5,7 +5,8 @@ duplicate keys of listing pages, drop <IsTruncated> from a page (strip_is_trunca
 listing with an empty truncated page that always names the same continuation token
 (empty_truncated), or run a callback and refuse (call: a test stops its client at an exact
 request), or send a body slowly (slow_body: `rate` bytes per second, after the headers; the
-end event then comes after the last byte). Counts requests by method and path, and records when
+end event then comes after the last byte), or forward a request late (delay: `seconds`).
+Counts requests by method and path, and records when
 each starts and ends (events: the end is recorded before the client gets the answer, so an event
 after another's end was sent after the client could know of it; each event's last member is its
 time.monotonic()); wait_idle() waits for the requests in flight.
@@ -163,6 +164,8 @@ class Proxy:
             if rule.action != "stall":
                 self.event("end", h.command, path, query, body_kept, rule.action)
             return self.fault(h, rule)
+        if rule and rule.action == "delay":  # forwarded after `seconds`
+            time.sleep(rule.kw.get("seconds", 1))
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP}
         aliased = {k: v for k, v in headers.items()}

@@ -1,0 +1,255 @@
+"""Hostile review of --max-duration / --cutoff-mode (issue 17). Each test is a problem found
+(it failed before its fix) or a scenario that must hold; results checked with boto3."""
+import os
+import time
+
+from e2e import for_each_kind, proxied_conf, snapshot
+from faultproxy import Proxy
+from test_sync import body
+
+RATE = 64 * 1024  # bytes per second of each slowed GET body
+EXTRA = "0-extra"  # only on the destination
+
+
+@for_each_kind
+class ReviewCutoffTest:
+    def setUp(self):
+        self.sb = self.bucket(self.src, "rcsrc")
+        self.db = self.bucket(self.dst, "rcdst")
+        self.dst.put_object(Bucket=self.db, Key=EXTRA, Body=b"keep me unless synced")
+
+    def slow(self, rate=RATE, path=None, query=None):
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("slow_body", method="GET", path=path or r"^/%s/." % self.sb, query=query,
+                  rate=rate)
+        self.addCleanup(proxy.stop)
+        return proxy, proxied_conf(self.conf, "slow", self.sto2, proxy.endpoint)
+
+    def assert_untouched(self, src):
+        dst = snapshot(self.dst, self.db)
+        self.assertIn(EXTRA, dst, "a cut-off run deleted")
+        for k, v in dst.items():
+            if k != EXTRA:
+                self.assertEqual(v, src.get(k), "%s is not the source's" % k)
+        ups = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
+        self.assertEqual(ups, [], "multipart uploads left behind")
+
+    def test_review_subsecond_duration_is_a_limit(self):
+        """--max-duration 500ms / 1ms / 0.5s were truncated to 0 s, i.e. no limit at all: the
+        run copied everything, deleted, and exited 0"""
+        self.put_many(self.src, self.sb, ["s-%d" % i for i in range(3)],
+                      lambda k: body(k, 64 << 10))  # 1 s each
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow()
+        for d in ("500ms", "1ms", "0.5s"):
+            t0 = time.monotonic()
+            self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--transfers", "1", "--list-concurrency", "1", "--max-duration", d,
+                     conf=conf, check=15, timeout=60)
+            self.assertLess(time.monotonic() - t0, 2.5, d)
+            self.assert_untouched(src)
+
+    def test_review_bad_duration_is_a_usage_error(self):
+        """--max-duration nan was taken (as no limit)"""
+        self.src.put_object(Bucket=self.sb, Key="n", Body=b"n")
+        for d in ("nan", "NaN", "5x", "-1s", "", "1e400"):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--max-duration", d,
+                         check=1)
+            self.assertIn("--max-duration", p.stderr, d)
+        self.assertIn(EXTRA, snapshot(self.dst, self.db))
+
+    def test_review_deadline_during_key_range_discovery(self):
+        """the deadline counts key-range discovery (man): a slow discovery listing must not
+        keep the run going long past it"""
+        self.put_many(self.src, self.sb, ["%s/k" % c for c in "abcdefgh"])
+        src = snapshot(self.src, self.sb)
+        # every listing of the source bucket (discovery's delimiter listings included) slowly
+        _, conf = self.slow(rate=40, path=r"^/%s/?$" % self.sb)
+        t0 = time.monotonic()
+        self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                 "--max-duration", "1s", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
+        self.assert_untouched(src)
+
+    def test_review_cautious_cut_data_holds_later_tiers(self):
+        """ORDERED COPIES: a later tier starts only once every transfer of the tiers before it
+        succeeded. A tier-0 object that --cutoff-mode cautious did not start left the data
+        incomplete, yet tier 1 (what points to it) was copied"""
+        small = ["a-%d" % i for i in range(6)]
+        self.put_many(self.src, self.sb, small, lambda k: body(k, 32 << 10))  # 0.5 s each
+        self.src.put_object(Bucket=self.sb, Key="z-big", Body=body("z-big", 512 << 10))  # 8 s
+        self.src.put_object(Bucket=self.sb, Key="idx/1", Body=b"points to z-big")
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow()
+        p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "4s", "--cutoff-mode", "cautious", "--transfers", "1",
+                     "--list-concurrency", "1", "--copy-last", "/idx/**", conf=conf, check=15,
+                     timeout=60)
+        dst = snapshot(self.dst, self.db)
+        self.assertNotIn("z-big", dst)  # too big for the time left: not started
+        self.assertNotIn("idx/1", dst, "tier 1 copied while tier 0 was cut:\n" + p.stderr)
+        self.assert_untouched(src)
+
+    def test_review_hard_cut_with_stalled_destination(self):
+        """hard: the deadline stops a multipart upload whose UploadPart the destination never
+        answers at once, aborts the upload, and exits 15 (no hang past the deadline)"""
+        from e2e import put_multipart
+        put_multipart(self.src, self.sb, "mp", body("mp", 12 << 20), 5 << 20)
+        src = snapshot(self.src, self.sb)
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("stall", method="PUT", query=r"partNumber=", seconds=60)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "stalld", self.osl1, proxy.endpoint)
+        t0 = time.monotonic()
+        self.s3m("sync", "sto2:" + self.sb, "stalld:" + self.db, "--no-progress",
+                 "--max-duration", "2s", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 6, "the run overran its deadline")
+        self.assert_untouched(src)
+        self.assertNotIn("mp", snapshot(self.dst, self.db))
+
+    def test_review_deadline_during_deletes_sends_no_further_batch(self):
+        """the deadline in the delete phase: the batch in flight ends (man), no further
+        DeleteObjects is sent after the deadline"""
+        self.src.put_object(Bucket=self.sb, Key="k", Body=b"k")
+        extra = ["x/%04d" % i for i in range(2100)]  # 3 batches of at most 1000
+        self.put_many(self.dst, self.db, extra)
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("delay", method="POST", query=r"^delete", seconds=1.5)  # each batch
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "slowd", self.osl1, proxy.endpoint)
+        t0 = time.monotonic()
+        p = self.s3m("sync", "sto2:" + self.sb, "slowd:" + self.db, "--no-progress",
+                     "--max-duration", "2s", conf=conf, check=15, timeout=120)
+        deadline = t0 + 2.0
+        proxy.wait_idle()
+        posts = [ev[-1] for ev in list(proxy.events)
+                 if ev[0] == "start" and ev[1] == "POST" and ev[3].startswith("delete")]
+        late = [t - deadline for t in posts if t > deadline + 0.2]
+        self.assertEqual(late, [], "DeleteObjects sent after the deadline:\n" + p.stdout)
+        left = [k for k in snapshot(self.dst, self.db) if k != "k"]  # x/... and EXTRA
+        self.assertTrue(left, "the deadline was not in the delete phase")
+        self.assertEqual(len(left), 2101 - 1000 * len(posts))  # the batches sent: whole
+
+    def test_review_hard_cut_during_resume_verification(self):
+        """a leftover upload (a killed run's) being verified (its parts' source ranges read
+        slowly) at the deadline: the run stops at once, completes nothing; the next run
+        resumes or restarts it and yields the source's object, no upload left"""
+        from e2e import put_multipart
+        data = body("mp", 15 << 20)
+        put_multipart(self.src, self.sb, "mp", data, 5 << 20)
+        src = snapshot(self.src, self.sb)
+        up = self.dst.create_multipart_upload(Bucket=self.db, Key="mp")["UploadId"]
+        for n in (1, 2):
+            self.dst.upload_part(Bucket=self.db, Key="mp", UploadId=up, PartNumber=n,
+                                 Body=data[(n - 1) * (5 << 20):n * (5 << 20)])
+        time.sleep(1.1)
+        _, conf = self.slow(rate=256 << 10)
+        t0 = time.monotonic()
+        self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                 "--max-duration", "1500ms", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
+        dst = snapshot(self.dst, self.db)
+        self.assertNotIn("mp", dst)
+        self.assertIn(EXTRA, dst)
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", check=0)
+        self.assertEqual(snapshot(self.dst, self.db), src)
+        self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []), [])
+
+    def test_review_hard_cut_during_server_side_multipart_copy(self):
+        """server-side (UploadPartCopy) multipart copy whose part copies never answer: the
+        deadline stops it, its upload is aborted, exit 15 at once"""
+        from e2e import put_multipart
+        db = self.bucket(self.src, "rcss")
+        put_multipart(self.src, self.sb, "mp", body("mp", 12 << 20), 5 << 20)
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("stall", method="PUT", query=r"partNumber=", seconds=60)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "ss", self.sto2, proxy.endpoint)
+        t0 = time.monotonic()
+        p = self.s3m("sync", "ss:" + self.sb, "ss:" + db, "--no-progress", "-v",
+                     "--max-duration", "2s", conf=conf, check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 6, "the run overran its deadline")
+        self.assertIn("UploadPartCopy", p.stderr + p.stdout)  # it was server-side
+        self.assertEqual(snapshot(self.src, db), {})
+        self.assertEqual(self.src.list_multipart_uploads(Bucket=db).get("Uploads", []), [])
+
+    def test_review_deadline_during_backup_dir_moves(self):
+        """--backup-dir: the deadline while the move's copy into the backup never answers: the
+        move fails, the original is not deleted, exit 15 at once (both modes)"""
+        self.src.put_object(Bucket=self.sb, Key="k", Body=b"k")
+        qb = self.bucket(self.dst, "rcq")
+        proxy = Proxy(self.osl1.endpoint)
+        proxy.add("stall", method="PUT", path=r"^/%s/" % qb, seconds=60)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "bd", self.osl1, proxy.endpoint)
+        for mode in ("hard", "soft"):
+            t0 = time.monotonic()
+            self.s3m("sync", "sto2:" + self.sb, "bd:" + self.db, "--no-progress",
+                     "--backup-dir", "bd:%s/n" % qb, "--max-duration", "2s", "--cutoff-mode",
+                     mode, conf=conf, check=15, timeout=120)
+            self.assertLess(time.monotonic() - t0, 6, mode)
+            self.assertIn(EXTRA, snapshot(self.dst, self.db), mode)
+            self.assertEqual(self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", []),
+                             [])
+
+    def test_review_hard_cut_stops_checksum_reads(self):
+        """hard: --compare checksum reading a pair whose ETags cannot be compared (a slow
+        source read) must not keep the run going past the deadline"""
+        from e2e import put_multipart
+        data = body("v", 10 << 20)
+        put_multipart(self.src, self.sb, "v", data, 5 << 20)
+        self.dst.put_object(Bucket=self.db, Key="v", Body=data)
+        _, conf = self.slow(rate=1 << 20)  # 10 s to read the source
+        t0 = time.monotonic()
+        p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--compare", "checksum", "--max-duration", "1s", conf=conf, check=15,
+                     timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline:\n" + p.stdout)
+        self.assertIn(EXTRA, snapshot(self.dst, self.db))
+
+    def test_review_cut_does_not_hide_immutable_refusal(self):
+        """--immutable refused to change an object (exit 13, an alarm) in a run that was also
+        cut off: the run exited 15, and docs/running-nightly.md's alert rule does not page
+        for a cut-off run: the refusal went unseen"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"rewritten on the source")
+        self.dst.put_object(Bucket=self.db, Key="a", Body=b"the original")
+        self.src.put_object(Bucket=self.sb, Key="z-big", Body=body("z-big", 512 << 10))  # 8 s
+        _, conf = self.slow()
+        metrics = os.path.join(self.tmp, "imm-%s.prom" % self.db)
+        p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--immutable", "--max-duration", "1s", "--metrics-file", metrics,
+                     conf=conf, timeout=60)
+        self.assertEqual(p.returncode, 13, p.stdout + p.stderr)
+        with open(metrics) as f:
+            self.assertNotRegex(f.read(), r'outcome="cut_off"} 1')
+        dst = snapshot(self.dst, self.db)
+        self.assertEqual(dst["a"][0], len(b"the original"))
+        self.assertIn(EXTRA, dst)
+
+    def test_review_soft_and_cautious_cut_during_listing(self):
+        """soft / cautious: the deadline in a slow listing ends the listing as hard does (no
+        transfer is in flight to let finish)"""
+        self.put_many(self.src, self.sb, ["l-%d" % i for i in range(3)])
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow(rate=50, path=r"^/%s/?$" % self.sb)
+        for mode in ("soft", "cautious"):
+            t0 = time.monotonic()
+            p = self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress",
+                         "--max-duration", "1s", "--cutoff-mode", mode, "--list-concurrency",
+                         "1", conf=conf, check=15, timeout=120)
+            self.assertLess(time.monotonic() - t0, 5, mode)
+            self.assertIn("the listing not complete", p.stdout)
+            self.assert_untouched(src)
+
+    def test_review_deadline_during_layout_detection(self):
+        """--layout auto lists the source's top level before the job (blocking, up to several
+        pages): a slow listing there must not keep the run going long past the deadline"""
+        self.put_many(self.src, self.sb, ["%s/k" % c for c in "abcdefgh"])
+        src = snapshot(self.src, self.sb)
+        _, conf = self.slow(rate=40, path=r"^/%s/?$" % self.sb)
+        t0 = time.monotonic()
+        self.s3m("sync", "slow:" + self.sb, "osl1:" + self.db, "--no-progress", "--layout",
+                 "auto", "--list-concurrency", "1", "--max-duration", "1s", conf=conf,
+                 check=15, timeout=120)
+        self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
+        self.assert_untouched(src)
