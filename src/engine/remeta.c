@@ -1,0 +1,66 @@
+/* remeta.c - the metadata a fresh multipart copy writes, as one list: what its
+ * CreateMultipartUpload sends, and what the object of a resumed upload is checked against. An
+ * upload resumed was created by an earlier run with the source's metadata of then, which no S3
+ * call reads back while the upload is open: once it is completed, the object's HEAD must show
+ * what a fresh copy would have written, or the object is copied afresh (xfer.c). */
+#include "xfer_int.h"
+#include "s3m/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void s3m__create_headers(const struct s3m_xfer_meta *meta, const char *recorded,
+                         struct s3m_s3_req *r)
+{
+    s3m__meta_add(meta, r);
+    if (recorded) /* a guessed layout may not reproduce the ETag: see diff.c */
+        s3m_s3_req_header(r, S3M_XFER_SOURCE_ETAG_HEADER, recorded);
+}
+
+/* The value of name in m, or NULL. */
+static const char *meta_get(const struct s3m_xfer_meta *m, const char *name)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!s3m_strcasecmp(m->kv[i].name, name))
+            return m->kv[i].value;
+    return NULL;
+}
+
+/* The first header of want not in got with the same value (NULL: none); a Content-Type left
+ * out of a create is the server's default, whatever it is. */
+static const char *missing(const struct s3m_xfer_meta *want, const struct s3m_xfer_meta *got,
+                           const char **value)
+{
+    for (size_t i = 0; i < want->n; i++) {
+        const char *v = meta_get(got, want->kv[i].name);
+        if (!v && !s3m_strcasecmp(want->kv[i].name, "content-type"))
+            continue;
+        if (!v || strcmp(v, want->kv[i].value)) {
+            *value = v ? v : "(none)";
+            return want->kv[i].name;
+        }
+    }
+    return NULL;
+}
+
+bool s3m__meta_same(const struct s3m_xfer_meta *meta, const char *recorded,
+                    const struct s3m_s3_req *head, char *why, size_t n)
+{
+    struct s3m_xfer_meta got = {NULL, 0};
+    s3m__meta_take(&got, head); /* the same headers a copy carries, ours apart */
+    const char *v = "", *name = missing(meta, &got, &v);
+    if (name) /* one the source has, with another value or none */
+        snprintf(why, n, "%s is %.80s, the source's %.80s", name, v, meta_get(meta, name));
+    else if ((name = missing(&got, meta, &v))) /* one the source has not */
+        snprintf(why, n, "%s is %.80s, the source has none", name, meta_get(&got, name));
+    s3m__meta_clear(&got);
+    if (name)
+        return false;
+    const char *rec = s3m_s3_resp_header(head, S3M_XFER_SOURCE_ETAG_HEADER);
+    if (!rec != !recorded || (rec && strcmp(rec, recorded))) {
+        snprintf(why, n, "%s is %.80s, a fresh copy's %.80s", S3M_XFER_SOURCE_ETAG_HEADER,
+                 rec ? rec : "(none)", recorded ? recorded : "(none)");
+        return false;
+    }
+    return true;
+}
