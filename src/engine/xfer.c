@@ -253,7 +253,7 @@ static void remeta_done(struct s3m_s3_req *r, void *ud)
     x->cur = NULL;
     x->ei = r->ei;
     (void)s3m__mpu_resumed(x->mpu, &recorded);
-    bool same = x->ei.err || s3m__meta_same(&x->meta, recorded, r, why, sizeof(why));
+    bool same = x->ei.err || s3m__meta_same(&x->meta, recorded, x->etag, r, why, sizeof(why));
     s3m_s3_req_free(r);
     if (!same && x->ctx->stopping)
         s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted: its metadata is an older source's");

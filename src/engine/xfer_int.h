@@ -35,8 +35,10 @@ void s3m__meta_clear(struct s3m_xfer_meta *m);
 void s3m__create_headers(const struct s3m_xfer_meta *meta, const char *recorded,
                          struct s3m_s3_req *r);
 /* Whether the object's HEAD reply shows what s3m__create_headers(meta, recorded) writes: false
- * (why says the first difference) when it carries another value, or one more or one fewer. */
-bool s3m__meta_same(const struct s3m_xfer_meta *meta, const char *recorded,
+ * (why says the first difference) when it carries another value, or one more or one fewer. The
+ * recorded source ETag may be missing where the object's ETag is src_etag (it is read only
+ * where the ETags differ); an older one is a difference. */
+bool s3m__meta_same(const struct s3m_xfer_meta *meta, const char *recorded, const char *src_etag,
                     const struct s3m_s3_req *head, char *why, size_t n);
 
 /* ---- pipe.c: one GET streamed into one PUT or UploadPart through a ring buffer ---- */
