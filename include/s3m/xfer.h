@@ -96,7 +96,7 @@ struct s3m_xfer {
     char *tags;               /* a single copy's x-amz-tagging value, once read (NULL: not read) */
     struct s3m_xfer_mpu *mpu; /* the multipart upload, kept across attempts (its layout) */
     int mpu_mode;
-    struct s3m_s3_req *cur;    /* a CopyObject in flight, for a stop to cancel */
+    struct s3m_s3_req *cur;    /* a CopyObject or HEAD in flight, for a stop to cancel */
     struct s3m_timer *timer;   /* the first start, the wait between attempts, a failed start */
     struct s3m_xfer *all_next; /* ctx->xfers */
     s3m_xfer_done_cb done;

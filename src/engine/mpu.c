@@ -60,6 +60,7 @@ struct s3m_xfer_mpu {
     struct s3m__resume *resume;   /* the look for an earlier run's upload, in RESUME */
     struct s3m__resume_part *rparts;
     bool resume_tried; /* once per object: a failed attempt aborted what it resumed */
+    bool adopted;      /* this run's upload is the one resumed (not created) */
     /* CreateMultipartUpload or CompleteMultipartUpload in flight, for a stop to cancel */
     struct s3m_s3_req *cur;
     struct s3m_errinfo ei;
@@ -239,18 +240,15 @@ static void guess_missed(struct s3m_xfer_mpu *m, const char *want)
     if (m->candidate + 1 < m->ncandidates) {
         m->candidate++;
         s3m_log(S3M_LOG_INFO, "xfer",
-                "%s: part size guess gives ETag %s, not %s; trying "
-                "%" PRIu64 " bytes",
-                m->o.src_key, want, m->o.etag, m->candidates[m->candidate]);
+                "%s: part size guess gives ETag %s, not %s; trying %" PRIu64 " bytes", m->o.src_key,
+                want, m->o.etag, m->candidates[m->candidate]);
         mpu_abort(m); /* m->ei clear: abort_settled starts the next candidate */
         return;
     }
     /* every part was verified by its MD5, but without the source's part boundaries its
      * ETag cannot be recomputed: the destination keeps the source ETag in its metadata
      * (set at create time, guessed layouts only), which later runs compare instead. */
-    snprintf(m->note, sizeof(m->note),
-             "no part size reproduces ETag %s: destination ETag "
-             "%s",
+    snprintf(m->note, sizeof(m->note), "no part size reproduces ETag %s: destination ETag %s",
              m->o.etag, want);
     s3m_log(S3M_LOG_WARN, "xfer", "%s: %s", m->o.src_key, m->note);
     recheck_start(m);
@@ -272,9 +270,8 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
         mpu_abort(m);
     } else if (m->mode == S3M__MPU_CHUNKED) {
         snprintf(m->note, sizeof(m->note),
-                 "%d parts: destination ETag %s (source %s is "
-                 "single-part)",
-                 m->nparts, want, m->o.etag);
+                 "%d parts: destination ETag %s (source %s is single-part)", m->nparts, want,
+                 m->o.etag);
         /* each part's ETag is only the MD5 of the bytes stored: nothing yet says they are the
          * source's. Read it again (RECHECK) and compare the whole with its ETag. Copied
          * inside the server (UploadPartCopy) no byte passed through us. */
@@ -286,9 +283,8 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
         /* the source's own layout: the bytes read are not the source's */
         m->c->integrity_failures++;
         s3m_errinfo_set(&m->ei, S3M_EINTEGRITY,
-                        "the parts read have ETag %s in the source's "
-                        "layout, source %s",
-                        want, m->o.etag);
+                        "the parts read have ETag %s in the source's layout, source %s", want,
+                        m->o.etag);
         mpu_abort(m);
     } else if (s3m_strcasecmp(want, m->o.etag)) {
         guess_missed(m, want);
@@ -383,9 +379,7 @@ static void parts_layout(struct s3m_xfer_mpu *m)
     if (off != m->o.size)
         abort();
     if (m->learned)
-        snprintf(m->note, sizeof(m->note),
-                 "%d parts as on the source (sizes told by the "
-                 "server)",
+        snprintf(m->note, sizeof(m->note), "%d parts as on the source (sizes told by the server)",
                  m->nparts);
     else
         snprintf(m->note, sizeof(m->note), "%d parts of %" PRIu64 " bytes", m->nparts, ps);
@@ -447,6 +441,7 @@ static void resumed(void *ud, const char *upload_id, bool stopped)
     } else {
         size_t n = strlen(m->note);
         snprintf(m->note + n, sizeof(m->note) - n, ", resumed");
+        m->adopted = true;
         parts_begin(m);
     }
 }
@@ -468,16 +463,19 @@ static bool resume_begin(struct s3m_xfer_mpu *m)
     return true;
 }
 
+/* The source ETag a create records: a guessed layout only (it may not reproduce the ETag). */
+static const char *recorded_etag(const struct s3m_xfer_mpu *m)
+{
+    return m->mode == S3M__MPU_SOURCE && !m->learned ? m->o.etag : NULL;
+}
+
 static void mpu_create(struct s3m_xfer_mpu *m)
 {
     if (resume_begin(m))
         return;
     set_state(m, M_CREATE);
     struct s3m_s3_req *r = s3m_s3_create_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key);
-    s3m__meta_add(m->o.meta, r);
-    /* a guess may not reproduce the ETag: see diff.c */
-    if (m->mode == S3M__MPU_SOURCE && !m->learned)
-        s3m_s3_req_header(r, S3M_XFER_SOURCE_ETAG_HEADER, m->o.etag);
+    s3m__create_headers(m->o.meta, recorded_etag(m), r);
     m->cur = r;
     if (s3m_s3_submit(r, create_done, m))
         fail_later(m, r);
@@ -552,12 +550,19 @@ void s3m__mpu_run(struct s3m_xfer_mpu *m)
 {
     s3m_errinfo_clear(&m->ei);
     m->retry_after_ms = 0;
+    m->adopted = false;
     if (m->ncandidates) { /* the layout known (or being guessed) since an earlier attempt */
         mpu_create(m);
         return;
     }
     set_state(m, M_HEAD);
     m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, learned, m);
+}
+
+bool s3m__mpu_resumed(const struct s3m_xfer_mpu *m, const char **recorded)
+{
+    *recorded = recorded_etag(m);
+    return m->adopted;
 }
 
 void s3m__mpu_stop(struct s3m_xfer_mpu *m)

@@ -12,6 +12,7 @@
  * it is now; the upload is then completed only after the composite ETag check (mpu.c). Any
  * doubt (another size, a part outside the layout, the source changed: 412, a source whose
  * ETags are no MD5s: SSE-KMS / SSE-C, a failed request, no part kept) gives the upload up. */
+#include "sweep_int.h"
 #include "xfer_int.h"
 #include "s3m/diff.h"
 #include "s3m/hash.h"
@@ -190,11 +191,9 @@ static void listed(struct s3m_s3_req *q, void *ud)
     for (size_t i = 0; i < u->nuploads; i++)
         candidate(r, &u->uploads[i]);
     /* uploads come by key: past a page of this key alone, the next may hold more of it; a
-     * page whose upload marker does not move on is the last (never ask the same page again) */
-    bool more = u->is_truncated && u->next_key_marker &&
-                !strcmp(u->next_key_marker, r->o.dst_key) && u->next_upload_id_marker &&
-              *u->next_upload_id_marker &&
-                (!r->id_marker || strcmp(u->next_upload_id_marker, r->id_marker));
+     * page whose markers do not move on is the last (never ask the same page again) */
+    bool more = s3m__uploads_more(u, r->key_marker, r->id_marker) &&
+                !strcmp(u->next_key_marker, r->o.dst_key);
     free(r->key_marker);
     free(r->id_marker);
     r->key_marker = more ? s3m_strdup(u->next_key_marker) : NULL;

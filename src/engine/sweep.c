@@ -148,7 +148,11 @@ static void scan(struct s3m_sweep *sw)
             return;
         stop = sw->cbs->stopped(sw->ud);
     }
-    if (!u->is_truncated || !u->next_key_marker || stop) {
+    if (u->is_truncated && !stop && !s3m__uploads_more(u, sw->key_marker, sw->id_marker))
+        s3m_log(S3M_LOG_INFO, "sync",
+                "%s: the listing of multipart uploads does not advance: the sweep ends here",
+                sw->cfg.label);
+    if (!s3m__uploads_more(u, sw->key_marker, sw->id_marker) || stop) {
         finish(sw);
         return;
     }
@@ -157,6 +161,18 @@ static void scan(struct s3m_sweep *sw)
     sw->key_marker = s3m_strdup(u->next_key_marker);
     sw->id_marker = u->next_upload_id_marker ? s3m_strdup(u->next_upload_id_marker) : NULL;
     request_page(sw);
+}
+
+bool s3m__uploads_more(const struct s3m_xml_uploads *u, const char *key_marker,
+                       const char *id_marker)
+{
+    if (!u->is_truncated || !u->next_key_marker || !*u->next_key_marker)
+        return false;
+    int k = key_marker ? strcmp(u->next_key_marker, key_marker) : 1;
+    if (k) /* keys come in order: a next marker before the one asked with goes back */
+        return k > 0;
+    const char *id = u->next_upload_id_marker ? u->next_upload_id_marker : "";
+    return *id && strcmp(id, id_marker ? id_marker : "");
 }
 
 struct s3m_sweep *s3m__sweep_start(const struct s3m_sweep_cfg *cfg, const struct s3m_sweep_cbs *cbs,

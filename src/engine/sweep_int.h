@@ -39,4 +39,11 @@ struct s3m_sweep *s3m__sweep_start(const struct s3m_sweep_cfg *cfg, const struct
 /* Free a sweep that is done (or never started: NULL). */
 void s3m__sweep_free(struct s3m_sweep *sw);
 
+/* Whether a ListMultipartUploads page u, asked with key_marker / id_marker (NULL: none), has a
+ * next page further on: truncated, with a next key marker not before the one asked with and the
+ * markers not both those asked with (a server or proxy answering the same markers again would
+ * be asked the same page forever). Shared with resume.c's look for a leftover. */
+bool s3m__uploads_more(const struct s3m_xml_uploads *u, const char *key_marker,
+                       const char *id_marker);
+
 #endif

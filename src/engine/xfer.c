@@ -19,11 +19,13 @@ enum xfer_state {
     X_NEW,       /* started; the first attempt runs from the loop */
     X_SINGLE,    /* one stream or one CopyObject */
     X_MULTIPART, /* the upload (mpu.c) runs */
+    X_REMETA,    /* a resumed upload completed: its object's metadata checked (HEAD) */
     X_FAILED,    /* the attempt's request could not start: it fails from the loop */
     X_RETRY,     /* waiting before the next attempt */
     X_DONE,
 };
-static const char *const state_names[] = {"NEW", "SINGLE", "MULTIPART", "FAILED", "RETRY", "DONE"};
+static const char *const state_names[] = {"NEW",    "SINGLE", "MULTIPART", "REMETA",
+                                          "FAILED", "RETRY",  "DONE"};
 
 /* What the listed source ETag says, which decides how an attempt copies. */
 enum {
@@ -346,6 +348,52 @@ static void mpu_tag(struct s3m_xfer *x)
     s3m_timer_start(x->timer, 0, 0);
 }
 
+static void start_multipart(struct s3m_xfer *x, enum s3m__mpu_mode mode);
+
+/* REMETA: the HEAD of a resumed upload's object is back. The upload was created by an earlier
+ * run with the source's metadata of then (S3 reads no open upload's metadata): where it is not
+ * what a fresh copy writes, the object is copied again, afresh (the upload resumes no more). */
+static void remeta_done(struct s3m_s3_req *r, void *ud)
+{
+    struct s3m_xfer *x = ud;
+    const char *recorded;
+    char why[256] = "";
+    x->cur = NULL;
+    x->ei = r->ei;
+    (void)s3m__mpu_resumed(x->mpu, &recorded);
+    bool same = x->ei.err || s3m__meta_same(&x->meta, recorded, x->etag, r, why, sizeof(why));
+    s3m_s3_req_free(r);
+    if (!same && x->ctx->stopping)
+        s3m_errinfo_set(&x->ei, S3M_EABORTED, "interrupted: its metadata is an older source's");
+    if (x->ei.err) {
+        attempt_failed(x); /* a next attempt copies afresh */
+    } else if (!same) {
+        s3m_log(S3M_LOG_NOTICE, "xfer",
+                "resumed upload of %s carried an older source version's metadata: copying it "
+                "afresh (%s)",
+                x->dst_key, why);
+        start_multipart(x, (enum s3m__mpu_mode)x->mpu_mode);
+    } else if (x->meta.tagging_xml) {
+        mpu_tag(x); /* then its tags, as after any multipart copy */
+    } else {
+        finished(x);
+    }
+}
+
+static void remeta_start(struct s3m_xfer *x)
+{
+    set_state(x, X_REMETA);
+    struct s3m_s3_req *r = s3m_s3_head_object(x->ctx->dst, x->dst_bucket, x->dst_key, 0);
+    x->cur = r;
+    if (s3m_s3_submit(r, remeta_done, x)) {
+        x->cur = NULL;
+        x->ei = r->ei;
+        s3m_s3_req_free(r);
+        set_state(x, X_FAILED);
+        s3m_timer_start(x->timer, 0, 0);
+    }
+}
+
 static void mpu_ended(void *ud, enum s3m__mpu_end end, const struct s3m__outcome *o,
                       const char *note)
 {
@@ -353,7 +401,10 @@ static void mpu_ended(void *ud, enum s3m__mpu_end end, const struct s3m__outcome
     snprintf(x->note, sizeof(x->note), "%s", note);
     x->ei = o->ei;
     x->retry_after_ms = o->retry_after_ms;
-    if (end == S3M__MPU_DONE && x->meta.tagging_xml) {
+    const char *recorded;
+    if (end == S3M__MPU_DONE && s3m__mpu_resumed(x->mpu, &recorded)) {
+        remeta_start(x); /* then its tags (remeta_done) */
+    } else if (end == S3M__MPU_DONE && x->meta.tagging_xml) {
         mpu_tag(x);
     } else if (end == S3M__MPU_DONE) {
         finished(x);
@@ -468,7 +519,7 @@ void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c)
     for (struct s3m_xfer *x = c->xfers; x; x = x->all_next) {
         if (x->mpu)
             s3m__mpu_stop(x->mpu);
-        if (x->cur) /* a CopyObject: its done callback sees the cancel */
+        if (x->cur) /* a CopyObject or a HEAD: its done callback sees the cancel */
             s3m_s3_cancel(x->cur);
         if (s3m_timer_active(x->timer)) /* a wait ends now */
             s3m_timer_start(x->timer, 0, 0);

@@ -37,6 +37,19 @@ char *s3m__tags_xml(const struct s3m_s3_req *r);
 /* The header that carries them on PutObject and CreateMultipartUpload. */
 #define S3M__TAGGING_HEADER "x-amz-tagging"
 
+/* ---- remeta.c: the metadata a fresh multipart copy writes ---- */
+
+/* Add to a CreateMultipartUpload what a fresh copy writes: meta, and recorded (NULL: none) as
+ * our source-ETag header. */
+void s3m__create_headers(const struct s3m_xfer_meta *meta, const char *recorded,
+                         struct s3m_s3_req *r);
+/* Whether the object's HEAD reply shows what s3m__create_headers(meta, recorded) writes: false
+ * (why says the first difference) when it carries another value, or one more or one fewer. The
+ * recorded source ETag may be missing where the object's ETag is src_etag (it is read only
+ * where the ETags differ); an older one is a difference. */
+bool s3m__meta_same(const struct s3m_xfer_meta *meta, const char *recorded, const char *src_etag,
+                    const struct s3m_s3_req *head, char *why, size_t n);
+
 /* ---- pipe.c: one GET streamed into one PUT or UploadPart through a ring buffer ---- */
 
 /* What the pipe reads: the object (If-Match its listed ETag), whole or one byte range. */
@@ -206,6 +219,10 @@ struct s3m_xfer_mpu *s3m__mpu_new(struct s3m_xfer_ctx *c, const struct s3m__obje
 void s3m__mpu_run(struct s3m_xfer_mpu *m);
 /* A stop: cancel the requests in flight (not a CreateMultipartUpload on the wire); waits end. */
 void s3m__mpu_stop(struct s3m_xfer_mpu *m);
+/* Whether the last run completed an upload it resumed (resume.c) rather than created; recorded
+ * is set to the source ETag a fresh create records (NULL: none): see s3m__create_headers. */
+bool s3m__mpu_resumed(const struct s3m_xfer_mpu *m, const char **recorded);
+
 /* Free an upload that is not running (no-op on NULL). */
 void s3m__mpu_free(struct s3m_xfer_mpu *m);
 
