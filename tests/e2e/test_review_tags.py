@@ -1,0 +1,161 @@
+"""Review of object tags (issue 17): failures around tag requests, edge values, caps, resume.
+boto3's get_object_tagging and the object bytes are the checker."""
+import hashlib
+import os
+import unittest  # noqa: F401  (the runner collects TestCase classes)
+from urllib.parse import quote, urlencode
+
+from e2e import conf_with, for_each_kind, proxied_conf, put_multipart
+from faultproxy import Proxy
+
+MIB = 1024 * 1024
+TAGS = {"env": "prod", "note": "a b=c+d/e:f@g", "owner": "Ålesund", "empty": ""}
+
+
+def tagset(client, bucket, key):
+    r = client.get_object_tagging(Bucket=bucket, Key=key)
+    return {t["Key"]: t["Value"] for t in r.get("TagSet", [])}
+
+
+def md5(client, bucket, key):
+    return hashlib.md5(client.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+
+
+def tagging(tags):
+    return {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+
+@for_each_kind
+class ReviewTagsTest:
+    def setUp(self):
+        self.sb = self.bucket(self.src, "rtsrc")
+        self.db = self.bucket(self.dst, "rtdst")
+
+    def px_dst(self):
+        """a fault proxy before the destination, its provider as the server is"""
+        proxy = Proxy(self.osl1.endpoint)
+        self.addCleanup(proxy.stop)
+        conf = conf_with(self.conf, "[px]\ntype = s3\nprovider = %s\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             "Ceph" if self.kind == "ceph" else "Other", self.osl1.access_key,
+                             self.osl1.secret_key, proxy.endpoint))
+        return proxy, conf
+
+    def test_review_mpu_tag_write_failed_then_next_run_writes_them(self):
+        """PutObjectTagging after a multipart Complete fails (the run exits 6): the object is on
+        the destination with its source's ETag. The next ordinary run (no ',tags': the nightly)
+        must not leave it without its tags and exit 0."""
+        data = os.urandom(5 * MIB + 1000)
+        put_multipart(self.src, self.sb, "big", data, 5 * MIB)
+        self.src.put_object_tagging(Bucket=self.sb, Key="big", Tagging=tagging(TAGS))
+        proxy, conf = self.px_dst()
+        proxy.add("status", method="PUT", query=r"(^|&)tagging", status=500)
+        self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--retries", "1", check=6,
+                 conf=conf)
+        proxy.clear()
+        self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, check=0, conf=conf)
+        self.assertEqual(md5(self.dst, self.db, "big"), hashlib.md5(data).hexdigest())
+        self.assertEqual(tagset(self.dst, self.db, "big"), TAGS)
+
+    def test_review_resumed_upload_gets_the_current_tags(self):
+        """an earlier run's upload (created with the tags the source had then) is resumed after
+        the source's tags were removed: the completed object must carry none"""
+        data = os.urandom(10 * MIB + 1000)
+        put_multipart(self.src, self.sb, "big", data, 5 * MIB)
+        mp = self.dst.create_multipart_upload(Bucket=self.db, Key="big", Tagging="old=1")
+        self.dst.upload_part(Bucket=self.db, Key="big", UploadId=mp["UploadId"], PartNumber=1,
+                             Body=data[:5 * MIB])
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "-v", check=0)
+        self.assertIn("resumed", p.stderr)
+        self.assertEqual(md5(self.dst, self.db, "big"), hashlib.md5(data).hexdigest())
+        self.assertEqual(tagset(self.dst, self.db, "big"), {})
+        # and with ',tags' the difference is seen and settled
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "etag,tags",
+                 check=0)
+        self.assertEqual(tagset(self.dst, self.db, "big"), {})
+
+    def test_review_edge_values(self):
+        """exactly 10 tags, a 128-character key and a 256-character value (unicode: more bytes),
+        '+', '=', '/', ':', '@', spaces, empty values: streamed single-part, multipart,
+        server-side; then --compare etag,tags finds nothing to update"""
+        tags = {"k" * 128: "v" * 256, "é" * 128: "ж" * 256, "a+b": "1+2", "a=b": "x=y",
+                "p/q": "/r/", "sp ace": " lead and trail ", "e": "", "at@": "m:n@o",
+                "n.u_m-9": "0", "Z": "z"}
+        self.assertEqual(len(tags), 10)
+        enc = urlencode(tags, quote_via=quote)
+        self.src.put_object(Bucket=self.sb, Key="one", Body=b"1" * 100, Tagging=enc)
+        data = os.urandom(5 * MIB + 10)
+        put_multipart(self.src, self.sb, "mp", data, 5 * MIB)
+        self.src.put_object_tagging(Bucket=self.sb, Key="mp", Tagging=tagging(tags))
+        # what the source holds (moto strips the blanks around a value in a PutObjectTagging
+        # body, boto3's too: the source's own tags are the reference)
+        self.assertEqual(tagset(self.src, self.sb, "one"), tags)
+        want = {key: tagset(self.src, self.sb, key) for key in ("one", "mp")}
+        self.assertEqual(len(want["mp"]), 10)
+        other = self.bucket(self.src, "rtss")
+        for spec, client, b in (("osl1:" + self.db, self.dst, self.db),
+                                ("sto2:" + other, self.src, other)):
+            self.s3m("sync", "sto2:" + self.sb, spec, check=0)
+            for key in ("one", "mp"):
+                self.assertEqual(tagset(client, b, key), want[key], (spec, key))
+            self.assertEqual(md5(client, b, "mp"), hashlib.md5(data).hexdigest())
+            p = self.s3m("sync", "sto2:" + self.sb, spec, "--compare", "etag,tags", "--dry-run",
+                         check=0)
+            self.assertIn("would update 0", p.stdout, p.stdout)
+
+    def tag_diffs(self, n=3):
+        for i in range(n):
+            self.src.put_object(Bucket=self.sb, Key="k%d" % i, Body=b"x%d" % i, Tagging="a=1")
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, check=0)
+        for i in range(n):
+            self.src.put_object_tagging(Bucket=self.sb, Key="k%d" % i,
+                                        Tagging=tagging({"a": "2"}))
+
+    def test_review_max_change_counts_tag_updates(self):
+        """three tag-only differences under --max-change 1: refused (exit 12), no tag written"""
+        self.tag_diffs()
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "etag,tags",
+                 "--max-change", "1", check=12)
+        for i in range(3):
+            self.assertEqual(tagset(self.dst, self.db, "k%d" % i), {"a": "1"})
+
+    def test_review_immutable_refuses_tag_updates(self):
+        self.tag_diffs(1)
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "etag,tags",
+                     "--immutable", check=13)
+        self.assertIn("k0", p.stdout + p.stderr)
+        self.assertEqual(tagset(self.dst, self.db, "k0"), {"a": "1"})
+
+    def test_review_bad_tag_replies_fail_safely(self):
+        """GetObjectTagging answered 200 with an empty body, a truncated document, another
+        document, 500 and 403: the object is not copied (streamed) and a ',tags' check writes or
+        removes nothing; nothing is deleted"""
+        self.src.put_object(Bucket=self.sb, Key="t", Body=b"t" * 10, Tagging="a=1")
+        self.dst.put_object(Bucket=self.db, Key="zz", Body=b"z")
+        proxy = Proxy(self.sto2.endpoint)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "spx", self.sto2, proxy.endpoint)
+        faults = [("listing", {"edit": lambda d: b""}),
+                  ("listing", {"edit": lambda d: d[: len(d) // 2]}),
+                  ("listing", {"edit": lambda d: b"<?xml version=\"1.0\"?><Foo/>"}),
+                  ("status", {"status": 500}), ("status", {"status": 403, "code": "AccessDenied"})]
+        for action, kw in faults:
+            proxy.clear()
+            proxy.add(action, method="GET", query=r"(^|&)tagging", **kw)
+            p = self.s3m("sync", "spx:" + self.sb, "osl1:" + self.db, "--retries", "1",
+                         conf=conf)
+            self.assertIn(p.returncode, (6, 7), (action, kw, p.stderr[-2000:]))
+            keys = sorted(o["Key"] for o in self.dst.list_objects_v2(Bucket=self.db)
+                          .get("Contents", []))
+            self.assertEqual(keys, ["zz"], (action, p.stderr[-2000:]))
+        # the pair copied, the source's tags changed; a ',tags' check with bad source replies
+        proxy.clear()
+        self.s3m("sync", "spx:" + self.sb, "osl1:" + self.db, check=0, conf=conf)
+        self.src.put_object_tagging(Bucket=self.sb, Key="t", Tagging=tagging({"a": "2"}))
+        for action, kw in faults:
+            proxy.clear()
+            proxy.add(action, method="GET", query=r"(^|&)tagging", **kw)
+            p = self.s3m("sync", "spx:" + self.sb, "osl1:" + self.db, "--retries", "1",
+                         "--compare", "etag,tags", conf=conf)
+            self.assertIn(p.returncode, (6, 7), (action, kw, p.stderr[-2000:]))
+            self.assertEqual(tagset(self.dst, self.db, "t"), {"a": "1"}, action)
