@@ -334,8 +334,11 @@ static void mpu_tagged(struct s3m_s3_req *r, void *ud)
 
 static void mpu_tag(struct s3m_xfer *x)
 {
-    struct s3m_s3_req *r = s3m_s3_put_tagging_xml(x->ctx->dst, x->dst_bucket, x->dst_key,
-                                                  x->meta.tagging_xml);
+    /* none: a resumed upload was created by an earlier run, with the tags the source had then */
+    struct s3m_s3_req *r = x->meta.tagging_xml
+                             ? s3m_s3_put_tagging_xml(x->ctx->dst, x->dst_bucket, x->dst_key,
+                                                      x->meta.tagging_xml)
+                             : s3m_s3_clear_tagging(x->ctx->dst, x->dst_bucket, x->dst_key);
     x->cur = r; /* a stop cancels it */
     if (!s3m_s3_submit(r, mpu_tagged, x))
         return;
@@ -353,7 +356,8 @@ static void mpu_ended(void *ud, enum s3m__mpu_end end, const struct s3m__outcome
     snprintf(x->note, sizeof(x->note), "%s", note);
     x->ei = o->ei;
     x->retry_after_ms = o->retry_after_ms;
-    if (end == S3M__MPU_DONE && x->meta.tagging_xml) {
+    bool resumed = strstr(note, ", resumed") != NULL; /* mpu.c's note of an adopted upload */
+    if (end == S3M__MPU_DONE && (x->meta.tagging_xml || (resumed && !x->ctx->no_tags))) {
         mpu_tag(x);
     } else if (end == S3M__MPU_DONE) {
         finished(x);
