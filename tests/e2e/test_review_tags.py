@@ -160,3 +160,74 @@ class ReviewTagsTest:
                          "--compare", "etag,tags", conf=conf)
             self.assertIn(p.returncode, (6, 7), (action, kw, p.stderr[-2000:]))
             self.assertEqual(tagset(self.dst, self.db, "t"), {"a": "1"}, action)
+
+    def test_review_cutoff_between_complete_and_tags(self):
+        """--max-duration (hard) runs out while the PutObjectTagging after a multipart Complete
+        waits: the run exits 15. The object is there with its source's ETag; the next ordinary
+        run must not leave it without its tags"""
+        data = os.urandom(5 * MIB + 1000)
+        put_multipart(self.src, self.sb, "big", data, 5 * MIB)
+        self.src.put_object_tagging(Bucket=self.sb, Key="big", Tagging=tagging(TAGS))
+        proxy, conf = self.px_dst()
+        proxy.add("stall", method="PUT", query=r"(^|&)tagging", seconds=20)
+        p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--max-duration", "3s",
+                     "--cutoff-mode", "hard", conf=conf)
+        self.assertNotEqual(p.returncode, 0, p.stderr[-2000:])
+        proxy.clear()
+        self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, check=0, conf=conf)
+        self.assertEqual(md5(self.dst, self.db, "big"), hashlib.md5(data).hexdigest())
+        self.assertEqual(tagset(self.dst, self.db, "big"), TAGS)
+
+    def test_review_odd_keys(self):
+        """keys that need encoding in the ?tagging request (space, '+', '=', unicode, '?', '&'):
+        streamed, multipart, and a ',tags' update"""
+        keys = ["a b+c=d", "dir/ü ñ", "q?x&y=1", "p%41"]
+        for k in keys:
+            self.src.put_object(Bucket=self.sb, Key=k, Body=k.encode(), Tagging="t=v")
+        put_multipart(self.src, self.sb, "m p+ü", os.urandom(5 * MIB + 5), 5 * MIB)
+        self.src.put_object_tagging(Bucket=self.sb, Key="m p+ü", Tagging=tagging({"m": "1"}))
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, check=0)
+        for k in keys:
+            self.assertEqual(tagset(self.dst, self.db, k), {"t": "v"}, k)
+        self.assertEqual(tagset(self.dst, self.db, "m p+ü"), {"m": "1"})
+        for k in keys + ["m p+ü"]:
+            self.src.put_object_tagging(Bucket=self.sb, Key=k, Tagging=tagging({"n": "2"}))
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "tags", check=0)
+        for k in keys + ["m p+ü"]:
+            self.assertEqual(tagset(self.dst, self.db, k), {"n": "2"}, k)
+
+    def test_review_backup_dir_keeps_tags(self):
+        """an overwritten single-part and multipart object, and a deleted one, keep their tags
+        in --backup-dir"""
+        self.dst.put_object(Bucket=self.db, Key="s", Body=b"old", Tagging="o=1")
+        put_multipart(self.dst, self.db, "m", os.urandom(5 * MIB + 7), 5 * MIB)
+        self.dst.put_object_tagging(Bucket=self.db, Key="m", Tagging=tagging({"o": "2"}))
+        self.dst.put_object(Bucket=self.db, Key="gone", Body=b"g", Tagging="o=3")
+        self.src.put_object(Bucket=self.sb, Key="s", Body=b"new!", Tagging="n=1")
+        self.src.put_object(Bucket=self.sb, Key="m", Body=b"new multipart")
+        bk = self.bucket(self.dst, "rtbk")
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--backup-dir", "osl1:" + bk,
+                 check=0)
+        self.assertEqual(tagset(self.dst, self.db, "s"), {"n": "1"})
+        self.assertEqual(tagset(self.dst, self.db, "m"), {})
+        for k, t in (("s", {"o": "1"}), ("m", {"o": "2"}), ("gone", {"o": "3"})):
+            self.assertEqual(tagset(self.dst, bk, k), t, k)
+
+    def test_review_no_tags_clear_failed_on_ceph(self):
+        """--no-tags, a server-side copy on a provider = Ceph remote: removing the tags radosgw
+        copied fails (exit 6); the next --no-tags run must not leave them"""
+        if self.kind != "ceph":
+            self.skipTest("radosgw copies tags whatever the directive")
+        self.src.put_object(Bucket=self.sb, Key="k", Body=b"k", Tagging="a=1")
+        proxy = Proxy(self.sto2.endpoint)
+        self.addCleanup(proxy.stop)
+        conf = conf_with(self.conf, "[cpx]\ntype = s3\nprovider = Ceph\naccess_key_id = %s\n"
+                         "secret_access_key = %s\nendpoint = %s\n\n" % (
+                             self.sto2.access_key, self.sto2.secret_key, proxy.endpoint))
+        other = self.bucket(self.src, "rtnt")
+        proxy.add("status", method=("PUT", "DELETE"), query=r"(^|&)tagging", status=500)
+        self.s3m("sync", "cpx:" + self.sb, "cpx:" + other, "--no-tags", "--retries", "1",
+                 check=6, conf=conf)
+        proxy.clear()
+        self.s3m("sync", "cpx:" + self.sb, "cpx:" + other, "--no-tags", check=0, conf=conf)
+        self.assertEqual(tagset(self.src, other, "k"), {})
