@@ -231,3 +231,21 @@ class ReviewTagsTest:
         proxy.clear()
         self.s3m("sync", "cpx:" + self.sb, "cpx:" + other, "--no-tags", check=0, conf=conf)
         self.assertEqual(tagset(self.src, other, "k"), {})
+
+    def test_review_tag_update_with_backup_dir_and_max_change(self):
+        """a tag-only update under --backup-dir and under a --max-change that holds it: the
+        object stays (bytes, ETag), its tags become the source's"""
+        self.tag_diffs(2)
+        before = {k: md5(self.dst, self.db, k) for k in ("k0", "k1")}
+        bk = self.bucket(self.dst, "rtbk2")
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "etag,tags",
+                 "--backup-dir", "osl1:" + bk, check=0)
+        for k in ("k0", "k1"):
+            self.assertEqual(md5(self.dst, self.db, k), before[k], k)
+            self.assertEqual(tagset(self.dst, self.db, k), {"a": "2"}, k)
+            self.src.put_object_tagging(Bucket=self.sb, Key=k, Tagging=tagging({"a": "3"}))
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "etag,tags",
+                 "--max-change", "100%", check=0)
+        for k in ("k0", "k1"):
+            self.assertEqual(md5(self.dst, self.db, k), before[k], k)
+            self.assertEqual(tagset(self.dst, self.db, k), {"a": "3"}, k)
