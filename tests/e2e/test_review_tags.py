@@ -249,3 +249,39 @@ class ReviewTagsTest:
         for k in ("k0", "k1"):
             self.assertEqual(md5(self.dst, self.db, k), before[k], k)
             self.assertEqual(tagset(self.dst, self.db, k), {"a": "3"}, k)
+
+    def test_review_check_and_cutoff_in_tag_read(self):
+        """`check --compare etag,tags` reports a tag-only difference (exit 10; 0 without the
+        mode); a cut-off while the source's tags are read stores no untagged copy"""
+        self.tag_diffs(1)
+        self.s3m("check", "sto2:" + self.sb, "osl1:" + self.db, check=0)
+        p = self.s3m("check", "sto2:" + self.sb, "osl1:" + self.db, "--compare", "etag,tags",
+                     check=10)
+        self.assertIn("k0", p.stdout + p.stderr)
+        self.assertEqual(tagset(self.dst, self.db, "k0"), {"a": "1"})
+        self.src.put_object(Bucket=self.sb, Key="new", Body=b"n" * 1000, Tagging="b=2")
+        proxy = Proxy(self.sto2.endpoint)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "spx", self.sto2, proxy.endpoint)
+        proxy.add("stall", method="GET", query=r"(^|&)tagging", seconds=15)
+        for mode in ("hard",):
+            p = self.s3m("sync", "spx:" + self.sb, "osl1:" + self.db, "--max-duration", "2s",
+                         "--cutoff-mode", mode, conf=conf)
+            self.assertIn(p.returncode, (6, 15), p.stderr[-2000:])
+            keys = [o["Key"] for o in self.dst.list_objects_v2(Bucket=self.db)["Contents"]]
+            if "new" in keys:
+                self.assertEqual(tagset(self.dst, self.db, "new"), {"b": "2"}, mode)
+
+    def test_review_stalled_tag_read_does_not_crash(self):
+        """the source's GetObjectTagging stalls (no answer for 4 s, then the connection closes)
+        until the client gives up, while the GET waits paused: the object fails (exit 5), the
+        run must not abort ('the loop ran out of work in the middle of a job (a bug)', SIGABRT;
+        the same with --max-duration 2s --cutoff-mode soft)"""
+        self.src.put_object(Bucket=self.sb, Key="new", Body=b"n" * 1000, Tagging="b=2")
+        proxy = Proxy(self.sto2.endpoint)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "spx", self.sto2, proxy.endpoint)
+        proxy.add("stall", method="GET", query=r"(^|&)tagging", seconds=4)
+        p = self.s3m("sync", "spx:" + self.sb, "osl1:" + self.db, "--retries", "1", conf=conf)
+        self.assertIn(p.returncode, (5, 6), p.stderr[-2000:])
+        self.assertNotIn("Contents", self.dst.list_objects_v2(Bucket=self.db))
