@@ -336,8 +336,11 @@ static void mpu_tagged(struct s3m_s3_req *r, void *ud)
 
 static void mpu_tag(struct s3m_xfer *x)
 {
-    struct s3m_s3_req *r = s3m_s3_put_tagging_xml(x->ctx->dst, x->dst_bucket, x->dst_key,
-                                                  x->meta.tagging_xml);
+    /* none: a resumed upload was created by an earlier run, with the tags the source had then */
+    struct s3m_s3_req *r = x->meta.tagging_xml
+                             ? s3m_s3_put_tagging_xml(x->ctx->dst, x->dst_bucket, x->dst_key,
+                                                      x->meta.tagging_xml)
+                             : s3m_s3_clear_tagging(x->ctx->dst, x->dst_bucket, x->dst_key);
     x->cur = r; /* a stop cancels it */
     if (!s3m_s3_submit(r, mpu_tagged, x))
         return;
@@ -373,8 +376,9 @@ static void remeta_done(struct s3m_s3_req *r, void *ud)
                 "afresh (%s)",
                 x->dst_key, why);
         start_multipart(x, (enum s3m__mpu_mode)x->mpu_mode);
-    } else if (x->meta.tagging_xml) {
-        mpu_tag(x); /* then its tags, as after any multipart copy */
+    } else if (x->meta.tagging_xml || !x->ctx->no_tags) {
+        mpu_tag(x); /* then the source's tags of now (none: removed), as it was created with
+                     * the tags of the earlier run's time, and tags change without the ETag */
     } else {
         finished(x);
     }
