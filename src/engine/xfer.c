@@ -254,7 +254,10 @@ static void tags_cleared(struct s3m_s3_req *r, void *ud)
     if (o.ei.err) {
         char msg[sizeof(o.ei.message)];
         snprintf(msg, sizeof(msg), "%s", o.ei.message);
-        snprintf(o.ei.message, sizeof(o.ei.message), "removing the copied tags: %.200s", msg);
+        snprintf(o.ei.message, sizeof(o.ei.message),
+                 "removing the copied tags (the object keeps them: remove them by hand, "
+                 "or run without --no-tags): %.200s",
+                 msg);
     }
     s3m_s3_req_free(r);
     single_finished(x, &o);
@@ -328,7 +331,10 @@ static void mpu_tagged(struct s3m_s3_req *r, void *ud)
     if (x->ei.err) {
         char msg[sizeof(x->ei.message)];
         snprintf(msg, sizeof(msg), "%s", x->ei.message);
-        snprintf(x->ei.message, sizeof(x->ei.message), "writing its tags: %.400s", msg);
+        snprintf(x->ei.message, sizeof(x->ei.message),
+                 "writing its tags (the object is there without them: a run with --compare "
+                 "etag,tags writes them): %.300s",
+                 msg);
     }
     s3m_s3_req_free(r);
     finished(x);

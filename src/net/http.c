@@ -72,7 +72,10 @@ static size_t write_fn(char *buf, size_t size, size_t n, void *ud)
 {
     struct s3m_http *h = ud;
     size_t len = size * n;
-    if (!h->on_write) {
+    /* cancelled: swallowed. curl hands what it kept while paused to us from inside the
+     * curl_easy_pause of the cancel, where a write error leaves the transfer stuck, never done
+     * (libcurl 7.88); the progress callback aborts it on the next turn instead */
+    if (!h->on_write || h->cancelled) {
         h->bytes_received += len;
         return len;
     }
