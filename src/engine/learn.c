@@ -132,19 +132,14 @@ static void head_done(struct s3m_s3_req *r, void *ud)
             after_meta(l);
         return;
     }
-    if (part == TAGS_READ) { /* sent with CreateMultipartUpload (UploadPartCopy copies none) */
-        char *v = s3m__tags_value(r);
+    if (part == TAGS_READ) {
+        /* written by PutObjectTagging once the upload is complete (xfer.c mpu_tag), never as
+         * x-amz-tagging on CreateMultipartUpload: radosgw ignores that header there and keeps
+         * an empty tag set its GetObjectTagging then answers with no body at all */
         struct s3m_xfer_meta *m = l->o.meta;
         free(m->tagging_xml);
         m->tagging_xml = s3m__tags_xml(r);
         s3m_s3_req_free(r);
-        if (*v) {
-            m->kv = s3m_realloc(m->kv, (m->n + 1) * sizeof(*m->kv));
-            m->kv[m->n].name = s3m_strdup(S3M__TAGGING_HEADER);
-            m->kv[m->n++].value = v;
-        } else {
-            free(v);
-        }
         after_meta(l);
         return;
     }
