@@ -23,6 +23,9 @@ void s3m_tags_encode(struct s3m_buf *out, const struct s3m_xml_tag *tags, size_t
 
 /* The PutObjectTagging body of n tags (<Tagging><TagSet><Tag>...), appended to out. */
 void s3m_tags_xml(struct s3m_buf *out, const struct s3m_xml_tag *tags, size_t n);
+/* s as XML character data or attribute value (&, <, >, quotes, CR, LF, tab escaped) onto b:
+ * the request bodies s3mirror writes (Tagging, the DeleteObjects keys). */
+void s3m_xml_escape(struct s3m_buf *b, const char *s);
 
 /* The value of a reply's x-amz-tagging-count header: true when it says the object has tags
  * (NULL, "0" or anything unreadable: none). */

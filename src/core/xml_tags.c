@@ -88,7 +88,7 @@ void s3m_tags_encode(struct s3m_buf *out, const struct s3m_xml_tag *tags, size_t
     free(sorted);
 }
 
-static void xml_escape(struct s3m_buf *b, const char *s)
+void s3m_xml_escape(struct s3m_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -110,9 +110,9 @@ void s3m_tags_xml(struct s3m_buf *out, const struct s3m_xml_tag *tags, size_t n)
     s3m_buf_adds(out, "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>");
     for (size_t i = 0; i < n; i++) {
         s3m_buf_adds(out, "<Tag><Key>");
-        xml_escape(out, tags[i].key);
+        s3m_xml_escape(out, tags[i].key);
         s3m_buf_adds(out, "</Key><Value>");
-        xml_escape(out, tags[i].value);
+        s3m_xml_escape(out, tags[i].value);
         s3m_buf_adds(out, "</Value></Tag>");
     }
     s3m_buf_adds(out, "</TagSet></Tagging>");

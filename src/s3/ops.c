@@ -173,23 +173,6 @@ struct s3m_s3_req *s3m_s3_upload_part_copy(struct s3m_s3 *c, const char *bucket,
     return r;
 }
 
-static void xml_escape(struct s3m_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': s3m_buf_adds(b, "&amp;"); break;
-        case '<': s3m_buf_adds(b, "&lt;"); break;
-        case '>': s3m_buf_adds(b, "&gt;"); break;
-        case '"': s3m_buf_adds(b, "&quot;"); break;
-        case '\'': s3m_buf_adds(b, "&apos;"); break;
-        case '\r': s3m_buf_adds(b, "&#13;"); break;
-        case '\n': s3m_buf_adds(b, "&#10;"); break;
-        case '\t': s3m_buf_adds(b, "&#9;"); break;
-        default: s3m_buf_addc(b, *s);
-        }
-    }
-}
-
 static void set_md5(struct s3m_s3_req *r)
 {
     uint8_t md5[S3M_MD5_LEN];
@@ -266,7 +249,7 @@ struct s3m_s3_req *s3m_s3_delete_objects(struct s3m_s3 *c, const char *bucket,
                  "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
     for (size_t i = 0; i < n; i++) {
         s3m_buf_adds(&b, "<Object><Key>");
-        xml_escape(&b, keys[i]);
+        s3m_xml_escape(&b, keys[i]);
         s3m_buf_adds(&b, "</Key></Object>");
     }
     s3m_buf_adds(&b, "</Delete>");
