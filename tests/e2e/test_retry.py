@@ -17,7 +17,7 @@ from test_sync import MiB, body
 class SlowPartCopyProxy(Proxy):
     """The fault proxy, with every UploadPartCopy held for `delay` seconds first: parts stay in
     flight long enough for a signal to land among them."""
-    delay = 0.3
+    delay = 1.0  # two rounds of parts (or four) outlast the random wait of up to 0.8 s
 
     def handle(self, h):
         if h.command == "PUT" and "partNumber" in h.path and h.headers.get("x-amz-copy-source"):

@@ -1,5 +1,5 @@
-"""Object tags: read from the source and written with the object (x-amz-tagging on PutObject and
-CreateMultipartUpload; CopyObject copies them itself), a tag-only difference updated by
+"""Object tags: read from the source and written with the object (x-amz-tagging on PutObject,
+PutObjectTagging once a multipart upload is complete; CopyObject copies them itself), a tag-only difference updated by
 PutObjectTagging under --compare MODE,tags, --no-tags. boto3's get_object_tagging checks."""
 import json
 import os
@@ -27,21 +27,19 @@ def tagset(client, bucket, key):
 @for_each_kind
 class TagsTest:
     def setUp(self):
-        global TAGS, MOVED
-        if self.kind == "ceph":
-            TAGS = dict(TAGS, amp="x&y=z%41", mark="✓ ok")
-            MOVED = MOVED
+        # per test, never the module's: the Ceph classes run in the same process as moto's
+        self.tags = dict(TAGS, amp="x&y=z%41", mark="✓ ok") if self.kind == "ceph" else TAGS
         self.sb = self.bucket(self.src, "tgsrc")
         self.db = self.bucket(self.dst, "tgdst")
 
     def fill(self, client, bucket):
         """small (tagged), plain (none), empty (tagged, 0 bytes), big (multipart, tagged)"""
-        client.put_object(Bucket=bucket, Key="small", Body=b"s" * 1000, Tagging=urlencode(TAGS, quote_via=quote))
+        client.put_object(Bucket=bucket, Key="small", Body=b"s" * 1000, Tagging=urlencode(self.tags, quote_via=quote))
         client.put_object(Bucket=bucket, Key="plain", Body=b"p" * 100)
         client.put_object(Bucket=bucket, Key="empty", Body=b"", Tagging=urlencode(OTHER, quote_via=quote))
         put_multipart(client, bucket, "big", os.urandom(5 * MIB + 1000), 5 * MIB)
         client.put_object_tagging(Bucket=bucket, Key="big", Tagging={
-            "TagSet": [{"Key": k, "Value": v} for k, v in TAGS.items()]})
+            "TagSet": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
 
     def clear(self, client, bucket, key):
         """remove every tag as s3mirror does: radosgw blanks the object's listed ETag on
@@ -52,7 +50,7 @@ class TagsTest:
             client.delete_object_tagging(Bucket=bucket, Key=key)
 
     def expect(self, client, bucket, tags=True):
-        want = {"small": TAGS, "plain": {}, "empty": OTHER, "big": TAGS}
+        want = {"small": self.tags, "plain": {}, "empty": OTHER, "big": self.tags}
         for key, t in want.items():
             self.assertEqual(tagset(client, bucket, key), t if tags else {}, key)
 
@@ -82,13 +80,13 @@ class TagsTest:
         """a single-part source above --multipart-threshold, copied in parts of the chunk size
         (streamed and server-side): its tags and metadata (one HEAD) go with it"""
         self.src.put_object(Bucket=self.sb, Key="one", Body=os.urandom(5 * MIB + 10),
-                            ContentType="application/x-tags", Tagging=urlencode(TAGS, quote_via=quote))
+                            ContentType="application/x-tags", Tagging=urlencode(self.tags, quote_via=quote))
         other = self.bucket(self.src, "tgch")
         for dst, client, bucket in (("osl1:" + self.db, self.dst, self.db),
                                     ("sto2:" + other, self.src, other)):
             self.s3m("sync", "sto2:" + self.sb, dst, "--multipart-threshold", "5M",
                      "--multipart-chunk-size", "5M", check=0)
-            self.assertEqual(tagset(client, bucket, "one"), TAGS, dst)
+            self.assertEqual(tagset(client, bucket, "one"), self.tags, dst)
             h = client.head_object(Bucket=bucket, Key="one")
             self.assertEqual(h["ContentType"], "application/x-tags", dst)
             self.assertTrue(h["ETag"].endswith('-2"'), h["ETag"])
@@ -223,7 +221,7 @@ class TagsTest:
         p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--compare", "etag,tags",
                      check=6, conf=conf)
         self.assertRegex(p.stderr, r"small: tags not written.*InvalidTag")
-        self.assertEqual(tagset(self.dst, self.db, "small"), TAGS)
+        self.assertEqual(tagset(self.dst, self.db, "small"), self.tags)
         # the source's tags cannot be read: the object is not copied
         src_proxy = Proxy(self.sto2.endpoint)
         self.addCleanup(src_proxy.stop)
