@@ -47,6 +47,7 @@ struct s3m_http {
     int status; /* HTTP status of the final response */
     uint64_t bytes_sent, bytes_received;
     bool paused_send, paused_recv, running, cancelled;
+    bool in_pause; /* inside our curl_easy_pause, which may call write_fn */
     s3m_http_header_cb on_header;
     s3m_http_write_cb on_write;
     s3m_http_read_cb on_read;

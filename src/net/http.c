@@ -87,6 +87,14 @@ static size_t write_fn(char *buf, size_t size, size_t n, void *ud)
         h->paused_recv = true;
         return CURL_WRITEFUNC_PAUSE;
     }
+    if (r == S3M_HTTP_ABORT && h->in_pause) {
+        /* called from the curl_easy_pause that resumed us (the limiter's timer, a resume): a
+         * write error there returns before curl schedules the handle again (libcurl 7.88), so
+         * the transfer would sit until some curl timer; aborted as a cancel is, instead */
+        h->cancelled = true;
+        h->bytes_received += len;
+        return len;
+    }
     if (r == S3M_HTTP_ABORT)
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
     if (limited)
@@ -250,7 +258,9 @@ void s3m__http_repause(struct s3m_http *h)
     int mask = (h->paused_recv ? CURLPAUSE_RECV : 0) | (h->paused_send ? CURLPAUSE_SEND : 0);
     if (h->bw.waiting) /* still waiting for the bandwidth limiter: that direction stays paused */
         mask |= h->bw.waiting - 1 == S3M_HTTP_RECV ? CURLPAUSE_RECV : CURLPAUSE_SEND;
+    h->in_pause = true;
     curl_easy_pause(h->easy, mask);
+    h->in_pause = false;
 }
 
 void s3m_http_resume(struct s3m_http *h)
