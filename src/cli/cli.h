@@ -150,6 +150,11 @@ struct s3m_job_result {
     /* "success", "cut_off" (--max-duration), "interrupted" (a signal) or "failed" */
     const char *outcome;
     uint64_t left_objects, left_bytes; /* a cut-off run's copies and updates not done */
+    /* per endpoint (0 source, 1 destination): requests sent, connections opened, the TLS
+     * handshakes of those and how many resumed a session */
+    struct {
+        uint64_t requests, connections, tls_handshakes, tls_resumed;
+    } endpoint[2];
 };
 /* Take the job's lock (path NULL: a default per SRC/DST pair); 0, or an exit code after a
  * one-line message (S3M_EXIT_LOCKED when another run holds it). */

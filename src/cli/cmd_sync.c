@@ -423,9 +423,12 @@ static int sync_report(struct run *r, int rc)
     r->so.plan = NULL;
     if (r->write_metrics || r->notify)
         s3m__run_signals_late(r);
+    const struct s3m_s3_stats *ep[2] = {&r->cs.stats, &r->cd.stats};
+    if (r->o->json && r->src && r->dst) /* after the summaries: what each endpoint was asked */
+        s3m__stats_json(ep);
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->so.mode, r->job_src, r->job_dst, &r->t_start, rc,
-                                &r->total, r->cs.stats.retries + r->cd.stats.retries);
+                                &r->total, ep);
     /* a run turned away by the lock pings nothing: the run holding it pings its own end */
     if (r->notify && rc != S3M_EXIT_LOCKED)
         s3m_notify_end(r->o, rc, s3m_buf_str(&r->lines));

@@ -61,7 +61,10 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst);
  * or the metrics file's error when rc is 0 (a push never changes it). */
 int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,
                        const char *job_dst, const struct timespec *t_start, int rc,
-                       const struct s3m_sync_stats *total, uint64_t retries);
+                       const struct s3m_sync_stats *total, const struct s3m_s3_stats *ep[2]);
+/* --json: what the whole run cost each endpoint (ep: source, destination) as one object of type
+ * stats on stdout: requests by type, retries, bytes, connections and TLS handshakes. */
+void s3m__stats_json(const struct s3m_s3_stats *ep[2]);
 
 /* ---- a job's key ranges (sync_lanes.c) ---- */
 struct s3m__lanes_ctx {

@@ -152,6 +152,26 @@ static void outcome(struct s3m_buf *m, const char *labels, const struct s3m_job_
     gauge_u(m, "s3mirror_last_run_left_bytes", "Bytes of those.", labels, r->left_bytes);
 }
 
+/* What each endpoint cost: a series per endpoint (source, destination) of each gauge. */
+static void per_endpoint(struct s3m_buf *m, const char *labels, const struct s3m_job_result *r)
+{
+    static const char *const names[][2] = {
+        {"s3mirror_last_run_requests", "Requests sent to the endpoint (retries included)."},
+        {"s3mirror_last_run_connections", "Connections opened to the endpoint."},
+        {"s3mirror_last_run_tls_handshakes", "TLS handshakes of those connections."},
+        {"s3mirror_last_run_tls_resumed", "TLS handshakes that resumed an earlier session."},
+    };
+    for (size_t g = 0; g < S3M_ARRAY_LEN(names); g++) {
+        s3m_buf_printf(m, "# HELP %s %s\n# TYPE %s gauge\n", names[g][0], names[g][1], names[g][0]);
+        for (int e = 0; e < 2; e++) {
+            const uint64_t v[] = {r->endpoint[e].requests, r->endpoint[e].connections,
+                                  r->endpoint[e].tls_handshakes, r->endpoint[e].tls_resumed};
+            s3m_buf_printf(m, "%s{%s,endpoint=\"%s\"} %" PRIu64 "\n", names[g][0], labels,
+                           e ? "destination" : "source", v[g]);
+        }
+    }
+}
+
 /* the labels of every series: src, dst and (with --shard) shard */
 static void series_labels(struct s3m_buf *l, const char *src, const char *dst, const char *shard)
 {
@@ -186,6 +206,7 @@ void s3m_job_metrics_render(struct s3m_buf *m, const char *src, const char *dst,
     gauge_u(m, "s3mirror_last_run_errors", "Objects or listings that failed.", L, r->errors);
     gauge_u(m, "s3mirror_last_run_retries", "Requests retried in the last run.", L, r->retries);
     outcome(m, L, r);
+    per_endpoint(m, L, r);
     s3m_buf_cleanup(&l);
 }
 

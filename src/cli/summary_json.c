@@ -1,5 +1,6 @@
 /* summary_json.c - `--json`: each job's summary as one JSON object on stdout (instead of the
- * text line), with the same counts, and what a cut-off run (--max-duration) left. */
+ * text line), with the same counts, and what a cut-off run (--max-duration) left; at the end,
+ * what the whole run asked of each endpoint (the -v stats lines). */
 #include "cmd_sync.h"
 #include "s3m/util.h"
 
@@ -42,4 +43,35 @@ void s3m__summary_json(struct s3m_buf *b, const struct s3m_opts *o, enum s3m_syn
            st->cut.bytes + (st->cut_off ? st->held.bytes : 0));
     s3m_buf_printf(b, ",\"listing_complete\":%s}",
                    st->cut_unlisted || st->listing_failed ? "false" : "true");
+}
+
+static void endpoint(struct s3m_buf *b, const char *name, const struct s3m_s3_stats *cs)
+{
+    s3m_buf_printf(b, ",\"%s\":{\"requests\":{", name);
+    const char *sep = "";
+    for (int op = 0; op < S3M_OP__COUNT; op++)
+        if (cs->requests[op]) {
+            s3m_buf_printf(b, "%s\"%s\":%" PRIu64, sep, s3m_s3_op_name((enum s3m_s3_op)op),
+                           cs->requests[op]);
+            sep = ",";
+        }
+    s3m_buf_printf(b,
+                   "},\"retries\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
+                   ",\"bytes_received\":%" PRIu64 ",\"connections\":%" PRIu64
+                   ",\"tls_handshakes\":%" PRIu64 ",\"tls_resumed\":%" PRIu64 "}",
+                   cs->retries, cs->bytes_sent, cs->bytes_received, cs->connections,
+                   cs->tls_handshakes, cs->tls_resumed);
+}
+
+void s3m__stats_json(const struct s3m_s3_stats *ep[2])
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_adds(&b, "{\"type\":\"stats\"");
+    endpoint(&b, "source", ep[0]);
+    endpoint(&b, "destination", ep[1]);
+    s3m_buf_adds(&b, "}");
+    printf("%s\n", s3m_buf_str(&b));
+    fflush(stdout);
+    s3m_buf_cleanup(&b);
 }

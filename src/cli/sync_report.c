@@ -237,7 +237,7 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
 
 int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,
                        const char *job_dst, const struct timespec *t_start, int rc,
-                       const struct s3m_sync_stats *total, uint64_t retries)
+                       const struct s3m_sync_stats *total, const struct s3m_s3_stats *ep[2])
 {
     struct timespec t_end;
     clock_gettime(CLOCK_REALTIME, &t_end);
@@ -250,7 +250,7 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
         .bytes = {total->copy.bytes, total->update.bytes, total->deleted_bytes, total->skip.bytes},
         .errors = total->failed.n + total->delete_errors + (total->listing_failed ? 1 : 0) +
                   (total->delete_list_failed ? 1 : 0),
-        .retries = retries,
+        .retries = ep[0]->retries + ep[1]->retries,
         .outcome = rc == S3M_EXIT_OK     ? "success"
                  : rc == S3M_EXIT_CUTOFF ? "cut_off"
                  : rc >= 128             ? "interrupted"
@@ -258,6 +258,13 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
         .left_objects = total->cut.n + (total->cut_off ? total->held.n : 0),
         .left_bytes = total->cut.bytes + (total->cut_off ? total->held.bytes : 0),
     };
+    for (int e = 0; e < 2; e++) {
+        for (int op = 0; op < S3M_OP__COUNT; op++)
+            jr.endpoint[e].requests += ep[e]->requests[op];
+        jr.endpoint[e].connections = ep[e]->connections;
+        jr.endpoint[e].tls_handshakes = ep[e]->tls_handshakes;
+        jr.endpoint[e].tls_resumed = ep[e]->tls_resumed;
+    }
     int mrc = o->metrics_file ? s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr)
                               : 0;
     jr.exit_code = rc ? rc : mrc; /* the gateway is told the code the run exits with */

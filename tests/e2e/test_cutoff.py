@@ -133,8 +133,10 @@ class CutoffTest:
         dst = self.assert_whole(src)
         self.assertEqual(sorted(k for k in dst if k in src), small)
         self.assertIn(EXTRA, dst)
-        summary = json.loads(p.stdout.splitlines()[-1])  # --json: the summary as an object
-        self.assertEqual(summary["type"], "summary")
+        out = [json.loads(line) for line in p.stdout.splitlines()]  # --json: objects
+        self.assertEqual([o["type"] for o in out], ["summary", "stats"])
+        summary, stats = out
+        self.assertEqual(stats["source"]["requests"]["GetObject"], len(small))
         self.assertTrue(summary["cut_off"])
         self.assertEqual(summary["left"], {"objects": 1, "bytes": 512 << 10})
         self.assertEqual(summary["copy"], {"objects": 6, "bytes": 6 * (32 << 10)})

@@ -4,6 +4,8 @@ same CA) and reuses its connections and TLS sessions; without the CA, or with an
 stops with a certificate error, exit 7 (man page: TLS failure), and deletes nothing.
 The config file has no CA key (rclone's has none either: its --ca-cert is a flag), so --ca-file
 is the one way in; its companion no_check_certificate is tested in test_client.py."""
+import json
+import os
 import re
 
 import tlsfront
@@ -83,9 +85,33 @@ class TLSTest:
             seen = site.front.connections(off)
             self.assertEqual((len(seen), sum(1 for c in seen.values() if c[1])),
                              (st[side][0], st[side][2]), (side, seen))
-        # nothing to do the second time, still over TLS
-        p = self.sync("--ca-file", self.ca.ca_file)
-        self.assertRegex(p.stdout, r"copied 0 .*updated 0 .*deleted 0 .*skipped 202")
+        # nothing to do the second time, still over TLS; --json and the metrics file count the
+        # connections and handshakes as the -v lines do, and as the servers saw them
+        offs = (self.tsto2.front.log_offset(), self.tosl1.front.log_offset())
+        prom = os.path.join(self.tmp, "tls-%s.prom" % self.db)
+        p = self.sync("--ca-file", self.ca.ca_file, "--json", "--metrics-file", prom)
+        out = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([o["type"] for o in out], ["summary", "stats"], p.stdout)
+        self.assertEqual((out[0]["copy"]["objects"], out[0]["skip"]["objects"]), (0, 202))
+        st = conn_stats(p.stderr)
+        with open(prom) as f:
+            metrics = f.read()
+        for side, site, off in (("source", self.tsto2, offs[0]),
+                                ("destination", self.tosl1, offs[1])):
+            seen = site.front.connections(off)
+            js = out[1][side]
+            self.assertEqual((js["connections"], js["tls_handshakes"], js["tls_resumed"]),
+                             st[side], (side, js, st))
+            self.assertEqual((js["connections"], js["tls_resumed"]),
+                             (len(seen), sum(1 for c in seen.values() if c[1])), (side, seen))
+            self.assertGreaterEqual(js["connections"], 1)
+            self.assertEqual(js["requests"].get("ListObjectsV2", 0) >= 1, True, js)
+            for name, key in (("connections", "connections"), ("tls_handshakes", "tls_handshakes"),
+                              ("tls_resumed", "tls_resumed")):
+                self.assertRegex(metrics, r'(?m)^s3mirror_last_run_%s\{[^}]*endpoint="%s"\} %d$'
+                                 % (name, side, js[key]))
+            self.assertRegex(metrics, r'(?m)^s3mirror_last_run_requests\{[^}]*endpoint="%s"\} %d$'
+                             % (side, sum(js["requests"].values())))
 
     def assert_refused(self, p, dst_before):
         self.assertEqual(p.returncode, 7, p.stderr[-2000:])  # man page: TLS failure is fatal, 7
