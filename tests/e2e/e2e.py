@@ -88,9 +88,10 @@ def snapshot(client, bucket, prefix="", content=False):
     return out
 
 
-def put_multipart(client, bucket, key, data, part):
-    """Upload data with boto3 as a multipart object of `part`-byte parts (the last the rest)."""
-    mp = client.create_multipart_upload(Bucket=bucket, Key=key)
+def put_multipart(client, bucket, key, data, part, **extra):
+    """Upload data with boto3 as a multipart object of `part`-byte parts (the last the rest);
+    extra: CreateMultipartUpload's arguments (metadata, content type, ...)."""
+    mp = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)
     parts = []
     for i in range(0, len(data), part):
         r = client.upload_part(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
@@ -100,11 +101,15 @@ def put_multipart(client, bucket, key, data, part):
                                      MultipartUpload={"Parts": parts})
 
 
+def remote_section(name, site, endpoint, provider="Other"):
+    """A config section: remote `name` with site's keys at endpoint (a fault proxy)."""
+    return ("[%s]\ntype = s3\nprovider = %s\naccess_key_id = %s\nsecret_access_key = %s\n"
+            "endpoint = %s\n\n" % (name, provider, site.access_key, site.secret_key, endpoint))
+
+
 def proxied_conf(base_conf, name, site, endpoint):
     """A config file: base plus remote `name` with site's keys at endpoint (a fault proxy)."""
-    return conf_with(base_conf, "[%s]\ntype = s3\nprovider = Other\naccess_key_id = %s\n"
-                     "secret_access_key = %s\nendpoint = %s\n\n" % (
-                         name, site.access_key, site.secret_key, endpoint))
+    return conf_with(base_conf, remote_section(name, site, endpoint))
 
 
 def conf_with(base_conf, extra):

@@ -8,7 +8,7 @@ import datetime
 import sys
 import time
 
-from e2e import conf_with, for_each_kind, put_multipart, snapshot
+from e2e import conf_with, for_each_kind, put_multipart, remote_section, snapshot
 from faultproxy import Proxy
 from test_sync import MiB, body
 
@@ -33,27 +33,22 @@ def hhmmss(t):
     return t.strftime("%H:%M:%S")
 
 
-@for_each_kind
-class LimitsTest:
+class MeteredSites:
+    """Each site behind a metering proxy (remotes psrc and pdst); a mixin of the limits tests"""
     def setUp(self):
         self.psrc, self.pdst = Proxy(self.sto2.endpoint), Proxy(self.osl1.endpoint)
-        self.pconf = conf_with(self.conf, "".join(
-            "[%s]\ntype = s3\nprovider = Other\naccess_key_id = %s\nsecret_access_key = %s\n"
-            "endpoint = %s\n\n" % (name, site.access_key, site.secret_key, proxy.endpoint)
-            for name, site, proxy in (("psrc", self.sto2, self.psrc),
-                                      ("pdst", self.osl1, self.pdst))))
+        self.pconf = conf_with(self.conf, remote_section("psrc", self.sto2, self.psrc.endpoint) +
+                               remote_section("pdst", self.osl1, self.pdst.endpoint))
 
     def tearDown(self):
         self.psrc.stop()
         self.pdst.stop()
 
-    def metered(self, *args, check=0):
+    def metered(self, *args, check=0, timeout=180):
         """run s3mirror through the proxies, metering; returns (process, seconds)"""
         self.psrc.meter, self.pdst.meter = [], []
-        self.psrc.clear()
-        self.pdst.clear()
         t0 = time.monotonic()
-        p = self.s3m(*args, conf=self.pconf, check=check, timeout=120)
+        p = self.s3m(*args, conf=self.pconf, check=check, timeout=timeout)
         return p, time.monotonic() - t0
 
     def source(self, name, sizes, multipart=None):
@@ -67,6 +62,9 @@ class LimitsTest:
     def assert_copied(self, sb, db):
         self.assertEqual(snapshot(self.src, sb, content=True), snapshot(self.dst, db, content=True))
 
+
+@for_each_kind
+class LimitsTest(MeteredSites):
     def report(self, what, limit, direction, meter, windows):
         first, last, total = span(meter, direction)
         mean = total / (last - first)

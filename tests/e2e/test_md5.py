@@ -9,7 +9,6 @@ damaged bytes two or three times stored with exit 0). Checked with boto3; the so
 through the fault proxy."""
 import hashlib
 import random
-import re
 
 from e2e import for_each_kind, proxied_conf
 from faultproxy import Proxy
@@ -138,11 +137,6 @@ class Md5Test:
 
     # ---- from the hostile reviews: reads that return the same damaged bytes again ----
 
-    def sync(self, *extra, check=None):
-        conf = proxied_conf(self.conf, "flaky", self.sto2, self.proxy.endpoint)
-        return self.s3m("sync", "flaky:" + self.sb, "osl1:" + self.db, "--log-level", "info",
-                        *extra, check=check, conf=conf)
-
     def skip_on_moto(self):
         if self.kind == "moto":
             self.skipTest("moto ignores Content-MD5: it stores a PUT's bytes before anyone can "
@@ -208,11 +202,6 @@ class Md5Test:
         self.assertTrue(got == data, "wrong bytes stored (MD5 %s, source %s), exit %d\n%s" % (
             hashlib.md5(got).hexdigest(), hashlib.md5(data).hexdigest(), p.returncode,
             p.stderr[-2500:]))
-
-    def sync(self, *extra, check=None):
-        conf = proxied_conf(self.conf, "flaky", self.sto2, self.proxy.endpoint)
-        return self.s3m("sync", "flaky:" + self.sb, "osl1:" + self.db, "--log-level", "info",
-                        *extra, check=check, conf=conf)
 
     def test_sse_said_by_the_first_read_only_does_not_vouch_for_the_later_ones(self):
         """A plain-ETag object (its ETag IS its MD5); every read carries the same flipped byte;

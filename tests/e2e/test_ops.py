@@ -3,7 +3,6 @@ line on a terminal, and secrets that never reach any output."""
 import json
 import os
 import pty
-import re
 import select
 import signal
 import subprocess

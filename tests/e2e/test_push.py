@@ -67,11 +67,16 @@ def groups():
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
-    """Records (method, path, body) of each request; answers 200 (or the server's .status)."""
+    """Records (method, path, body) of each request; answers 200 (or the server's .status). A
+    /start ping sets the server's .started and, when it has .release, waits for that first."""
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         self.server.got.append((self.command, self.path, body))
+        if self.path.endswith("/start"):
+            self.server.started.set()
+            if self.server.release:
+                self.server.release.wait(30)
         self.send_response(self.server.status)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -79,6 +84,21 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def receiver(test, uuid, status=200, hold_start=False):
+    """A ping receiver on loopback for test's duration: (server, its URL /ping/uuid). With
+    hold_start, a /start ping is answered once the server's .release is set."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    srv.got, srv.status, srv.started = [], status, threading.Event()
+    srv.release = threading.Event() if hold_start else None
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    test.addCleanup(srv.server_close)
+    test.addCleanup(srv.shutdown)
+    if hold_start:
+        test.addCleanup(srv.release.set)
+    return srv, "http://127.0.0.1:%d/ping/%s" % (srv.server_address[1], uuid)
 
 
 @for_each_kind
@@ -209,12 +229,7 @@ class PushTest:
         self.assertIn("is not an http:// or https:// URL", p.stderr)
 
     def receiver(self, status=200):
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        srv.got, srv.status = [], status
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.addCleanup(srv.server_close)
-        self.addCleanup(srv.shutdown)
-        return srv, "http://127.0.0.1:%d/ping/abc-123" % srv.server_address[1]
+        return receiver(self, "abc-123", status)
 
     def test_notify_pings(self):
         self.put_many(self.src, self.sb, ["a", "b"])

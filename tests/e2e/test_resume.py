@@ -29,15 +29,55 @@ def sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-@for_each_kind
-class ResumeTest:
+class ResumeSites:
+    """The destination behind a fault proxy (remote dstp), the buckets BUCKETS (source,
+    destination) made for each test; a mixin of the resume tests"""
+    BUCKETS = ("rsrc", "rdst")
+
     def setUp(self):
-        self.sb = self.bucket(self.src, "rsrc")
-        self.db = self.bucket(self.dst, "rdst")
+        self.sb = self.bucket(self.src, self.BUCKETS[0])
+        self.db = self.bucket(self.dst, self.BUCKETS[1])
         self.proxy = Proxy(self.osl1.endpoint)
         self.addCleanup(self.proxy.stop)
         self.pconf = proxied_conf(self.conf, "dstp", self.osl1, self.proxy.endpoint)
 
+    def killed_at_part(self, cmd, n, timeout=300):
+        """Run cmd, SIGKILLed when its n-th UploadPart reaches the proxy."""
+        self.proxy.clear()
+        started, holder = threading.Event(), {}
+
+        def kill(*_):
+            started.wait(60)
+            if not holder.get("killed"):
+                holder["killed"] = True
+                os.kill(holder["p"].pid, signal.SIGKILL)
+        self.proxy.add("call", method="PUT", query=UPLOAD_PART, after=n - 1, call=kill)
+        holder["p"] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)
+        started.set()
+        holder["p"].communicate(timeout=timeout)
+        self.proxy.wait_idle()
+        self.assertEqual(holder["p"].returncode, -signal.SIGKILL, "the first run was not killed")
+
+    def run_ok(self, cmd, rules=(), timeout=300):
+        """The resuming run (the proxy's rules: (action, kwargs) pairs), which must exit 0"""
+        time.sleep(1.1)  # an upload counts as an earlier run's when initiated before the job
+        self.proxy.clear()
+        for action, kw in rules:
+            self.proxy.add(action, **kw)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        self.proxy.wait_idle()
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        return p
+
+    def uploads(self, key):
+        """the upload ids of key's multipart uploads on the destination (boto3)"""
+        ups = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
+        return [u["UploadId"] for u in ups if u["Key"] == key]
+
+
+@for_each_kind
+class ResumeTest(ResumeSites):
     def put_source(self, key, size=SIZE):
         data = os.urandom(size)
         put_multipart(self.src, self.sb, key, data, PART)
@@ -50,40 +90,18 @@ class ResumeTest:
 
     def killed_run(self, src=None):
         """Run a sync, SIGKILLed when the KILL_AT-th UploadPart reaches the proxy."""
-        self.proxy.clear()
-        started, holder = threading.Event(), {}
-
-        def kill(*_):
-            started.wait(60)
-            if not holder.get("killed"):
-                holder["killed"] = True
-                os.kill(holder["p"].pid, signal.SIGKILL)
-        self.proxy.add("call", method="PUT", query=UPLOAD_PART, after=KILL_AT - 1, call=kill)
-        holder["p"] = subprocess.Popen(self.cmd(src), stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)
-        started.set()
-        holder["p"].communicate(timeout=600)
-        self.proxy.wait_idle()
-        self.assertEqual(holder["p"].returncode, -signal.SIGKILL, "the first run was not killed")
-
-    def uploads(self, key):
-        ups = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
-        return [u for u in ups if u["Key"] == key]
+        self.killed_at_part(self.cmd(src), KILL_AT, timeout=600)
 
     def leftover(self, key):
         """The killed run's upload of key (boto3) and the number of parts it completed."""
         ups = self.uploads(key)
         self.assertEqual(len(ups), 1, "expected one upload left by the killed run")
-        parts = self.dst.list_parts(Bucket=self.db, Key=key, UploadId=ups[0]["UploadId"])
-        return ups[0]["UploadId"], len(parts.get("Parts", []))
+        parts = self.dst.list_parts(Bucket=self.db, Key=key, UploadId=ups[0])
+        return ups[0], len(parts.get("Parts", []))
 
     def second_run(self, src=None):
         """The resuming run: (stderr, UploadPart requests, AbortMultipartUpload requests)."""
-        time.sleep(1.1)  # an upload counts as an earlier run's when initiated before the job
-        self.proxy.clear()
-        p = subprocess.run(self.cmd(src), capture_output=True, text=True, timeout=600)
-        self.proxy.wait_idle()
-        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        p = self.run_ok(self.cmd(src), timeout=600)
         puts = self.proxy.count("PUT", UPLOAD_PART)
         aborts = self.proxy.count("DELETE", "uploadId=")
         self.out = p.stdout

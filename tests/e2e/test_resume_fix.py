@@ -7,29 +7,21 @@ source ETag): the completed object is found to carry the old metadata (HEAD) and
 afresh, ending with exactly what a fresh copy writes (compared with boto3 to a fresh copy of
 the same source into another bucket). And a ListMultipartUploads listing of the sweep whose
 markers never move (the proxy rewrites every page) ends instead of asking forever."""
-import hashlib
 import os
 import re
-import signal
 import subprocess
-import threading
 import time
 
-from e2e import BIN, for_each_kind, proxied_conf
-from faultproxy import Proxy
+from e2e import BIN, for_each_kind, put_multipart
+from test_resume import UPLOAD_PART, ResumeSites, sha
 
 MiB = 1024 * 1024
 PART = 5 * MiB
-UPLOAD_PART = r"partNumber=\d+.*uploadId=|uploadId=.*partNumber=\d+"
 CREATE = r"(^|&)uploads(=|&|$)"  # POST ?uploads; a GET ?uploads is ListMultipartUploads
 META_V1 = dict(ContentType="application/x-v1", CacheControl="max-age=1",
                ContentDisposition="attachment; filename=v1.bin", Metadata={"ver": "1", "a": "x"})
 META_V2 = dict(ContentType="application/x-v2", CacheControl="max-age=2",
                Metadata={"ver": "2", "b": "y"})
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def meta_of(head):
@@ -38,24 +30,11 @@ def meta_of(head):
 
 
 @for_each_kind
-class ResumeFixTest:
-    def setUp(self):
-        self.sb = self.bucket(self.src, "rfsrc")
-        self.db = self.bucket(self.dst, "rfdst")
-        self.proxy = Proxy(self.osl1.endpoint)
-        self.addCleanup(self.proxy.stop)
-        self.pconf = proxied_conf(self.conf, "dstp", self.osl1, self.proxy.endpoint)
+class ResumeFixTest(ResumeSites):
+    BUCKETS = ("rfsrc", "rfdst")
 
     def put_source(self, key, data, **extra):
-        up = self.src.create_multipart_upload(Bucket=self.sb, Key=key, **extra)["UploadId"]
-        parts = []
-        for i in range(0, len(data), PART):
-            n = len(parts) + 1
-            r = self.src.upload_part(Bucket=self.sb, Key=key, UploadId=up, PartNumber=n,
-                                     Body=data[i:i + PART])
-            parts.append({"PartNumber": n, "ETag": r["ETag"]})
-        self.src.complete_multipart_upload(Bucket=self.sb, Key=key, UploadId=up,
-                                           MultipartUpload={"Parts": parts})
+        put_multipart(self.src, self.sb, key, data, PART, **extra)
 
     def cmd(self, dst=None, *extra):
         return [BIN, "--config", self.pconf, "sync", "sto2:" + self.sb, dst or "dstp:" + self.db,
@@ -64,34 +43,14 @@ class ResumeFixTest:
 
     def killed_run(self, key):
         """A sync SIGKILLed when its third UploadPart reaches the proxy: parts 1 and 2 left."""
-        self.proxy.clear()
-        started, holder = threading.Event(), {}
-
-        def kill(*_):
-            started.wait(60)
-            if not holder.get("killed"):
-                holder["killed"] = True
-                os.kill(holder["p"].pid, signal.SIGKILL)
-        self.proxy.add("call", method="PUT", query=UPLOAD_PART, after=2, call=kill)
-        holder["p"] = subprocess.Popen(self.cmd(), stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)
-        started.set()
-        holder["p"].communicate(timeout=300)
-        self.proxy.wait_idle()
-        self.assertEqual(holder["p"].returncode, -signal.SIGKILL, "the first run was not killed")
-        ups = [u for u in self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
-               if u["Key"] == key]
+        self.killed_at_part(self.cmd(), 3)
+        ups = self.uploads(key)
         self.assertEqual(len(ups), 1, "expected one upload left by the killed run")
-        parts = self.dst.list_parts(Bucket=self.db, Key=key, UploadId=ups[0]["UploadId"])
+        parts = self.dst.list_parts(Bucket=self.db, Key=key, UploadId=ups[0])
         self.assertEqual(len(parts.get("Parts", [])), 2)
 
     def run_ok(self, *cmd_args):
-        time.sleep(1.1)  # the leftover initiated before the run began
-        self.proxy.clear()
-        p = subprocess.run(self.cmd(*cmd_args), capture_output=True, text=True, timeout=300)
-        self.proxy.wait_idle()
-        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
-        return p
+        return ResumeSites.run_ok(self, self.cmd(*cmd_args))
 
     def check(self, key, data):
         """The bytes, the ETag, and the metadata of a fresh copy (into another bucket)."""

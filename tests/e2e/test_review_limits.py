@@ -5,40 +5,23 @@ import subprocess
 import sys
 import time
 
-from e2e import BIN, conf_with, for_each_kind, snapshot
-from faultproxy import Proxy
-from test_limits import rates, span
-from test_sync import MiB, body
+from e2e import BIN, for_each_kind, snapshot
+from test_limits import MeteredSites, rates, span
+from test_sync import MiB
 
 
 @for_each_kind
-class ReviewLimitsTest:
-    def setUp(self):
-        self.psrc, self.pdst = Proxy(self.sto2.endpoint), Proxy(self.osl1.endpoint)
-        self.pconf = conf_with(self.conf, "".join(
-            "[%s]\ntype = s3\nprovider = Other\naccess_key_id = %s\nsecret_access_key = %s\n"
-            "endpoint = %s\n\n" % (name, site.access_key, site.secret_key, proxy.endpoint)
-            for name, site, proxy in (("psrc", self.sto2, self.psrc),
-                                      ("pdst", self.osl1, self.pdst))))
-
-    def tearDown(self):
-        self.psrc.stop()
-        self.pdst.stop()
-
-    def metered(self, *args, check=0, timeout=180):
-        self.psrc.meter, self.pdst.meter = [], []
+class ReviewLimitsTest(MeteredSites):
+    def sigterm_after(self, secs, *args):
+        """sync through the proxies, SIGTERM after secs: exit 143 within 5 s of it"""
+        p = subprocess.Popen([BIN, "--config", self.pconf, "sync", *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(secs)
         t0 = time.monotonic()
-        p = self.s3m(*args, conf=self.pconf, check=check, timeout=timeout)
-        return p, time.monotonic() - t0
-
-    def source(self, name, sizes):
-        sb, db = self.bucket(self.src, name), self.bucket(self.dst, name + "-d")
-        self.put_many(self.src, sb, ["o%02d" % i for i in range(len(sizes))],
-                      body=lambda k: body(k, sizes[int(k[1:])]))
-        return sb, db
-
-    def assert_copied(self, sb, db):
-        self.assertEqual(snapshot(self.src, sb, content=True), snapshot(self.dst, db, content=True))
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 143, err[-2000:])
+        self.assertLess(time.monotonic() - t0, 5)
 
     def test_review_2m_destination_writes_single_part_transfers_8(self):
         """the brief's figure: --bwlimit 2M, --transfers 8, single-part objects of 1 to 8 MiB
@@ -106,30 +89,14 @@ class ReviewLimitsTest:
     def test_review_sigterm_while_paused_many_transfers(self):
         """SIGTERM with 32 transfers paused by a low limit (both directions): exit 143 at once"""
         sb, db = self.source("term", [256 * 1024] * 32)
-        p = subprocess.Popen([BIN, "--config", self.pconf, "sync", "psrc:" + sb, "pdst:" + db,
-                              "--bwlimit", "32k", "--transfers", "32"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3)
-        t0 = time.monotonic()
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 143, err[-2000:])
-        self.assertLess(time.monotonic() - t0, 5)
+        self.sigterm_after(3, "psrc:" + sb, "pdst:" + db, "--bwlimit", "32k", "--transfers", "32")
 
     def test_review_stop_while_requests_wait_for_tps_tokens(self):
         """--tpslimit 0.5 with 20 objects queues some 40 s of requests per endpoint: SIGTERM
         exits 143 at once and --max-duration 3s exits 15 at its deadline, not when the queue
         has drained"""
         sb, db = self.source("tpsq", [1024] * 20)
-        p = subprocess.Popen([BIN, "--config", self.pconf, "sync", "psrc:" + sb, "pdst:" + db,
-                              "--tpslimit", "0.5"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3)
-        t0 = time.monotonic()
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 143, err[-2000:])
-        self.assertLess(time.monotonic() - t0, 5)
+        self.sigterm_after(3, "psrc:" + sb, "pdst:" + db, "--tpslimit", "0.5")
         p, secs = self.metered("sync", "psrc:" + sb, "pdst:" + db, "--tpslimit", "0.5",
                                "--max-duration", "3s", check=None, timeout=90)
         self.assertEqual(p.returncode, 15, p.stderr[-2000:])

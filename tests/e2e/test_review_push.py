@@ -2,16 +2,14 @@
 promise, tried against a local receiver and Debian's real prometheus-pushgateway (the one
 test_push.py starts): secrets of a URL kept out of stderr, a stop by SIGTERM while a ping waits,
 a run turned away by the lock, a metrics file that cannot be written."""
-import http.server
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 from e2e import BIN, for_each_kind
-from test_push import gateway, groups, GATEWAY_BIN
+from test_push import gateway, groups, receiver, GATEWAY_BIN
 import test_push
 
 
@@ -26,24 +24,6 @@ def tearDownModule():
     test_push._gw.clear()
 
 
-class SlowStart(http.server.BaseHTTPRequestHandler):
-    """Records (path, body); a /start ping waits until the server's .release is set."""
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        self.server.got.append((self.path, body))
-        if self.path.endswith("/start"):
-            self.server.started.set()
-            self.server.release.wait(30)
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"OK")
-
-    def log_message(self, *args):
-        pass
-
-
 @for_each_kind
 class ReviewPushTest:
     def setUp(self):
@@ -53,14 +33,7 @@ class ReviewPushTest:
         self.db = self.bucket(self.dst, "dst")
 
     def receiver(self):
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowStart)
-        srv.got, srv.started, srv.release = [], threading.Event(), threading.Event()
-        srv.daemon_threads = True
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.addCleanup(srv.server_close)
-        self.addCleanup(srv.shutdown)
-        self.addCleanup(srv.release.set)
-        return srv, "http://127.0.0.1:%d/ping/SECRET-UUID-42" % srv.server_address[1]
+        return receiver(self, "SECRET-UUID-42", hold_start=True)
 
     def popen(self, *args):
         return subprocess.Popen([BIN, "--config", self.conf] + list(args), stdout=subprocess.PIPE,
@@ -96,9 +69,9 @@ class ReviewPushTest:
                 p.kill()
                 p.wait()
         self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
-        paths = [path for path, _ in srv.got]
+        paths = [path for _, path, _ in srv.got]
         self.assertEqual(paths, ["/ping/SECRET-UUID-42/start", "/ping/SECRET-UUID-42/fail"])
-        self.assertIn("exit code 143", srv.got[-1][1])
+        self.assertIn("exit code 143", srv.got[-1][2])
         key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
                          "dst": "osl1:" + self.db}.items())
         self.assertIn(key, groups())
@@ -112,7 +85,7 @@ class ReviewPushTest:
             self.assertTrue(srv.started.wait(30))
             p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--notify-url", url,
                          "--metrics-push", gateway(), check=11)
-            self.assertEqual([path for path, _ in srv.got], ["/ping/SECRET-UUID-42/start"])
+            self.assertEqual([path for _, path, _ in srv.got], ["/ping/SECRET-UUID-42/start"])
             key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
                              "dst": "osl1:" + self.db}.items())
             self.assertNotIn(key, groups(), p.stderr)
@@ -123,7 +96,7 @@ class ReviewPushTest:
                 first.kill()
                 first.wait()
         self.assertEqual(first.returncode, 0)
-        self.assertEqual([path for path, _ in srv.got][-1], "/ping/SECRET-UUID-42")
+        self.assertEqual([path for _, path, _ in srv.got][-1], "/ping/SECRET-UUID-42")
 
     def test_review_pushed_exit_code_is_the_runs(self):
         # a run whose --metrics-file cannot be written exits non-zero and pings /fail; the
@@ -135,7 +108,7 @@ class ReviewPushTest:
         p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--metrics-file", bad,
                      "--metrics-push", gateway(), "--notify-url", url)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("exit code %d" % p.returncode, srv.got[-1][1])
+        self.assertIn("exit code %d" % p.returncode, srv.got[-1][2])
         key = frozenset({"job": "s3mirror", "src": "sto2:" + self.sb,
                          "dst": "osl1:" + self.db}.items())
         fams = groups()[key]

@@ -8,38 +8,20 @@ import re
 import subprocess
 import time
 
-from e2e import BIN, for_each_kind, proxied_conf
-from faultproxy import Proxy
+from e2e import BIN, for_each_kind, put_multipart
+from test_resume import UPLOAD_PART, ResumeSites, sha
 
 MiB = 1024 * 1024
 PART = 5 * MiB
-UPLOAD_PART = r"partNumber=\d+.*uploadId=|uploadId=.*partNumber=\d+"
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 @for_each_kind
-class ReviewResumeTest:
-    def setUp(self):
-        self.sb = self.bucket(self.src, "rvsrc")
-        self.db = self.bucket(self.dst, "rvdst")
-        self.proxy = Proxy(self.osl1.endpoint)
-        self.addCleanup(self.proxy.stop)
-        self.pconf = proxied_conf(self.conf, "dstp", self.osl1, self.proxy.endpoint)
+class ReviewResumeTest(ResumeSites):
+    BUCKETS = ("rvsrc", "rvdst")
 
     def put_source(self, key, data, **extra):
         """A multipart source of PART-byte parts, with extra CreateMultipartUpload args."""
-        up = self.src.create_multipart_upload(Bucket=self.sb, Key=key, **extra)["UploadId"]
-        parts = []
-        for i in range(0, len(data), PART):
-            n = len(parts) + 1
-            r = self.src.upload_part(Bucket=self.sb, Key=key, UploadId=up, PartNumber=n,
-                                     Body=data[i:i + PART])
-            parts.append({"PartNumber": n, "ETag": r["ETag"]})
-        self.src.complete_multipart_upload(Bucket=self.sb, Key=key, UploadId=up,
-                                           MultipartUpload={"Parts": parts})
+        put_multipart(self.src, self.sb, key, data, PART, **extra)
 
     def leftover(self, key, data, numbers, **extra):
         """What a killed run leaves: an upload of key holding the parts numbered (of data)."""
@@ -50,20 +32,9 @@ class ReviewResumeTest:
         return up
 
     def sync(self, *extra, src=None, rules=()):
-        time.sleep(1.1)  # the leftover's Initiated before the run began
-        self.proxy.clear()
-        for action, kw in rules:
-            self.proxy.add(action, **kw)
-        p = subprocess.run([BIN, "--config", self.pconf, "sync", src or "sto2:" + self.sb,
+        return self.run_ok([BIN, "--config", self.pconf, "sync", src or "sto2:" + self.sb,
                             "dstp:" + self.db, "--log-level", "info", "--timeout", "30"]
-                           + list(extra), capture_output=True, text=True, timeout=300)
-        self.proxy.wait_idle()
-        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
-        return p
-
-    def uploads(self, key):
-        ups = self.dst.list_multipart_uploads(Bucket=self.db).get("Uploads", [])
-        return [u["UploadId"] for u in ups if u["Key"] == key]
+                           + list(extra), rules=rules)
 
     def check_bytes(self, key, data):
         src = self.src.head_object(Bucket=self.sb, Key=key)

@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from e2e import conf_with, for_each_kind, proxied_conf, put_multipart
 from faultproxy import Proxy
+from test_tags import px_dst
 
 MIB = 1024 * 1024
 TAGS = {"env": "prod", "note": "a b=c+d/e:f@g", "owner": "Ålesund", "empty": ""}
@@ -31,16 +32,6 @@ class ReviewTagsTest:
         self.sb = self.bucket(self.src, "rtsrc")
         self.db = self.bucket(self.dst, "rtdst")
 
-    def px_dst(self):
-        """a fault proxy before the destination, its provider as the server is"""
-        proxy = Proxy(self.osl1.endpoint)
-        self.addCleanup(proxy.stop)
-        conf = conf_with(self.conf, "[px]\ntype = s3\nprovider = %s\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             "Ceph" if self.kind == "ceph" else "Other", self.osl1.access_key,
-                             self.osl1.secret_key, proxy.endpoint))
-        return proxy, conf
-
     def test_review_mpu_tag_write_failed_then_next_run_writes_them(self):
         """PutObjectTagging after a multipart Complete fails (the run exits 6): the object is on
         the destination with its source's ETag (radosgw ignores x-amz-tagging on Create). The
@@ -49,7 +40,7 @@ class ReviewTagsTest:
         data = os.urandom(5 * MIB + 1000)
         put_multipart(self.src, self.sb, "big", data, 5 * MIB)
         self.src.put_object_tagging(Bucket=self.sb, Key="big", Tagging=tagging(TAGS))
-        proxy, conf = self.px_dst()
+        proxy, conf = px_dst(self)
         proxy.add("status", method="PUT", query=r"(^|&)tagging", status=500)
         p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--retries", "1", check=6,
                      conf=conf)
@@ -171,7 +162,7 @@ class ReviewTagsTest:
         data = os.urandom(5 * MIB + 1000)
         put_multipart(self.src, self.sb, "big", data, 5 * MIB)
         self.src.put_object_tagging(Bucket=self.sb, Key="big", Tagging=tagging(TAGS))
-        proxy, conf = self.px_dst()
+        proxy, conf = px_dst(self)
         proxy.add("stall", method="PUT", query=r"(^|&)tagging", seconds=20)
         p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--max-duration", "3s",
                      "--cutoff-mode", "hard", conf=conf)

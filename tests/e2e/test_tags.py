@@ -6,7 +6,7 @@ import os
 import unittest  # noqa: F401  (the runner collects TestCase classes)
 from urllib.parse import quote, urlencode
 
-from e2e import conf_with, for_each_kind, proxied_conf, put_multipart
+from e2e import conf_with, for_each_kind, proxied_conf, put_multipart, remote_section
 from faultproxy import Proxy
 
 MIB = 1024 * 1024
@@ -22,6 +22,15 @@ MOVED = "moved = ÿ"
 def tagset(client, bucket, key):
     r = client.get_object_tagging(Bucket=bucket, Key=key)
     return {t["Key"]: t["Value"] for t in r.get("TagSet", [])}  # radosgw: no TagSet for none
+
+
+def px_dst(test):
+    """a fault proxy before test's destination (remote px), its provider as the server is (the
+    provider says how tags are removed: see clear); (proxy, config file)"""
+    proxy = Proxy(test.osl1.endpoint)
+    test.addCleanup(proxy.stop)
+    provider = "Ceph" if test.kind == "ceph" else "Other"
+    return proxy, conf_with(test.conf, remote_section("px", test.osl1, proxy.endpoint, provider))
 
 
 @for_each_kind
@@ -136,13 +145,7 @@ class TagsTest:
             self.assertRegex(p.stdout, r"(?m)^update\s.*%s.*tags" % key, p.stdout)
         self.assertNotIn("empty", p.stdout)
         self.expect(self.dst, self.db)  # unchanged
-        proxy = Proxy(self.osl1.endpoint)
-        self.addCleanup(proxy.stop)
-        # the provider says how tags are removed (see clear)
-        conf = conf_with(self.conf, "[px]\ntype = s3\nprovider = %s\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             "Ceph" if self.kind == "ceph" else "Other", self.osl1.access_key,
-                             self.osl1.secret_key, proxy.endpoint))
+        proxy, conf = px_dst(self)
         self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--compare", "etag,tags", check=0,
                  conf=conf)
         for key, t in want.items():
@@ -199,12 +202,7 @@ class TagsTest:
         (exit 6; 7 for AccessDenied; nothing deleted), never a copy said done without them"""
         self.fill(self.src, self.sb)
         self.dst.put_object(Bucket=self.db, Key="zz-extra", Body=b"x")  # a deletion to refuse
-        proxy = Proxy(self.osl1.endpoint)
-        self.addCleanup(proxy.stop)
-        conf = conf_with(self.conf, "[px]\ntype = s3\nprovider = %s\naccess_key_id = %s\n"
-                         "secret_access_key = %s\nendpoint = %s\n\n" % (
-                             "Ceph" if self.kind == "ceph" else "Other", self.osl1.access_key,
-                             self.osl1.secret_key, proxy.endpoint))
+        proxy, conf = px_dst(self)
         # the multipart copy's PutObjectTagging after Complete refused
         proxy.add("status", method="PUT", query=r"(^|&)tagging", status=400, code="InvalidTag")
         p = self.s3m("sync", "sto2:" + self.sb, "px:" + self.db, "--retries", "1", check=6,
