@@ -1,0 +1,69 @@
+"""Review of 35fb80f (--json's stats object, the per-endpoint metrics): read as the man page
+says. --json: "one JSON object per line ... The last object is of type stats: what the whole run
+asked of each endpoint ..., as -v logs it". A sync that deletes and sweeps after its job (the
+deletions, the multipart sweep, run last) must show in the -v lines what the stats object and
+the metrics file say; every stdout line of a --json check or dry run must be a JSON object."""
+import json
+import os
+import re
+
+from e2e import for_each_kind
+
+REQS = re.compile(r"stats: (source|destination) requests:([^;]*);")
+CONNS = re.compile(r"stats: (source|destination) connections (\d+);")
+
+
+def v_stats(stderr):
+    """{"source"|"destination": ({op: n}, connections)} from the LAST -v stats lines"""
+    reqs = {m.group(1): dict((kv.split("=")[0], int(kv.split("=")[1]))
+                             for kv in m.group(2).split()) for m in REQS.finditer(stderr)}
+    conns = {m.group(1): int(m.group(2)) for m in CONNS.finditer(stderr)}
+    return {side: (reqs.get(side), conns.get(side)) for side in ("source", "destination")}
+
+
+@for_each_kind
+class ReviewStatsTest:
+    def source_and_dest(self, name):
+        sb, db = self.bucket(self.src, name), self.bucket(self.dst, name + "-d")
+        self.put_many(self.src, sb, ["k%d" % i for i in range(5)])
+        self.put_many(self.dst, db, ["gone%d" % i for i in range(3)])  # deleted by the sync
+        return sb, db
+
+    def test_review_json_stats_as_v_logs_it_with_deletions(self):
+        sb, db = self.source_and_dest("jsv")
+        prom = os.path.join(self.tmp, "jsv.prom")
+        p = self.s3m("sync", "sto2:" + sb, "osl1:" + db, "-v", "--json", "--metrics-file", prom,
+                     check=0)
+        out = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([o["type"] for o in out], ["summary", "stats"], p.stdout)
+        self.assertEqual(out[0]["deleted"]["objects"], 3)
+        v = v_stats(p.stderr)
+        for side in ("source", "destination"):
+            js = out[1][side]
+            # the man page: the stats object is what the run asked "as -v logs it"
+            self.assertEqual((js["requests"], js["connections"]), v[side],
+                             "%s: --json %s, -v %s" % (side, (js["requests"], js["connections"]),
+                                                       v[side]))
+
+    def test_review_json_check_every_line_is_json(self):
+        sb, db = self.source_and_dest("jck")
+        p = self.s3m("check", "--json", "sto2:" + sb, "osl1:" + db)
+        self.assertEqual(p.returncode, 10, p.stderr[-2000:])
+        bad = []
+        for line in p.stdout.splitlines():
+            try:
+                json.loads(line)
+            except ValueError:
+                bad.append(line)
+        self.assertEqual(bad, [], "--json: 'one JSON object per line'")
+
+    def test_review_json_dry_run_every_line_is_json(self):
+        sb, db = self.source_and_dest("jdr")
+        p = self.s3m("sync", "--json", "--dry-run", "sto2:" + sb, "osl1:" + db, check=0)
+        bad = []
+        for line in p.stdout.splitlines():
+            try:
+                json.loads(line)
+            except ValueError:
+                bad.append(line)
+        self.assertEqual(bad, [], "--json: 'one JSON object per line'")
