@@ -177,6 +177,10 @@ void s3m_plan_json_seen(FILE *f, const struct s3m_plan_line *l, const struct s3m
 /* The dry-run / check report line (check names the differences, not the actions); control
  * bytes of the key are written as \xNN. */
 void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l);
+/* The same line under --json: {"type":"action","action":..} (check: {"type":"difference",
+ * "difference":"only on source"|"differs"|"only on destination"|"unverified"}), then the
+ * fields of the --plan line from "bucket" on. */
+void s3m_plan_report_json(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l);
 /* The action's name in the plan ("copy", "update", "delete", "skip", "abort-upload",
  * "refuse"). */
 const char *s3m_plan_act_name(enum s3m_plan_act act);

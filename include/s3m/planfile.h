@@ -42,6 +42,7 @@ struct s3m_planfile {
     size_t n, cap;
     uint64_t lines;   /* lines before the trailer */
     uint64_t changed; /* apply: actions skipped because something changed since the plan */
+    bool report_json; /* apply --json: their report lines as JSON objects */
     /* reading */
     struct s3m_sha256_ctx sha;
     struct s3m_buf pending; /* the last line fed: the trailer if nothing follows */
@@ -83,7 +84,8 @@ enum s3m_gate s3m_planfile_gate(struct s3m_planfile *p, const char *bucket,
 /* After the run: the next of the plan's actions the run never met (a key gone from both sides,
  * or that no listing reached), from *cursor (start at 0); NULL at the end. */
 const struct s3m_planfile_entry *s3m_planfile_unmet(const struct s3m_planfile *p, size_t *cursor);
-/* The report line of a skipped action: "changed  -  KEY  (WHY)", control bytes as \xNN. */
-void s3m_planfile_report(FILE *f, const char *key, const char *why);
+/* The report line of a skipped action: "changed  -  KEY  (WHY)", control bytes as \xNN; json:
+ * {"type":"changed","key":..,"why":..} instead (--json). */
+void s3m_planfile_report(FILE *f, bool json, const char *key, const char *why);
 
 #endif

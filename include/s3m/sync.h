@@ -54,8 +54,9 @@ struct s3m_sync_opts {
     bool no_resume;
     /* --backup-dir, NULL = none */
     const struct s3m_backup_cfg *backup;
-    FILE *report; /* dry-run / check lines (stdout) */
-    FILE *plan;   /* --plan FILE: JSON lines, or NULL */
+    FILE *report;     /* dry-run / check lines (stdout) */
+    bool report_json; /* --json: those lines as JSON objects (s3m_plan_report_json) */
+    FILE *plan;       /* --plan FILE: JSON lines, or NULL */
     /* The run's delete list (an unlinked temp file, made by the first job with a deletion;
      * the caller closes it after the last job's cleanup), jobs run one after the other each
      * writing a region of it; NULL: each job has its own. */

@@ -133,7 +133,7 @@ static void report_unmet(struct s3m_planfile *p)
         struct s3m_log_fields lf = {NULL, e->bucket, e->key, NULL};
         s3m_logf(S3M_LOG_WARN, "apply", &lf, "%s: skipped, changed since the plan: %s", e->key,
                  why);
-        s3m_planfile_report(stdout, e->key, why);
+        s3m_planfile_report(stdout, p->report_json, e->key, why);
         p->changed++;
     }
 }
@@ -170,6 +170,7 @@ int s3m_cmd_apply(struct s3m_opts *o, char **args, int nargs, int argc, char **a
     s3m_log_close();
     if (!rc) {
         o2.gate = &p;
+        p.report_json = o2.json;
         rc = s3m_cmd_sync(&o2, args2[0], args2 + 1, 2); /* s3m__apply_outcome inside */
     }
     s3m_cli_opts_cleanup(&o2);

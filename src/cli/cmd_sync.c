@@ -98,6 +98,8 @@ static void run_pair(struct run *r, const struct s3m_spec *s, const struct s3m_s
     if (job->st.listing_failed)
         s3m__listing_failed(label, &job->st);
     s3m__requests_log(r->src, r->dst);
+    const struct s3m_s3_stats *ep[2] = {&r->src->stats, &r->dst->stats};
+    r->logged_requests = s3m__requests_total(ep);
     if (cache && !job->st.listing_failed && !s3m_sync_stopped(job))
         s3m__lanes_save(&lc, job, cache);
     free(cache);
@@ -230,7 +232,7 @@ static int run_all_buckets(struct run *r, const struct s3m_spec *s, const struct
             exists |= !strcmp(ld->xml->buckets.buckets[k].name, b);
         if (!exists && r->so.mode != S3M_MODE_CHECK) {
             if (r->o->dry_run) {
-                printf("create bucket %s:%s (not on destination)\n", d->remote, b);
+                s3m__create_bucket_line(r->o->json, d->remote, b);
             } else {
                 struct s3m_s3_req *cb = s3m_s3_create_bucket(r->dst, b);
                 if (s3m_s3_run(cb)) {
@@ -424,7 +426,10 @@ static int sync_report(struct run *r, int rc)
     if (r->write_metrics || r->notify)
         s3m__run_signals_late(r);
     const struct s3m_s3_stats *ep[2] = {&r->cs.stats, &r->cd.stats};
-    if (r->o->json && r->src && r->dst) /* after the summaries: what each endpoint was asked */
+    uint64_t asked = s3m__requests_total(ep);
+    if (asked != r->logged_requests) /* the deletions and the sweep, after the last job's -v */
+        s3m__requests_log(&r->cs, &r->cd);
+    if (r->o->json && asked) /* after the summaries: what each endpoint was asked, if anything */
         s3m__stats_json(ep);
     if (r->write_metrics)
         rc = s3m__metrics_write(r->o, r->so.mode, r->job_src, r->job_dst, &r->t_start, rc,

@@ -57,6 +57,8 @@ int s3m__exit_code(const struct s3m_opts *o, enum s3m_sync_mode mode,
 void s3m__listing_failed(const char *label, const struct s3m_sync_stats *st);
 /* The requests each side's client made so far, retries and throttling (info log lines). */
 void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst);
+/* The requests both endpoints were sent so far (ep: source, destination). */
+uint64_t s3m__requests_total(const struct s3m_s3_stats *ep[2]);
 /* --metrics-file and --metrics-push for the run: its start, exit code rc and total; returns rc,
  * or the metrics file's error when rc is 0 (a push never changes it). */
 int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,
@@ -65,6 +67,9 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
 /* --json: what the whole run cost each endpoint (ep: source, destination) as one object of type
  * stats on stdout: requests by type, retries, bytes, connections and TLS handshakes. */
 void s3m__stats_json(const struct s3m_s3_stats *ep[2]);
+/* A dry run's "create bucket REMOTE:BUCKET (not on destination)" line, or under --json its
+ * object {"type":"action","action":"create-bucket","remote":..,"bucket":..}. */
+void s3m__create_bucket_line(bool json, const char *remote, const char *bucket);
 
 /* ---- a job's key ranges (sync_lanes.c) ---- */
 struct s3m__lanes_ctx {

@@ -75,3 +75,19 @@ void s3m__stats_json(const struct s3m_s3_stats *ep[2])
     fflush(stdout);
     s3m_buf_cleanup(&b);
 }
+
+void s3m__create_bucket_line(bool json, const char *remote, const char *bucket)
+{
+    if (!json) {
+        printf("create bucket %s:%s (not on destination)\n", remote, bucket);
+        return;
+    }
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    s3m_buf_adds(&b, "{\"type\":\"action\",\"action\":\"create-bucket\",\"remote\":\"");
+    s3m_json_escape(&b, remote);
+    s3m_buf_adds(&b, "\",\"bucket\":\"");
+    s3m_json_escape(&b, bucket);
+    printf("%s\"}\n", s3m_buf_str(&b));
+    s3m_buf_cleanup(&b);
+}

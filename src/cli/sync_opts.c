@@ -111,6 +111,7 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->transfers = o->transfers ? (int)o->transfers : 32;
     so->max_keys = o->max_keys;
     so->report = stdout;
+    so->report_json = o->json;
     so->part_concurrency = (int)o->multipart_concurrency;
     so->attempts = (int)o->retries;
     so->allow_empty_source = o->allow_empty_source;
@@ -200,7 +201,7 @@ int s3m__ensure_dst_bucket(struct s3m_s3 *src, struct s3m_s3 *dst, const struct 
         return 0;
     if (so->dry_run || so->mode == S3M_MODE_CHECK) {
         if (so->mode != S3M_MODE_CHECK)
-            printf("create bucket %s:%s (not on destination)\n", d->remote, d->bucket);
+            s3m__create_bucket_line(so->report_json, d->remote, d->bucket);
         so->dst_absent = true;
         return 0;
     }

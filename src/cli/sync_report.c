@@ -205,6 +205,15 @@ void s3m__listing_failed(const char *label, const struct s3m_sync_stats *st)
     }
 }
 
+uint64_t s3m__requests_total(const struct s3m_s3_stats *ep[2])
+{
+    uint64_t n = 0;
+    for (int e = 0; e < 2; e++)
+        for (int op = 0; op < S3M_OP__COUNT; op++)
+            n += ep[e]->requests[op];
+    return n;
+}
+
 void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
 {
     for (int side = 0; side < 2; side++) {

@@ -280,11 +280,31 @@ void s3m_plan_json(FILE *f, const struct s3m_plan_line *l)
     s3m_plan_json_seen(f, l, NULL);
 }
 
+/* the line's fields from "bucket" on, and the closing brace */
+static void json_rest(FILE *f, const struct s3m_plan_line *l, const struct s3m_plan_seen *seen);
+
 void s3m_plan_json_seen(FILE *f, const struct s3m_plan_line *l, const struct s3m_plan_seen *seen)
+{
+    fprintf(f, "{\"action\":\"%s\"", s3m_plan_act_name(l->act));
+    json_rest(f, l, seen);
+}
+
+static const char *check_word(enum s3m_plan_act act);
+
+void s3m_plan_report_json(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l)
+{
+    if (mode == S3M_MODE_CHECK)
+        fprintf(f, "{\"type\":\"difference\",\"difference\":\"%s\"", check_word(l->act));
+    else
+        fprintf(f, "{\"type\":\"action\",\"action\":\"%s\"", s3m_plan_act_name(l->act));
+    json_rest(f, l, NULL);
+}
+
+static void json_rest(FILE *f, const struct s3m_plan_line *l, const struct s3m_plan_seen *seen)
 {
     bool src = l->act == S3M_PLAN_COPY || l->act == S3M_PLAN_UPDATE;
     bool dst = l->act == S3M_PLAN_UPDATE || l->act == S3M_PLAN_DELETE;
-    fprintf(f, "{\"action\":\"%s\",\"bucket\":", s3m_plan_act_name(l->act));
+    fputs(",\"bucket\":", f);
     s3m_json_fput(f, l->bucket);
     fputs(",\"key\":", f);
     s3m_json_fput(f, l->key);

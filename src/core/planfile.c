@@ -582,8 +582,16 @@ const struct s3m_planfile_entry *s3m_planfile_unmet(const struct s3m_planfile *p
     return NULL;
 }
 
-void s3m_planfile_report(FILE *f, const char *key, const char *why)
+void s3m_planfile_report(FILE *f, bool json, const char *key, const char *why)
 {
+    if (json) {
+        fputs("{\"type\":\"changed\",\"key\":", f);
+        s3m_json_fput(f, key);
+        fputs(",\"why\":", f);
+        s3m_json_fput(f, why);
+        fputs("}\n", f);
+        return;
+    }
     fprintf(f, "%-6s %12s ", "changed", "-");
     for (; *key; key++) {
         unsigned char c = (unsigned char)*key;

@@ -17,7 +17,8 @@ void s3m__gate(struct s3m_sync *s, size_t lane, struct s3m_plan_action *a)
     s3m_logf(S3M_LOG_WARN, "apply", &lf, "%s: %s: skipped, changed since the plan: %s", s->label,
              a->key, why);
     if (s->o.report)
-        s3m_planfile_report(s3m__lanes_out(s->lanes, lane, s->o.report, false), a->key, why);
+        s3m_planfile_report(s3m__lanes_out(s->lanes, lane, s->o.report, false), s->o.report_json,
+                            a->key, why);
     a->act = S3M_PLAN_NONE; /* counted as a skip; no transfer, no deletion, no line */
     a->execute = false;
 }

@@ -84,8 +84,13 @@ static void write_line(struct s3m_sync *s, size_t lane, const struct s3m_plan_ac
     l.why = s3m__backup_why(s, a->act, a->key, a->why, s->o.dry_run, why, sizeof(why));
     if ((out & S3M_PLAN_OUT_PLAN) && s->o.plan)
         s3m_plan_json_seen(s3m__lanes_out(s->lanes, lane, s->o.plan, true), &l, &a->seen);
-    if ((out & S3M_PLAN_OUT_REPORT) && s->o.report)
-        s3m_plan_text(s3m__lanes_out(s->lanes, lane, s->o.report, false), s->o.mode, &l);
+    if ((out & S3M_PLAN_OUT_REPORT) && s->o.report) {
+        FILE *f = s3m__lanes_out(s->lanes, lane, s->o.report, false);
+        if (s->o.report_json)
+            s3m_plan_report_json(f, s->o.mode, &l);
+        else
+            s3m_plan_text(f, s->o.mode, &l);
+    }
 }
 
 /* a real sync's plan says what was done on the destination, when done */

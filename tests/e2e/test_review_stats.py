@@ -45,25 +45,57 @@ class ReviewStatsTest:
                              "%s: --json %s, -v %s" % (side, (js["requests"], js["connections"]),
                                                        v[side]))
 
-    def test_review_json_check_every_line_is_json(self):
-        sb, db = self.source_and_dest("jck")
-        p = self.s3m("check", "--json", "sto2:" + sb, "osl1:" + db)
-        self.assertEqual(p.returncode, 10, p.stderr[-2000:])
+    def objects(self, p):
+        """every stdout line as a JSON object (the man page: one object per line)"""
         bad = []
+        out = []
         for line in p.stdout.splitlines():
             try:
-                json.loads(line)
+                out.append(json.loads(line))
             except ValueError:
                 bad.append(line)
         self.assertEqual(bad, [], "--json: 'one JSON object per line'")
+        return out
+
+    def test_review_json_check_every_line_is_json(self):
+        sb, db = self.source_and_dest("jck")
+        self.put_many(self.dst, db, ["k0"], body=lambda k: b"other bytes")
+        p = self.s3m("check", "--json", "sto2:" + sb, "osl1:" + db)
+        self.assertEqual(p.returncode, 10, p.stderr[-2000:])
+        out = self.objects(p)
+        self.assertEqual([o["type"] for o in out][-2:], ["summary", "stats"])
+        diffs = sorted((o["difference"], o["key"]) for o in out if o["type"] == "difference")
+        self.assertEqual(diffs, [("differs", "k0")] + [("only on destination", "gone%d" % i)
+                                                       for i in range(3)]
+                         + [("only on source", "k%d" % i) for i in range(1, 5)])
+        self.assertTrue(all(o["bucket"] in (sb, db) and "why" in o and "size" in o
+                            for o in out if o["type"] == "difference"), out)
 
     def test_review_json_dry_run_every_line_is_json(self):
         sb, db = self.source_and_dest("jdr")
         p = self.s3m("sync", "--json", "--dry-run", "sto2:" + sb, "osl1:" + db, check=0)
-        bad = []
-        for line in p.stdout.splitlines():
-            try:
-                json.loads(line)
-            except ValueError:
-                bad.append(line)
-        self.assertEqual(bad, [], "--json: 'one JSON object per line'")
+        out = self.objects(p)
+        acts = sorted((o["action"], o["key"]) for o in out if o["type"] == "action")
+        self.assertEqual(acts, [("copy", "k%d" % i) for i in range(5)]
+                         + [("delete", "gone%d" % i) for i in range(3)])
+        self.assertEqual([o["type"] for o in out][-2:], ["summary", "stats"])
+        # a destination bucket that is not there yet: the dry run says it would create it
+        missing = "jdr-missing-%s" % self.kind
+        p = self.s3m("sync", "--json", "--dry-run", "sto2:" + sb, "osl1:" + missing, check=0)
+        out = self.objects(p)
+        self.assertIn({"type": "action", "action": "create-bucket", "remote": "osl1",
+                       "bucket": missing}, out)
+        self.assertEqual(len([o for o in out if o["type"] == "action"]), 6, out)
+
+    def test_review_json_apply_changed_lines(self):
+        """apply --json: an action skipped because its object changed since the plan is an
+        object of type changed"""
+        sb, db = self.source_and_dest("jap")
+        plan = os.path.join(self.tmp, "jap-%s.jsonl" % self.kind)
+        self.s3m("sync", "sto2:" + sb, "osl1:" + db, "--dry-run", "--plan", plan, check=0)
+        self.src.put_object(Bucket=sb, Key="k1", Body=b"rewritten since the plan")
+        p = self.s3m("apply", plan, "--no-lock", "--json", check=14)
+        out = self.objects(p)
+        changed = [o for o in out if o["type"] == "changed"]
+        self.assertEqual([o["key"] for o in changed], ["k1"], out)
+        self.assertEqual([o["type"] for o in out][-2:], ["summary", "stats"])

@@ -467,9 +467,15 @@ static void test_writers(void **state)
     free(out);
     /* the report line of a skipped action */
     f = open_memstream(&out, &len);
-    s3m_planfile_report(f, "a\x01z", "source ETag was x, now y");
+    s3m_planfile_report(f, false, "a\x01z", "source ETag was x, now y");
     fclose(f);
     assert_string_equal(out, "changed            - a\\x01z  (source ETag was x, now y)\n");
+    free(out);
+    f = open_memstream(&out, &len); /* --json */
+    s3m_planfile_report(f, true, "a\x01z", "source ETag was \"x\"");
+    fclose(f);
+    assert_string_equal(out, "{\"type\":\"changed\",\"key\":\"a\\u0001z\",\"why\":\"source ETag "
+                             "was \\\"x\\\"\"}\n");
     free(out);
 }
 

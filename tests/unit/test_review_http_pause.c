@@ -103,9 +103,9 @@ struct run {
     struct s3m_http h;
     struct s3m_timer *t;
     int calls;
-    int pause_first;    /* the first call pauses (the owner's pause) */
-    int abort_after;    /* calls after which it aborts by itself (0: only once stopped) */
-    bool pause_again;   /* once stopped by RESUME: pause again rather than abort */
+    int pause_first;  /* the first call pauses (the owner's pause) */
+    int abort_after;  /* calls after which it aborts by itself (0: only once stopped) */
+    bool pause_again; /* once stopped by RESUME: pause again rather than abort */
     bool stopped, done;
     enum stop_how how;
     enum s3m_err err;
@@ -190,7 +190,7 @@ static bool finished(void *ud)
 struct scenario {
     const char *method;
     enum mode mode;
-    const char *bwlimit;   /* NULL: none */
+    const char *bwlimit; /* NULL: none */
     int pause_first, abort_after;
     bool pause_again;
     enum stop_how how;
@@ -211,8 +211,10 @@ static void run_scenario(const struct scenario *sc)
         s3m_ratelimit_bw(&l, &t, false, 1);
         s3m_bwtable_free(&t);
     }
-    struct run r = {.pause_first = sc->pause_first, .abort_after = sc->abort_after,
-                    .pause_again = sc->pause_again, .how = sc->how};
+    struct run r = {.pause_first = sc->pause_first,
+                    .abort_after = sc->abort_after,
+                    .pause_again = sc->pause_again,
+                    .how = sc->how};
     s3m_http_init(&r.h, &l);
     r.h.on_write = on_write;
     r.h.on_done = on_done;
@@ -232,8 +234,8 @@ static void run_scenario(const struct scenario *sc)
         s3m_timer_start(r.t, sc->stop_ms, 0);
     assert_true(s3m_loop_run_until(&l, finished, &r));
     print_message("%s: stopped at %llu ms, done %llu ms later, err %d\n", sc->method,
-                  (unsigned long long)r.stopped_at,
-                  (unsigned long long)(r.done_at - r.stopped_at), (int)r.err);
+                  (unsigned long long)r.stopped_at, (unsigned long long)(r.done_at - r.stopped_at),
+                  (int)r.err);
     assert_int_equal(r.err, S3M_EABORTED);
     assert_true(r.stopped_at > 0);
     /* at once: well under the 20 s connect timeout (1.5 s: curl's once-a-second check) */
