@@ -181,6 +181,8 @@ void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line 
  * "difference":"only on source"|"differs"|"only on destination"|"unverified"}), then the
  * fields of the --plan line from "bucket" on. */
 void s3m_plan_report_json(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line *l);
+/* A key as the text lines write it: control bytes as \xNN. */
+void s3m_plan_key_text(FILE *f, const char *k);
 /* The action's name in the plan ("copy", "update", "delete", "skip", "abort-upload",
  * "refuse"). */
 const char *s3m_plan_act_name(enum s3m_plan_act act);

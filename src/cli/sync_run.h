@@ -51,9 +51,9 @@ struct run {
     struct timespec t_start;
     bool write_metrics;
     uint64_t logged_requests; /* the requests the last -v stats lines counted */
-    bool notify;           /* --notify-url pings this run (not a dry run) */
-    struct s3m_buf lines;  /* the jobs' summary lines: the end ping's body */
-    struct s3m_cutoff cut; /* --max-duration, --cutoff-mode */
+    bool notify;              /* --notify-url pings this run (not a dry run) */
+    struct s3m_buf lines;     /* the jobs' summary lines: the end ping's body */
+    struct s3m_cutoff cut;    /* --max-duration, --cutoff-mode */
 };
 
 /* no further work: a signal came, or the deadline passed */

@@ -329,7 +329,7 @@ static void json_rest(FILE *f, const struct s3m_plan_line *l, const struct s3m_p
     fputs("}\n", f);
 }
 
-static void esc_key(FILE *f, const char *k)
+void s3m_plan_key_text(FILE *f, const char *k)
 {
     for (; *k; k++) {
         unsigned char c = (unsigned char)*k;
@@ -359,7 +359,7 @@ void s3m_plan_text(FILE *f, enum s3m_sync_mode mode, const struct s3m_plan_line 
         fprintf(f, "%-6s %12s ", "abort", "-");
     else
         fprintf(f, "%-6s %12" PRIu64 " ", s3m_plan_act_name(l->act), l->size);
-    esc_key(f, l->key);
+    s3m_plan_key_text(f, l->key);
     fprintf(f, "  (%s%s", l->act == S3M_PLAN_REFUSE ? "--immutable: " : "", l->why);
     if (l->tier)
         fprintf(f, "; tier %u", l->tier);

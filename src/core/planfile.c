@@ -593,12 +593,6 @@ void s3m_planfile_report(FILE *f, bool json, const char *key, const char *why)
         return;
     }
     fprintf(f, "%-6s %12s ", "changed", "-");
-    for (; *key; key++) {
-        unsigned char c = (unsigned char)*key;
-        if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
+    s3m_plan_key_text(f, key);
     fprintf(f, "  (%s)\n", why);
 }
