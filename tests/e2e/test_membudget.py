@@ -17,7 +17,9 @@ from faultproxy import Proxy
 from test_sync import MiB, body
 
 BUF = 4 * MiB  # --buffer-size: a large stream holds 4 + 1 + 2 MiB (ring, curl's two buffers)
-BOUND_MIB = 64  # peak RSS under a budget of two streams; the copy without one holds more
+BOUND_MIB = 56  # peak RSS under a budget of two streams; the copy without one holds more
+with open(BIN, "rb") as _f:  # a sanitizer's shadow memory and quarantine make RSS meaningless
+    SANITIZED = b"__asan_init" in _f.read()
 
 
 @for_each_kind
@@ -62,6 +64,8 @@ class MemBudgetTest:
         self.assertNotIn("waits for buffer memory", p0.stderr)
         print("\n[membudget %s] peak RSS %.0f MiB under 16M, %.0f MiB without a budget"
               % (self.kind, rss, rss0))
+        if SANITIZED:
+            self.skipTest("peak RSS not compared under ASan (the rest was checked)")
         self.assertLess(rss, BOUND_MIB)
         self.assertGreater(rss0, BOUND_MIB, "the bound would not catch a copy without budget")
 
