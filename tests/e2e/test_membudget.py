@@ -46,7 +46,7 @@ class MemBudgetTest:
             return p, int(f.read().split()[-1]) / 1024
 
     def test_budget_bounds_peak_rss(self):
-        src = self.source(4, 4)
+        src = self.source(6, 6)  # 6 whole + 18 parts: 24 streams of 7 MiB without a budget
         db = self.bucket(self.dst, "mbdst")
         p, rss = self.timed_sync(db, "--max-buffer-memory", "16M")
         self.assertEqual(snapshot(self.dst, db, content=True), src)
