@@ -223,7 +223,7 @@ def first_sync(a, tools, bin_, env, work):
 def large(a, tools, bin_, env, work):
     """(b): big objects, plain HTTP: client CPU per GiB and throughput against the ceiling."""
     size = max(16 * MiB, int(GiB * a.scale))
-    count = 2 if a.smoke else 4
+    count = a.large_count or (2 if a.smoke else 4)
     ps = 8 * MiB
     specs = ["--bucket", "single:%d:%d" % (count, size), "--bucket", "multi:%d:%d:%d" % (count, size, ps)]
     exe = os.path.join(a.build, "fastsrv")
@@ -374,6 +374,8 @@ def main():
     ap.add_argument("--rtt", dest="fast_rtt", type=int, default=20)
     ap.add_argument("--tools", default="s3mirror,rclone,rclone-tuned")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--large-count", type=int, default=0,
+                    help="objects per shape in large (default 4): many, to load --max-buffer-memory")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     a = ap.parse_args()
     if a.smoke:

@@ -53,6 +53,7 @@ struct s3m_opts {
     const char *metrics_push, *notify_url; /* --metrics-push, --notify-url (monitor.c) */
     bool no_lock;
     const char *multipart_chunk_buffer, *multipart_threshold, *multipart_chunk_size;
+    const char *max_buffer_memory; /* --max-buffer-memory */
     bool allow_empty_source, error_on_no_transfer, no_server_side;
     const char *backup_dir, *suffix; /* --backup-dir, --suffix */
     bool suffix_keep_extension, immutable;
@@ -88,6 +89,8 @@ void s3m_cli_usage(FILE *out);
 void s3m_cli_opts_cleanup(struct s3m_opts *o);
 /* Print the bash or zsh completion script (from the option table); returns an exit code. */
 int s3m_cli_completion(FILE *out, const char *shell);
+/* The values a shell may complete for option name (space-separated), NULL: free-form. */
+const char *s3m_cli_opt_values(const char *name);
 int s3m_cli_exit_code(enum s3m_err err);
 /* Same, from the details: S3 errors worth a retry (5xx, SlowDown...) are temporary (5). */
 int s3m_cli_exit_code_ei(const struct s3m_errinfo *ei);

@@ -1,8 +1,10 @@
 /* limits.c - --bwlimit (rclone's syntax: a rate, UP:DOWN, or a timetable; times in UTC unless
  * --bwlimit-tz local), --tpslimit and --tpslimit-burst: checked before the command does
- * anything (bad syntax is a usage error), then set on the loop (s3m/ratelimit.h). */
+ * anything (bad syntax is a usage error), then set on the loop (s3m/ratelimit.h). Also
+ * --max-buffer-memory, the process's budget for stream buffers (s3m/membudget.h). */
 #include "cli.h"
 #include "s3m/bwtable.h"
+#include "s3m/membudget.h"
 #include "s3m/ratelimit.h"
 
 #include <math.h>
@@ -57,6 +59,10 @@ int s3m_cli_limits_check(struct s3m_env *e)
             return usage("bwlimit", err);
         s3m_bwtable_free(&t);
     }
+    uint64_t mem = S3M_MEMBUDGET_DEFAULT;
+    if (o->max_buffer_memory && !s3m_parse_size(o->max_buffer_memory, &mem))
+        return usage("max-buffer-memory", "expected a size (e.g. 64M; 0 = no limit)");
+    s3m_membudget_set(mem); /* one budget for the process's streams (s3m/membudget.h) */
     return check_tps(e);
 }
 

@@ -121,6 +121,9 @@ static const struct opt table[] = {
      OFF(multipart_chunk_size)},
     {"buffer-size", 0, STR, "SIZE", "stream buffer per transfer (default 1M)",
      OFF(multipart_chunk_buffer)},
+    {"max-buffer-memory", 0, STR, "SIZE",
+     "stream buffers of all transfers together (default 128M; 0: no limit)",
+     OFF(max_buffer_memory)},
     {"retries", 0, NUM, "N", "attempts per object (default 3)", OFF(retries)},
     {"no-resume", 0, FLAG, NULL,
      "never resume a multipart upload an earlier run left: restart it (the leftover is aborted at "
@@ -178,7 +181,7 @@ static const char runtime_only[] =
     " error-on-no-transfer multipart-concurrency buffer-size retries no-server-side-copy"
     " lock-file no-lock metrics-file list-concurrency output help version"
     " metrics-push notify-url max-duration cutoff-mode"
-    " bwlimit bwlimit-tz tpslimit tpslimit-burst ";
+    " bwlimit bwlimit-tz tpslimit tpslimit-burst max-buffer-memory ";
 
 static bool shapes_plan(const struct opt *t)
 {
@@ -256,26 +259,6 @@ void s3m_cli_usage(FILE *out)
           out);
 }
 
-/* The values a shell may complete for an option (space-separated); others are free-form. */
-static const struct {
-    const char *name, *values;
-} choices[] = {
-    {"log-level", "error warn notice info debug"},
-    {"log-format", "text json"},
-    {"cutoff-mode", "hard soft cautious"},
-    {"compare", "etag size size-mtime checksum etag,tags size,tags size-mtime,tags checksum,tags"},
-    {"layout", "auto restic kopia velero elasticsearch wal-g pgbackrest"},
-    {"bwlimit-tz", "utc local"},
-};
-
-static const char *values_of(const struct opt *t)
-{
-    for (size_t i = 0; i < S3M_ARRAY_LEN(choices); i++)
-        if (!strcmp(choices[i].name, t->name))
-            return choices[i].values;
-    return NULL;
-}
-
 static bool repeatable(const struct opt *t)
 {
     return t->kind == RULE || t->kind == LIST || !strcmp(t->name, "verbose") ||
@@ -306,8 +289,9 @@ static void completion_bash(FILE *out)
             fprintf(out, "    -%c|--%s)", t->short_name, t->name);
         else
             fprintf(out, "    --%s)", t->name);
-        if (values_of(t))
-            fprintf(out, " COMPREPLY=($(compgen -W '%s' -- \"$cur\")); return ;;\n", values_of(t));
+        if (s3m_cli_opt_values(t->name))
+            fprintf(out, " COMPREPLY=($(compgen -W '%s' -- \"$cur\")); return ;;\n",
+                    s3m_cli_opt_values(t->name));
         else if (!strcmp(t->arg, "FILE"))
             fputs(" COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", out);
         else
@@ -389,8 +373,8 @@ static void completion_zsh(FILE *out)
         if (t->kind != FLAG) {
             fputc(':', out);
             zsh_text(out, t->arg);
-            if (values_of(t))
-                fprintf(out, ":(%s)", values_of(t));
+            if (s3m_cli_opt_values(t->name))
+                fprintf(out, ":(%s)", s3m_cli_opt_values(t->name));
             else if (!strcmp(t->arg, "FILE"))
                 fputs(":_files", out);
             else

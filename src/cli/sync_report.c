@@ -4,6 +4,7 @@
  * counts. */
 #include "cmd_sync.h"
 #include "s3m/log.h"
+#include "s3m/membudget.h"
 #include "s3m/util.h"
 
 #include <inttypes.h>
@@ -242,6 +243,13 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
                     cs->concurrency_lowest, cs->concurrency_lowered, cs->concurrency_raised);
         s3m_buf_cleanup(&b);
     }
+    struct s3m_membudget_stats mb;
+    s3m_membudget_stats(&mb);
+    if (s3m_membudget_limit()) /* --max-buffer-memory: how close the streams came, how often held */
+        s3m_log(S3M_LOG_INFO, "stats",
+                "buffer memory: peak %" PRIu64 " of %" PRIu64 " B; streams waited %" PRIu64
+                " times (%" PRIu64 " ran alone above the limit)",
+                mb.peak, s3m_membudget_limit(), mb.waits, mb.oversized);
 }
 
 int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,

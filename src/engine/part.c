@@ -26,9 +26,12 @@ static bool part_may_retry(void *ud)
 static void part_streamed(void *ud, const struct s3m__outcome *o)
 {
     struct s3m__part *pt = ud;
+    struct s3m_xfer_ctx *c = pt->own->c;
     if (!o->ei.err)
         snprintf(pt->etag, sizeof(pt->etag), "%s", o->etag);
     pt->own->done(pt, o);
+    if (o->ei.err) /* the upload may have failed: its parts waiting for memory end now */
+        s3m__pipe_drop_waiting(c);
 }
 
 static const struct s3m__pipe_cbs part_cbs = {part_put, NULL, part_may_retry, part_streamed};

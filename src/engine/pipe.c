@@ -2,16 +2,17 @@
  * paused while the other catches up, nothing on disk. The destination checks the bytes against
  * the MD5 it was given (Content-MD5) and its ETag against the one expected; the client hashes
  * them only where its owner asks (no server can check them). A stream that failed with a cause worth it is sent
- * again here on its own; its owner hears only the end (s3m__pipe_cbs.done). Also the metadata
- * carried from a source reply to the destination. */
+ * again here on its own; its owner hears only the end (s3m__pipe_cbs.done). Each round holds its
+ * buffers' size of the process's memory budget (s3m/membudget.h), waiting for it first. */
 #include "xfer_int.h"
 #include "s3m/hash.h"
 #include "s3m/log.h"
-#include "s3m/tags.h"
+#include "s3m/membudget.h"
 #include "s3m/util.h"
 
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ enum {
     P_DIGEST = 1 << 11,       /* the failure: the bytes' MD5 is not the one expected */
     P_PREPARING = 1 << 12,    /* the owner's prepare runs: the GET waits, paused */
     P_PREPARED = 1 << 13,     /* this round's prepare is over */
+    P_BUDGET = 1 << 14,       /* waits for its buffers' memory (s3m/membudget.h) */
+    P_GRANTED = 1 << 15,      /* got it while waiting: the kick starts the round */
 };
 
 struct s3m_xfer_pipe {
@@ -52,76 +55,13 @@ struct s3m_xfer_pipe {
     struct s3m_errinfo ei;
     long retry_after_ms;
     struct s3m_timer *wait;
+    struct s3m_membudget_wait bw;   /* its place in the budget's queue */
+    uint64_t held;                  /* budget this round holds, given back when it ends */
     struct s3m_xfer_pipe *next;     /* ctx->pending */
     struct s3m_xfer_pipe *all_next; /* ctx->pipes */
 };
 
 #define HAS(p, f) (((p)->flags & (f)) != 0)
-
-/* ---- metadata ---- */
-
-void s3m__meta_clear(struct s3m_xfer_meta *m)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        free((char *)m->kv[i].name);
-        free((char *)m->kv[i].value);
-    }
-    free(m->kv);
-    free(m->tagging_xml);
-    m->kv = NULL;
-    m->n = 0;
-    m->tagging_xml = NULL;
-}
-
-void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r)
-{
-    static const char *const keep[] = {"content-type",        "cache-control",
-                                       "content-disposition", "content-encoding",
-                                       "content-language",    "expires"};
-    s3m__meta_clear(m);
-    for (size_t i = 0; i < r->nresp_headers; i++) {
-        const char *n = r->resp_headers[i].name;
-        bool take = strncasecmp(n, "x-amz-meta-", 11) == 0 &&
-                    s3m_strcasecmp(n, S3M_XFER_SOURCE_ETAG_HEADER); /* ours is set anew */
-        for (size_t k = 0; !take && k < S3M_ARRAY_LEN(keep); k++)
-            take = !s3m_strcasecmp(n, keep[k]);
-        if (!take)
-            continue;
-        m->kv = s3m_realloc(m->kv, (m->n + 1) * sizeof(*m->kv));
-        m->kv[m->n].name = s3m_strdup(n);
-        m->kv[m->n++].value = s3m_strdup(r->resp_headers[i].value);
-    }
-}
-
-void s3m__meta_add(const struct s3m_xfer_meta *m, struct s3m_s3_req *r)
-{
-    for (size_t i = 0; i < m->n; i++)
-        s3m_s3_req_header(r, m->kv[i].name, m->kv[i].value);
-}
-
-bool s3m__tags_wanted(const struct s3m_xfer_ctx *c, const struct s3m_s3_req *reply)
-{
-    return !c->no_tags && s3m_tags_counted(s3m_s3_resp_header(reply, "x-amz-tagging-count"));
-}
-
-char *s3m__tags_xml(const struct s3m_s3_req *r)
-{
-    struct s3m_buf b;
-    s3m_buf_init(&b);
-    if (r->xml && r->xml->kind == S3M_XML_TAGGING && r->xml->tagging.ntags)
-        s3m_tags_xml(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
-    return b.len ? s3m_buf_detach(&b) : (s3m_buf_cleanup(&b), NULL);
-}
-
-char *s3m__tags_value(const struct s3m_s3_req *r)
-{
-    struct s3m_buf b;
-    s3m_buf_init(&b);
-    if (r->xml && r->xml->kind == S3M_XML_TAGGING)
-        s3m_tags_encode(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
-    s3m_buf_addc(&b, 0);
-    return s3m_buf_detach(&b);
-}
 
 /* ---- failing ---- */
 
@@ -204,7 +144,9 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud);
  * times --buffer-size at most; a small object keeps curl's defaults. */
 #define RECV_BUFFER_MAX (512u << 10)
 #define SEND_BUFFER_MAX (2u << 20)
-static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, bool send)
+#define RECV_BUFFER_CURL (16u << 10) /* curl's defaults, what a small stream holds */
+#define SEND_BUFFER_CURL (64u << 10)
+static size_t stream_buffer(const struct s3m_xfer_pipe *p, bool send)
 {
     size_t cap = send ? SEND_BUFFER_MAX : RECV_BUFFER_MAX;
     size_t n = send ? p->c->buffer_size / 2 : p->c->buffer_size / 4;
@@ -212,7 +154,13 @@ static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, boo
         n = cap;
     if (p->src.length < n)
         n = (size_t)p->src.length;
-    if (n <= (64u << 10))
+    return n <= (64u << 10) ? 0 : n;
+}
+
+static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, bool send)
+{
+    size_t n = stream_buffer(p, send);
+    if (!n)
         return;
     if (send)
         r->send_buffer = n;
@@ -390,6 +338,9 @@ static void round_finish(struct s3m_xfer_pipe *p)
     s3m_md5_cleanup(&p->md5);
     free(p->ring);
     p->ring = NULL;
+    s3m_membudget_cancel(&p->bw); /* stopped while it waited */
+    s3m_membudget_release(p->held);
+    p->held = 0;
     if (!round_retry(p, &o))
         pipe_end(p, &o);
 }
@@ -476,19 +427,18 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
     pipe_check(p);
 }
 
-static void round_start(struct s3m_xfer_pipe *p)
+/* The round's memory: the ring (the body, up to --buffer-size) and curl's two buffers. */
+static uint64_t round_charge(const struct s3m_xfer_pipe *p)
+{
+    size_t recv = stream_buffer(p, false), send = stream_buffer(p, true);
+    return p->cap + (recv ? recv : RECV_BUFFER_CURL) + (send ? send : SEND_BUFFER_CURL);
+}
+
+/* The round holds its memory: the GET starts. */
+static void round_go(struct s3m_xfer_pipe *p)
 {
     struct s3m_xfer_ctx *c = p->c;
-    p->flags = 0;
-    p->head = p->len = 0;
-    p->got = p->sent = 0;
-    p->retry_after_ms = 0;
-    p->md5_hex[0] = p->etag[0] = 0;
-    memset(&p->chk, 0, sizeof(p->chk));
-    s3m_errinfo_clear(&p->ei);
-    p->cap = c->buffer_size;
     p->ring = s3m_malloc(p->cap);
-    s3m_md5_init(&p->md5);
     char range[80], *rp = NULL;
     if (p->src.ranged) {
         snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->src.offset,
@@ -508,6 +458,44 @@ static void round_start(struct s3m_xfer_pipe *p)
     }
 }
 
+/* Granted from another stream's end (maybe inside curl): the kick starts the round. */
+static void budget_granted(struct s3m_membudget_wait *w)
+{
+    struct s3m_xfer_pipe *p = (struct s3m_xfer_pipe *)((char *)w -
+                                                       offsetof(struct s3m_xfer_pipe, bw));
+    p->held = w->charge;
+    p->flags = (p->flags & ~(unsigned)P_BUDGET) | P_GRANTED;
+    kick(p);
+}
+
+static void round_start(struct s3m_xfer_pipe *p)
+{
+    struct s3m_xfer_ctx *c = p->c;
+    p->flags = 0;
+    p->head = p->len = 0;
+    p->got = p->sent = 0;
+    p->retry_after_ms = 0;
+    p->md5_hex[0] = p->etag[0] = 0;
+    memset(&p->chk, 0, sizeof(p->chk));
+    s3m_errinfo_clear(&p->ei);
+    s3m_md5_init(&p->md5);
+    p->cap = p->src.length < c->buffer_size ? (size_t)p->src.length : c->buffer_size;
+    p->cap += !p->cap; /* an empty body: a ring of one byte */
+    p->bw = (struct s3m_membudget_wait){.charge = round_charge(p), .granted = budget_granted};
+    if (s3m_membudget_take(&p->bw)) {
+        p->held = p->bw.charge;
+        round_go(p);
+        return;
+    }
+    p->flags |= P_BUDGET;
+    struct s3m_membudget_stats st;
+    s3m_membudget_stats(&st);
+    s3m_log(S3M_LOG_DEBUG, "xfer",
+            "%s (part %d): waits for buffer memory: %" PRIu64 " B, %" PRIu64 " of %" PRIu64
+            " B held, %zu waiting",
+            p->src.key, p->src.part, p->bw.charge, st.in_use, s3m_membudget_limit(), st.waiting);
+}
+
 void s3m__pipe_start(struct s3m_xfer_ctx *c, const struct s3m__pipe_src *src,
                      const struct s3m__pipe_cbs *cbs, void *ud)
 {
@@ -523,11 +511,28 @@ void s3m__pipe_start(struct s3m_xfer_ctx *c, const struct s3m__pipe_src *src,
 
 /* ---- the kick: what curl's callbacks may not do themselves ---- */
 
+/* A round that has not started ends: interrupted, not worth a retry. */
+static void round_drop(struct s3m_xfer_pipe *p)
+{
+    struct s3m_errinfo ei;
+    s3m_errinfo_set(&ei, S3M_EABORTED, "interrupted");
+    pipe_fail(p, &ei, "waiting for buffer memory");
+}
+
 static void kicked(struct s3m_xfer_pipe *p)
 {
     bool resume_get = HAS(p, P_RESUME_GET), resume_put = HAS(p, P_RESUME_PUT);
     p->flags &= ~(unsigned)(P_QUEUED | P_RESUME_GET | P_RESUME_PUT);
     p->next = NULL;
+    if (HAS(p, P_GRANTED) && !HAS(p, P_FAILED) &&
+        (p->c->stopping || (p->cbs.may_retry && !p->cbs.may_retry(p->ud))))
+        round_drop(p);                                      /* its owner gave up while it waited */
+    if (HAS(p, P_FAILED) && HAS(p, P_BUDGET | P_GRANTED)) { /* the round never started */
+        p->flags |= P_FINISH_QUEUED;
+    } else if (HAS(p, P_GRANTED)) {
+        p->flags &= ~(unsigned)P_GRANTED;
+        round_go(p);
+    }
     if (HAS(p, P_FAILED)) { /* stop whatever still runs */
         if (HAS(p, P_GET_RUNNING))
             s3m_s3_cancel(p->get);
@@ -569,4 +574,11 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c)
         else
             pipe_fail(p, &ei, "stopping");
     }
+}
+
+void s3m__pipe_drop_waiting(struct s3m_xfer_ctx *c)
+{
+    for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)
+        if (HAS(p, P_BUDGET) && p->cbs.may_retry && !p->cbs.may_retry(p->ud))
+            round_drop(p);
 }

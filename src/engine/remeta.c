@@ -2,11 +2,14 @@
  * CreateMultipartUpload sends, and what the object of a resumed upload is checked against. An
  * upload resumed was created by an earlier run with the source's metadata of then, which no S3
  * call reads back while the upload is open: once it is completed, the object's HEAD must show
- * what a fresh copy would have written, or the object is copied afresh (xfer.c). */
+ * what a fresh copy would have written, or the object is copied afresh (xfer.c). Also the
+ * metadata carried from a source reply to the destination. */
 #include "xfer_int.h"
+#include "s3m/tags.h"
 #include "s3m/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -81,4 +84,69 @@ bool s3m__meta_same(const struct s3m_xfer_meta *meta, const char *recorded, cons
         return false;
     }
     return true;
+}
+
+/* ---- metadata carried from a source reply ---- */
+
+void s3m__meta_clear(struct s3m_xfer_meta *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free((char *)m->kv[i].name);
+        free((char *)m->kv[i].value);
+    }
+    free(m->kv);
+    free(m->tagging_xml);
+    m->kv = NULL;
+    m->n = 0;
+    m->tagging_xml = NULL;
+}
+
+void s3m__meta_take(struct s3m_xfer_meta *m, const struct s3m_s3_req *r)
+{
+    static const char *const keep[] = {"content-type",        "cache-control",
+                                       "content-disposition", "content-encoding",
+                                       "content-language",    "expires"};
+    s3m__meta_clear(m);
+    for (size_t i = 0; i < r->nresp_headers; i++) {
+        const char *n = r->resp_headers[i].name;
+        bool take = strncasecmp(n, "x-amz-meta-", 11) == 0 &&
+                    s3m_strcasecmp(n, S3M_XFER_SOURCE_ETAG_HEADER); /* ours is set anew */
+        for (size_t k = 0; !take && k < S3M_ARRAY_LEN(keep); k++)
+            take = !s3m_strcasecmp(n, keep[k]);
+        if (!take)
+            continue;
+        m->kv = s3m_realloc(m->kv, (m->n + 1) * sizeof(*m->kv));
+        m->kv[m->n].name = s3m_strdup(n);
+        m->kv[m->n++].value = s3m_strdup(r->resp_headers[i].value);
+    }
+}
+
+void s3m__meta_add(const struct s3m_xfer_meta *m, struct s3m_s3_req *r)
+{
+    for (size_t i = 0; i < m->n; i++)
+        s3m_s3_req_header(r, m->kv[i].name, m->kv[i].value);
+}
+
+bool s3m__tags_wanted(const struct s3m_xfer_ctx *c, const struct s3m_s3_req *reply)
+{
+    return !c->no_tags && s3m_tags_counted(s3m_s3_resp_header(reply, "x-amz-tagging-count"));
+}
+
+char *s3m__tags_xml(const struct s3m_s3_req *r)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    if (r->xml && r->xml->kind == S3M_XML_TAGGING && r->xml->tagging.ntags)
+        s3m_tags_xml(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
+    return b.len ? s3m_buf_detach(&b) : (s3m_buf_cleanup(&b), NULL);
+}
+
+char *s3m__tags_value(const struct s3m_s3_req *r)
+{
+    struct s3m_buf b;
+    s3m_buf_init(&b);
+    if (r->xml && r->xml->kind == S3M_XML_TAGGING)
+        s3m_tags_encode(&b, r->xml->tagging.tags, r->xml->tagging.ntags);
+    s3m_buf_addc(&b, 0);
+    return s3m_buf_detach(&b);
 }

@@ -99,6 +99,9 @@ void s3m__pipe_prepared(struct s3m_xfer_pipe *p, const struct s3m_errinfo *ei);
 void s3m__pipe_on_kick(void *ud);
 /* A stop: every stream fails, a wait for the next try ends now. */
 void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
+/* The streams waiting for buffer memory whose owner gave up (may_retry false: a multipart
+ * upload that failed) end now, interrupted, instead of running once granted. */
+void s3m__pipe_drop_waiting(struct s3m_xfer_ctx *c);
 
 /* ---- learn.c: a multipart source's metadata and part sizes (HEADs) ---- */
 
