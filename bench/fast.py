@@ -34,7 +34,7 @@ import tls as benchtls  # noqa: E402  (bench/run --tls: an nginx TLS front befor
 
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 # objects in flight at each tool's defaults (s3mirror --help, rclone --transfers)
-CONCURRENCY = {"s3mirror": 32, "s3mirror-base": 32, "rclone": 4, "rclone-tuned": 64}
+CONCURRENCY = {"s3mirror": 64, "s3mirror-base": 64, "rclone": 4, "rclone-tuned": 64}
 
 
 def tool_cmd(t, bin_, conf, a, b):
@@ -55,7 +55,7 @@ def tool_cmd(t, bin_, conf, a, b):
 def concurrency(t):
     if t.startswith("s3mirror+transfers="):
         return int(t.split("+")[1].split("=")[1])
-    return CONCURRENCY.get(t.split("+")[0], 32)
+    return CONCURRENCY.get(t.split("+")[0], 64)
 
 
 def measure(cmd, env):

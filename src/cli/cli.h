@@ -2,6 +2,12 @@
 #ifndef S3M_CLI_H
 #define S3M_CLI_H
 
+/* --transfers' default: objects in flight. Small objects are bound by round trips: at 20 ms, 64
+ * made a first sync of 10,000 x 4 KiB 2x rclone --transfers 64 and 1.27x its latency bound
+ * (128: 3.5x, but 1.49x its bound; docs/benchmarks.md). The streams of large objects share
+ * --max-buffer-memory, which keeps their memory bounded at any count. */
+#define S3M_DEFAULT_TRANSFERS 64
+
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -89,7 +89,7 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
     s3m_errinfo_clear(&ei);
     if (s3m_config_load(&e->cfg, o->config, &ei))
         return s3m_cli_fail("config", &ei);
-    long transfers = o->transfers ? o->transfers : 32;
+    long transfers = o->transfers ? o->transfers : S3M_DEFAULT_TRANSFERS;
     struct s3m_loop_opts lo = {
         .max_host_connections = o->connections ? o->connections : transfers + 8,
         .max_total_connections = 2 * (o->connections ? o->connections : transfers + 8),

@@ -43,7 +43,7 @@ class ReviewLimitsTest(MeteredSites):
     def test_review_low_rate_many_transfers_do_not_time_out(self):
         """a limit at which a transfer waits its turn in the limiter's queue longer than --timeout
         (24 transfers x 4 KiB chunks at 16 KiB/s: 6 s per round, --timeout 2; as --bwlimit 1k
-        with the default 32 transfers and --timeout 60): the limiter's own pauses must not be
+        with the default transfers and --timeout 60): the limiter's own pauses must not be
         taken for an idle server. Now curl's low-speed check (1 B/s over --timeout) counts a
         send paused for tokens: "Operation too slow", the object copied again (at default
         --low-level-retries, a run that can fail outright)"""
@@ -104,14 +104,14 @@ class ReviewLimitsTest(MeteredSites):
 
     def test_review_reads_hold_10pct_with_default_transfers(self):
         """the issue's 10 % over every 10 s window on the read side too, with as many objects as
-        the default 32 transfers: each new connection's socket buffers take their first bytes
-        unpaced (the limiter's rcvbuf is per connection), 32 of them at once"""
+        the default transfers: each new connection's socket buffers take their first bytes
+        unpaced (the limiter's rcvbuf is per connection), 48 of them at once"""
         rate = 2 * MiB
         sb, db = self.source("rd", [MiB] * 48)  # 48 MiB at 2 MiB/s: 24 s
         p, secs = self.metered("copy", "psrc:" + sb, "pdst:" + db, "--bwlimit", "2M")
         first, last, total = span(self.psrc.meter, "down")
         windows = rates(self.psrc.meter, "down", 10, first, last)
-        sys.stderr.write("\n[%s] 2M, 48 x 1 MiB, 32 transfers, source reads, 10 s windows "
+        sys.stderr.write("\n[%s] 2M, 48 x 1 MiB, default transfers, source reads, 10 s windows "
                          "(MiB/s): %s\n" % (self.kind, " ".join("%.3f" % (w / MiB) for w in windows)))
         self.assert_copied(sb, db)
         for w in windows:

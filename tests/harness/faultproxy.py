@@ -246,7 +246,10 @@ class Proxy:
     def write_body(self, h, data):
         if self.meter is None:
             return h.wfile.write(data)
-        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+        # a chunk is metered once the kernel took it, before the client has it: a send buffer
+        # of a few KiB keeps what waits unsent small, else 64 connections' buffers (32 KiB each,
+        # doubled by the kernel) count some 4 MiB as moved in the first second
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         for i in range(0, len(data), 16384):
             h.wfile.write(data[i:i + 16384])
             h.wfile.flush()
