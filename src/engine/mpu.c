@@ -48,6 +48,7 @@ struct s3m_xfer_mpu {
     int src_parts;          /* parts of the source's ETag (SOURCE mode) */
     uint64_t *learned;      /* the source's part sizes as its server told them, or NULL */
     int nlearned;
+    bool assumed; /* learned is part 1's uniform layout (learn.c): checked as a guess */
     uint64_t candidates[24];
     int ncandidates, candidate;
     char *upload_id;
@@ -65,7 +66,7 @@ struct s3m_xfer_mpu {
     struct s3m_s3_req *cur;
     struct s3m_errinfo ei;
     long retry_after_ms;
-    char note[256];
+    char note[S3M__NOTE_LEN];
 };
 
 static void set_state(struct s3m_xfer_mpu *m, enum mpu_state st)
@@ -78,6 +79,7 @@ static void set_state(struct s3m_xfer_mpu *m, enum mpu_state st)
 static void mpu_create(struct s3m_xfer_mpu *m);
 static void mpu_abort(struct s3m_xfer_mpu *m);
 static void mpu_send_complete(struct s3m_xfer_mpu *m);
+static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n, bool assumed);
 
 /* ---- ends ---- */
 
@@ -279,6 +281,12 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
             recheck_start(m);
         else
             mpu_send_complete(m);
+    } else if (m->assumed && s3m_strcasecmp(want, m->o.etag)) {
+        /* part 1's uniform layout missed: each part's size asked, the upload still open */
+        s3m_log(S3M_LOG_INFO, "xfer", "%s: %d uniform parts give ETag %s, not %s: relearning",
+                m->o.src_key, m->nparts, want, m->o.etag);
+        set_state(m, M_HEAD);
+        m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, m->learned, learned, m);
     } else if (m->learned && s3m_strcasecmp(want, m->o.etag)) {
         /* the source's own layout: the bytes read are not the source's */
         m->c->integrity_failures++;
@@ -360,29 +368,11 @@ static void parts_pump(struct s3m_xfer_mpu *m)
 /* Lay the parts out: the source's own sizes when learned, else the current guess. */
 static void parts_layout(struct s3m_xfer_mpu *m)
 {
-    uint64_t ps = m->candidates[m->candidate];
     free(m->parts);
-    m->nparts = m->learned ? m->nlearned : s3m_layout_uniform(m->o.size, ps, NULL, 0);
-    if (m->nparts <= 0) /* candidates and learned layouts have 1..10000 parts */
-        abort();
-    m->parts = s3m_calloc((size_t)m->nparts, sizeof(*m->parts));
-    uint64_t off = 0;
-    for (int i = 0; i < m->nparts; i++) {
+    m->parts = s3m__learn_lay_out(m->o.size, m->learned, m->nlearned, m->assumed,
+                                  m->candidates[m->candidate], &m->nparts, m->note);
+    for (int i = 0; i < m->nparts; i++)
         m->parts[i].own = &m->own;
-        m->parts[i].number = i + 1;
-        m->parts[i].offset = off;
-        m->parts[i].length = m->learned        ? m->learned[i]
-                           : i + 1 < m->nparts ? ps
-                                               : m->o.size - (uint64_t)i * ps;
-        off += m->parts[i].length;
-    }
-    if (off != m->o.size)
-        abort();
-    if (m->learned)
-        snprintf(m->note, sizeof(m->note), "%d parts as on the source (sizes told by the server)",
-                 m->nparts);
-    else
-        snprintf(m->note, sizeof(m->note), "%d parts of %" PRIu64 " bytes", m->nparts, ps);
 }
 
 /* The upload is open (created, or resumed with its kept parts): send the others. */
@@ -489,9 +479,10 @@ static void layout_decided(struct s3m_xfer_mpu *m)
     if (s3m_layout_check(m->o.size, m->learned, m->nlearned) && m->nlearned == m->src_parts) {
         m->candidates[0] = m->learned[0]; /* the server told us the layout */
         m->ncandidates = 1;
-        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source", m->o.src_key,
-                m->nlearned);
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes %s", m->o.src_key, m->nlearned,
+                m->assumed ? "assumed: part 1's, uniform" : "told by the source");
     } else { /* e.g. radosgw Pacific answers ?partNumber=N with the whole object: guess */
+        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: part sizes not told: layout guessed", m->o.src_key);
         free(m->learned);
         m->learned = NULL;
         m->nlearned = 0;
@@ -508,12 +499,23 @@ static void layout_decided(struct s3m_xfer_mpu *m)
     report(m, S3M__MPU_NO_LAYOUT);
 }
 
-static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n)
+static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n, bool assumed)
 {
     struct s3m_xfer_mpu *m = ud;
     m->ei = *ei; /* ei is the job's: copied before the job goes */
     s3m__learn_free(m->learn);
     m->learn = NULL;
+    if (m->upload_id) { /* relearned, checked by learn.c: the exact sizes (n: src_parts), or ei */
+        m->c->integrity_failures += m->ei.err == S3M_EINTEGRITY;
+        m->assumed = m->ei.err && m->ei.err != S3M_EINTEGRITY; /* the same sizes: told */
+        if (sizes) {
+            free(m->learned);
+            m->learned = sizes;
+            m->candidates[0] = sizes[0];
+        }
+        mpu_abort(m); /* ei clear: abort_settled creates the upload again, in the exact layout */
+        return;
+    }
     if (m->ei.err) {
         fail(m);
         return;
@@ -527,6 +529,7 @@ static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int
     free(m->learned);
     m->learned = sizes; /* NULL: not told */
     m->nlearned = n;
+    m->assumed = assumed;
     layout_decided(m);
 }
 
@@ -556,7 +559,7 @@ void s3m__mpu_run(struct s3m_xfer_mpu *m)
         return;
     }
     set_state(m, M_HEAD);
-    m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, learned, m);
+    m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, NULL, learned, m);
 }
 
 bool s3m__mpu_resumed(const struct s3m_xfer_mpu *m, const char **recorded)
