@@ -39,8 +39,8 @@ struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N, or T
     int part;
 };
 
-/* The exact sizes after an assumed layout missed: a layout of the object, and another than
- * the one assumed (the same: the bytes read were not the source's). False: ei set. */
+/* The exact sizes asked after a layout was assumed: a layout of the object (false: ei set);
+ * assumed tells whether they are the ones in was. */
 static bool relearned(struct s3m__learn *l, bool told)
 {
     if (!told || !s3m_layout_check(l->o.size, l->learned, l->nlearned) ||
@@ -49,15 +49,11 @@ static bool relearned(struct s3m__learn *l, bool told)
                         l->src_parts);
         return false;
     }
-    if (!memcmp(l->learned, l->was, (size_t)l->nlearned * sizeof(*l->was))) {
-        s3m_errinfo_set(&l->ei, S3M_EINTEGRITY,
-                        "the parts read do not give ETag %s in the source's layout (uniform)",
-                        l->o.etag);
-        return false;
-    }
-    s3m_log(S3M_LOG_INFO, "xfer",
-            "%s: the source's %d parts are not uniform: copied again in their sizes", l->o.src_key,
-            l->nlearned);
+    l->assumed = !memcmp(l->learned, l->was, (size_t)l->nlearned * sizeof(*l->was));
+    if (!l->assumed)
+        s3m_log(S3M_LOG_INFO, "xfer",
+                "%s: the source's %d parts are not uniform: copied in their sizes", l->o.src_key,
+                l->nlearned);
     return true;
 }
 
@@ -247,4 +243,41 @@ struct s3m__part *s3m__learn_lay_out(uint64_t size, const uint64_t *sizes, int n
     else
         snprintf(note, S3M__NOTE_LEN, "%d parts of %" PRIu64 " bytes", *nparts, ps);
     return parts;
+}
+
+bool s3m__parts_etag(const struct s3m__part *parts, int n, char out[48])
+{
+    const char **md5s = s3m_calloc((size_t)n, sizeof(*md5s));
+    for (int i = 0; i < n; i++)
+        md5s[i] = parts[i].etag;
+    bool formed = s3m_layout_etag(md5s, n, out);
+    free(md5s);
+    return formed;
+}
+
+struct s3m_mpu_part *s3m__parts_list(const struct s3m__part *parts, int n)
+{
+    struct s3m_mpu_part *pp = s3m_calloc((size_t)n, sizeof(*pp));
+    for (int i = 0; i < n; i++) {
+        pp[i].number = parts[i].number;
+        snprintf(pp[i].etag, sizeof(pp[i].etag), "%s", parts[i].etag);
+    }
+    return pp;
+}
+
+struct s3m__recheck_part *s3m__parts_recheck(const struct s3m__part *parts, int n)
+{
+    struct s3m__recheck_part *rp = s3m_calloc((size_t)n, sizeof(*rp));
+    for (int i = 0; i < n; i++)
+        rp[i] = (struct s3m__recheck_part){parts[i].offset, parts[i].length, parts[i].etag,
+                                           parts[i].number};
+    return rp;
+}
+
+struct s3m__resume_part *s3m__parts_resume(const struct s3m__part *parts, int n)
+{
+    struct s3m__resume_part *rp = s3m_calloc((size_t)n, sizeof(*rp));
+    for (int i = 0; i < n; i++)
+        rp[i] = (struct s3m__resume_part){parts[i].offset, parts[i].length, "", false};
+    return rp;
 }

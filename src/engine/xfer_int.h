@@ -104,17 +104,16 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
 
 /* The end: ei set when a HEAD failed; else sizes (handed over) holds all n part sizes when the
  * server told them, NULL when it did not (the layout is then guessed); assumed: they are the
- * uniform layout of part 1's told size, to be checked as a guess. Runs once, from the loop;
- * the owner then frees the job. */
+ * uniform layout of part 1's told size (to be checked as a guess), or, asked with was, the
+ * sizes in was. Runs once, from the loop; the owner then frees the job. */
 typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n,
                                    bool assumed);
 
 struct s3m__object;
 /* HEAD the source (If-Match its listed ETag) into obj->meta (its tags too, where it has some),
  * then ?partNumber=1, and 2..N-1 unless the uniform layout of part 1's size fits (src_parts 0: a
- * single-part source, the metadata only). was (the layout assumed, which missed; kept by the
- * owner until the end): no metadata, ?partNumber=1..N-1 each, and the end has ei set
- * (S3M_EINTEGRITY) when the sizes are the ones in was, S3M_ES3 when they are not told. */
+ * single-part source, the metadata only). was (the layout assumed, kept by the owner until the
+ * end): no metadata, ?partNumber=1..N-1 each (ei S3M_ES3 when they are not told now). */
 struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
                                     int src_parts, const uint64_t *was, s3m__learn_done_cb done,
                                     void *ud);
@@ -238,5 +237,14 @@ bool s3m__mpu_resumed(const struct s3m_xfer_mpu *m, const char **recorded);
 
 /* Free an upload that is not running (no-op on NULL). */
 void s3m__mpu_free(struct s3m_xfer_mpu *m);
+
+/* ---- learn.c: a layout's parts in the forms the requests take (the caller frees them) ---- */
+
+/* The composite ETag of the parts' ETags (the destination's MD5 of each): false (out empty)
+ * when one is no MD5. */
+bool s3m__parts_etag(const struct s3m__part *parts, int n, char out[48]);
+struct s3m_mpu_part *s3m__parts_list(const struct s3m__part *parts, int n); /* Complete's */
+struct s3m__recheck_part *s3m__parts_recheck(const struct s3m__part *parts, int n);
+struct s3m__resume_part *s3m__parts_resume(const struct s3m__part *parts, int n);
 
 #endif
