@@ -3,8 +3,9 @@
  * then for a multipart source HEAD ?partNumber=1 for part 1's size P where the server tells it.
  * When the object fits a uniform layout of P (N parts: (N-1)*P < size <= N*P, as every tool we
  * know writes) that layout is assumed without more HEADs: mpu.c checks it as a guess (the
- * composite ETag before Complete) and on a miss asks here for the exact sizes (`exact`: HEAD
- * ?partNumber=1..N-1, one after another, the last part the rest). Otherwise the other parts'
+ * composite ETag before Complete) and on a miss, or before sending into an upload it resumed in
+ * that layout, asks here for the exact sizes (`was`: HEAD ?partNumber=1..N-1, one after another,
+ * the last part the rest). Otherwise the other parts'
  * sizes are asked at once the same way. Which HEAD a reply answers travels as the request's user
  * data. It reports to the upload through its callback. */
 #include "xfer_int.h"
