@@ -1,12 +1,22 @@
 /* learn.c - what a source copied in parts is (mpu.c's HEAD state): a plain HEAD for its metadata
  * (If-Match: still the listed version), its tags (GetObjectTagging, where the HEAD counts some),
- * then for a multipart source HEAD ?partNumber=1..N-1 for its part sizes where the server tells
- * them. Which HEAD a reply answers travels as the request's user data. It
- * reports to the upload through its callback. */
+ * then for a multipart source HEAD ?partNumber=1 for part 1's size P where the server tells it.
+ * When the object fits a uniform layout of P (N parts: (N-1)*P < size <= N*P, as every tool we
+ * know writes) that layout is assumed without more HEADs: mpu.c checks it as a guess (the
+ * composite ETag before Complete) and on a miss, or before sending into an upload it resumed in
+ * that layout, asks here for the exact sizes (`was`: HEAD ?partNumber=1..N-1, one after another,
+ * the last part the rest). Otherwise the other parts'
+ * sizes are asked at once the same way. Which HEAD a reply answers travels as the request's user
+ * data. It reports to the upload through its callback. */
 #include "xfer_int.h"
+#include "s3m/layout.h"
+#include "s3m/log.h"
 #include "s3m/util.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct s3m__learn {
     struct s3m_xfer_ctx *c;
@@ -14,6 +24,8 @@ struct s3m__learn {
     int src_parts;
     uint64_t *learned; /* part sizes told so far */
     int nlearned;
+    const uint64_t *was;     /* exact: the layout assumed before (the owner's), else NULL */
+    bool assumed;            /* learned holds the uniform layout of part 1's size, not told sizes */
     struct s3m_s3_req *cur;  /* the HEAD in flight, for a stop to cancel */
     struct s3m_timer *later; /* a HEAD that could not start is reported from the loop */
     struct s3m_errinfo ei;
@@ -28,15 +40,35 @@ struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N, or T
     int part;
 };
 
+/* The exact sizes asked after a layout was assumed: a layout of the object (false: ei set);
+ * assumed tells whether they are the ones in was. */
+static bool relearned(struct s3m__learn *l, bool told)
+{
+    if (!told || !s3m_layout_check(l->o.size, l->learned, l->nlearned) ||
+        l->nlearned != l->src_parts) {
+        s3m_errinfo_set(&l->ei, S3M_ES3, "the source no longer tells its %d part sizes",
+                        l->src_parts);
+        return false;
+    }
+    l->assumed = !memcmp(l->learned, l->was, (size_t)l->nlearned * sizeof(*l->was));
+    if (!l->assumed)
+        s3m_log(S3M_LOG_INFO, "xfer",
+                "%s: the source's %d parts are not uniform: copied in their sizes", l->o.src_key,
+                l->nlearned);
+    return true;
+}
+
 /* The end: the sizes are handed over when every one was told. */
 static void end(struct s3m__learn *l, bool told)
 {
+    if (l->was && !l->ei.err)
+        told = relearned(l, told);
     uint64_t *sizes = told ? l->learned : NULL;
     int n = told ? l->nlearned : 0;
     if (!told)
         free(l->learned);
     l->learned = NULL;
-    l->done(l->ud, &l->ei, sizes, n);
+    l->done(l->ud, &l->ei, sizes, n, told && l->assumed);
 }
 
 static void on_later(void *ud)
@@ -80,11 +112,18 @@ static bool part_size_told(struct s3m__learn *l, const struct s3m_s3_req *r, uin
 }
 
 /* Part `part`'s size told (len): the next HEAD, or the sizes are complete (the last part's
- * size is the rest of the object). False when more HEADs follow. */
+ * size is the rest of the object, or the object fits part 1's uniform layout: assumed, with
+ * more than 2 parts; with 2 it is exact). False when more HEADs follow. */
 static bool part_learned(struct s3m__learn *l, int part, uint64_t len)
 {
     l->learned[part - 1] = len;
     l->nlearned = part;
+    if (part == 1 && !l->was && l->src_parts > 2 &&
+        s3m_layout_uniform(l->o.size, len, NULL, 0) == l->src_parts) {
+        l->nlearned = s3m_layout_uniform(l->o.size, len, l->learned, l->src_parts);
+        l->assumed = true;
+        return true;
+    }
     if (part + 1 < l->src_parts) { /* each part's size, but the last: the rest of the object */
         head_submit(l, part + 1);
         return false;
@@ -152,7 +191,8 @@ static void head_done(struct s3m_s3_req *r, void *ud)
 }
 
 struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
-                                    int src_parts, s3m__learn_done_cb done, void *ud)
+                                    int src_parts, const uint64_t *was, s3m__learn_done_cb done,
+                                    void *ud)
 {
     struct s3m__learn *l = s3m_calloc(1, sizeof(*l));
     l->c = c;
@@ -161,8 +201,9 @@ struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__ob
     l->learned = s3m_calloc((size_t)src_parts, sizeof(*l->learned));
     l->done = done;
     l->ud = ud;
+    l->was = was;
     l->later = s3m_timer_new(c->src->loop, on_later, l);
-    head_submit(l, 0);
+    head_submit(l, was && src_parts > 0 ? 1 : 0);
     return l;
 }
 
@@ -179,4 +220,65 @@ void s3m__learn_free(struct s3m__learn *l)
     s3m_timer_free(l->later);
     free(l->learned);
     free(l);
+}
+
+struct s3m__part *s3m__learn_lay_out(uint64_t size, const uint64_t *sizes, int n, bool assumed,
+                                     uint64_t ps, int *nparts, char note[S3M__NOTE_LEN])
+{
+    *nparts = sizes ? n : s3m_layout_uniform(size, ps, NULL, 0);
+    if (*nparts <= 0) /* candidates and learned layouts have 1..10000 parts */
+        abort();
+    struct s3m__part *parts = s3m_calloc((size_t)*nparts, sizeof(*parts));
+    uint64_t off = 0;
+    for (int i = 0; i < *nparts; i++) {
+        parts[i].number = i + 1;
+        parts[i].offset = off;
+        parts[i].length = sizes ? sizes[i] : i + 1 < *nparts ? ps : size - (uint64_t)i * ps;
+        off += parts[i].length;
+    }
+    if (off != size)
+        abort();
+    if (sizes)
+        snprintf(note, S3M__NOTE_LEN, "%d parts as on the source (sizes %s)", *nparts,
+                 assumed ? "uniform, of part 1's" : "told by the server");
+    else
+        snprintf(note, S3M__NOTE_LEN, "%d parts of %" PRIu64 " bytes", *nparts, ps);
+    return parts;
+}
+
+bool s3m__parts_etag(const struct s3m__part *parts, int n, char out[48])
+{
+    const char **md5s = s3m_calloc((size_t)n, sizeof(*md5s));
+    for (int i = 0; i < n; i++)
+        md5s[i] = parts[i].etag;
+    bool formed = s3m_layout_etag(md5s, n, out);
+    free(md5s);
+    return formed;
+}
+
+struct s3m_mpu_part *s3m__parts_list(const struct s3m__part *parts, int n)
+{
+    struct s3m_mpu_part *pp = s3m_calloc((size_t)n, sizeof(*pp));
+    for (int i = 0; i < n; i++) {
+        pp[i].number = parts[i].number;
+        snprintf(pp[i].etag, sizeof(pp[i].etag), "%s", parts[i].etag);
+    }
+    return pp;
+}
+
+struct s3m__recheck_part *s3m__parts_recheck(const struct s3m__part *parts, int n)
+{
+    struct s3m__recheck_part *rp = s3m_calloc((size_t)n, sizeof(*rp));
+    for (int i = 0; i < n; i++)
+        rp[i] = (struct s3m__recheck_part){parts[i].offset, parts[i].length, parts[i].etag,
+                                           parts[i].number};
+    return rp;
+}
+
+struct s3m__resume_part *s3m__parts_resume(const struct s3m__part *parts, int n)
+{
+    struct s3m__resume_part *rp = s3m_calloc((size_t)n, sizeof(*rp));
+    for (int i = 0; i < n; i++)
+        rp[i] = (struct s3m__resume_part){parts[i].offset, parts[i].length, "", false};
+    return rp;
 }

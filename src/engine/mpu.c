@@ -48,6 +48,7 @@ struct s3m_xfer_mpu {
     int src_parts;          /* parts of the source's ETag (SOURCE mode) */
     uint64_t *learned;      /* the source's part sizes as its server told them, or NULL */
     int nlearned;
+    bool assumed; /* learned is part 1's uniform layout (learn.c): checked as a guess */
     uint64_t candidates[24];
     int ncandidates, candidate;
     char *upload_id;
@@ -65,7 +66,7 @@ struct s3m_xfer_mpu {
     struct s3m_s3_req *cur;
     struct s3m_errinfo ei;
     long retry_after_ms;
-    char note[256];
+    char note[S3M__NOTE_LEN];
 };
 
 static void set_state(struct s3m_xfer_mpu *m, enum mpu_state st)
@@ -78,6 +79,7 @@ static void set_state(struct s3m_xfer_mpu *m, enum mpu_state st)
 static void mpu_create(struct s3m_xfer_mpu *m);
 static void mpu_abort(struct s3m_xfer_mpu *m);
 static void mpu_send_complete(struct s3m_xfer_mpu *m);
+static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n, bool assumed);
 
 /* ---- ends ---- */
 
@@ -186,11 +188,7 @@ static void complete_done(struct s3m_s3_req *r, void *ud)
 static void mpu_send_complete(struct s3m_xfer_mpu *m)
 {
     set_state(m, M_COMPLETE);
-    struct s3m_mpu_part *pp = s3m_calloc((size_t)m->nparts, sizeof(*pp));
-    for (int i = 0; i < m->nparts; i++) {
-        pp[i].number = m->parts[i].number;
-        snprintf(pp[i].etag, sizeof(pp[i].etag), "%s", m->parts[i].etag);
-    }
+    struct s3m_mpu_part *pp = s3m__parts_list(m->parts, m->nparts);
     struct s3m_s3_req *r = s3m_s3_complete_mpu(m->c->dst, m->o.dst_bucket, m->o.dst_key,
                                                m->upload_id, pp, (size_t)m->nparts);
     free(pp);
@@ -224,11 +222,8 @@ static void recheck_ended(void *ud, const struct s3m_errinfo *ei)
 static void recheck_start(struct s3m_xfer_mpu *m)
 {
     set_state(m, M_RECHECK);
-    struct s3m__recheck_part *rp = s3m_calloc((size_t)m->nparts, sizeof(*rp));
-    for (int i = 0; i < m->nparts; i++)
-        rp[i] = (struct s3m__recheck_part){m->parts[i].offset, m->parts[i].length, m->parts[i].etag,
-                                           m->parts[i].number};
-    m->recheck = s3m__recheck_start(m->c, &m->o, rp, m->nparts, recheck_ended, m);
+    m->recheck = s3m__recheck_start(m->c, &m->o, s3m__parts_recheck(m->parts, m->nparts), m->nparts,
+                                    recheck_ended, m);
 }
 
 /* ---- the end of the parts: check the layout's ETag, then COMPLETE, RECHECK or abort ---- */
@@ -259,13 +254,8 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
     /* the multipart ETag is the MD5 of the parts' binary MD5s: check the layout first. Each
      * part's ETag is the destination's MD5 of the bytes it stored, so with the source's layout
      * this verifies the whole object as stored against the source, end to end. */
-    const char **md5s = s3m_calloc((size_t)m->nparts, sizeof(*md5s));
-    for (int i = 0; i < m->nparts; i++)
-        md5s[i] = m->parts[i].etag;
     char *want = m->computed_etag;
-    bool formed = s3m_layout_etag(md5s, m->nparts, want);
-    free(md5s);
-    if (!formed) {
+    if (!s3m__parts_etag(m->parts, m->nparts, want)) {
         s3m_errinfo_set(&m->ei, S3M_EINTEGRITY, "a part ETag is not an MD5");
         mpu_abort(m);
     } else if (m->mode == S3M__MPU_CHUNKED) {
@@ -279,6 +269,11 @@ static void mpu_complete(struct s3m_xfer_mpu *m)
             recheck_start(m);
         else
             mpu_send_complete(m);
+    } else if (m->assumed && s3m_strcasecmp(want, m->o.etag)) {
+        s3m_log(S3M_LOG_INFO, "xfer", "%s: %d uniform parts give ETag %s, not %s: relearning",
+                m->o.src_key, m->nparts, want, m->o.etag);
+        set_state(m, M_HEAD); /* each part's size asked, the upload open: `relearned` */
+        m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, m->learned, learned, m);
     } else if (m->learned && s3m_strcasecmp(want, m->o.etag)) {
         /* the source's own layout: the bytes read are not the source's */
         m->c->integrity_failures++;
@@ -360,29 +355,11 @@ static void parts_pump(struct s3m_xfer_mpu *m)
 /* Lay the parts out: the source's own sizes when learned, else the current guess. */
 static void parts_layout(struct s3m_xfer_mpu *m)
 {
-    uint64_t ps = m->candidates[m->candidate];
     free(m->parts);
-    m->nparts = m->learned ? m->nlearned : s3m_layout_uniform(m->o.size, ps, NULL, 0);
-    if (m->nparts <= 0) /* candidates and learned layouts have 1..10000 parts */
-        abort();
-    m->parts = s3m_calloc((size_t)m->nparts, sizeof(*m->parts));
-    uint64_t off = 0;
-    for (int i = 0; i < m->nparts; i++) {
+    m->parts = s3m__learn_lay_out(m->o.size, m->learned, m->nlearned, m->assumed,
+                                  m->candidates[m->candidate], &m->nparts, m->note);
+    for (int i = 0; i < m->nparts; i++)
         m->parts[i].own = &m->own;
-        m->parts[i].number = i + 1;
-        m->parts[i].offset = off;
-        m->parts[i].length = m->learned        ? m->learned[i]
-                           : i + 1 < m->nparts ? ps
-                                               : m->o.size - (uint64_t)i * ps;
-        off += m->parts[i].length;
-    }
-    if (off != m->o.size)
-        abort();
-    if (m->learned)
-        snprintf(m->note, sizeof(m->note), "%d parts as on the source (sizes told by the server)",
-                 m->nparts);
-    else
-        snprintf(m->note, sizeof(m->note), "%d parts of %" PRIu64 " bytes", m->nparts, ps);
 }
 
 /* The upload is open (created, or resumed with its kept parts): send the others. */
@@ -442,7 +419,10 @@ static void resumed(void *ud, const char *upload_id, bool stopped)
         size_t n = strlen(m->note);
         snprintf(m->note + n, sizeof(m->note) - n, ", resumed");
         m->adopted = true;
-        parts_begin(m);
+        if (m->assumed) /* in an assumed layout: the exact sizes first, the upload open */
+            m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, m->learned, learned, m);
+        else
+            parts_begin(m);
     }
 }
 
@@ -456,9 +436,7 @@ static bool resume_begin(struct s3m_xfer_mpu *m)
     m->resume_tried = true;
     set_state(m, M_RESUME);
     parts_layout(m);
-    m->rparts = s3m_calloc((size_t)m->nparts, sizeof(*m->rparts));
-    for (int i = 0; i < m->nparts; i++)
-        m->rparts[i] = (struct s3m__resume_part){m->parts[i].offset, m->parts[i].length, "", false};
+    m->rparts = s3m__parts_resume(m->parts, m->nparts);
     m->resume = s3m__resume_start(m->c, &m->o, m->rparts, m->nparts, resumed, m);
     return true;
 }
@@ -486,11 +464,12 @@ static void mpu_create(struct s3m_xfer_mpu *m)
 /* The layout is as learned, or guessed; CREATE, or (no guess at all) copied whole. */
 static void layout_decided(struct s3m_xfer_mpu *m)
 {
-    if (s3m_layout_check(m->o.size, m->learned, m->nlearned) && m->nlearned == m->src_parts) {
+    bool told = s3m_layout_check(m->o.size, m->learned, m->nlearned) && m->nlearned == m->src_parts;
+    s3m_log(S3M_LOG_DEBUG, "xfer", "%s: part sizes %s", m->o.src_key,
+            told ? (m->assumed ? "assumed: part 1's, uniform" : "told") : "not told: guessed");
+    if (told) {
         m->candidates[0] = m->learned[0]; /* the server told us the layout */
         m->ncandidates = 1;
-        s3m_log(S3M_LOG_DEBUG, "xfer", "%s: %d part sizes learned from the source", m->o.src_key,
-                m->nlearned);
     } else { /* e.g. radosgw Pacific answers ?partNumber=N with the whole object: guess */
         free(m->learned);
         m->learned = NULL;
@@ -508,14 +487,34 @@ static void layout_decided(struct s3m_xfer_mpu *m)
     report(m, S3M__MPU_NO_LAYOUT);
 }
 
-static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n)
+/* The exact sizes (same: part 1's uniform ones), the upload open. Resumed (RESUME): complete
+ * it, or check it again in them. After a miss: told now, or an upload again in them. */
+static void relearned(struct s3m_xfer_mpu *m, bool same)
+{
+    m->candidates[0] = m->learned[0];
+    if (m->state == M_RESUME && same) {
+        parts_begin(m);
+    } else if (m->state == M_RESUME) { /* not aborted: the resume lists it again */
+        free(m->upload_id);
+        m->upload_id = NULL;
+        m->resume_tried = m->adopted = false;
+        mpu_create(m);
+    } else if (same) {
+        mpu_complete(m);
+    } else {
+        mpu_abort(m);
+    }
+}
+
+static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n, bool assumed)
 {
     struct s3m_xfer_mpu *m = ud;
     m->ei = *ei; /* ei is the job's: copied before the job goes */
     s3m__learn_free(m->learn);
     m->learn = NULL;
+    bool again = m->upload_id; /* relearn's end (assumed: the sizes are the uniform ones) */
     if (m->ei.err) {
-        fail(m);
+        (again ? mpu_abort : fail)(m);
         return;
     }
     if (m->mode == S3M__MPU_CHUNKED) { /* the metadata and tags only: parts of the chunk size */
@@ -527,7 +526,11 @@ static void learned(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int
     free(m->learned);
     m->learned = sizes; /* NULL: not told */
     m->nlearned = n;
-    layout_decided(m);
+    m->assumed = assumed && !again;
+    if (again)
+        relearned(m, assumed);
+    else
+        layout_decided(m);
 }
 
 /* ---- the upload's life ---- */
@@ -556,7 +559,7 @@ void s3m__mpu_run(struct s3m_xfer_mpu *m)
         return;
     }
     set_state(m, M_HEAD);
-    m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, learned, m);
+    m->learn = s3m__learn_start(m->c, &m->o, m->src_parts, NULL, learned, m);
 }
 
 bool s3m__mpu_resumed(const struct s3m_xfer_mpu *m, const char **recorded)

@@ -106,18 +106,30 @@ void s3m__pipe_drop_waiting(struct s3m_xfer_ctx *c);
 /* ---- learn.c: a multipart source's metadata and part sizes (HEADs) ---- */
 
 /* The end: ei set when a HEAD failed; else sizes (handed over) holds all n part sizes when the
- * server told them, NULL when it did not (the layout is then guessed). Runs once, from the
- * loop; the owner then frees the job. */
-typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n);
+ * server told them, NULL when it did not (the layout is then guessed); assumed: they are the
+ * uniform layout of part 1's told size (to be checked as a guess), or, asked with was, the
+ * sizes in was. Runs once, from the loop; the owner then frees the job. */
+typedef void (*s3m__learn_done_cb)(void *ud, const struct s3m_errinfo *ei, uint64_t *sizes, int n,
+                                   bool assumed);
 
 struct s3m__object;
 /* HEAD the source (If-Match its listed ETag) into obj->meta (its tags too, where it has some),
- * then ?partNumber=1..N-1 (src_parts 0: a single-part source, the metadata only). */
+ * then ?partNumber=1, and 2..N-1 unless the uniform layout of part 1's size fits (src_parts 0: a
+ * single-part source, the metadata only). was (the layout assumed, kept by the owner until the
+ * end): no metadata, ?partNumber=1..N-1 each (ei S3M_ES3 when they are not told now). */
 struct s3m__learn *s3m__learn_start(struct s3m_xfer_ctx *c, const struct s3m__object *obj,
-                                    int src_parts, s3m__learn_done_cb done, void *ud);
+                                    int src_parts, const uint64_t *was, s3m__learn_done_cb done,
+                                    void *ud);
 /* A stop: cancel the HEAD in flight (its end follows). No-op on NULL. */
 void s3m__learn_stop(struct s3m__learn *l);
 void s3m__learn_free(struct s3m__learn *l);
+
+#define S3M__NOTE_LEN 256
+struct s3m__part;
+/* The parts of a size-byte object (nparts of them, numbers, offsets and lengths; own unset):
+ * the n sizes given, else ps bytes each, the last shorter; note says which. */
+struct s3m__part *s3m__learn_lay_out(uint64_t size, const uint64_t *sizes, int n, bool assumed,
+                                     uint64_t ps, int *nparts, char note[S3M__NOTE_LEN]);
 
 /* ---- recheck.c: the second read of a multipart copy's source, before completing ---- */
 
@@ -228,5 +240,14 @@ bool s3m__mpu_resumed(const struct s3m_xfer_mpu *m, const char **recorded);
 
 /* Free an upload that is not running (no-op on NULL). */
 void s3m__mpu_free(struct s3m_xfer_mpu *m);
+
+/* ---- learn.c: a layout's parts in the forms the requests take (the caller frees them) ---- */
+
+/* The composite ETag of the parts' ETags (the destination's MD5 of each): false (out empty)
+ * when one is no MD5. */
+bool s3m__parts_etag(const struct s3m__part *parts, int n, char out[48]);
+struct s3m_mpu_part *s3m__parts_list(const struct s3m__part *parts, int n); /* Complete's */
+struct s3m__recheck_part *s3m__parts_recheck(const struct s3m__part *parts, int n);
+struct s3m__resume_part *s3m__parts_resume(const struct s3m__part *parts, int n);
 
 #endif
