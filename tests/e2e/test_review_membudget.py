@@ -1,10 +1,9 @@
 """Review of --max-buffer-memory (merge 97c6eff): ways a budget of few streams could hang, starve
 the parts of multipart copies, leak its share on retries, or take a bad value, on both servers."""
 import re
-import subprocess
 import time
 
-from e2e import BIN, for_each_kind, proxied_conf, put_multipart, snapshot
+from e2e import for_each_kind, proxied_conf, put_multipart, snapshot
 from faultproxy import Proxy
 from test_sync import MiB, body
 
