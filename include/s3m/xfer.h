@@ -51,6 +51,7 @@ struct s3m_xfer_ctx {
     uint64_t uploads_dropped;             /* leftovers of copied keys aborted, not resumed */
     bool close_done;                      /* closed: the context may be freed */
     bool stopping; /* interrupted: no new work, no retries, uploads aborted */
+    bool cut;      /* a soft cut-off: copies running go on, none starts (nor starts again) */
     /* private to engine/xfer.c, pipe.c, mpu.c */
     struct s3m_kick *kick;         /* resumes paused streams outside curl callbacks */
     struct s3m_xfer_pipe *pending; /* the streams that asked for the kick */
@@ -62,6 +63,10 @@ void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3
 /* Interrupt: every stream fails, multipart uploads are aborted, nothing is retried or started;
  * each transfer still ends through its done callback. */
 void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c);
+/* A soft cut-off (--cutoff-mode soft, cautious): the copies running go on, but a whole-object
+ * stream still waiting for its first round's buffer memory never started: it ends now (as
+ * interrupted, not tried again), and no attempt that ends interrupted is tried again. */
+void s3m_xfer_ctx_cut(struct s3m_xfer_ctx *c);
 /* Release the context's handle (no transfer may be live); c->close_done tells when c may be
  * freed (at once, today). */
 void s3m_xfer_ctx_close(struct s3m_xfer_ctx *c);

@@ -409,7 +409,7 @@ bool s3m_parse_size(const char *s, uint64_t *out)
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || v < 0)
+    if (end == s || !(v >= 0)) /* NaN too */
         return false;
     double mult = 1;
     switch (*end) {

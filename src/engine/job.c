@@ -413,8 +413,10 @@ void s3m_sync_cutoff(struct s3m_sync *s, bool hard)
         s3m_sync_abort(s);
         return;
     }
-    /* no new work (the waiting copies are held), no deletes; those running go on */
+    /* no new work (the waiting copies are held), no deletes; those running go on, those
+     * still waiting for buffer memory never started */
     s->flags |= S3M_SYNC_F_ABORTED | S3M_SYNC_F_SOFT;
+    s3m_xfer_ctx_cut(&s->xctx);
     if (s->phase == S3M_SYNC_LISTING)
         set_phase(s, S3M_SYNC_DRAINING);
     if (s->phase == S3M_SYNC_DRAINING)

@@ -576,6 +576,13 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c)
     }
 }
 
+void s3m__pipe_cut_waiting(struct s3m_xfer_ctx *c)
+{
+    for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)
+        if (HAS(p, P_BUDGET) && !p->src.part && !p->tries) /* a whole object, never started */
+            round_drop(p);
+}
+
 void s3m__pipe_drop_waiting(struct s3m_xfer_ctx *c)
 {
     for (struct s3m_xfer_pipe *p = c->pipes; p; p = p->all_next)

@@ -73,7 +73,8 @@ static bool retry_worth(const struct s3m_errinfo *ei)
 static void attempt_failed(struct s3m_xfer *x)
 {
     struct s3m_xfer_ctx *c = x->ctx;
-    if (x->attempt < c->attempts && retry_worth(&x->ei) && !c->stopping) {
+    if (x->attempt < c->attempts && retry_worth(&x->ei) && !c->stopping &&
+        !(c->cut && x->ei.err == S3M_EABORTED)) {
         char line[900];
         struct s3m_log_fields lf = {c->src->remote->name, x->src_bucket, x->src_key, &x->ei};
         s3m_logf(S3M_LOG_INFO, "xfer", &lf, "%s: attempt %d failed (%s), retrying", x->src_key,
@@ -520,6 +521,12 @@ void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3
     c->single_max = 5ull << 30;
     c->chunk_size = 64 * S3M__MIB;
     c->kick = s3m_kick_new(src->loop, s3m__pipe_on_kick, c);
+}
+
+void s3m_xfer_ctx_cut(struct s3m_xfer_ctx *c)
+{
+    c->cut = true;
+    s3m__pipe_cut_waiting(c);
 }
 
 void s3m_xfer_ctx_stop(struct s3m_xfer_ctx *c)

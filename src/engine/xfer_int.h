@@ -102,6 +102,8 @@ void s3m__pipe_stop_all(struct s3m_xfer_ctx *c);
 /* The streams waiting for buffer memory whose owner gave up (may_retry false: a multipart
  * upload that failed) end now, interrupted, instead of running once granted. */
 void s3m__pipe_drop_waiting(struct s3m_xfer_ctx *c);
+/* A soft cut-off: the whole-object streams waiting for their first round's memory end. */
+void s3m__pipe_cut_waiting(struct s3m_xfer_ctx *c);
 
 /* ---- learn.c: a multipart source's metadata and part sizes (HEADs) ---- */
 
