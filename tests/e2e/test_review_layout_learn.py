@@ -226,3 +226,62 @@ class ReviewLayoutLearnTest:
         if "uneven" in self.keys():  # copied after all: then the new object, whole
             body = self.dst.get_object(Bucket=self.db, Key="uneven")["Body"].read()
             self.assertEqual(hashlib.sha256(body).digest(), hashlib.sha256(new["data"]).digest())
+
+    # ---- an earlier run's upload adopted in the assumed layout ----
+
+    def leftover_in_assumed_layout(self):
+        """the uneven source and a leftover holding parts 1 and 2 of its assumed layout (5 MiB
+        each, the source's bytes at those offsets): adopted, then relearned"""
+        data = put_parts(self.src, self.sb, "uneven", UNEVEN)
+        lo = self.dst.create_multipart_upload(Bucket=self.db, Key="uneven")["UploadId"]
+        for n in (1, 2):
+            self.dst.upload_part(Bucket=self.db, Key="uneven", UploadId=lo, PartNumber=n,
+                                 Body=data[(n - 1) * 5 * MiB:n * 5 * MiB])
+        time.sleep(1.1)  # initiated before the run began
+        return data
+
+    def test_review_resumed_relearned(self):
+        """adopted in the assumed layout, the exact sizes differ: the source's ETag and bytes,
+        no upload left"""
+        self.no_relearn_on_ceph()
+        data = self.leftover_in_assumed_layout()
+        p = self.sync(check=0)
+        self.assertIn("not uniform", p.stderr)
+        self.same_object("uneven", data)
+
+    def test_review_resumed_relearn_fails(self):
+        """adopted in the assumed layout, the relearn's HEADs answer 500: an error, nothing
+        completed, no upload left, nothing deleted"""
+        self.no_relearn_on_ceph()
+        self.leftover_in_assumed_layout()
+        self.proxy.add("status", method="HEAD", query=LATER_HEAD, status=500)
+        p = self.sync("--retries", "1", "--low-level-retries", "2", timeout=300)
+        self.assertIn("parts kept", p.stderr)
+        self.assert_failed_cleanly(p, "uneven")
+
+    def test_review_resumed_relearn_deadline(self):
+        """adopted in the assumed layout, the relearn's HEAD stalls past --max-duration: exit
+        15, nothing completed, nothing deleted, and no upload left"""
+        self.no_relearn_on_ceph()
+        self.leftover_in_assumed_layout()
+        self.proxy.add("stall", method="HEAD", query=LATER_HEAD, seconds=60)
+        p = self.sync("--max-duration", "8s", timeout=120)
+        self.assertEqual(p.returncode, 15, p.stderr[-3000:])
+        self.assertIn("parts kept", p.stderr)
+        self.assertNotIn("uneven", self.keys())
+        self.assertIn("extra", self.keys())
+        self.proxy.wait_idle(90)
+        self.assertEqual(self.uploads(), [])
+
+    def test_review_relearn_transient_500(self):
+        """one relearn HEAD answers 500 once, --multipart-concurrency 1: retried, the source's
+        ETag and bytes, HEADs counted"""
+        self.no_relearn_on_ceph()
+        data = put_parts(self.src, self.sb, "uneven", UNEVEN)
+        self.proxy.add("status", method="HEAD", query=r"(^|&)partNumber=2(&|$)", status=500,
+                       times=1)
+        p = self.sync("--multipart-concurrency", "1", check=0)
+        self.same_object("uneven", data)
+        self.assertNotIn("extra", self.keys())
+        # part 1 (assumed), then 1, 2 (twice), 3
+        self.assertEqual(self.proxy.count("HEAD", PART_HEAD), 5, p.stderr[-3000:])
