@@ -6,7 +6,6 @@ is completed in a layout whose ETag missed, no upload is left, and nothing at th
 is deleted after a failure. Ceph radosgw (Pacific) ignores partNumber: nothing is assumed or
 relearned there, so the relearn cases are skipped on it."""
 import hashlib
-import json
 import os
 import time
 
