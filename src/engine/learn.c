@@ -34,6 +34,10 @@ struct s3m__learn {
 };
 
 #define TAGS_READ (-1) /* not a HEAD: the source's tags (GetObjectTagging) */
+/* after the exact sizes asked (`was`): a plain HEAD with If-Match, that they are the listed
+ * version's (the ?partNumber= HEADs cannot carry it): a source rewritten since is a 412, a
+ * changed source, never an integrity failure of the bytes read */
+#define VERIFY (-2)
 
 struct head { /* a HEAD's user data: 0 the plain HEAD, N for ?partNumber=N, or TAGS_READ */
     struct s3m__learn *l;
@@ -85,9 +89,11 @@ static void head_submit(struct s3m__learn *l, int part)
     h->part = part;
     struct s3m_s3_req *r = part == TAGS_READ
                              ? s3m_s3_get_tagging(l->c->src, l->o.src_bucket, l->o.src_key)
-                             : s3m_s3_head_object(l->c->src, l->o.src_bucket, l->o.src_key, part);
-    if (!part) /* plain HEAD: metadata, and If-Match: still the listed version. No If-Match on
-                * ?partNumber=: moto compares it with the part's own ETag */
+                             : s3m_s3_head_object(l->c->src, l->o.src_bucket, l->o.src_key,
+                                                  part == VERIFY ? 0 : part);
+    /* a plain HEAD (metadata, or VERIFY) with If-Match: still the listed version. None on
+     * ?partNumber=: moto compares it with the part's own ETag */
+    if (part == 0 || part == VERIFY)
         s3m_s3_req_etag_header(r, "If-Match", l->o.etag);
     l->cur = r;
     if (s3m_s3_submit(r, head_done, h)) {
@@ -171,6 +177,11 @@ static void head_done(struct s3m_s3_req *r, void *ud)
             after_meta(l);
         return;
     }
+    if (part == VERIFY) { /* the sizes told are the listed version's */
+        s3m_s3_req_free(r);
+        end(l, true);
+        return;
+    }
     if (part == TAGS_READ) {
         /* written by PutObjectTagging once the upload is complete (xfer.c mpu_tag), never as
          * x-amz-tagging on CreateMultipartUpload: radosgw ignores that header there and keeps
@@ -187,6 +198,10 @@ static void head_done(struct s3m_s3_req *r, void *ud)
     s3m_s3_req_free(r);
     if (told && !part_learned(l, part, len))
         return;
+    if (told && l->was) {
+        head_submit(l, VERIFY);
+        return;
+    }
     end(l, told);
 }
 
