@@ -6,29 +6,14 @@ is completed in a layout whose ETag missed, no upload is left, and nothing at th
 is deleted after a failure. Ceph radosgw (Pacific) ignores partNumber: nothing is assumed or
 relearned there, so the relearn cases are skipped on it."""
 import hashlib
-import os
 import time
 
 from e2e import for_each_kind, proxied_conf
 from faultproxy import Proxy
+from test_layout_learn import PART_HEAD, put_parts
 
 MiB = 1024 * 1024
-PART_HEAD = r"(^|&)partNumber=\d+(&|$)"
 LATER_HEAD = r"(^|&)partNumber=([2-9]|\d\d+)(&|$)"  # every part but 1: the relearn's
-
-
-def put_parts(client, bucket, key, sizes):
-    mp = client.create_multipart_upload(Bucket=bucket, Key=key)
-    parts, data = [], []
-    for i, n in enumerate(sizes):
-        body = os.urandom(n)
-        data.append(body)
-        r = client.upload_part(Bucket=bucket, Key=key, UploadId=mp["UploadId"], PartNumber=i + 1,
-                               Body=body)
-        parts.append({"PartNumber": i + 1, "ETag": r["ETag"]})
-    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
-                                     MultipartUpload={"Parts": parts})
-    return b"".join(data)
 
 
 UNEVEN = [5 * MiB, 6 * MiB, 5 * MiB, 1 * MiB]  # fits 4 uniform parts of 5 MiB: assumed, misses
@@ -181,6 +166,7 @@ class ReviewLayoutLearnTest:
         self.assertEqual(self.keys(), ["extra"])
         self.assertEqual(self.uploads(), [])
         p = self.s3m("check", "srcp:" + self.sb, "osl1:" + self.db, conf=self.pconf)
+        self.assertEqual(p.returncode, 10, p.stderr[-2000:])  # differences found
         self.assertEqual(self.keys(), ["extra"])
         self.assertEqual(self.uploads(), [])
 
@@ -192,6 +178,7 @@ class ReviewLayoutLearnTest:
         db2 = self.bucket(self.src, "rllssc")
         p = self.s3m("sync", "srcp:" + self.sb, "srcp:" + db2, "--log-level", "info",
                      "--no-progress", conf=self.pconf, check=0, timeout=600)
+        self.assertRegex(p.stderr, r"UploadPartCopy=[1-9]", p.stderr[-2000:])
         self.same_object("uneven", data, self.src, db2)
 
     # ---- the source rewritten between the reads and the relearn ----
