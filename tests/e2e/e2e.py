@@ -56,8 +56,10 @@ class SiteTest(unittest.TestCase):
         return [json.loads(line) for line in p.stdout.splitlines()]
 
     def bucket(self, client, name):
+        """A new bucket for this test, emptied and deleted when the test ends."""
         b = unique(name)
         client.create_bucket(Bucket=b)
+        self.addCleanup(empty_bucket, client, b)
         return b
 
     def put_many(self, client, bucket, keys, body=lambda k: k.encode()):
@@ -73,6 +75,23 @@ def for_each_kind(cls):
         name = "%s_%s" % (cls.__name__, kind)
         setattr(mod, name, type(name, (cls, SiteTest), {"kind": kind, "__module__": cls.__module__}))
     return cls
+
+
+def empty_bucket(client, bucket):
+    """Delete a test's bucket with its objects and uploads. The servers run for the whole suite and
+    Ceph's memstore OSD keeps every byte in RAM up to a fixed size (S3M_MEMSTORE_GB): a run that
+    kept every test's data filled it (the OSD's failsafe then refused all writes). Best effort: a
+    test's outcome is its own, not its cleanup's."""
+    try:
+        for up in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            client.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=bucket)
+    except Exception:  # noqa: BLE001  (the server may be gone, the bucket already deleted)
+        pass
 
 
 def snapshot(client, bucket, prefix="", content=False):
