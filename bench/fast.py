@@ -223,7 +223,7 @@ def first_sync(a, tools, bin_, env, work):
 def large(a, tools, bin_, env, work):
     """(b): big objects, plain HTTP: client CPU per GiB and throughput against the ceiling."""
     size = max(16 * MiB, int(GiB * a.scale))
-    count = a.large_count or (2 if a.smoke else 4)
+    count = getattr(a, "large_count", 0) or (2 if a.smoke else 4)  # bench/run has no --large-count
     ps = 8 * MiB
     specs = ["--bucket", "single:%d:%d" % (count, size), "--bucket", "multi:%d:%d:%d" % (count, size, ps)]
     exe = os.path.join(a.build, "fastsrv")
