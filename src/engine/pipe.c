@@ -283,11 +283,17 @@ static void pipe_end(struct s3m_xfer_pipe *p, const struct s3m__outcome *o)
     cbs.done(ud, o);
 }
 
+/* The owner wants no more of this stream: a stop, or it gave up (may_retry false). */
+static bool unwanted(const struct s3m_xfer_pipe *p)
+{
+    return p->c->stopping || (p->cbs.may_retry && !p->cbs.may_retry(p->ud));
+}
+
 static void on_wait(void *ud)
 {
     struct s3m_xfer_pipe *p = ud;
     p->flags &= ~(unsigned)P_WAITING;
-    if (p->c->stopping || (p->cbs.may_retry && !p->cbs.may_retry(p->ud))) {
+    if (unwanted(p)) {
         struct s3m__outcome o = {.retryable = false};
         s3m_errinfo_set(&o.ei, S3M_EABORTED, "interrupted");
         pipe_end(p, &o);
@@ -301,8 +307,7 @@ static void on_wait(void *ud)
 static bool round_retry(struct s3m_xfer_pipe *p, const struct s3m__outcome *o)
 {
     struct s3m_xfer_ctx *c = p->c;
-    if (!o->ei.err || !o->retryable || c->stopping ||
-        (p->cbs.may_retry && !p->cbs.may_retry(p->ud)))
+    if (!o->ei.err || !o->retryable || unwanted(p))
         return false;
     if (++p->tries >= c->dst->opts.attempts)
         return false;
@@ -524,8 +529,7 @@ static void kicked(struct s3m_xfer_pipe *p)
     bool resume_get = HAS(p, P_RESUME_GET), resume_put = HAS(p, P_RESUME_PUT);
     p->flags &= ~(unsigned)(P_QUEUED | P_RESUME_GET | P_RESUME_PUT);
     p->next = NULL;
-    if (HAS(p, P_GRANTED) && !HAS(p, P_FAILED) &&
-        (p->c->stopping || (p->cbs.may_retry && !p->cbs.may_retry(p->ud))))
+    if (HAS(p, P_GRANTED) && !HAS(p, P_FAILED) && unwanted(p))
         round_drop(p);                                      /* its owner gave up while it waited */
     if (HAS(p, P_FAILED) && HAS(p, P_BUDGET | P_GRANTED)) { /* the round never started */
         p->flags |= P_FINISH_QUEUED;
