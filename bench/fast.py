@@ -33,8 +33,9 @@ import s3servers  # noqa: E402
 import tls as benchtls  # noqa: E402  (bench/run --tls: an nginx TLS front before each server)
 
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
+CORES = os.cpu_count() or 1  # the client and both servers share them
 # objects in flight at each tool's defaults (s3mirror --help, rclone --transfers)
-CONCURRENCY = {"s3mirror": 64, "s3mirror-base": 64, "rclone": 4, "rclone-tuned": 64}
+CONCURRENCY = {"s3mirror": 128, "s3mirror-base": 128, "rclone": 4, "rclone-tuned": 64}
 
 
 def tool_cmd(t, bin_, conf, a, b):
@@ -251,21 +252,28 @@ def large(a, tools, bin_, env, work):
                 rows[t]["server_cpu_per_gib"] = srv
                 rows[t]["ceiling_mib_s"] = GiB / MiB / srv if srv else float("inf")
                 rows[t]["cpu_per_gib"] = rows[t]["cpu"] / (nbytes / GiB)
+                # what this machine can move at all: its cores over the CPU every GiB costs the
+                # client and both servers together (they share the cores)
+                both = rows[t]["cpu_per_gib"] + srv
+                rows[t]["machine_bound_mib_s"] = CORES * GiB / MiB / both if both else float("inf")
             out.append(r)
             base = rows.get("rclone")
             print("\n### fastsrv, %d x %d MiB %s-part sources, %s (median of %d)\n" % (
                 count, size // MiB, shape, "over TLS" if benchtls.enabled() else "plain HTTP",
                 a.rounds))
             print("| tool | wall s | MiB/s | client CPU s/GiB | CPU/GiB vs rclone | peak RSS MiB "
-                  "| servers' CPU s/GiB | ceiling MiB/s (1 core for both servers) | MiB/s / ceiling |")
-            print("|---|---|---|---|---|---|---|---|---|")
+                  "| servers' CPU s/GiB | ceiling MiB/s (1 core for both servers) | MiB/s / ceiling "
+                  "| machine bound MiB/s (%d cores / client + servers CPU per GiB) | MiB/s / machine bound |"
+                  % CORES)
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
             for t in tools:
                 v = rows[t]
-                print("| %s | %.2f | %.0f | %.2f | %s | %.0f | %.2f | %.0f | %.0f%% |" % (
+                print("| %s | %.2f | %.0f | %.2f | %s | %.0f | %.2f | %.0f | %.0f%% | %.0f | %.0f%% |" % (
                     t, v["wall"], v["mib_s"], v["cpu_per_gib"],
                     "%.2fx" % (v["cpu_per_gib"] / base["cpu_per_gib"]) if base else "-",
                     v["rss_mib"], v["server_cpu_per_gib"], v["ceiling_mib_s"],
-                    100 * v["mib_s"] / v["ceiling_mib_s"]))
+                    100 * v["mib_s"] / v["ceiling_mib_s"], v["machine_bound_mib_s"],
+                    100 * v["mib_s"] / v["machine_bound_mib_s"]))
             print()
     finally:
         src.stop()

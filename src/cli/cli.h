@@ -2,11 +2,12 @@
 #ifndef S3M_CLI_H
 #define S3M_CLI_H
 
-/* --transfers' default: objects in flight. Small objects are bound by round trips: at 20 ms, 64
- * made a first sync of 10,000 x 4 KiB 2x rclone --transfers 64 and 1.27x its latency bound
- * (128: 3.5x, but 1.49x its bound; docs/benchmarks.md). The streams of large objects share
- * --max-buffer-memory, which keeps their memory bounded at any count. */
-#define S3M_DEFAULT_TRANSFERS 64
+/* --transfers' default: objects in flight. Small objects are bound by round trips: at 20 ms on a
+ * quiet machine, 64 made a first sync of 10,000 x 4 KiB 1.54x rclone --transfers 64 --checkers
+ * 64 (3 requests per object to our 2, as many in flight); 128, the requests rclone tuned has in
+ * flight (64 + 64), made it 2.9x and 1.17x its latency bound (docs/benchmarks.md). The streams
+ * of large objects share --max-buffer-memory, which keeps their memory bounded at any count. */
+#define S3M_DEFAULT_TRANSFERS 128
 
 #include <stdbool.h>
 #include <stdint.h>

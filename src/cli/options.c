@@ -42,7 +42,7 @@ static const struct opt table[] = {
      "log a progress line every INTERVAL (e.g. 30s, 5m; 0 = off, the default)", OFF(stats)},
     {"connections", 0, NUM, "N", "maximum connections per host (default: transfers + 8)",
      OFF(connections)},
-    {"transfers", 0, NUM, "N", "objects in flight at once (default 64)", OFF(transfers)},
+    {"transfers", 0, NUM, "N", "objects in flight at once (default 128)", OFF(transfers)},
     {"low-level-retries", 0, NUM, "N", "attempts per request on retryable failures (default 5)",
      OFF(attempts)},
     {"contimeout", 0, NUM, "SECONDS", "connect timeout (default 10)", OFF(contimeout_s)},
