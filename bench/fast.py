@@ -35,6 +35,7 @@ import tls as benchtls  # noqa: E402  (bench/run --tls: an nginx TLS front befor
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 CORES = os.cpu_count() or 1  # the client and both servers share them
 # objects in flight at each tool's defaults (s3mirror --help, rclone --transfers)
+# (s3mirror-base: another build, assumed to have this one's default)
 CONCURRENCY = {"s3mirror": 128, "s3mirror-base": 128, "rclone": 4, "rclone-tuned": 64}
 
 
@@ -49,6 +50,9 @@ def tool_cmd(t, bin_, conf, a, b):
         return [os.environ["S3MIRROR_BASE_BIN"], "--config", conf, "sync", a, b, "-q"]
     if t == "s3mirror":
         return [bin_, "--config", conf, "sync", a, b, "-q"]
+    if t not in ("rclone", "rclone-tuned"):
+        sys.exit("bench: unknown tool %r (s3mirror, s3mirror+OPT=V, s3mirror-base, rclone, "
+                 "rclone-tuned)" % t)
     cmd = ["rclone", "--config", conf, "sync", a, b, "-q"]
     return cmd + (["--transfers", "64", "--checkers", "64"] if t == "rclone-tuned" else [])
 

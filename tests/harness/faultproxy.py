@@ -91,6 +91,7 @@ class Proxy:
         class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 1024  # listen backlog: --transfers 128 connect at once (5 drops SYNs)
 
             def handle_error(self, request, client_address):
                 import sys
