@@ -151,8 +151,8 @@ int s3m__cutoff_parse(struct s3m_cutoff *c, const struct s3m_opts *o);
 /* The deadline's timer on the run's loop (nothing without --max-duration): cb(ud) fires it. */
 void s3m__cutoff_arm(struct s3m_cutoff *c, struct s3m_loop *loop, void (*cb)(void *ud), void *ud);
 void s3m__cutoff_cleanup(struct s3m_cutoff *c);
-/* The deadline passed (the clock, between loop runs). */
-bool s3m__cutoff_due(struct s3m_cutoff *c);
+/* The deadline passed (the clock, between loop runs) and the run is not yet cut off by it. */
+bool s3m__cutoff_due(const struct s3m_cutoff *c);
 /* The run is cut off now: noted, and the notice logged (where: "during ..." or NULL). */
 void s3m__cutoff_notice(struct s3m_cutoff *c, const char *where);
 /* --cutoff-mode cautious: may a transfer of size bytes start, the run having moved

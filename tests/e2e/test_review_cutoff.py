@@ -1,10 +1,12 @@
 """Hostile review of --max-duration / --cutoff-mode (issue 17). Each test is a problem found
 (it failed before its fix) or a scenario that must hold; results checked with boto3."""
 import os
+import threading
 import time
 
 from e2e import for_each_kind, proxied_conf, snapshot
 from faultproxy import Proxy
+from test_push import receiver
 from test_sync import body
 
 RATE = 64 * 1024  # bytes per second of each slowed GET body
@@ -253,3 +255,19 @@ class ReviewCutoffTest:
                  check=15, timeout=120)
         self.assertLess(time.monotonic() - t0, 5, "the run overran its deadline")
         self.assert_untouched(src)
+
+    def test_review_deadline_passed_while_no_loop_ran(self):
+        """The deadline passing while no loop runs (here: the start ping waits 1 s) is a cut-off
+        like any: exit 15, a fail ping, nothing copied or deleted. (The bug CI once saw with
+        --max-duration 1ms, the deadline marked reached but not cut so exit 0, needs the clock
+        to pass it in the millisecond before the timer fires: test_cutoff.c's test_due.)"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        src = snapshot(self.src, self.sb)
+        srv, url = receiver(self, "cut-uuid", hold_start=True)
+        threading.Timer(1.0, srv.release.set).start()
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "300ms", "--notify-url", url, check=15, timeout=60)
+        self.assertIn("cut off by --max-duration", p.stdout)
+        self.assert_untouched(src)
+        self.assertNotIn("a", snapshot(self.dst, self.db))
+        self.assertEqual(srv.got[-1][1], "/ping/cut-uuid/fail", "the end ping said success")

@@ -61,6 +61,14 @@ static void test_due(void **state)
     assert_false(s3m__cutoff_due(&c));
     c.t0 -= 6; /* the run began 6 s ago */
     assert_true(s3m__cutoff_due(&c));
+    /* asking is not acting: it stays due (not reached) until the run is cut off. Marking it
+     * reached here stopped the run with no cut-off recorded: exit 0 (seen once in CI) */
+    assert_true(s3m__cutoff_due(&c) && !c.reached && !c.cut);
+    s3m__cutoff_notice(&c, NULL);
+    assert_true(c.reached && c.cut && !s3m__cutoff_due(&c));
+    assert_int_equal(s3m__cutoff_exit(&c, &(struct s3m_opts){0}, S3M_MODE_SYNC,
+                                      &(struct s3m_sync_stats){0}),
+                     S3M_EXIT_CUTOFF);
 }
 
 static void test_cautious(void **state)
