@@ -125,6 +125,8 @@ void s3m_env_cleanup(struct s3m_env *e);
 /* Set up a client for a remote by name; returns an exit code (0 = ok). */
 int s3m_env_client(struct s3m_env *e, const char *remote, struct s3m_s3 *c);
 
+/* --transfers as the run uses it: the option, or S3M_DEFAULT_TRANSFERS without it (or 0) */
+int s3m_cli_transfers(const struct s3m_opts *o);
 /* "1.5 GiB" */
 const char *s3m_cli_human(uint64_t b, char *out, size_t n);
 

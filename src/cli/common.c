@@ -75,6 +75,11 @@ int s3m_cli_log_setup(struct s3m_opts *o)
     return 0;
 }
 
+int s3m_cli_transfers(const struct s3m_opts *o)
+{
+    return o->transfers ? (int)o->transfers : S3M_DEFAULT_TRANSFERS;
+}
+
 int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
 {
     memset(e, 0, sizeof(*e));
@@ -89,7 +94,7 @@ int s3m_env_init(struct s3m_env *e, struct s3m_opts *o)
     s3m_errinfo_clear(&ei);
     if (s3m_config_load(&e->cfg, o->config, &ei))
         return s3m_cli_fail("config", &ei);
-    long transfers = o->transfers ? o->transfers : S3M_DEFAULT_TRANSFERS;
+    long transfers = s3m_cli_transfers(o);
     struct s3m_loop_opts lo = {
         .max_host_connections = o->connections ? o->connections : transfers + 8,
         .max_total_connections = 2 * (o->connections ? o->connections : transfers + 8),

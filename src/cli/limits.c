@@ -74,7 +74,6 @@ void s3m_cli_limits_start(struct s3m_env *e)
         return; /* none (checked before: it parses) */
     /* a single "off" limits nothing: no limiter at all, as without the option */
     if (t.timed || t.slots[0].bw.up > 0 || t.slots[0].bw.down > 0)
-        s3m_ratelimit_bw(&e->loop, &t, tz_local(e->o->bwlimit_tz) == 1,
-                         e->o->transfers ? (int)e->o->transfers : S3M_DEFAULT_TRANSFERS);
+        s3m_ratelimit_bw(&e->loop, &t, tz_local(e->o->bwlimit_tz) == 1, s3m_cli_transfers(e->o));
     s3m_bwtable_free(&t);
 }

@@ -108,7 +108,7 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
         return s3m__usage_error("--multipart-chunk-size: '%s' is not a size from 5M to 5G",
                                 o->multipart_chunk_size);
     so->dry_run = o->dry_run;
-    so->transfers = o->transfers ? (int)o->transfers : S3M_DEFAULT_TRANSFERS;
+    so->transfers = s3m_cli_transfers(o);
     so->max_keys = o->max_keys;
     so->report = stdout;
     so->report_json = o->json;
