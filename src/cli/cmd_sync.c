@@ -166,7 +166,7 @@ static void run_finish(struct run *r, const char *refuse)
 {
     char why[1000] = "";
     run_deferred(r);
-    s3m__run_test_raise("decision");
+    s3m__run_test_point("decision");
     s3m__run_signals_poll(r);
     bool refused = run_decide(r, refuse, why, sizeof(why));
     while (r->pairs) {
@@ -178,7 +178,6 @@ static void run_finish(struct run *r, const char *refuse)
             !refused) /* stopped during an earlier job's deletes, or between */
             refused = true, snprintf(why, sizeof(why), "%s",
                                      r->signal ? "interrupted" : "cut off by --max-duration");
-        p->job.st.cut_off |= r->cut.cut;
         if (refused) {
             s3m_sync_refuse(&p->job, why);
         } else {
@@ -188,6 +187,7 @@ static void run_finish(struct run *r, const char *refuse)
             if (s3m_sync_delete(&p->job, pair_done, p))
                 run_job(r, p);
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
+            s3m__run_test_point("sweep");
             s3m__run_signals_poll(r);
             p->phase_done = false;
             if (!s3m__run_halted(r) && s3m_sync_sweep(&p->job, pair_done, p))
@@ -195,7 +195,9 @@ static void run_finish(struct run *r, const char *refuse)
             r->in_job = false;
             r->cur = NULL;
         }
+        p->job.st.cut_off |= r->cut.cut; /* a cut before the sweep too: exit 15 says so */
         fflush(stdout);
+        s3m__run_test_point("summary");
         s3m__summary(r->o, r->so.mode, p->label, &p->job.st, p->secs + since(&t0), &r->lines);
         s3m__tiers_report(r->o, p->label, &p->job);
         s3m__stats_add(&r->total, &p->job.st);
@@ -205,6 +207,8 @@ static void run_finish(struct run *r, const char *refuse)
         free(p);
     }
     r->tail = &r->pairs;
+    /* every step done: a deadline passing now (a slow stdout, the end ping) cuts nothing off */
+    s3m__cutoff_cleanup(&r->cut);
 }
 
 /* every bucket of the source remote; missing destination buckets are created */

@@ -150,6 +150,7 @@ struct s3m_cutoff {
 int s3m__cutoff_parse(struct s3m_cutoff *c, const struct s3m_opts *o);
 /* The deadline's timer on the run's loop (nothing without --max-duration): cb(ud) fires it. */
 void s3m__cutoff_arm(struct s3m_cutoff *c, struct s3m_loop *loop, void (*cb)(void *ud), void *ud);
+/* The deadline gone (every step of the run done): its timer freed, never due again. */
 void s3m__cutoff_cleanup(struct s3m_cutoff *c);
 /* The deadline passed (the clock, between loop runs) and the run is not yet cut off by it. */
 bool s3m__cutoff_due(const struct s3m_cutoff *c);
@@ -163,8 +164,9 @@ int s3m__cutoff_exit(const struct s3m_cutoff *c, const struct s3m_opts *o, enum 
                      const struct s3m_sync_stats *total);
 /* A whole remote's buckets the cut-off left unstarted (stdout, and the log file). */
 void s3m__cutoff_buckets(const struct s3m_cutoff *c, const struct s3m_opts *o, const char *remote);
-/* A cut-off job's summary line: what it left (sync_report.c's summary). */
-void s3m__cutoff_summary(struct s3m_buf *l, const struct s3m_opts *o,
+/* A cut-off job's summary line: what it left (sync_report.c's summary); copies: the run copies
+ * (not a dry run nor a check), so it says what it left not copied. */
+void s3m__cutoff_summary(struct s3m_buf *l, const struct s3m_opts *o, bool copies,
                          const struct s3m_sync_stats *st);
 
 /* SIGINT / SIGTERM came (name): the notice for where the run is */

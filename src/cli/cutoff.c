@@ -68,6 +68,7 @@ void s3m__cutoff_cleanup(struct s3m_cutoff *c)
 {
     s3m_timer_free(c->timer);
     c->timer = NULL;
+    c->limit_s = 0; /* nothing left to cut: never due */
 }
 
 /* It only asks: s3m__cutoff_notice marks the deadline reached, and the run cut off. (Marking it
@@ -133,7 +134,7 @@ int s3m__cutoff_exit(const struct s3m_cutoff *c, const struct s3m_opts *o, enum 
     return failed ? failed : S3M_EXIT_CUTOFF;
 }
 
-void s3m__cutoff_summary(struct s3m_buf *l, const struct s3m_opts *o,
+void s3m__cutoff_summary(struct s3m_buf *l, const struct s3m_opts *o, bool copies,
                          const struct s3m_sync_stats *st)
 {
     char a[32];
@@ -142,11 +143,11 @@ void s3m__cutoff_summary(struct s3m_buf *l, const struct s3m_opts *o,
     uint64_t n = st->cut.n + st->held.n, b = st->cut.bytes + st->held.bytes;
     s3m_buf_printf(l, "\ncut off by --max-duration %s (%s)", o->max_duration ? o->max_duration : "",
                    o->cutoff_mode ? o->cutoff_mode : "hard");
-    if (!o->dry_run)
+    if (copies)
         s3m_buf_printf(l, ": left %" PRIu64 " object(s) (%s) not copied", n,
                        s3m_cli_human(b, a, 32));
     if (st->cut_unlisted)
-        s3m_buf_printf(l, "%s the listing not complete: more may be left", o->dry_run ? ":" : ",");
+        s3m_buf_printf(l, "%s the listing not complete: more may be left", copies ? "," : ":");
 }
 
 void s3m__cutoff_buckets(const struct s3m_cutoff *c, const struct s3m_opts *o, const char *remote)

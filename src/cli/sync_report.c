@@ -134,7 +134,7 @@ static void summary_copy(struct s3m_buf *l, const struct s3m_opts *o, enum s3m_s
     if (st->held.n) /* ordered copies, --max-change */
         s3m_buf_printf(l, "\nNOT copied or updated %" PRIu64 " (%s): %s", st->held.n,
                        s3m_cli_human(st->held.bytes, d, 32), st->held_why);
-    s3m__cutoff_summary(l, o, st);
+    s3m__cutoff_summary(l, o, !o->dry_run, st);
 }
 
 void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *label,
@@ -142,9 +142,10 @@ void s3m__summary(const struct s3m_opts *o, enum s3m_sync_mode mode, const char 
 {
     struct s3m_buf l;
     s3m_buf_init(&l);
-    if (mode == S3M_MODE_CHECK)
+    if (mode == S3M_MODE_CHECK) {
         summary_check(&l, label, st, secs);
-    else
+        s3m__cutoff_summary(&l, o, false, st);
+    } else
         summary_copy(&l, o, mode, label, st, secs);
     if (o->json) { /* machine-readable: one JSON object; the text goes to a log file */
         struct s3m_buf j;

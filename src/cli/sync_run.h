@@ -69,7 +69,8 @@ void s3m__run_signals_poll(struct run *r);
 void s3m__run_signals_stop(struct run *r);
 /* After the run, while the push and the end ping wait: a plain handler (second signal exits). */
 void s3m__run_signals_late(struct run *r);
-/* Test hook: S3MIRROR_TEST_RAISE=point raises SIGTERM there. */
-void s3m__run_test_raise(const char *point);
+/* Test hooks at a named point of the run (no loop runs there): S3MIRROR_TEST_RAISE=point
+ * raises SIGTERM, S3MIRROR_TEST_HOLD=point:SECONDS sleeps (a slow stdout, a paused process). */
+void s3m__run_test_point(const char *point);
 
 #endif

@@ -104,13 +104,18 @@ void s3m__run_signals_late(struct run *r)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Test hook: S3MIRROR_TEST_RAISE=decision raises SIGTERM just before the run's delete decision
- * (the copies done, no job's handlers installed), to check that a signal there is handled. */
-void s3m__run_test_raise(const char *point)
+/* Test hooks: a signal or the deadline at a moment no loop runs must be handled as any.
+ * Points: decision (just before the run's delete decision: the copies done, no job's handlers
+ * installed), sweep (before a job's stale-upload sweep), summary (before a job's summary). */
+void s3m__run_test_point(const char *point)
 {
     const char *v = getenv("S3MIRROR_TEST_RAISE");
     if (v && !strcmp(v, point))
         raise(SIGTERM);
+    size_t n = strlen(point);
+    v = getenv("S3MIRROR_TEST_HOLD");
+    if (v && !strncmp(v, point, n) && v[n] == ':')
+        usleep((useconds_t)(atof(v + n + 1) * 1e6));
 }
 
 /* --list-concurrency: how many key ranges a job is cut into at most */

@@ -1,11 +1,14 @@
 """Hostile review of --max-duration / --cutoff-mode (issue 17). Each test is a problem found
 (it failed before its fix) or a scenario that must hold; results checked with boto3."""
+import json
 import os
+import signal
+import subprocess
 import threading
 import time
 
-from e2e import for_each_kind, proxied_conf, snapshot
-from faultproxy import Proxy
+from e2e import BIN, for_each_kind, proxied_conf, snapshot, unique
+from faultproxy import Proxy, keep_buckets
 from test_push import receiver
 from test_sync import body
 
@@ -271,3 +274,79 @@ class ReviewCutoffTest:
         self.assert_untouched(src)
         self.assertNotIn("a", snapshot(self.dst, self.db))
         self.assertEqual(srv.got[-1][1], "/ping/cut-uuid/fail", "the end ping said success")
+
+    # The second review (of the fix above): the deadline passing where no loop runs, held
+    # there by S3MIRROR_TEST_HOLD=point:seconds (a slow stdout or a paused process would do)
+
+    def test_review_deadline_after_the_last_step_is_no_cutoff(self):
+        """Every copy and deletion done, the deadline passed while the summary was printed:
+        sync_run's last poll fired the timer and cut the finished run off: exit 15, a fail
+        ping; a dry run's complete plan got no trailer, so apply refused it"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        hold = {"S3MIRROR_TEST_HOLD": "summary:1.5"}
+        plan = os.path.join(self.tmp, unique("late.plan"))
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", "--dry-run",
+                     "--plan", plan, "--max-duration", "1s", env=hold, check=0)
+        self.assertNotIn("cut off", p.stdout + p.stderr)
+        self.s3m("apply", plan, check=0)  # the plan is complete: apply takes it
+        self.assertEqual(sorted(snapshot(self.dst, self.db)), ["a"])
+        self.dst.put_object(Bucket=self.db, Key=EXTRA, Body=b"x")
+        srv, url = receiver(self, "late-uuid")
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "1s", "--notify-url", url, env=hold, check=0)
+        self.assertNotIn("cut off", p.stdout + p.stderr)
+        self.assertEqual(sorted(snapshot(self.dst, self.db)), ["a"])
+        self.assertEqual(srv.got[-1][1], "/ping/late-uuid", "the end ping said failure")
+
+    def test_review_exit_15_has_a_cut_off_summary(self):
+        """The deadline passing after a job's deletes, found at the poll before its sweep: the
+        sweep skipped and exit 15, but the summary line (marked before the deletes) and its
+        JSON said nothing of a cut-off"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        hold = {"S3MIRROR_TEST_HOLD": "sweep:1.5"}
+        p = self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "1s", env=hold, check=15)
+        self.assertIn("cut off by --max-duration 1s (hard)", p.stdout)
+        p = self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", "--json",
+                     "--max-duration", "1s", env=hold, check=15)
+        summary = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "summary"]
+        self.assertEqual([o["cut_off"] for o in summary], [True], p.stdout)
+        self.assertIn(EXTRA, snapshot(self.dst, self.db))
+
+    def test_review_check_cut_summary_says_cut_off(self):
+        """A cut-off check exits 15, but its summary line ("0 only on source, 0 differ, 0 only
+        on destination") read as a clean check: nothing said it was cut off, nor that its
+        listing was not complete"""
+        names = sorted([self.sb, self.bucket(self.src, "rcsrc2")])
+        for b in names:
+            self.put_many(self.src, b, ["w-%d" % i for i in range(2)])
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("listing", method="GET", path=r"^/$", edit=keep_buckets(names))
+        proxy.add("slow_body", method="GET", path=r"^/(%s)/?$" % "|".join(names), rate=40)
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "slow", self.sto2, proxy.endpoint)
+        p = self.s3m("check", "slow:", "osl1:", "--no-progress", "--max-duration", "1s",
+                     conf=conf, check=15, timeout=60)
+        self.assertIn("cut off by --max-duration: 1 bucket(s) of slow: not started", p.stdout)
+        self.assertIn("cut off by --max-duration 1s (hard): the listing not complete", p.stdout)
+
+    def test_review_signal_and_deadline_while_start_ping_waits(self):
+        """SIGTERM and the deadline both while the start ping waits: 143, a fail ping, nothing
+        copied or deleted"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        src = snapshot(self.src, self.sb)
+        srv, url = receiver(self, "sig-uuid", hold_start=True)
+        proc = subprocess.Popen([BIN, "--config", self.conf, "sync", "sto2:" + self.sb,
+                                 "osl1:" + self.db, "--no-progress", "--max-duration", "300ms",
+                                 "--notify-url", url], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        self.assertTrue(srv.started.wait(30), "no start ping")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        srv.release.set()
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 143, out + err)
+        self.assert_untouched(src)
+        self.assertNotIn("a", snapshot(self.dst, self.db))
+        self.assertEqual(srv.got[-1][1], "/ping/sig-uuid/fail")
