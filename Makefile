@@ -49,7 +49,7 @@ DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-de
            libcmocka-dev clang clang-format valgrind man-db groff-base openssl curl uuid-runtime \
            ceph-mon ceph-osd radosgw ceph-common rclone time gnuplot-nox \
            python3 python3-boto3 python3-yaml zsh restic nginx-light postgresql-15 pgbackrest wrk \
-           prometheus-pushgateway
+           prometheus-pushgateway strace
 # `make deps check` (or -j2): nothing is built before deps has installed the packages.
 ifneq ($(filter deps,$(MAKECMDGOALS)),)
 .NOTPARALLEL:

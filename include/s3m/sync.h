@@ -217,6 +217,9 @@ bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud);
  * like s3m_sync_delete, which it follows. Returns false when it does not run (done is not
  * called); else done comes when DONE. Its aborts are report / plan lines ("abort-upload"). */
 bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud);
+/* The job still has a step after its copies: deletions to run, or the sweep (what a deadline
+ * could still cut off). */
+bool s3m_sync_steps_left(const struct s3m_sync *s);
 /* Free what the listings held (lanes, sample), keeping the counts and the delete list. */
 void s3m_sync_release(struct s3m_sync *s);
 void s3m_sync_cleanup(struct s3m_sync *s);

@@ -158,6 +158,18 @@ static bool run_decide(struct run *r, const char *refuse, char *why, size_t nwhy
     return refused;
 }
 
+/* The deadline cuts work off: once p and the jobs after it have no step left (copy, check and
+ * apply have none after their copies; sync has its deletions and the stale-upload sweep), it
+ * is disarmed, so a finished run does not turn into a cut-off one (exit 15) while its summaries
+ * print or between its jobs. */
+static void run_disarm_when_done(struct run *r, const struct pair *p)
+{
+    for (; p; p = p->next)
+        if (s3m_sync_steps_left(&p->job))
+            return;
+    s3m__cutoff_cleanup(&r->cut);
+}
+
 /* The run's one delete decision, taken after every job's listings and copies: any job that
  * went wrong refuses every deletion of the run, and --max-delete caps the run's total (a
  * percentage: of all its destination objects). Then the deletes, job by job, and each job's
@@ -166,6 +178,7 @@ static void run_finish(struct run *r, const char *refuse)
 {
     char why[1000] = "";
     run_deferred(r);
+    run_disarm_when_done(r, r->pairs);
     s3m__run_test_point("decision");
     s3m__run_signals_poll(r);
     bool refused = run_decide(r, refuse, why, sizeof(why));
@@ -188,6 +201,7 @@ static void run_finish(struct run *r, const char *refuse)
                 run_job(r, p);
             /* the stale-upload sweep throws parts away: the same decision as the deletes */
             s3m__run_test_point("sweep");
+            run_disarm_when_done(r, p);
             s3m__run_signals_poll(r);
             p->phase_done = false;
             if (!s3m__run_halted(r) && s3m_sync_sweep(&p->job, pair_done, p))
@@ -195,6 +209,7 @@ static void run_finish(struct run *r, const char *refuse)
             r->in_job = false;
             r->cur = NULL;
         }
+        run_disarm_when_done(r, p->next);
         p->job.st.cut_off |= r->cut.cut; /* a cut before the sweep too: exit 15 says so */
         fflush(stdout);
         s3m__run_test_point("summary");
@@ -207,8 +222,6 @@ static void run_finish(struct run *r, const char *refuse)
         free(p);
     }
     r->tail = &r->pairs;
-    /* every step done: a deadline passing now (a slow stdout, the end ping) cuts nothing off */
-    s3m__cutoff_cleanup(&r->cut);
 }
 
 /* every bucket of the source remote; missing destination buckets are created */

@@ -87,7 +87,7 @@ void s3m__cutoff_notice(struct s3m_cutoff *c, const char *where)
         "no new transfer starts, those in flight finish",
     };
     s3m_log(S3M_LOG_NOTICE, "sync",
-            "--max-duration %gs reached%s%s: cutting the run off (%s: %s; nothing deleted)",
+            "--max-duration %gs reached%s%s: cutting the run off (%s: %s; no deletion starts)",
             c->limit_s, where ? " " : "", where ? where : "", mode_names[c->mode], what[c->mode]);
 }
 

@@ -3,9 +3,11 @@
 #include "sync_run.h"
 #include "s3m/log.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* no further work: a signal came, or the deadline passed */
@@ -114,8 +116,15 @@ void s3m__run_test_point(const char *point)
         raise(SIGTERM);
     size_t n = strlen(point);
     v = getenv("S3MIRROR_TEST_HOLD");
-    if (v && !strncmp(v, point, n) && v[n] == ':')
-        usleep((useconds_t)(atof(v + n + 1) * 1e6));
+    if (!v || strncmp(v, point, n) || v[n] != ':')
+        return;
+    char *end;
+    double s = strtod(v + n + 1, &end);
+    if (*end || !(s > 0 && s <= 60)) /* NaN too */
+        return;
+    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&t, &t) && errno == EINTR)
+        ;
 }
 
 /* --list-concurrency: how many key ranges a job is cut into at most */

@@ -68,12 +68,18 @@ static void del_done(void *ud)
 static const struct s3m_delq_cbs delq_cbs = {s3m__job_stopped, s3m__backup_batch, del_deleted,
                                              del_key_failed,   del_batch_failed,  del_done};
 
+static bool delete_due(const struct s3m_sync *s)
+{
+    return s->o.mode == S3M_MODE_SYNC && !s->o.dry_run && s->st.del.n && !s->st.delete_refused &&
+           s->phase < S3M_SYNC_DELETED;
+}
+
 bool s3m_sync_delete(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
 {
-    if (s->o.mode != S3M_MODE_SYNC || s->o.dry_run || !s->st.del.n || s->st.delete_refused)
+    if (!delete_due(s))
         return false;
     /* s3m_sync_refusal read the list back; the run's other jobs read theirs since */
-    assert(s3m__job_resting(s) && s->phase < S3M_SYNC_DELETED && !s->st.delete_list_failed);
+    assert(s3m__job_resting(s) && !s->st.delete_list_failed);
     s3m__delq_order(s->delq, s->o.tiers, s->label); /* the last tier's deletions first */
     struct s3m_errinfo ei;
     s->done = done;
@@ -111,11 +117,22 @@ static void sweep_done(void *ud)
 
 static const struct s3m_sweep_cbs sweep_cbs = {s3m__job_stopped, swept_upload, sweep_done};
 
+/* a sync's job, every step of it gone well, sweeps (not apply's: a plan aborts no upload) */
+static bool sweep_due(const struct s3m_sync *s)
+{
+    return s3m__job_resting(s) && s->phase != S3M_SYNC_DONE && s->o.mode == S3M_MODE_SYNC &&
+           !s->o.dst_absent && !s3m_sync_stopped(s) && !s->st.listing_failed && !s->st.failed.n &&
+           !s->st.delete_refused && !s->o.gate;
+}
+
+bool s3m_sync_steps_left(const struct s3m_sync *s)
+{
+    return delete_due(s) || sweep_due(s);
+}
+
 bool s3m_sync_sweep(struct s3m_sync *s, s3m_sync_done_cb done, void *ud)
 {
-    if (!s3m__job_resting(s) || s->phase == S3M_SYNC_DONE || s->o.mode != S3M_MODE_SYNC ||
-        s->o.dst_absent || s3m_sync_stopped(s) || s->st.listing_failed || s->st.failed.n ||
-        s->st.delete_refused || s->o.gate)
+    if (!sweep_due(s))
         return false;
     s->done = done;
     s->done_ud = ud;

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from e2e import BIN, for_each_kind, proxied_conf, snapshot, unique
+from e2e import BIN, empty_bucket, for_each_kind, proxied_conf, snapshot, unique
 from faultproxy import Proxy, keep_buckets
 from test_push import receiver
 from test_sync import body
@@ -298,21 +298,6 @@ class ReviewCutoffTest:
         self.assertEqual(sorted(snapshot(self.dst, self.db)), ["a"])
         self.assertEqual(srv.got[-1][1], "/ping/late-uuid", "the end ping said failure")
 
-    def test_review_exit_15_has_a_cut_off_summary(self):
-        """The deadline passing after a job's deletes, found at the poll before its sweep: the
-        sweep skipped and exit 15, but the summary line (marked before the deletes) and its
-        JSON said nothing of a cut-off"""
-        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
-        hold = {"S3MIRROR_TEST_HOLD": "sweep:1.5"}
-        p = self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
-                     "--max-duration", "1s", env=hold, check=15)
-        self.assertIn("cut off by --max-duration 1s (hard)", p.stdout)
-        p = self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", "--json",
-                     "--max-duration", "1s", env=hold, check=15)
-        summary = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "summary"]
-        self.assertEqual([o["cut_off"] for o in summary], [True], p.stdout)
-        self.assertIn(EXTRA, snapshot(self.dst, self.db))
-
     def test_review_check_cut_summary_says_cut_off(self):
         """A cut-off check exits 15, but its summary line ("0 only on source, 0 differ, 0 only
         on destination") read as a clean check: nothing said it was cut off, nor that its
@@ -350,3 +335,123 @@ class ReviewCutoffTest:
         self.assert_untouched(src)
         self.assertNotIn("a", snapshot(self.dst, self.db))
         self.assertEqual(srv.got[-1][1], "/ping/sig-uuid/fail")
+
+    # The third review: copy, check and apply have no step after their copies (no deletions,
+    # no sweep), yet the deadline stayed armed through run_finish's decision, the poll before
+    # the sweep and the summaries
+
+    def test_review_finished_copy_is_not_cut_off(self):
+        """A copy with every object copied, the deadline passing at the delete decision (which a
+        copy does not have): exit 15, "left 0 object(s) not copied", a fail ping; a dry-run
+        copy's complete plan gets no trailer and apply refuses it"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        hold = {"S3MIRROR_TEST_HOLD": "decision:1.5"}
+        plan = os.path.join(self.tmp, unique("copy.plan"))
+        p = self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", "--dry-run",
+                     "--plan", plan, "--max-duration", "1s", env=hold)
+        a = self.s3m("apply", plan)
+        self.assertEqual((p.returncode, a.returncode), (0, 0), p.stdout + p.stderr + a.stderr)
+        self.assertNotIn("cut off", p.stdout + p.stderr)
+        self.assertEqual(sorted(snapshot(self.dst, self.db)), [EXTRA, "a"])
+        self.src.put_object(Bucket=self.sb, Key="b", Body=b"b")
+        srv, url = receiver(self, "copy-uuid")
+        p = self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "1s", "--notify-url", url, env=hold)
+        self.assertEqual(sorted(snapshot(self.dst, self.db)), [EXTRA, "a", "b"])
+        self.assertNotIn("cut off", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(srv.got[-1][1], "/ping/copy-uuid", "the end ping said failure")
+
+    def test_review_finished_check_is_not_cut_off(self):
+        """A check whose listings and comparison are complete, the deadline passing at the
+        (sync-only) delete decision: exit 15 instead of 10, its full report called cut off"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        p = self.s3m("check", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                     "--max-duration", "1s", env={"S3MIRROR_TEST_HOLD": "decision:1.5"})
+        self.assertNotIn("cut off", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 10, p.stdout + p.stderr)
+
+    def test_review_whole_remote_copy_second_summary_is_no_cutoff(self):
+        """copy sto2: osl1:, both buckets copied; the deadline passing while the first bucket's
+        summary prints: the second (complete) bucket is called cut off, exit 15"""
+        names = sorted([self.bucket(self.src, "r2a"), self.bucket(self.src, "r2b")])
+        for b in names:
+            self.src.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.create_bucket(Bucket=b)
+            self.addCleanup(empty_bucket, self.dst, b)
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("listing", method="GET", path=r"^/$", edit=keep_buckets(names))
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "only", self.sto2, proxy.endpoint)
+        p = self.s3m("copy", "only:", "osl1:", "--no-progress", "--json", "--max-duration", "1s",
+                     conf=conf, env={"S3MIRROR_TEST_HOLD": "summary:1.5"}, timeout=60)
+        for b in names:
+            self.assertEqual(sorted(snapshot(self.dst, b)), ["k"])
+        summary = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "summary"]
+        self.assertEqual([o["cut_off"] for o in summary], [False, False], p.stdout)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_review_whole_remote_sync_later_bucket_refused(self):
+        """(must hold) sync sto2: osl1:, the deadline passing while the first bucket's summary
+        prints: the second bucket's deletions are refused and it says cut off; exit 15"""
+        names = sorted([self.bucket(self.src, "r3a"), self.bucket(self.src, "r3b")])
+        for b in names:
+            self.src.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.create_bucket(Bucket=b)
+            self.addCleanup(empty_bucket, self.dst, b)
+            self.dst.put_object(Bucket=b, Key=EXTRA, Body=b"x")
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("listing", method="GET", path=r"^/$", edit=keep_buckets(names))
+        self.addCleanup(proxy.stop)
+        conf = proxied_conf(self.conf, "only", self.sto2, proxy.endpoint)
+        p = self.s3m("sync", "only:", "osl1:", "--no-progress", "--json", "--max-duration", "1s",
+                     conf=conf, env={"S3MIRROR_TEST_HOLD": "summary:1.5"}, check=15, timeout=60)
+        summary = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "summary"]
+        self.assertEqual([o["cut_off"] for o in summary], [False, True], p.stdout)
+        self.assertEqual(summary[1]["deletions_refused"], "cut off by --max-duration", p.stdout)
+        self.assertEqual(sorted(snapshot(self.dst, names[0])), ["k"])
+        self.assertEqual(sorted(snapshot(self.dst, names[1])), [EXTRA, "k"])
+
+    def test_review_finished_apply_is_not_cut_off(self):
+        """apply of a sync plan has no sweep (s3m_sync_sweep: not under a gate), yet the
+        deadline passing at the poll before it cuts the finished apply off: exit 15"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        plan = os.path.join(self.tmp, unique("sync.plan"))
+        self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress", "--dry-run",
+                 "--plan", plan, check=0)
+        p = self.s3m("apply", plan, "--max-duration", "1s",
+                     env={"S3MIRROR_TEST_HOLD": "sweep:1.5"})
+        self.assertEqual(sorted(snapshot(self.dst, self.db)), ["a"])  # all done
+        self.assertNotIn("cut off", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_review_exit_15_has_a_cut_off_summary_sync(self):
+        """The deadline passing after a sync's deletes, found at the poll before its sweep: the
+        sweep skipped and exit 15, but the summary line (marked before the deletes) and its
+        JSON said nothing of a cut-off"""
+        hold = {"S3MIRROR_TEST_HOLD": "sweep:1.5"}
+        for extra in ([], ["--json"]):
+            self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+            self.dst.put_object(Bucket=self.db, Key=EXTRA, Body=b"x")
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                         "--max-duration", "1s", *extra, env=hold, check=15)
+            self.assertNotIn(EXTRA, snapshot(self.dst, self.db))
+            if extra:
+                summary = [o for o in map(json.loads, p.stdout.splitlines())
+                           if o["type"] == "summary"]
+                self.assertEqual([o["cut_off"] for o in summary], [True], p.stdout)
+            else:
+                self.assertIn("cut off by --max-duration 1s (hard)", p.stdout)
+
+    def test_review_hold_garbage(self):
+        """S3MIRROR_TEST_HOLD (a test hook) with a bad number or point holds nothing; -1 held
+        71 minutes (a negative double converted to useconds_t: undefined behaviour)"""
+        self.src.put_object(Bucket=self.sb, Key="a", Body=b"a")
+        for v in ("summary:", "summary:x", "summary:nan", "summar:5", "summaryx:5", "summary:-1"):
+            t0 = time.monotonic()
+            try:
+                self.s3m("copy", "sto2:" + self.sb, "osl1:" + self.db, "--no-progress",
+                         env={"S3MIRROR_TEST_HOLD": v}, check=0, timeout=6)
+            except subprocess.TimeoutExpired:
+                self.fail("%s: still holding after 6 s" % v)
+            self.assertLess(time.monotonic() - t0, 3, v)
