@@ -182,6 +182,8 @@ static void run_finish(struct run *r, const char *refuse)
     s3m__run_test_point("decision");
     s3m__run_signals_poll(r);
     bool refused = run_decide(r, refuse, why, sizeof(why));
+    if (refused) /* no job deletes or sweeps now: nothing left that the deadline could cut */
+        s3m__cutoff_cleanup(&r->cut);
     while (r->pairs) {
         struct pair *p = r->pairs;
         struct timespec t0;

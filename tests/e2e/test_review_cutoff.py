@@ -30,6 +30,21 @@ class ReviewCutoffTest:
         self.addCleanup(proxy.stop)
         return proxy, proxied_conf(self.conf, "slow", self.sto2, proxy.endpoint)
 
+    def two_buckets(self, extra=True):
+        """Two source buckets with a key each, the destination's of the same names (with EXTRA
+        when extra), and a remote "only" (conf) whose bucket listing shows just those two."""
+        names = sorted([self.bucket(self.src, "two"), self.bucket(self.src, "two")])
+        for b in names:
+            self.src.put_object(Bucket=b, Key="k", Body=b"k")
+            self.dst.create_bucket(Bucket=b)
+            self.addCleanup(empty_bucket, self.dst, b)
+            if extra:
+                self.dst.put_object(Bucket=b, Key=EXTRA, Body=b"x")
+        proxy = Proxy(self.sto2.endpoint)
+        proxy.add("listing", method="GET", path=r"^/$", edit=keep_buckets(names))
+        self.addCleanup(proxy.stop)
+        return names, proxied_conf(self.conf, "only", self.sto2, proxy.endpoint)
+
     def assert_untouched(self, src):
         dst = snapshot(self.dst, self.db)
         self.assertIn(EXTRA, dst, "a cut-off run deleted")
@@ -374,15 +389,7 @@ class ReviewCutoffTest:
     def test_review_whole_remote_copy_second_summary_is_no_cutoff(self):
         """copy sto2: osl1:, both buckets copied; the deadline passing while the first bucket's
         summary prints: the second (complete) bucket is called cut off, exit 15"""
-        names = sorted([self.bucket(self.src, "r2a"), self.bucket(self.src, "r2b")])
-        for b in names:
-            self.src.put_object(Bucket=b, Key="k", Body=b"k")
-            self.dst.create_bucket(Bucket=b)
-            self.addCleanup(empty_bucket, self.dst, b)
-        proxy = Proxy(self.sto2.endpoint)
-        proxy.add("listing", method="GET", path=r"^/$", edit=keep_buckets(names))
-        self.addCleanup(proxy.stop)
-        conf = proxied_conf(self.conf, "only", self.sto2, proxy.endpoint)
+        names, conf = self.two_buckets(extra=False)
         p = self.s3m("copy", "only:", "osl1:", "--no-progress", "--json", "--max-duration", "1s",
                      conf=conf, env={"S3MIRROR_TEST_HOLD": "summary:1.5"}, timeout=60)
         for b in names:
@@ -394,16 +401,7 @@ class ReviewCutoffTest:
     def test_review_whole_remote_sync_later_bucket_refused(self):
         """(must hold) sync sto2: osl1:, the deadline passing while the first bucket's summary
         prints: the second bucket's deletions are refused and it says cut off; exit 15"""
-        names = sorted([self.bucket(self.src, "r3a"), self.bucket(self.src, "r3b")])
-        for b in names:
-            self.src.put_object(Bucket=b, Key="k", Body=b"k")
-            self.dst.create_bucket(Bucket=b)
-            self.addCleanup(empty_bucket, self.dst, b)
-            self.dst.put_object(Bucket=b, Key=EXTRA, Body=b"x")
-        proxy = Proxy(self.sto2.endpoint)
-        proxy.add("listing", method="GET", path=r"^/$", edit=keep_buckets(names))
-        self.addCleanup(proxy.stop)
-        conf = proxied_conf(self.conf, "only", self.sto2, proxy.endpoint)
+        names, conf = self.two_buckets()
         p = self.s3m("sync", "only:", "osl1:", "--no-progress", "--json", "--max-duration", "1s",
                      conf=conf, env={"S3MIRROR_TEST_HOLD": "summary:1.5"}, check=15, timeout=60)
         summary = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "summary"]
@@ -455,3 +453,36 @@ class ReviewCutoffTest:
             except subprocess.TimeoutExpired:
                 self.fail("%s: still holding after 6 s" % v)
             self.assertLess(time.monotonic() - t0, 3, v)
+
+    # The fourth review (of the disarm): a refusal decided leaves nothing to cut
+
+    def test_review_max_delete_refusal_not_hidden_by_late_deadline(self):
+        """sync sto2: osl1: over two buckets, --max-delete refuses every deletion (exit 2, an
+        alarm). The refusal is decided, nothing is left that a deadline could cut, yet the
+        deadline stays armed (run_disarm_when_done asks s3m_sync_steps_left, which still sees
+        the later bucket's deletions as due: delete_refused is set only when its turn comes):
+        passing while the first summary prints, it marks the refused second bucket cut off
+        and the run exits 15 ("nothing to do: the next run goes on")"""
+        names, conf = self.two_buckets()
+        base = ("sync", "only:", "osl1:", "--no-progress", "--json", "--max-delete", "1")
+        ref = self.s3m(*base, conf=conf, timeout=60)  # no deadline: the refusal's own code
+        self.assertEqual(ref.returncode, 2, ref.stdout + ref.stderr)
+        p = self.s3m(*base, "--max-duration", "1s", conf=conf,
+                     env={"S3MIRROR_TEST_HOLD": "summary:1.5"}, timeout=60)
+        for b in names:
+            self.assertEqual(sorted(snapshot(self.dst, b)), [EXTRA, "k"])
+        summary = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "summary"]
+        self.assertEqual((p.returncode, [o["cut_off"] for o in summary]), (2, [False, False]),
+                         p.stdout + p.stderr)
+
+    def test_review_dry_run_cap_refusal_not_cut_by_late_deadline(self):
+        """The same in a dry run: --max-delete would refuse (a dry run says so and exits 0,
+        its plan complete); the deadline passing while the first bucket's summary prints
+        marks the second bucket cut off: exit 15 and the plan loses its trailer"""
+        names, conf = self.two_buckets()
+        base = ("sync", "only:", "osl1:", "--no-progress", "--dry-run", "--max-delete", "1")
+        ref = self.s3m(*base, conf=conf, timeout=60)
+        self.assertEqual(ref.returncode, 0, ref.stdout + ref.stderr)
+        p = self.s3m(*base, "--max-duration", "1s", conf=conf,
+                     env={"S3MIRROR_TEST_HOLD": "summary:1.5"}, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
