@@ -150,7 +150,7 @@ struct s3m_cutoff {
 int s3m__cutoff_parse(struct s3m_cutoff *c, const struct s3m_opts *o);
 /* The deadline's timer on the run's loop (nothing without --max-duration): cb(ud) fires it. */
 void s3m__cutoff_arm(struct s3m_cutoff *c, struct s3m_loop *loop, void (*cb)(void *ud), void *ud);
-/* The deadline gone (every step of the run done): its timer freed, never due again. */
+/* The deadline gone (no step left that it could cut): its timer freed, never due again. */
 void s3m__cutoff_cleanup(struct s3m_cutoff *c);
 /* The deadline passed (the clock, between loop runs) and the run is not yet cut off by it. */
 bool s3m__cutoff_due(const struct s3m_cutoff *c);
