@@ -18,8 +18,9 @@ struct s3m_loop {
     uv_loop_t uv;
     void *multi; /* CURLM * */
     uv_timer_t timer;
-    int active; /* transfers in flight */
-    uint64_t sockets_opened;
+    int active;               /* transfers in flight */
+    struct s3m__sock **socks; /* the poll handle of each socket curl watches, by fd (loop.c) */
+    size_t nsocks;
     void *share; /* CURLSH *: TLS sessions (and addresses) shared by every transfer */
     bool closing;
     struct s3m_bwlimit *bw; /* --bwlimit (s3m/ratelimit.h); NULL: no limit, no cost */

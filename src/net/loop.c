@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sock_ctx {
+struct s3m__sock {
     uv_poll_t poll;
     curl_socket_t fd;
     struct s3m_loop *loop;
@@ -37,7 +37,7 @@ static void check_done(struct s3m_loop *l)
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
-    struct sock_ctx *c = p->data;
+    struct s3m__sock *c = p->data;
     int flags = 0;
     if (status < 0)
         flags = CURL_CSELECT_ERR;
@@ -64,30 +64,56 @@ static void free_ctx(uv_handle_t *h)
     free(h->data);
 }
 
+/* The poll handle of socket fd, kept for the socket's life: curl removes a socket from its
+ * watch list whenever its transfer pauses (a full or empty ring, the bandwidth limiter) and adds
+ * it again on resume, several times per MiB of a large copy. Closing the handle and opening a
+ * new one each time cost six epoll_ctl calls (libuv checks a new fd with an ADD and a DEL, and
+ * invalidates it on stop and close); stopping and restarting the same handle costs three. A
+ * handle left behind by a closed socket is stopped (its fd is in no epoll set); it is reused
+ * only when curl adds a socket of that number again, and closed with the loop. */
+static struct s3m__sock *sock_of(struct s3m_loop *l, curl_socket_t s)
+{
+    if ((size_t)s >= l->nsocks) {
+        size_t n = l->nsocks ? l->nsocks : 64;
+        while (n <= (size_t)s)
+            n *= 2;
+        l->socks = s3m_realloc(l->socks, n * sizeof(*l->socks));
+        memset(l->socks + l->nsocks, 0, (n - l->nsocks) * sizeof(*l->socks));
+        l->nsocks = n;
+    }
+    struct s3m__sock *c = l->socks[s];
+    if (c)
+        return c;
+    c = s3m_calloc(1, sizeof(*c));
+    c->fd = s;
+    c->loop = l;
+    if (uv_poll_init_socket(&l->uv, &c->poll, s)) {
+        free(c);
+        return NULL;
+    }
+    c->poll.data = c;
+    l->socks[s] = c;
+    return c;
+}
+
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)e;
     struct s3m_loop *l = userp;
-    struct sock_ctx *c = socketp;
+    struct s3m__sock *c = socketp;
     if (what == CURL_POLL_REMOVE) {
         if (c) {
             uv_poll_stop(&c->poll);
-            uv_close((uv_handle_t *)&c->poll, free_ctx);
             curl_multi_assign(l->multi, s, NULL);
         }
         return 0;
     }
+    if (s < 0)
+        return -1;
     if (!c) {
-        c = s3m_calloc(1, sizeof(*c));
-        c->fd = s;
-        c->loop = l;
-        if (uv_poll_init_socket(&l->uv, &c->poll, s)) {
-            free(c);
+        if (!(c = sock_of(l, s)))
             return -1;
-        }
-        c->poll.data = c;
         curl_multi_assign(l->multi, s, c);
-        l->sockets_opened++;
     }
     int ev = 0;
     if (what & CURL_POLL_IN)
@@ -310,4 +336,7 @@ void s3m_loop_cleanup(struct s3m_loop *l)
     uv_run(&l->uv, UV_RUN_DEFAULT);
     if (uv_loop_close(&l->uv))
         s3m_log(S3M_LOG_WARN, "loop", "libuv loop still had open handles at exit");
+    free(l->socks); /* their handles were closed above */
+    l->socks = NULL;
+    l->nsocks = 0;
 }
