@@ -9,13 +9,15 @@ Scenarios (called from bench/run --fast, or standalone):
          per object as counted by the servers) and each tool's wall time against it.
   large  4 x 1 GiB single-part sources and 4 x 1 GiB multipart sources (8 MiB parts), plain
          HTTP, no delay: client CPU (user+sys) per GiB, throughput against the endpoint's
-         ceiling (1 core / the servers' CPU per GiB), peak RSS.
+         ceiling (1 core / the servers' CPU per GiB), peak RSS; then each tool once more under
+         `strace -f -c` for its system calls per MiB copied (--no-syscalls: not).
   ceiling  the endpoint alone under wrk (GET 4 KiB, GET 1 GiB, PUT 4 KiB, PUT 64 MiB).
 
     bench/fast.py [--scenarios first,large,ceiling] [--scale F] [--rounds N] [--smoke]
-                  [--tools s3mirror,rclone,rclone-tuned,s3mirror+transfers=64]
+                  [--tools s3mirror,rclone,rclone-tuned,s3mirror+transfers=64] [--no-syscalls]
 
-A tool "s3mirror+opt=V" is s3mirror with --opt V (to find which default closes a gap).
+A tool "s3mirror+opt=V" is s3mirror with --opt V (to find which default closes a gap);
+"s3mirror-base" is the build S3MIRROR_BASE_BIN names (another commit, to show before and after).
 """
 import argparse
 import json
@@ -77,6 +79,25 @@ def measure(cmd, env):
     return {"wall": wall, "cpu": float(u) + float(s), "rss_mib": int(m) / 1024}
 
 
+def syscalls(cmd, env):
+    """The tool's system calls, all threads and children, by name (`strace -f -c`): a run of its
+    own, as strace slows the tool down; the timed runs are not traced."""
+    with tempfile.NamedTemporaryFile("r") as tf:
+        p = subprocess.run(["strace", "-f", "-c", "-o", tf.name] + cmd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=env, timeout=3600)
+        if p.returncode != 0:
+            raise RuntimeError("%s under strace failed (%d): %s" % (
+                " ".join(cmd[:6]), p.returncode, p.stderr.decode(errors="replace")[-2000:]))
+        calls = {}  # "% time  seconds  usecs/call  calls  [errors]  syscall" rows, then "total"
+        for ln in tf.read().splitlines():
+            f = ln.split()
+            if len(f) >= 5 and f[0].replace(".", "", 1).isdigit() and f[-1] != "total":
+                calls[f[-1]] = int(f[3])
+    if not calls:
+        raise RuntimeError("strace counted no system calls of %s" % " ".join(cmd[:6]))
+    return calls
+
+
 class Server:
     """One bench/fastsrv (optionally behind bench/delayproxy); stopped by stop()."""
 
@@ -133,13 +154,40 @@ def listing(client, bucket):
     return out
 
 
+def dest_bucket(name, t, tag):
+    """A fresh destination bucket for one run of tool t (named so that any tool name fits)."""
+    return "d-%s-%s-%s" % (name, t.replace("+", "-").replace("=", ""), tag)
+
+
+def check_copy(dst, db, want, t):
+    got = listing(dst.client(), db)
+    if got != want:
+        raise SystemExit("bench: %s left %s different from the source (%d vs %d keys)"
+                         % (t, db, len(got), len(want)))
+
+
+def traced_tools(name, tools, src, dst, sbucket, conf, bin_, env, nbytes):
+    """Each tool once more under strace, into a fresh bucket: its system calls per MiB copied."""
+    out, want = {}, listing(src.client(), sbucket)
+    for t in tools:
+        db = dest_bucket(name, t, "strace")
+        calls = syscalls(benchtls.with_ca(tool_cmd(t, bin_, conf, "fsrc:" + sbucket,
+                                                   "fdst:" + db)), env)
+        check_copy(dst, db, want, t)
+        top = sorted(calls.items(), key=lambda kv: -kv[1])[:4]
+        out[t] = {"calls": calls, "per_mib": sum(calls.values()) / (nbytes / MiB)}
+        print("[fast] %s %s under strace: %.1f system calls per MiB (%s)" % (
+            name, t, out[t]["per_mib"], ", ".join("%s %d" % kv for kv in top)), file=sys.stderr)
+    return out
+
+
 def run_tools(name, tools, rounds, src, dst, sbucket, conf, bin_, env, nobj, nbytes):
     """Each tool in alternation for `rounds` rounds, into a fresh destination bucket each time."""
     res = {t: [] for t in tools}
     want = listing(src.client(), sbucket)
     for r in range(rounds):
         for t in tools:
-            db = "d-%s-%s-%d" % (name, t.replace("+", "-").replace("=", ""), r)
+            db = dest_bucket(name, t, r)
             s0, d0, c0 = src.stats(), dst.stats(), src.cpu() + dst.cpu()
             cmd, f0 = benchtls.with_ca(tool_cmd(t, bin_, conf, "fsrc:" + sbucket, "fdst:" + db)), \
                 benchtls.cpu()
@@ -157,10 +205,7 @@ def run_tools(name, tools, rounds, src, dst, sbucket, conf, bin_, env, nobj, nby
             m["per_object"] = sum(v for k, v in reqs.items() if k != "LIST") / max(1, nobj)
             m["cpu_per_gib"] = m["cpu"] / (nbytes / GiB) if nbytes else None
             m["mib_s"] = nbytes / MiB / m["wall"]
-            got = listing(dst.client(), db)
-            if got != want:
-                raise SystemExit("bench: %s left %s different from the source (%d vs %d keys)"
-                                 % (t, db, len(got), len(want)))
+            check_copy(dst, db, want, t)
             res[t].append(m)
             print("[fast] %s %s round %d: %.2fs cpu %.2fs rss %.0f MiB srv-cpu %.2fs %.2f req/obj "
                   "%d connections %s" % (name, t, r + 1, m["wall"], m["cpu"], m["rss_mib"],
@@ -239,6 +284,11 @@ def large(a, tools, bin_, env, work):
     dst.wait()
     print("[fast] large: servers ready in %.0fs (ETags of %d x %d MiB computed)" % (
         time.monotonic() - t0, 2 * count, size // MiB), file=sys.stderr)
+    trace = getattr(a, "syscalls", True)  # bench/run and fast.py: --no-syscalls
+    if trace and not shutil.which("strace"):
+        print("[fast] large: strace not installed (make deps installs it), no system call counts",
+              file=sys.stderr)
+        trace = False
     out = []
     try:
         conf = os.path.join(work, "fast-large.conf")
@@ -251,6 +301,10 @@ def large(a, tools, bin_, env, work):
             r = summary("fast-large-%s-%d-x-%dMiB" % (shape, count, size // MiB), count, nbytes,
                         a.rounds, res, a.scale)
             rows = r["scenarios"]["first"]
+            traced = traced_tools("large-" + shape, tools, src, dst, shape, conf, bin_, env,
+                                  nbytes) if trace else {}
+            for t, v in traced.items():
+                rows[t]["syscalls"], rows[t]["syscalls_per_mib"] = v["calls"], v["per_mib"]
             for t in tools:  # the endpoint's ceiling: one core over the servers' CPU per GiB
                 srv = rows[t]["server_cpu"] / (nbytes / GiB)
                 rows[t]["server_cpu_per_gib"] = srv
@@ -267,17 +321,18 @@ def large(a, tools, bin_, env, work):
                 a.rounds))
             print("| tool | wall s | MiB/s | client CPU s/GiB | CPU/GiB vs rclone | peak RSS MiB "
                   "| servers' CPU s/GiB | ceiling MiB/s (1 core for both servers) | MiB/s / ceiling "
-                  "| machine bound MiB/s (%d cores / client + servers CPU per GiB) | MiB/s / machine bound |"
-                  % CORES)
-            print("|---|---|---|---|---|---|---|---|---|---|---|")
+                  "| machine bound MiB/s (%d cores / client + servers CPU per GiB) | MiB/s / machine bound "
+                  "| system calls per MiB |" % CORES)
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
             for t in tools:
                 v = rows[t]
-                print("| %s | %.2f | %.0f | %.2f | %s | %.0f | %.2f | %.0f | %.0f%% | %.0f | %.0f%% |" % (
+                print("| %s | %.2f | %.0f | %.2f | %s | %.0f | %.2f | %.0f | %.0f%% | %.0f | %.0f%% | %s |" % (
                     t, v["wall"], v["mib_s"], v["cpu_per_gib"],
                     "%.2fx" % (v["cpu_per_gib"] / base["cpu_per_gib"]) if base else "-",
                     v["rss_mib"], v["server_cpu_per_gib"], v["ceiling_mib_s"],
                     100 * v["mib_s"] / v["ceiling_mib_s"], v["machine_bound_mib_s"],
-                    100 * v["mib_s"] / v["machine_bound_mib_s"]))
+                    100 * v["mib_s"] / v["machine_bound_mib_s"],
+                    "%.1f" % v["syscalls_per_mib"] if "syscalls_per_mib" in v else "-"))
             print()
     finally:
         src.stop()
@@ -386,6 +441,8 @@ def main():
     ap.add_argument("--rtt", dest="fast_rtt", type=int, default=20)
     ap.add_argument("--tools", default="s3mirror,rclone,rclone-tuned")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--no-syscalls", dest="syscalls", action="store_false",
+                    help="large: no extra run of each tool under strace")
     ap.add_argument("--large-count", type=int, default=0,
                     help="objects per shape in large (default 4): many, to load --max-buffer-memory")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
@@ -393,6 +450,11 @@ def main():
     if a.smoke:
         a.rounds, a.scale = 1, 0.02
     bin_ = os.environ.get("S3MIRROR_BIN") or os.path.join(ROOT, "build", "s3mirror")
+    for t in a.tools.split(","):  # a misspelt tool or a missing build ends the bench here
+        if t == "s3mirror-base" and not os.access(os.environ.get("S3MIRROR_BASE_BIN", ""), os.X_OK):
+            sys.exit("bench: s3mirror-base needs S3MIRROR_BASE_BIN, the other build's binary")
+        if t:
+            tool_cmd(t, bin_, "", "", "")
     env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # old rclone chokes on it
     work = tempfile.mkdtemp(prefix="s3m-fast-")
     try:
