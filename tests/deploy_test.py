@@ -6,7 +6,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
@@ -133,6 +132,17 @@ class Render(unittest.TestCase):
         for v in CREDS.values():
             self.assertNotIn(v, conf)
 
+    def test_config_without_variables(self):
+        # keys written out in the config (or none): nothing to take from the environment; the
+        # render used to stop here with exit 1 and no message
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+            f.write("[sto2]\ntype = s3\nprovider = Ceph\nenv_auth = true\n")
+            f.flush()
+            (sec,) = docs("--config", f.name, "secret")
+            self.assertEqual(list(sec["data"]), ["rclone.conf"])
+            (x,) = docs("--config", f.name, "cronjobs", "b-one")
+            self.assertNotIn("env", container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+
     def test_missing_variable_names_it_and_prints_no_value(self):
         env = dict(CREDS)
         del env["OSL1_SECRET_ACCESS_KEY_ID"]
@@ -251,6 +261,35 @@ class Systemd(unittest.TestCase):
             self.assertEqual(a[a.index("--notify-url") + 1], "https://hc.example/ping/KEY/s3m-" + b)
         (x,) = docs("job", "b-one")
         self.assertNotIn("--metrics-push", container(x["spec"]["template"]["spec"])["args"])
+
+    def test_url_keys_stay_in_the_secret(self):
+        # a ${VAR} in --notify-url or --metrics-push is a secret like the config's: the CronJob
+        # holds $(VAR), which Kubernetes expands from the pod's environment, and the
+        # environment takes VAR from the Secret, so reading the CronJob shows no key
+        url, push = "https://hc.example/ping/${HC_KEY}/s3m-{bucket}", "http://u:${PG_PASS}@pg:9091"
+        d = docs("--notify-url", url, "--metrics-push", push, "cronjobs", "b-one", "b-two")
+        for x, b in zip(d, ["b-one", "b-two"]):
+            c = container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+            a = c["args"]
+            self.assertEqual(a[a.index("--notify-url") + 1], "https://hc.example/ping/$(HC_KEY)/s3m-" + b)
+            self.assertEqual(a[a.index("--metrics-push") + 1], "http://u:$(PG_PASS)@pg:9091")
+            env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+            for v in ("HC_KEY", "PG_PASS", "STO2_ACCESS_KEY_ID"):
+                self.assertEqual(env[v], {"name": "s3mirror-config", "key": v})
+        keys = dict(CREDS, HC_KEY="hc-sekrit-key", PG_PASS="pg-sekrit")
+        (sec,) = docs("--notify-url", url, "--metrics-push", push, "secret", env=keys)
+        data = {k: base64.b64decode(v).decode() for k, v in sec["data"].items()}
+        self.assertEqual((data["HC_KEY"], data["PG_PASS"]), ("hc-sekrit-key", "pg-sekrit"))
+        p = render("--notify-url", url, "cronjobs", "b-one", env=keys)
+        self.assertNotIn("hc-sekrit-key", p.stdout)  # the key's value never reaches the spec
+        del keys["HC_KEY"]
+        p = render("--notify-url", url, "secret", env=keys, check=False)
+        self.assertEqual((p.returncode, p.stdout), (1, ""))
+        self.assertIn("HC_KEY", p.stderr)
+        # a literal $( is escaped for Kubernetes ($$( stays $( in the pod)
+        (x,) = docs("--notify-url", "https://hc.example/a$(b)", "cronjobs", "b-one")
+        a = container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"]
+        self.assertEqual(a[a.index("--notify-url") + 1], "https://hc.example/a$$(b)")
 
     def test_max_duration(self):
         # the run cuts itself off softly; the Job does not retry a cut-off run (exit 15) and

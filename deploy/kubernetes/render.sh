@@ -36,7 +36,11 @@
 #                        one group per job (src, dst, shard), a failed push is only a warning
 #   --notify-url URL     healthchecks-style pings (URL/start, URL, URL/fail); {bucket} in URL is
 #                        replaced by the bucket, so each CronJob pings its own check (e.g.
-#                        https://hc-ping.com/PING-KEY/s3mirror-{bucket})
+#                        'https://hc-ping.com/${HC_PING_KEY}/s3mirror-{bucket}')
+#                        A ${VAR} in either URL (quote it from your shell) is a secret like the
+#                        config's: `secret` stores VAR's value from the environment (give it the
+#                        same URL option), and the pods read it from the Secret, so the key is
+#                        not in the CronJob's spec for anyone who can read CronJobs
 #   --max-duration D     each run stops starting copies after D (30m, 2h, 1d: --cutoff-mode soft,
 #                        running copies finish) and exits 15 with nothing deleted; the Job fails
 #                        without a retry on 15 (podFailurePolicy) and its activeDeadlineSeconds
@@ -66,7 +70,7 @@ while [ $# -gt 0 ]; do
     --namespace|--image|--schedule|--src|--dst|--config|--extra|--layout|--backup-dir|--metrics-push|--notify-url|--max-duration|--bwlimit)
         [ $# -ge 2 ] || die "$1 needs a value"
         v=${1#--}; v=${v//-/_}; printf -v "$v" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
     esac
@@ -87,9 +91,19 @@ if [ -n "$max_duration" ]; then
 fi
 [ -r "$config" ] || die "cannot read config $config"
 
-# the ${VAR} names the config refers to, in order, once each
-vars=$(grep -v '^[[:space:]]*[#;]' "$config" | grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' | tr -d '${}' |
-       awk '!seen[$0]++')
+# the ${VAR} names the config and the URLs refer to, in order, once each (none is no error)
+vars=$( (grep -v '^[[:space:]]*[#;]' "$config" || :; printf '%s\n' "$notify_url" "$metrics_push") |
+       { grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' || :; } | tr -d '${}' | awk '!seen[$0]++')
+
+# a URL with its ${VAR}s as Kubernetes expands them in args, $(VAR), from the pod's environment
+# (each VAR comes from the Secret); a literal $( is escaped as $$(
+kube_ref() {
+    local s=${1//\$(/\$\$(}
+    while [[ $s =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
+        s=${s/"${BASH_REMATCH[0]}"/\$(${BASH_REMATCH[1]})}
+    done
+    printf '%s' "$s"
+}
 
 yq() { # a YAML double-quoted scalar
     local s=${1//\\/\\\\}
@@ -133,8 +147,8 @@ args() {
     for a in sync "$src:$b" "$dst:$b" --config /etc/s3mirror/rclone.conf --stats 1m \
         ${order[@]+"${order[@]}"} "$@" \
         ${backup_dir:+--backup-dir "${backup_dir%/}/$b"} ${dry_run:+--dry-run} \
-        ${metrics_push:+--metrics-push "$metrics_push"} \
-        ${notify_url:+--notify-url "${notify_url//\{bucket\}/$b}"} \
+        ${metrics_push:+--metrics-push "$(kube_ref "$metrics_push")"} \
+        ${notify_url:+--notify-url "$(kube_ref "${notify_url//\{bucket\}/$b}")"} \
         ${max_duration:+--max-duration "$max_duration" --cutoff-mode soft} \
         ${bwlimit:+--bwlimit "$bwlimit"} $extra; do
         printf '              - %s\n' "$(yq "$a")"
@@ -178,7 +192,7 @@ YAML
 YAML
     fi
     args "$b" "$@"
-    printf '            env:\n'
+    [ -z "${shard_env:-}$vars" ] || printf '            env:\n'
     if [ -n "${shard_env:-}" ]; then
         cat <<YAML
             # the pod's index in the Indexed Job (also in JOB_COMPLETION_INDEX; this form is

@@ -158,10 +158,14 @@ class OpsTest:
 class DeployTest:
     def test_rendered_cronjob_runs_as_written(self):
         """deploy/kubernetes/render.sh: the Secret and the CronJob's command line, run here as the
-        pod would run them (env from the Secret, config from the Secret's rclone.conf)."""
+        pod would run them (env from the Secret, config from the Secret's rclone.conf, $(VAR) in
+        args expanded from that env as Kubernetes does); the --notify-url's key, a ${VAR} of
+        the render, stays in the Secret and the pings reach the bucket's check."""
         import base64
+        import re
         import yaml
         from e2e import ROOT
+        from test_push import receiver
         sb = self.bucket(self.src, "deploy")
         self.dst.create_bucket(Bucket=sb)
         self.put_many(self.src, sb, ["a", "b/c"])
@@ -176,11 +180,19 @@ class DeployTest:
                  "STO2_SECRET_ACCESS_KEY_ID": self.sto2.secret_key,
                  "OSL1_ACCESS_KEY_ID": self.osl1.access_key,
                  "OSL1_SECRET_ACCESS_KEY_ID": self.osl1.secret_key}
+        creds["HC_KEY"] = "hc-key-" + unique("k")
+        srv, base = receiver(self, "")
+        notify = ["--notify-url", base.rsplit("/ping/", 1)[0] + "/${HC_KEY}/s3m-{bucket}"]
         render = os.path.join(ROOT, "deploy", "kubernetes", "render.sh")
 
         def run(*args, **kw):
-            return subprocess.run([render, "--config", tmpl] + list(args), check=True,
+            return subprocess.run([render, "--config", tmpl] + notify + list(args), check=True,
                                   capture_output=True, text=True, **kw).stdout
+
+        def kube_expand(arg, env):  # $(VAR) from the container's env, $$ a literal $
+            return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                          lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)),
+                          arg)
 
         secret = yaml.safe_load(run("secret", env=dict(os.environ, **creds)))
         data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
@@ -188,10 +200,13 @@ class DeployTest:
         with open(conf, "w") as f:
             f.write(data.pop("rclone.conf"))
         for variant in ("--dry-run", None):
-            cj = yaml.safe_load(run(*([variant] if variant else []), "cronjobs", sb))
+            text = run(*([variant] if variant else []), "cronjobs", sb)
+            self.assertNotIn(creds["HC_KEY"], text)
+            cj = yaml.safe_load(text)
             c = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-            args = [conf if a == "/etc/s3mirror/rclone.conf" else a for a in c["args"]]
             env = {e["name"]: data[e["valueFrom"]["secretKeyRef"]["key"]] for e in c["env"]}
+            args = [conf if a == "/etc/s3mirror/rclone.conf" else kube_expand(a, env)
+                    for a in c["args"]]
             p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=120,
                                env=dict({k: v for k, v in os.environ.items()
                                          if not k.startswith(("STO2_", "OSL1_"))}, **env))
@@ -200,6 +215,9 @@ class DeployTest:
                 self.assertIn("would be deleted 1", p.stdout)
                 self.assertEqual(sorted(snapshot(self.dst, sb)), ["stale"])
         self.assertEqual(sorted(snapshot(self.dst, sb)), ["a", "b/c"])
+        self.assertEqual([path for _, path, _ in srv.got],  # the dry run pinged nothing
+                         ["/%s/s3m-%s/start" % (creds["HC_KEY"], sb),
+                          "/%s/s3m-%s" % (creds["HC_KEY"], sb)])
 
         # the Indexed Job of a sharded sync: its pods' command lines, index by index, with the
         # shard plan from the rendered ConfigMap
@@ -218,7 +236,7 @@ class DeployTest:
         for index in range(job["spec"]["completions"]):
             args = [conf if a == "/etc/s3mirror/rclone.conf" else
                     mounted if a == "/etc/s3mirror-shards/plan" else
-                    a.replace("$(SHARD_INDEX)", str(index)) for a in c["args"]]
+                    kube_expand(a, dict(env, SHARD_INDEX=str(index))) for a in c["args"]]
             p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=120,
                                env=dict(os.environ, **env))
             self.assertEqual(p.returncode, 0, p.stderr)
