@@ -189,12 +189,14 @@ int s3m_monitor_check(const struct s3m_opts *o);
 void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const char *dst,
                   const char *shard, const char *command);
 /* Push r (the --metrics-file series) to the Pushgateway at o->metrics_push: PUT when the run
- * exited 0, else POST without the last success's time (the gateway keeps the previous one).
+ * succeeded (s3m_exit_success), else POST without the last success's time (the gateway keeps the previous one).
  * A failure is a warning. Blocks up to 10 s. */
 void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst, const char *shard,
                       const char *command, const struct s3m_job_result *r);
-/* Whether exit code rc pings the success URL (0 and 9) rather than URL/fail. */
-bool s3m_notify_success(int rc);
+/* Whether exit code rc is a run that went well (0, and 9: --error-on-no-transfer's "nothing to
+ * do"): it pings the success URL, is the "success" outcome and sets the last success's time
+ * (textfile, Pushgateway). */
+bool s3m_exit_success(int rc);
 /* --notify-url: POST URL/start with a short line (the run holds its job). */
 void s3m_notify_start(const struct s3m_opts *o, const char *cmd, const char *src, const char *dst);
 /* --notify-url: POST URL (rc a success) or URL/fail, lines (the summary lines) and the exit

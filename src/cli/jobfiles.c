@@ -196,8 +196,8 @@ void s3m_job_metrics_render(struct s3m_buf *m, const char *src, const char *dst,
     gauge_f(m, "s3mirror_last_run_start_timestamp_seconds", "Start of the last run.", L, r->start);
     gauge_f(m, "s3mirror_last_run_end_timestamp_seconds", "End of the last run.", L, r->end);
     if (last_ok >= 0)
-        gauge_f(m, "s3mirror_last_success_timestamp_seconds", "End of the last run that exited 0.",
-                L, last_ok);
+        gauge_f(m, "s3mirror_last_success_timestamp_seconds",
+                "End of the last run that succeeded (exit 0 or 9).", L, last_ok);
     gauge_f(m, "s3mirror_last_run_duration_seconds", "Duration of the last run.", L,
             r->end - r->start);
     gauge_u(m, "s3mirror_last_run_exit_code", "Exit code of the last run.", L,
@@ -218,7 +218,8 @@ int s3m_job_metrics(const char *path, const char *src, const char *dst, const ch
     s3m_buf_init(&m);
     series_labels(&l, src, dst, shard);
     /* a failed run carries over the previous file's last success (0: none yet) */
-    double last_ok = r->exit_code == 0 ? r->end : previous_success(path, s3m_buf_str(&l));
+    double last_ok = s3m_exit_success(r->exit_code) ? r->end
+                                                    : previous_success(path, s3m_buf_str(&l));
     s3m_job_metrics_render(&m, src, dst, shard, r, last_ok);
     int rc = 0;
     if (!s3m_file_replace(path, m.data, m.len)) {

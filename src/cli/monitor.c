@@ -84,7 +84,7 @@ void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const ch
 
 /* The grouping key is the job (src, dst, shard: the textfile's labels), so runs of other
  * jobs, shards among them, keep their own groups; a copy or check of the pair has its own group
- * (command label), so it never replaces the sync's series. A run that exited 0 PUTs: its group is
+ * (command label), so it never replaces the sync's series. A run that succeeded PUTs: its group is
  * replaced whole, no series of an earlier run stays. Any other run POSTs all but the last
  * success's time: the series it sends replace theirs, the gateway keeps the last success of
  * the job (what --metrics-file carries over from its previous file). */
@@ -95,7 +95,7 @@ void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst
     s3m_buf_init(&url);
     s3m_buf_init(&m);
     s3m_push_url(&url, o->metrics_push, src, dst, shard, command);
-    bool ok = r->exit_code == 0;
+    bool ok = s3m_exit_success(r->exit_code);
     s3m_job_metrics_render(&m, src, dst, shard, r, ok ? r->end : -1);
     struct s3m_webhook_req q = {ok ? "PUT" : "POST",
                                 s3m_buf_str(&url),
@@ -121,7 +121,7 @@ void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst
     s3m_buf_cleanup(&m);
 }
 
-bool s3m_notify_success(int rc)
+bool s3m_exit_success(int rc)
 {
     /* 9: --error-on-no-transfer's "nothing to do", a run that went well; every other code
      * (a cut-off run's 15, a signal's 128+N, a check that found differences) is a failure */
@@ -175,6 +175,6 @@ void s3m_notify_end(const struct s3m_opts *o, int rc, const char *lines)
     else
         s3m_buf_adds(&b, lines);
     s3m_buf_printf(&b, "exit code %d\n", rc);
-    notify(o, s3m_notify_success(rc) ? "" : "/fail", s3m_buf_str(&b));
+    notify(o, s3m_exit_success(rc) ? "" : "/fail", s3m_buf_str(&b));
     s3m_buf_cleanup(&b);
 }

@@ -269,7 +269,7 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
         .errors = total->failed.n + total->delete_errors + (total->listing_failed ? 1 : 0) +
                   (total->delete_list_failed ? 1 : 0),
         .retries = ep[0]->retries + ep[1]->retries,
-        .outcome = rc == S3M_EXIT_OK     ? "success"
+        .outcome = s3m_exit_success(rc)  ? "success"
                  : rc == S3M_EXIT_CUTOFF ? "cut_off"
                  : rc >= 128             ? "interrupted"
                                          : "failed",

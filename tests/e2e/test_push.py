@@ -195,6 +195,34 @@ class PushTest:
         self.assertTrue(all(copied), copied)
         self.assertNotIn(self.key, g)
 
+    def test_nothing_to_do_is_a_success(self):
+        # --error-on-no-transfer's exit 9 is a good night: it pings success, so the metrics must
+        # say success too (outcome, the last success's time, a PUT), or the stale alert would
+        # fire on a bucket that rarely changes
+        self.put_many(self.src, self.sb, ["a", "b"])
+        prom = os.path.join(self.tmp, "m-%s.prom" % self.sb)
+        self.sync("--metrics-push", gateway(), "--metrics-file", prom)
+        first_ok = self.value(groups()[self.key], "s3mirror_last_success_timestamp_seconds")
+        url = (gateway() + "/metrics/job/s3mirror/src@base64/%s/dst@base64/%s" % (
+            b64("sto2:" + self.sb), b64("osl1:" + self.db)))
+        req = urllib.request.Request(url, data=b"s3mirror_stale_series 1\n", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+        time.sleep(1.1)
+        self.sync("--metrics-push", gateway(), "--metrics-file", prom, "--error-on-no-transfer",
+                  check=9)
+        fams = groups()[self.key]
+        self.assertEqual(self.value(fams, "s3mirror_last_run_exit_code"), 9)
+        self.assertEqual(self.value(fams, "s3mirror_last_run_outcome", outcome="success"), 1)
+        self.assertEqual(self.value(fams, "s3mirror_last_run_outcome", outcome="failed"), 0)
+        self.assertGreater(self.value(fams, "s3mirror_last_success_timestamp_seconds"), first_ok)
+        self.assertNotIn("s3mirror_stale_series", fams)  # a success PUTs its group whole
+        text = open(prom).read()
+        self.assertIn("s3mirror_last_run_exit_code{", text)
+        self.assertRegex(text, r'outcome="success"\} 1')
+        end = float(text.split("s3mirror_last_run_end_timestamp_seconds{")[1].split("} ")[1].split()[0])
+        ok = float(text.split("s3mirror_last_success_timestamp_seconds{")[1].split("} ")[1].split()[0])
+        self.assertEqual(ok, end)  # this run's end, not the first run's carried over
+
     def test_failed_sync_pushes_its_outcome(self):
         self.put_many(self.src, self.sb, ["a", "b"])
         self.sync("--metrics-push", gateway())
