@@ -67,8 +67,9 @@ void s3m_s3_opts_default(struct s3m_s3_opts *o);
 
 struct s3m_s3_stats {
     uint64_t requests[S3M_OP__COUNT];
-    uint64_t retries;
-    uint64_t retries_by_status[6]; /* 429, 500, 502, 503, 504, other */
+    uint64_t retries; /* requests sent again by the client (a stream's new round is not one) */
+    /* those retries by cause: an HTTP status (429, 500, 502, 503, 504, other) or the transport */
+    uint64_t retries_by_status[6];
     uint64_t retries_transport;
     uint64_t bytes_sent, bytes_received;
     /* connections opened; TLS handshakes of them, and how many resumed a session (abbreviated) */

@@ -392,9 +392,10 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
         s3m_errinfo_set(&r->ei, err, "%s", msg);
         if (!h->cancelled && s3m_http_transport_retryable(h)) {
             snprintf(cause, sizeof(cause), "%s", msg);
-            c->stats.retries_transport++;
-            if (schedule_retry(r, cause))
+            if (schedule_retry(r, cause)) { /* the breakdown counts retries, as retries does */
+                c->stats.retries_transport++;
                 return;
+            }
         }
     } else if (!success(r->status)) {
         s3m__s3_error_from_body(r);
@@ -407,9 +408,10 @@ static void on_done(struct s3m_http *h, enum s3m_err err, const char *msg)
             aimd_throttled(c, "SlowDown");
         if (s3m_s3_retryable(r->status, r->ei.code)) {
             snprintf(cause, sizeof(cause), "HTTP %d %s", r->status, r->ei.code);
-            count_retry_status(c, r->status);
-            if (schedule_retry(r, cause))
+            if (schedule_retry(r, cause)) {
+                count_retry_status(c, r->status);
                 return;
+            }
         }
     } else if (r->xml_accept) {
         struct s3m_xml_parser *p = r->xp ? r->xp : s3m_xml_new(r->xml_accept);

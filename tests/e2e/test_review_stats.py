@@ -7,9 +7,12 @@ import json
 import os
 import re
 
-from e2e import for_each_kind
+from e2e import for_each_kind, proxied_conf, snapshot
+from faultproxy import Proxy
 
 REQS = re.compile(r"stats: (source|destination) requests:([^;]*);")
+RETRIES = re.compile(r"stats: (source|destination) requests:[^;]*; retries (\d+) \(transport "
+                     r"(\d+), 429 (\d+), 500 (\d+), 503 (\d+)\)")
 CONNS = re.compile(r"stats: (source|destination) connections (\d+);")
 
 
@@ -99,3 +102,25 @@ class ReviewStatsTest:
         changed = [o for o in out if o["type"] == "changed"]
         self.assertEqual([o["key"] for o in changed], ["k1"], out)
         self.assertEqual([o["type"] for o in out][-2:], ["summary", "stats"])
+
+    def test_retry_causes_count_retries(self):
+        """-v's "retries N (transport X, 429 .., 500 .., 503 Y)" breaks N down by cause: a 503
+        on a GET before its body is a request sent again (counted); a 503 on a streamed PUT is
+        the object's next try (its own "try N failed" line), no request retry, so not counted
+        under 503 either (it was: the causes added up to more than the retries)"""
+        sb, db = self.bucket(self.src, "rcause"), self.bucket(self.dst, "rcause-d")
+        self.put_many(self.src, sb, ["k%d" % i for i in range(4)])
+        sp, dp = Proxy(self.sto2.endpoint), Proxy(self.osl1.endpoint)
+        self.addCleanup(sp.stop)
+        self.addCleanup(dp.stop)
+        sp.add("status", method="GET", path=r"^/%s/k" % sb, status=503, times=2)
+        dp.add("status", method="PUT", path=r"^/%s/k" % db, status=503, times=2)
+        conf = proxied_conf(self.conf, "psrc", self.sto2, sp.endpoint)
+        conf = proxied_conf(conf, "pdst", self.osl1, dp.endpoint)
+        p = self.s3m("sync", "psrc:" + sb, "pdst:" + db, "-v", "--transfers", "1", conf=conf,
+                     check=0)
+        self.assertEqual(snapshot(self.dst, db, content=True), snapshot(self.src, sb, content=True))
+        got = {m.group(1): [int(x) for x in m.groups()[1:]] for m in RETRIES.finditer(p.stderr)}
+        self.assertEqual(got["source"], [2, 0, 0, 0, 2], p.stderr[-3000:])
+        self.assertEqual(got["destination"], [0, 0, 0, 0, 0], p.stderr[-3000:])
+        self.assertEqual(len(re.findall(r"try \d+ failed", p.stderr)), 2, p.stderr[-3000:])
