@@ -114,6 +114,14 @@ struct s3m_xfer *s3m_xfer_start(struct s3m_xfer_ctx *c, const char *src_bucket, 
                                 const char *etag, s3m_xfer_done_cb done, void *ud);
 void s3m_xfer_free(struct s3m_xfer *x);
 
+/* --buffer-size's default: the ring of one stream */
+#define S3M_XFER_BUFFER_SIZE ((size_t)1 << 20)
+
+/* The memory a stream of a body of length bytes holds at --buffer-size buffer_size: its ring
+ * (the body, up to buffer_size) and curl's two buffers; what a stream's round charges to
+ * --max-buffer-memory (s3m/membudget.h). */
+uint64_t s3m_xfer_stream_charge(size_t buffer_size, uint64_t length);
+
 /* Part sizes that would give `parts` parts for `size` bytes, most common first (tried in this
  * order when the server does not tell a multipart object's part size). Returns the count. */
 int s3m_xfer_part_candidates(uint64_t size, int parts, uint64_t *out, int max);

@@ -390,6 +390,7 @@ static int sync_open(struct run *r)
         r->dst = &r->cd;
     if (rc)
         return rc;
+    s3m__buffer_warn(r->o, &r->so);
     /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
     s3m__job_name(&r->s, r->job_src, sizeof(r->job_src));
     s3m__job_name(&r->d, r->job_dst, sizeof(r->job_dst));

@@ -12,6 +12,9 @@
 
 /* Print "s3mirror: error: " and fmt (with arg) on stderr; returns S3M_EXIT_USAGE. */
 int s3m__usage_error(const char *fmt, const char *arg);
+/* A warning when --buffer-size and --max-buffer-memory let only one large stream run at a time
+ * (after the budget is set: s3m_env_init). */
+void s3m__buffer_warn(const struct s3m_opts *o, const struct s3m_sync_opts *so);
 /* Options -> filter (initialised here, the caller cleans it up) and job options (mode, sizes,
  * compare, --max-delete...); returns an exit code, 0 = ok, after printing the error. */
 int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,

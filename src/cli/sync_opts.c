@@ -5,6 +5,8 @@
  * of both sides. */
 #include "cmd_sync.h"
 #include "s3m/log.h"
+#include "s3m/membudget.h"
+#include "s3m/xfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,36 @@ static int filter_build(const struct s3m_opts *o, struct s3m_filter *f)
     return 0;
 }
 
+/* --buffer-size */
+static int buffer_parse(const struct s3m_opts *o, struct s3m_sync_opts *so)
+{
+    uint64_t sz;
+    if (o->multipart_chunk_buffer) {
+        if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))
+            return s3m__usage_error("--buffer-size: '%s' is not a size from 64k to 1G",
+                                    o->multipart_chunk_buffer);
+        so->buffer_size = (size_t)sz;
+    }
+    return 0;
+}
+
+void s3m__buffer_warn(const struct s3m_opts *o, const struct s3m_sync_opts *so)
+{
+    size_t buffer_size = so->buffer_size ? so->buffer_size : S3M_XFER_BUFFER_SIZE;
+    uint64_t limit = s3m_membudget_limit();
+    uint64_t charge = s3m_xfer_stream_charge(buffer_size, UINT64_MAX);
+    if (so->mode == S3M_MODE_CHECK || !limit || charge * 2 <= limit)
+        return;
+    char c[32], l[32];
+    s3m_log(S3M_LOG_WARN, "buffer",
+            "--buffer-size %s: a stream of a large object or part holds %s (with curl's buffers), "
+            "and --max-buffer-memory %s holds one such stream at a time: large copies run one "
+            "after another",
+            o->multipart_chunk_buffer ? o->multipart_chunk_buffer : "1M (the default)",
+            s3m_cli_human(charge, c, sizeof(c)),
+            o->max_buffer_memory ? o->max_buffer_memory : s3m_cli_human(limit, l, sizeof(l)));
+}
+
 int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,
                          struct s3m_sync_opts *so)
 {
@@ -129,13 +161,8 @@ int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m
     so->no_tags = o->no_tags;
     if (so->no_tags && so->compare_tags)
         return s3m__usage_error("--compare %s: tags are not compared with --no-tags", o->compare);
-    uint64_t sz;
-    if (o->multipart_chunk_buffer) {
-        if (!s3m_parse_size(o->multipart_chunk_buffer, &sz) || sz < 65536 || sz > (1u << 30))
-            return s3m__usage_error("--buffer-size: '%s' is not a size from 64k to 1G",
-                                    o->multipart_chunk_buffer);
-        so->buffer_size = (size_t)sz;
-    }
+    if (buffer_parse(o, so))
+        return S3M_EXIT_USAGE;
     int rc = filter_build(o, f);
     if (rc)
         return rc;

@@ -146,20 +146,28 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud);
 #define SEND_BUFFER_MAX (2u << 20)
 #define RECV_BUFFER_CURL (16u << 10) /* curl's defaults, what a small stream holds */
 #define SEND_BUFFER_CURL (64u << 10)
-static size_t stream_buffer(const struct s3m_xfer_pipe *p, bool send)
+static size_t stream_buffer_for(size_t buffer_size, uint64_t length, bool send)
 {
     size_t cap = send ? SEND_BUFFER_MAX : RECV_BUFFER_MAX;
-    size_t n = send ? p->c->buffer_size / 2 : p->c->buffer_size / 4;
+    size_t n = send ? buffer_size / 2 : buffer_size / 4;
     if (n > cap)
         n = cap;
-    if (p->src.length < n)
-        n = (size_t)p->src.length;
+    if (length < n)
+        n = (size_t)length;
     return n <= (64u << 10) ? 0 : n;
+}
+
+uint64_t s3m_xfer_stream_charge(size_t buffer_size, uint64_t length)
+{
+    size_t recv = stream_buffer_for(buffer_size, length, false);
+    size_t send = stream_buffer_for(buffer_size, length, true);
+    uint64_t ring = length < buffer_size ? length : buffer_size;
+    return (ring ? ring : 1) + (recv ? recv : RECV_BUFFER_CURL) + (send ? send : SEND_BUFFER_CURL);
 }
 
 static void big_buffers(const struct s3m_xfer_pipe *p, struct s3m_s3_req *r, bool send)
 {
-    size_t n = stream_buffer(p, send);
+    size_t n = stream_buffer_for(p->c->buffer_size, p->src.length, send);
     if (!n)
         return;
     if (send)
@@ -432,13 +440,6 @@ static void pipe_put_done(struct s3m_s3_req *r, void *ud)
     pipe_check(p);
 }
 
-/* The round's memory: the ring (the body, up to --buffer-size) and curl's two buffers. */
-static uint64_t round_charge(const struct s3m_xfer_pipe *p)
-{
-    size_t recv = stream_buffer(p, false), send = stream_buffer(p, true);
-    return p->cap + (recv ? recv : RECV_BUFFER_CURL) + (send ? send : SEND_BUFFER_CURL);
-}
-
 /* The round holds its memory: the GET starts. */
 static void round_go(struct s3m_xfer_pipe *p)
 {
@@ -486,7 +487,8 @@ static void round_start(struct s3m_xfer_pipe *p)
     s3m_md5_init(&p->md5);
     p->cap = p->src.length < c->buffer_size ? (size_t)p->src.length : c->buffer_size;
     p->cap += !p->cap; /* an empty body: a ring of one byte */
-    p->bw = (struct s3m_membudget_wait){.charge = round_charge(p), .granted = budget_granted};
+    p->bw = (struct s3m_membudget_wait){
+        .charge = s3m_xfer_stream_charge(c->buffer_size, p->src.length), .granted = budget_granted};
     if (s3m_membudget_take(&p->bw)) {
         p->held = p->bw.charge;
         round_go(p);

@@ -516,7 +516,7 @@ void s3m_xfer_ctx_init(struct s3m_xfer_ctx *c, struct s3m_s3 *src, struct s3m_s3
     c->src = src;
     c->dst = dst;
     c->part_concurrency = 4;
-    c->buffer_size = 1 << 20;
+    c->buffer_size = S3M_XFER_BUFFER_SIZE;
     c->attempts = 3;
     c->single_max = 5ull << 30;
     c->chunk_size = 64 * S3M__MIB;

@@ -150,3 +150,22 @@ class ReviewMemBudgetTest:
         p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + db, "--no-progress", "-v",
                      "--max-buffer-memory", "0", check=0)
         self.assertNotRegex(p.stderr, STATS)  # off: no budget, no line
+
+    def test_buffer_size_that_fits_one_stream_is_told(self):
+        """--buffer-size whose stream (ring and curl's buffers) fits twice in no budget: the
+        large copies run one after another, which the run says once at its start; a size that
+        fits twice, no budget at all, and a check (which copies nothing) say nothing"""
+        self.put_many(self.src, self.sb, ["a"])
+        db = self.bucket(self.dst, "rmbwarn")
+        warn = "holds one such stream at a time"
+        for extra, told in ((["--buffer-size", "70M"], True), (["--buffer-size", "60M"], False),
+                            (["--buffer-size", "70M", "--max-buffer-memory", "0"], False),
+                            (["--max-buffer-memory", "3M"], True)):
+            p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + db, "--no-progress", *extra)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stderr.count(warn), 1 if told else 0, (extra, p.stderr))
+        p = self.s3m("check", "sto2:" + self.sb, "osl1:" + db, "--buffer-size", "70M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(warn, p.stderr)
+        self.assertIn("72.5 MiB", self.s3m("sync", "sto2:" + self.sb, "osl1:" + db,
+                                           "--buffer-size", "70M").stderr)
