@@ -43,7 +43,7 @@ BIN = $(BUILD)/s3mirror
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o
+UNIT_HELPERS = $(BUILD)/tests/unit/tjson.o $(BUILD)/tests/unit/thttp.o
 
 DEB_PKGS = build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libuv1-dev \
            libcmocka-dev clang clang-format valgrind man-db groff-base openssl curl uuid-runtime \

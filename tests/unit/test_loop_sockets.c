@@ -23,6 +23,7 @@
 
 #include "s3m/http.h"
 #include "s3m/loop.h"
+#include "thttp.h"
 
 #define BODY (2u << 20)
 #define GETS 24
@@ -40,33 +41,11 @@ static void *serve(void *ud)
         int fd = accept(s->lfd, NULL, NULL);
         if (fd < 0)
             return NULL;
-        char buf[65536];
-        size_t got = 0;
-        while (got < sizeof(buf) - 1) {
-            ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-            buf[got] = 0;
-            if (strstr(buf, "\r\n\r\n"))
-                break;
-        }
-        int len = snprintf(buf, sizeof(buf),
-                           "HTTP/1.1 200 OK\r\nContent-Length: %u\r\nConnection: close\r\n\r\n",
-                           BODY);
-        size_t sent = 0, total = (size_t)len + BODY;
-        bool head = true;
-        while (sent < total) {
-            size_t n = head ? (size_t)len
-                            : (total - sent < sizeof(buf) ? total - sent : sizeof(buf));
-            if (!head)
-                memset(buf, 'x', n);
-            ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
-            if (w <= 0)
-                break;
-            sent += (size_t)w;
-            head = false;
-        }
+        char buf[4096];
+        thttp_read_head(fd, buf, sizeof(buf));
+        snprintf(buf, sizeof(buf),
+                 "HTTP/1.1 200 OK\r\nContent-Length: %u\r\nConnection: close\r\n\r\n", BODY);
+        thttp_send(fd, buf, BODY);
         close(fd);
     }
     return NULL;
