@@ -3,6 +3,7 @@
 systemd units pass systemd-analyze verify (where systemd is installed)."""
 import base64
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -29,6 +30,13 @@ def render(*args, env=None, check=True):
 
 def docs(*args, env=None):
     return list(yaml.safe_load_all(render(*args, env=env).stdout))
+
+
+def kube_expand(arg, env):
+    """Kubernetes' expansion of a container's command and args: $(VAR) from its env (left as
+    written when VAR is not there), $$ a literal $, any other $ kept."""
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), arg)
 
 
 def container(pod_spec):
@@ -286,10 +294,19 @@ class Systemd(unittest.TestCase):
         p = render("--notify-url", url, "secret", env=keys, check=False)
         self.assertEqual((p.returncode, p.stdout), (1, ""))
         self.assertIn("HC_KEY", p.stderr)
-        # a literal $( is escaped for Kubernetes ($$( stays $( in the pod)
-        (x,) = docs("--notify-url", "https://hc.example/a$(b)", "cronjobs", "b-one")
+        # every other $ is escaped for Kubernetes, which turns $$ into $: a literal $( or $$
+        # reaches the pod as written
+        url = "https://hc.example/a$$b$(c)$d/${HC_KEY}/x"
+        (x,) = docs("--notify-url", url, "cronjobs", "b-one")
         a = container(x["spec"]["jobTemplate"]["spec"]["template"]["spec"])["args"]
-        self.assertEqual(a[a.index("--notify-url") + 1], "https://hc.example/a$$(b)")
+        self.assertEqual(kube_expand(a[a.index("--notify-url") + 1], {"HC_KEY": "k"}),
+                         "https://hc.example/a$$b$(c)$d/k/x")
+        # the pods need the key in the Secret: the render says so (a `secret` render without the
+        # option, re-applied, drops it)
+        p = render("--notify-url", url, "cronjobs", "b-one")
+        self.assertIn("the pods read HC_KEY from the Secret", p.stderr)
+        self.assertEqual(render("--notify-url", url, "secret", env=dict(CREDS, HC_KEY="k")).stderr,
+                         "")
 
     def test_max_duration(self):
         # the run cuts itself off softly; the Job does not retry a cut-off run (exit 15) and

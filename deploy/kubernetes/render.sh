@@ -55,6 +55,10 @@
 #   deploy/kubernetes/render.sh secret | kubectl apply -f -
 #   deploy/kubernetes/render.sh --dry-run job velero-tempus-safespring-ck8s | kubectl apply -f -
 #   deploy/kubernetes/render.sh --metrics-push http://pushgateway.monitoring:9091 cronjobs | kubectl apply -f -
+# With a key in a URL, give `secret` the same URL option (or re-applying the Secret drops it):
+#   export HC_PING_KEY=...
+#   deploy/kubernetes/render.sh --notify-url 'https://hc-ping.com/${HC_PING_KEY}/s3mirror-{bucket}' secret | kubectl apply -f -
+#   deploy/kubernetes/render.sh --notify-url 'https://hc-ping.com/${HC_PING_KEY}/s3mirror-{bucket}' cronjobs | kubectl apply -f -
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -92,14 +96,23 @@ fi
 [ -r "$config" ] || die "cannot read config $config"
 
 # the ${VAR} names the config and the URLs refer to, in order, once each (none is no error)
+var_names() { { grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' || :; } | tr -d '${}' | awk '!seen[$0]++'; }
+url_vars=$(printf '%s\n' "$notify_url" "$metrics_push" | var_names)
 vars=$( (grep -v '^[[:space:]]*[#;]' "$config" || :; printf '%s\n' "$notify_url" "$metrics_push") |
-       { grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' || :; } | tr -d '${}' | awk '!seen[$0]++')
+       var_names)
+# the pods of a render with such URLs need those keys in the Secret, which only a `secret`
+# render given the same URL options writes (and `kubectl apply` of one without drops them)
+if [ -n "$url_vars" ] && [ "$mode" != secret ]; then
+    echo "render.sh: note: the pods read $(echo $url_vars) from the Secret s3mirror-config:" \
+         "render \`secret\` with the same --notify-url/--metrics-push too" >&2
+fi
 
 # a URL with its ${VAR}s as Kubernetes expands them in args, $(VAR), from the pod's environment
-# (each VAR comes from the Secret); a literal $( is escaped as $$(
+# (each VAR comes from the Secret); every other $ is escaped as $$, which Kubernetes turns back
+# into $ (so a literal $( or $$ reaches the pod as written)
 kube_ref() {
-    local s=${1//\$(/\$\$(}
-    while [[ $s =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
+    local s=${1//\$/\$\$}
+    while [[ $s =~ \$\$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
         s=${s/"${BASH_REMATCH[0]}"/\$(${BASH_REMATCH[1]})}
     done
     printf '%s' "$s"

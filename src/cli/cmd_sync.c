@@ -390,7 +390,6 @@ static int sync_open(struct run *r)
         r->dst = &r->cd;
     if (rc)
         return rc;
-    s3m__buffer_warn(r->o, &r->so);
     /* the job's name for its lock and metrics: "b/x" and "b/x/" are one folder, so one job */
     s3m__job_name(&r->s, r->job_src, sizeof(r->job_src));
     s3m__job_name(&r->d, r->job_dst, sizeof(r->job_dst));
@@ -404,7 +403,9 @@ static int sync_open(struct run *r)
                        rc != S3M_EXIT_LOCKED;
     if (!rc && r->notify) /* the run holds its job: it starts */
         s3m_notify_start(r->o, r->cmd, r->job_src, r->job_dst);
-    return rc ? rc : open_places(r);
+    if (!rc && !(rc = open_places(r)))
+        s3m__buffer_warn(r->o, &r->so);
+    return rc;
 }
 
 /* The run: one bucket, or every bucket of a whole remote; returns the exit code. */

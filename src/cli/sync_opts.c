@@ -111,16 +111,18 @@ void s3m__buffer_warn(const struct s3m_opts *o, const struct s3m_sync_opts *so)
     size_t buffer_size = so->buffer_size ? so->buffer_size : S3M_XFER_BUFFER_SIZE;
     uint64_t limit = s3m_membudget_limit();
     uint64_t charge = s3m_xfer_stream_charge(buffer_size, UINT64_MAX);
-    if (so->mode == S3M_MODE_CHECK || !limit || charge * 2 <= limit)
+    /* a check and a server-side copy stream nothing */
+    if (so->mode == S3M_MODE_CHECK || so->server_side || !limit || charge * 2 <= limit)
         return;
     char c[32], l[32];
     s3m_log(S3M_LOG_WARN, "buffer",
             "--buffer-size %s: a stream of a large object or part holds %s (with curl's buffers), "
-            "and --max-buffer-memory %s holds one such stream at a time: large copies run one "
-            "after another",
+            "and --max-buffer-memory %s %s",
             o->multipart_chunk_buffer ? o->multipart_chunk_buffer : "1M (the default)",
             s3m_cli_human(charge, c, sizeof(c)),
-            o->max_buffer_memory ? o->max_buffer_memory : s3m_cli_human(limit, l, sizeof(l)));
+            o->max_buffer_memory ? o->max_buffer_memory : s3m_cli_human(limit, l, sizeof(l)),
+            charge > limit ? "is less than that: each runs alone, one after another"
+                           : "holds one such stream at a time: large copies run one after another");
 }
 
 int s3m__sync_opts_build(struct s3m_opts *o, enum s3m_sync_mode mode, struct s3m_filter *f,

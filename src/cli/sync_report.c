@@ -253,6 +253,14 @@ void s3m__requests_log(const struct s3m_s3 *src, const struct s3m_s3 *dst)
                 mb.peak, s3m_membudget_limit(), mb.waits, mb.oversized);
 }
 
+static const char *outcome_of(int rc)
+{
+    return s3m_exit_success(rc)  ? "success"
+         : rc == S3M_EXIT_CUTOFF ? "cut_off"
+         : rc >= 128             ? "interrupted"
+                                 : "failed";
+}
+
 int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const char *job_src,
                        const char *job_dst, const struct timespec *t_start, int rc,
                        const struct s3m_sync_stats *total, const struct s3m_s3_stats *ep[2])
@@ -269,10 +277,7 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
         .errors = total->failed.n + total->delete_errors + (total->listing_failed ? 1 : 0) +
                   (total->delete_list_failed ? 1 : 0),
         .retries = ep[0]->retries + ep[1]->retries,
-        .outcome = s3m_exit_success(rc)  ? "success"
-                 : rc == S3M_EXIT_CUTOFF ? "cut_off"
-                 : rc >= 128             ? "interrupted"
-                                         : "failed",
+        .outcome = outcome_of(rc),
         .left_objects = total->cut.n + (total->cut_off ? total->held.n : 0),
         .left_bytes = total->cut.bytes + (total->cut_off ? total->held.bytes : 0),
     };
@@ -285,14 +290,19 @@ int s3m__metrics_write(const struct s3m_opts *o, enum s3m_sync_mode mode, const 
     }
     int mrc = o->metrics_file ? s3m_job_metrics(o->metrics_file, job_src, job_dst, o->shard, &jr)
                               : 0;
-    jr.exit_code = rc ? rc : mrc; /* the gateway is told the code the run exits with */
-    if (o->metrics_push)          /* never changes the exit code */
+    /* a success that could not write its textfile fails (exit 9 as exit 0); the gateway is told
+     * the code the run exits with, and the outcome of that code */
+    if (mrc && s3m_exit_success(rc))
+        rc = mrc;
+    jr.exit_code = rc;
+    jr.outcome = outcome_of(rc);
+    if (o->metrics_push) /* never changes the exit code */
         s3m_metrics_push(o, job_src, job_dst, o->shard,
                          mode == S3M_MODE_SYNC    ? NULL
                          : mode == S3M_MODE_CHECK ? "check"
                                                   : "copy",
                          &jr);
-    return rc ? rc : mrc;
+    return rc;
 }
 
 /* The notice a stop prints: what stops depends on where the job is (its copies, or its deletes

@@ -223,6 +223,25 @@ class PushTest:
         ok = float(text.split("s3mirror_last_success_timestamp_seconds{")[1].split("} ")[1].split()[0])
         self.assertEqual(ok, end)  # this run's end, not the first run's carried over
 
+    def test_unwritable_metrics_file_fails_a_success(self):
+        """a run that succeeded but could not write its --metrics-file exits 2 and pings /fail,
+        exit 9 as exit 0; the gateway gets that exit code and its outcome (failed), so an alert
+        on the outcome sees it (review of 9d42363)"""
+        self.put_many(self.src, self.sb, ["a"])
+        self.sync()
+        bad = os.path.join(self.tmp, "no-such-dir", "m.prom")
+        srv, url = self.receiver()
+        for extra in ([], ["--error-on-no-transfer"]):
+            del srv.got[:]
+            p = self.sync("--metrics-file", bad, "--notify-url", url, "--metrics-push", gateway(),
+                          *extra, check=2)
+            self.assertIn("cannot write metrics file", p.stderr)
+            self.assertEqual(srv.got[-1][1], "/ping/abc-123/fail")
+            fams = groups()[self.key]
+            self.assertEqual(self.value(fams, "s3mirror_last_run_exit_code"), 2)
+            self.assertEqual(self.value(fams, "s3mirror_last_run_outcome", outcome="failed"), 1)
+            self.assertEqual(self.value(fams, "s3mirror_last_run_outcome", outcome="success"), 0)
+
     def test_failed_sync_pushes_its_outcome(self):
         self.put_many(self.src, self.sb, ["a", "b"])
         self.sync("--metrics-push", gateway())

@@ -169,3 +169,11 @@ class ReviewMemBudgetTest:
         self.assertNotIn(warn, p.stderr)
         self.assertIn("72.5 MiB", self.s3m("sync", "sto2:" + self.sb, "osl1:" + db,
                                            "--buffer-size", "70M").stderr)
+        # larger than the budget: each runs alone (the man page's words)
+        p = self.s3m("sync", "sto2:" + self.sb, "osl1:" + db, "--buffer-size", "200M",
+                     "--max-buffer-memory", "100M", check=0)
+        self.assertIn("100M is less than that: each runs alone", p.stderr)
+        # one remote on both sides copies inside the server: no stream, no warning
+        same = self.bucket(self.src, "rmbwarnss")
+        p = self.s3m("sync", "sto2:" + self.sb, "sto2:" + same, "--buffer-size", "70M", check=0)
+        self.assertNotIn(warn, p.stderr)
