@@ -59,6 +59,17 @@ def tool_cmd(t, bin_, conf, a, b):
     return cmd + (["--transfers", "64", "--checkers", "64"] if t == "rclone-tuned" else [])
 
 
+def check_tools(tools, bin_):
+    """Ends the bench at once, not hours into it, on a misspelt tool, a missing other build
+    (s3mirror-base) or a missing rclone."""
+    if "s3mirror-base" in tools and not os.access(os.environ.get("S3MIRROR_BASE_BIN", ""), os.X_OK):
+        sys.exit("bench: s3mirror-base needs S3MIRROR_BASE_BIN, the other build's binary")
+    if any(t.startswith("rclone") for t in tools) and not shutil.which("rclone"):
+        sys.exit("bench: rclone not installed (make deps installs it)")
+    for t in tools:
+        tool_cmd(t, bin_, "", "", "")
+
+
 def concurrency(t):
     if t.startswith("s3mirror+transfers="):
         return int(t.split("+")[1].split("=")[1])
@@ -450,15 +461,12 @@ def main():
     if a.smoke:
         a.rounds, a.scale = 1, 0.02
     bin_ = os.environ.get("S3MIRROR_BIN") or os.path.join(ROOT, "build", "s3mirror")
-    for t in a.tools.split(","):  # a misspelt tool or a missing build ends the bench here
-        if t == "s3mirror-base" and not os.access(os.environ.get("S3MIRROR_BASE_BIN", ""), os.X_OK):
-            sys.exit("bench: s3mirror-base needs S3MIRROR_BASE_BIN, the other build's binary")
-        if t:
-            tool_cmd(t, bin_, "", "", "")
+    tools = [t for t in a.tools.split(",") if t]
+    check_tools(tools, bin_)
     env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # old rclone chokes on it
     work = tempfile.mkdtemp(prefix="s3m-fast-")
     try:
-        reports = run(a, [t for t in a.tools.split(",") if t], bin_, env, work)
+        reports = run(a, tools, bin_, env, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     os.makedirs(a.out, exist_ok=True)
