@@ -189,8 +189,8 @@ int s3m_monitor_check(const struct s3m_opts *o);
 void s3m_push_url(struct s3m_buf *u, const char *base, const char *src, const char *dst,
                   const char *shard, const char *command);
 /* Push r (the --metrics-file series) to the Pushgateway at o->metrics_push: PUT when the run
- * succeeded (s3m_exit_success), else POST without the last success's time (the gateway keeps the previous one).
- * A failure is a warning. Blocks up to 10 s. */
+ * succeeded (s3m_exit_success), else POST without the last success's time (the gateway keeps
+ * the previous one). A failure is a warning. Blocks up to 10 s. */
 void s3m_metrics_push(const struct s3m_opts *o, const char *src, const char *dst, const char *shard,
                       const char *command, const struct s3m_job_result *r);
 /* Whether exit code rc is a run that went well (0, and 9: --error-on-no-transfer's "nothing to
